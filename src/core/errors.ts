@@ -6,6 +6,8 @@
  * every code below; a test keeps the two in sync.
  */
 
+import { FACTOR_ERROR_CODES } from './factors/factor-errors.js';
+
 /** The table of every error code with a one-line meaning (mirrored in docs/errors.md). */
 export const ERROR_CODES = {
   // Requests (any face)
@@ -51,14 +53,18 @@ export const ERROR_CODES = {
   AUDIT_CHAIN_BROKEN: 'The audit hash chain does not verify; the first broken record is named.',
 
   // Secrets and keys
-  CRYPTO_MASTER_KEY_MISSING: 'No master key was found (HOLDFAST_MASTER_KEY or the key file in the data folder).',
-  CRYPTO_MASTER_KEY_INVALID: 'The master key is malformed or is not the key this database was encrypted with.',
+  CRYPTO_MASTER_KEY_MISSING:
+    'No master key was found (HOLDFAST_MASTER_KEY or the key file in the data folder).',
+  CRYPTO_MASTER_KEY_INVALID:
+    'The master key is malformed or is not the key this database was encrypted with.',
   CRYPTO_DECRYPT_FAILED: 'A stored ciphertext failed authentication (tampered or wrong key).',
 
   // Configuration and infrastructure
   CONFIG_INVALID: 'A configuration value (flag or environment variable) is invalid.',
   STORAGE_UNAVAILABLE: 'The database cannot be reached or refused the operation.',
   INTERNAL_ERROR: 'An unexpected error; details are in the server log under the request id.',
+
+  ...FACTOR_ERROR_CODES,
 } as const satisfies Record<string, string>;
 
 /** Every error code Holdfast can return. */

@@ -1,0 +1,367 @@
+import { HoldfastError } from '../core/errors.js';
+import { nextTransition } from '../core/flows/flow.js';
+import { SIGN_IN_FLOW } from '../core/flows/sign-in.js';
+import type { Account, Principal } from '../core/principals/types.js';
+import type { Repositories } from '../core/ports.js';
+import {
+  sessionDeadReason,
+  type Session,
+  type SessionAuth,
+  type SessionChannel,
+} from '../core/sessions/session.js';
+import {
+  LOGIN_THROTTLE,
+  recordThrottleFailure,
+  SOURCE_THROTTLE,
+  throttleWaitMs,
+  type ThrottlePolicy,
+} from '../core/throttle.js';
+import { hmacBase64url, sha256Hex } from '../platform/hashing.js';
+import { ACTIONS } from './actions.js';
+import { authorize } from './authorize.js';
+import type { Actor, RequestContext } from './context.js';
+import { newId, writeAudit, type AppDeps } from './deps.js';
+import { checkNewPassword, findAccount, requireUser } from './users.js';
+
+/** Prefix of session tokens, so leaked tokens are recognisable by secret scanners. */
+export const SESSION_TOKEN_PREFIX = 'hfs_';
+
+/** A new session and its bearer token (shown once; only its hash is stored). */
+export interface IssuedSession {
+  session: Session;
+  principal: Principal;
+  token: string;
+  csrfToken: string;
+}
+
+/** Outcome of the password step. */
+export type SignInResult = { status: 'signed_in' } & IssuedSession;
+
+/** A live, authenticated caller. */
+export interface Authenticated {
+  session: Session;
+  principal: Principal;
+  account: Account;
+}
+
+/** Only refresh `last_seen_at` once a minute per session: idle timeouts need no finer grain. */
+const TOUCH_INTERVAL_MS = 60_000;
+
+const dummyHashes = new WeakMap<AppDeps, Promise<string>>();
+/** A hash to verify against when the login is unknown, so that path costs the same time. */
+function dummyHash(deps: AppDeps): Promise<string> {
+  let hash = dummyHashes.get(deps);
+  if (hash === undefined) {
+    hash = deps.passwords.hash(Buffer.from(deps.random.bytes(16)).toString('hex'));
+    dummyHashes.set(deps, hash);
+  }
+  return hash;
+}
+
+/** The CSRF token of a session: an HMAC of its id under the installation pepper (stateless). */
+export function csrfTokenFor(deps: AppDeps, sessionId: string): string {
+  return hmacBase64url(deps.pepper, `csrf:${sessionId}`);
+}
+
+/** Creates a session for a principal inside `tx` and returns its token. */
+export async function createSession(
+  deps: AppDeps,
+  tx: Repositories,
+  input: { principal: Principal; auth: SessionAuth; channel: SessionChannel; ctx: RequestContext },
+): Promise<IssuedSession> {
+  const now = deps.clock.now();
+  const token = SESSION_TOKEN_PREFIX + Buffer.from(deps.random.bytes(32)).toString('base64url');
+  const session: Session = {
+    id: newId(deps, 'ses_'),
+    accountId: input.principal.accountId,
+    principalId: input.principal.id,
+    channel: input.channel,
+    createdAt: now,
+    lastSeenAt: now,
+    expiresAt: now + deps.settings.sessionAbsoluteMs,
+    revokedAt: null,
+    revokedReason: null,
+    auth: input.auth,
+    sourceIp: input.ctx.sourceIp,
+    userAgent: input.ctx.userAgent,
+  };
+  await tx.sessions.insert(session, sha256Hex(token));
+  return { session, principal: input.principal, token, csrfToken: csrfTokenFor(deps, session.id) };
+}
+
+function throttleKeys(input: { accountKey: string; login: string; sourceIp: string | null }) {
+  const keys: Array<{ key: string; policy: ThrottlePolicy }> = [
+    { key: `pwd:login:${input.accountKey}:${input.login.toLowerCase()}`, policy: LOGIN_THROTTLE },
+  ];
+  if (input.sourceIp !== null) keys.push({ key: `pwd:ip:${input.sourceIp}`, policy: SOURCE_THROTTLE });
+  return keys;
+}
+
+/**
+ * The password step of the sign-in flow. Unknown accounts, unknown logins, disabled users and
+ * wrong passwords all answer AUTH_INVALID_CREDENTIALS after one argon2id verification; the
+ * reason goes to the audit log only. Repeated failures are slowed per login and per source.
+ */
+export async function signIn(
+  deps: AppDeps,
+  input: { ctx: RequestContext; account: string; login: string; password: string; channel: SessionChannel },
+): Promise<SignInResult> {
+  const account = await findAccount(deps, input.account);
+  const accountKey = account?.id ?? `unknown:${input.account.trim().toLowerCase()}`;
+  const keys = throttleKeys({ accountKey, login: input.login, sourceIp: input.ctx.sourceIp });
+  const states = await deps.store.throttle.get(keys.map((k) => k.key));
+  const now = deps.clock.now();
+  const wait = Math.max(0, ...states.map((s) => throttleWaitMs(s, now)));
+  if (wait > 0) {
+    await deps.store.transaction((tx) =>
+      writeAudit(deps, tx, {
+        actor: null,
+        ctx: input.ctx,
+        fact: {
+          accountId: account?.id ?? null,
+          action: 'auth.sign_in',
+          target: null,
+          outcome: 'failure',
+          errorCode: 'AUTH_THROTTLED',
+          details: { login: input.login.slice(0, 254) },
+        },
+      }),
+    );
+    throw new HoldfastError('AUTH_THROTTLED', undefined, {
+      details: { retryAfterSeconds: Math.ceil(wait / 1000) },
+    });
+  }
+
+  const principal =
+    account === null ? null : await deps.store.principals.findByLogin(account.id, input.login);
+  const usable = principal !== null && principal.status === 'active' && principal.passwordHash !== null;
+  const hash = usable ? principal.passwordHash! : await dummyHash(deps);
+  const passwordOk = (await deps.passwords.verify(hash, input.password)) && usable;
+
+  if (!passwordOk) {
+    const reason =
+      account === null
+        ? 'unknown_account'
+        : principal === null
+          ? 'unknown_login'
+          : principal.status !== 'active'
+            ? 'disabled'
+            : principal.passwordHash === null
+              ? 'no_password'
+              : 'wrong_password';
+    await deps.store.transaction(async (tx) => {
+      const failedAt = deps.clock.now();
+      for (const { key, policy } of keys) {
+        const state = states.find((s) => s.key === key) ?? null;
+        await tx.throttle.put(recordThrottleFailure(policy, { state, key, now: failedAt }));
+      }
+      await writeAudit(deps, tx, {
+        actor: null,
+        ctx: input.ctx,
+        fact: {
+          accountId: account?.id ?? null,
+          action: 'auth.sign_in',
+          target: principal?.id ?? null,
+          outcome: 'failure',
+          errorCode: 'AUTH_INVALID_CREDENTIALS',
+          details: { reason, login: input.login.slice(0, 254) },
+        },
+      });
+    });
+    throw new HoldfastError('AUTH_INVALID_CREDENTIALS');
+  }
+
+  // Parameters rose since this hash was made: upgrade it now that we hold the plaintext.
+  const upgradedHash = deps.passwords.needsRehash(principal.passwordHash!)
+    ? await deps.passwords.hash(input.password)
+    : null;
+
+  return deps.store.transaction(async (tx) => {
+    const at = deps.clock.now();
+    const flow = {
+      id: newId(deps, 'flw_'),
+      kind: SIGN_IN_FLOW.kind,
+      accountId: principal.accountId,
+      principalId: principal.id,
+      state: SIGN_IN_FLOW.initial,
+      attempts: 0,
+      createdAt: at,
+      updatedAt: at,
+      expiresAt: at + SIGN_IN_FLOW.lifetimeMs,
+      data: {},
+    };
+    const transition = nextTransition(SIGN_IN_FLOW, flow, { event: 'password_ok', now: at });
+    if (states.some((s) => s.key === keys[0]!.key)) await tx.throttle.clear(keys[0]!.key);
+    if (upgradedHash !== null) {
+      await tx.principals.update({ ...principal, passwordHash: upgradedHash, updatedAt: at });
+    }
+    const issued = await createSession(deps, tx, {
+      principal,
+      auth: { methods: ['pwd'], factor: null },
+      channel: input.channel,
+      ctx: input.ctx,
+    });
+    await writeAudit(deps, tx, {
+      actor: null,
+      ctx: input.ctx,
+      fact: {
+        accountId: principal.accountId,
+        action: transition.audit,
+        target: principal.id,
+        details: { sessionId: issued.session.id, methods: ['pwd'], passwordRehashed: upgradedHash !== null },
+      },
+    });
+    return { status: 'signed_in' as const, ...issued };
+  });
+}
+
+/** Resolves a session token to a live session, or AUTH_SESSION_INVALID (unknown, forged, revoked, expired). */
+export async function authenticate(deps: AppDeps, token: string): Promise<Authenticated> {
+  if (!token.startsWith(SESSION_TOKEN_PREFIX) || token.length > 100)
+    throw new HoldfastError('AUTH_SESSION_INVALID');
+  const session = await deps.store.sessions.findByTokenHash(sha256Hex(token));
+  const now = deps.clock.now();
+  if (session === null) throw new HoldfastError('AUTH_SESSION_INVALID');
+  const dead = sessionDeadReason(session, now, {
+    idleMs: deps.settings.sessionIdleMs,
+    absoluteMs: deps.settings.sessionAbsoluteMs,
+  });
+  if (dead !== null)
+    throw new HoldfastError('AUTH_SESSION_INVALID', undefined, { details: { reason: dead } });
+  const [principal, account] = await Promise.all([
+    deps.store.principals.findById(session.accountId, session.principalId),
+    deps.store.accounts.findById(session.accountId),
+  ]);
+  if (principal === null || account === null || principal.status !== 'active') {
+    throw new HoldfastError('AUTH_SESSION_INVALID');
+  }
+  if (now - session.lastSeenAt >= TOUCH_INTERVAL_MS) {
+    await deps.store.sessions.touch(session.id, now);
+    session.lastSeenAt = now;
+  }
+  return { session, principal, account };
+}
+
+/** Lists the caller's own live sessions. */
+export async function listOwnSessions(
+  deps: AppDeps,
+  input: { actor: Actor & { kind: 'principal' } },
+): Promise<Session[]> {
+  const { principal } = input.actor;
+  authorize(input.actor, ACTIONS.ListSessions, { accountId: principal.accountId, principal });
+  const now = deps.clock.now();
+  const sessions = await deps.store.sessions.listLive(principal.accountId, principal.id, now);
+  const timeouts = { idleMs: deps.settings.sessionIdleMs, absoluteMs: deps.settings.sessionAbsoluteMs };
+  return sessions.filter((s) => sessionDeadReason(s, now, timeouts) === null);
+}
+
+/** Revokes one of the caller's own sessions (including the current one: sign-out). */
+export async function revokeOwnSession(
+  deps: AppDeps,
+  input: { actor: Actor & { kind: 'principal' }; ctx: RequestContext; sessionId: string; reason?: string },
+): Promise<void> {
+  const { principal } = input.actor;
+  const action = input.sessionId === input.actor.session.id ? ACTIONS.SignOut : ACTIONS.RevokeSession;
+  authorize(input.actor, action, { accountId: principal.accountId, principal });
+  const session = await deps.store.sessions.findById(principal.accountId, input.sessionId);
+  if (session === null || session.principalId !== principal.id || session.revokedAt !== null) {
+    throw new HoldfastError('SESSION_NOT_FOUND');
+  }
+  await deps.store.transaction(async (tx) => {
+    await tx.sessions.revoke({
+      id: session.id,
+      now: deps.clock.now(),
+      reason: input.reason ?? 'user_revoked',
+    });
+    await writeAudit(deps, tx, {
+      actor: input.actor,
+      ctx: input.ctx,
+      fact: {
+        accountId: principal.accountId,
+        action: action === ACTIONS.SignOut ? 'auth.sign_out' : 'session.revoke',
+        target: session.id,
+      },
+    });
+  });
+}
+
+/** An admin (or help desk, for users) revokes every session of a principal. */
+export async function revokeUserSessions(
+  deps: AppDeps,
+  input: { actor: Actor; ctx: RequestContext; accountId: string; userRef: string },
+): Promise<number> {
+  const user = await requireUser(deps, input.accountId, input.userRef);
+  authorize(input.actor, ACTIONS.RevokeUserSessions, { accountId: input.accountId, principal: user });
+  return deps.store.transaction(async (tx) => {
+    const count = await tx.sessions.revokeAllForPrincipal({
+      accountId: user.accountId,
+      principalId: user.id,
+      now: deps.clock.now(),
+      reason: 'admin_revoked',
+    });
+    await writeAudit(deps, tx, {
+      actor: input.actor,
+      ctx: input.ctx,
+      fact: { accountId: user.accountId, action: 'session.revoke_all', target: user.id, details: { count } },
+    });
+    return count;
+  });
+}
+
+/** Changes the caller's password; every other session of theirs is revoked. */
+export async function changePassword(
+  deps: AppDeps,
+  input: {
+    actor: Actor & { kind: 'principal' };
+    ctx: RequestContext;
+    currentPassword: string;
+    newPassword: string;
+  },
+): Promise<void> {
+  const { principal, session } = input.actor;
+  authorize(input.actor, ACTIONS.ChangePassword, { accountId: principal.accountId, principal });
+  const account = await deps.store.accounts.findById(principal.accountId);
+  if (account === null) throw new HoldfastError('ACCOUNT_NOT_FOUND');
+  const ok =
+    principal.passwordHash !== null &&
+    (await deps.passwords.verify(principal.passwordHash, input.currentPassword));
+  if (!ok) {
+    await deps.store.transaction((tx) =>
+      writeAudit(deps, tx, {
+        actor: input.actor,
+        ctx: input.ctx,
+        fact: {
+          accountId: principal.accountId,
+          action: 'user.password_change',
+          target: principal.id,
+          outcome: 'failure',
+          errorCode: 'PASSWORD_MISMATCH',
+        },
+      }),
+    );
+    throw new HoldfastError('PASSWORD_MISMATCH');
+  }
+  checkNewPassword(deps, { password: input.newPassword, principal, account });
+  const passwordHash = await deps.passwords.hash(input.newPassword);
+  await deps.store.transaction(async (tx) => {
+    const now = deps.clock.now();
+    await tx.principals.update({ ...principal, passwordHash, passwordChangedAt: now, updatedAt: now });
+    const revoked = await tx.sessions.revokeAllForPrincipal({
+      accountId: principal.accountId,
+      principalId: principal.id,
+      now,
+      reason: 'password_changed',
+      exceptId: session.id,
+    });
+    await writeAudit(deps, tx, {
+      actor: input.actor,
+      ctx: input.ctx,
+      fact: {
+        accountId: principal.accountId,
+        action: 'user.password_change',
+        target: principal.id,
+        details: { sessionsRevoked: revoked },
+      },
+    });
+  });
+}

@@ -1,0 +1,61 @@
+import { readAudit, scanAudit, verifyAudit } from './audit-log.js';
+import {
+  authenticate,
+  changePassword,
+  listOwnSessions,
+  revokeOwnSession,
+  revokeUserSessions,
+  signIn,
+} from './auth.js';
+import type { AppDeps } from './deps.js';
+import {
+  bootstrapAccount,
+  completeSetup,
+  createSetupLink,
+  createUser,
+  disableUser,
+  getUser,
+  listUsers,
+  requireAccount,
+} from './users.js';
+
+const USE_CASES = {
+  bootstrapAccount,
+  completeSetup,
+  createSetupLink,
+  createUser,
+  disableUser,
+  getUser,
+  listUsers,
+  requireAccount,
+  signIn,
+  authenticate,
+  changePassword,
+  listOwnSessions,
+  revokeOwnSession,
+  revokeUserSessions,
+  readAudit,
+  scanAudit,
+  verifyAudit,
+};
+
+type UseCases = typeof USE_CASES;
+type Bound = {
+  [K in keyof UseCases]: UseCases[K] extends (deps: AppDeps, ...rest: infer A) => infer R
+    ? (...rest: A) => R
+    : never;
+};
+
+/** The app layer: every use case bound to its dependencies. Every face calls these and nothing else. */
+export function createApp(deps: AppDeps): Bound & { deps: AppDeps } {
+  const bound = Object.fromEntries(
+    Object.entries(USE_CASES).map(([name, fn]) => [
+      name,
+      (...args: unknown[]) => (fn as (...a: unknown[]) => unknown)(deps, ...args),
+    ]),
+  ) as Bound;
+  return { ...bound, deps };
+}
+
+/** The app object. */
+export type App = ReturnType<typeof createApp>;

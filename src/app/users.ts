@@ -1,0 +1,328 @@
+import { HoldfastError, isHoldfastError } from '../core/errors.js';
+import {
+  newAccountId,
+  newPrincipalId,
+  parseAccountName,
+  parseEmail,
+  parseUsername,
+  usernameFromEmail,
+  isAccountId,
+} from '../core/principals/identifiers.js';
+import { checkPasswordRules } from '../core/principals/password-rules.js';
+import { ROLES, type Account, type Principal, type Role } from '../core/principals/types.js';
+import type { Repositories } from '../core/ports.js';
+import { sha256Hex } from '../platform/hashing.js';
+import { ACTIONS } from './actions.js';
+import { authorize } from './authorize.js';
+import type { Actor, RequestContext } from './context.js';
+import { writeAudit, type AppDeps } from './deps.js';
+
+/** A freshly issued one-time setup token (shown once, stored as a hash). */
+export interface IssuedSetupToken {
+  token: string;
+  expiresAt: number;
+}
+
+/** Finds an account by 12-digit id or by name. */
+export async function findAccount(deps: AppDeps, ref: string): Promise<Account | null> {
+  const trimmed = ref.trim();
+  if (isAccountId(trimmed)) return deps.store.accounts.findById(trimmed);
+  return deps.store.accounts.findByName(trimmed.toLowerCase());
+}
+
+/** Loads an account or fails with ACCOUNT_NOT_FOUND. */
+export async function requireAccount(deps: AppDeps, ref: string): Promise<Account> {
+  const account = await findAccount(deps, ref);
+  if (account === null) throw new HoldfastError('ACCOUNT_NOT_FOUND');
+  return account;
+}
+
+async function issueSetupToken(
+  deps: AppDeps,
+  tx: Repositories,
+  principal: Principal,
+): Promise<IssuedSetupToken> {
+  const token = 'hfsetup_' + Buffer.from(deps.random.bytes(32)).toString('base64url');
+  const now = deps.clock.now();
+  const expiresAt = now + deps.settings.setupTokenTtlMs;
+  await tx.setupTokens.revokeForPrincipal(principal.accountId, principal.id, now);
+  await tx.setupTokens.insert({
+    tokenHash: sha256Hex(token),
+    accountId: principal.accountId,
+    principalId: principal.id,
+    purpose: 'password_setup',
+    createdAt: now,
+    expiresAt,
+    usedAt: null,
+  });
+  return { token, expiresAt };
+}
+
+/** Maps unique-constraint violations to the domain's codes. */
+function mapConflict(err: unknown): never {
+  if (isHoldfastError(err)) throw err;
+  const text =
+    String((err as { message?: string })?.message ?? '') + String((err as { detail?: string })?.detail ?? '');
+  if (/accounts\.name|accounts_name/i.test(text)) throw new HoldfastError('ACCOUNT_NAME_TAKEN');
+  if (/email/i.test(text) && /unique|duplicate/i.test(text)) throw new HoldfastError('USER_EMAIL_TAKEN');
+  if (/username/i.test(text) && /unique|duplicate/i.test(text)) throw new HoldfastError('USER_NAME_TAKEN');
+  throw err;
+}
+
+/** Creates an account and its owner; returns a one-time setup token the owner uses to set a password. */
+export async function bootstrapAccount(
+  deps: AppDeps,
+  input: { accountName: string; ownerEmail: string; ctx: RequestContext },
+): Promise<{ account: Account; owner: Principal; setup: IssuedSetupToken }> {
+  const name = parseAccountName(input.accountName);
+  const email = parseEmail(input.ownerEmail);
+  const actor: Actor = { kind: 'operator' };
+  authorize(actor, ACTIONS.CreateAccount, { accountId: '' });
+  const now = deps.clock.now();
+  const account: Account = { id: newAccountId(deps.random), name, createdAt: now, settings: {} };
+  const owner: Principal = {
+    id: newPrincipalId(deps.random),
+    accountId: account.id,
+    username: usernameFromEmail(email),
+    email,
+    role: 'owner',
+    status: 'active',
+    passwordHash: null,
+    passwordChangedAt: null,
+    createdAt: now,
+    updatedAt: now,
+  };
+  return deps.store
+    .transaction(async (tx) => {
+      if ((await tx.accounts.findByName(name)) !== null) throw new HoldfastError('ACCOUNT_NAME_TAKEN');
+      await tx.accounts.insert(account);
+      await tx.principals.insert(owner);
+      const setup = await issueSetupToken(deps, tx, owner);
+      await writeAudit(deps, tx, {
+        actor,
+        ctx: input.ctx,
+        fact: { accountId: account.id, action: 'account.create', target: account.id, details: { name } },
+      });
+      await writeAudit(deps, tx, {
+        actor,
+        ctx: input.ctx,
+        fact: { accountId: account.id, action: 'user.create', target: owner.id, details: { role: 'owner' } },
+      });
+      return { account, owner, setup };
+    })
+    .catch(mapConflict);
+}
+
+/** Creates a user in an account with a role; returns a one-time setup token. */
+export async function createUser(
+  deps: AppDeps,
+  input: {
+    actor: Actor;
+    ctx: RequestContext;
+    accountId: string;
+    email: string;
+    username?: string;
+    role?: string;
+  },
+): Promise<{ user: Principal; setup: IssuedSetupToken }> {
+  const email = parseEmail(input.email);
+  const username = parseUsername(input.username ?? usernameFromEmail(email));
+  const role = (input.role ?? 'user') as Role;
+  if (!ROLES.includes(role))
+    throw new HoldfastError('REQUEST_INVALID', `role must be one of ${ROLES.join(', ')}`);
+  const now = deps.clock.now();
+  const user: Principal = {
+    id: newPrincipalId(deps.random),
+    accountId: input.accountId,
+    username,
+    email,
+    role,
+    status: 'active',
+    passwordHash: null,
+    passwordChangedAt: null,
+    createdAt: now,
+    updatedAt: now,
+  };
+  // Creating a principal of a role is authorised like acting on one.
+  authorize(input.actor, ACTIONS.CreateUser, { accountId: input.accountId, principal: user });
+  return deps.store
+    .transaction(async (tx) => {
+      if ((await tx.accounts.findById(input.accountId)) === null)
+        throw new HoldfastError('ACCOUNT_NOT_FOUND');
+      if ((await tx.principals.findByLogin(input.accountId, email)) !== null)
+        throw new HoldfastError('USER_EMAIL_TAKEN');
+      if ((await tx.principals.findByLogin(input.accountId, username)) !== null)
+        throw new HoldfastError('USER_NAME_TAKEN');
+      await tx.principals.insert(user);
+      const setup = await issueSetupToken(deps, tx, user);
+      await writeAudit(deps, tx, {
+        actor: input.actor,
+        ctx: input.ctx,
+        fact: { accountId: user.accountId, action: 'user.create', target: user.id, details: { role } },
+      });
+      return { user, setup };
+    })
+    .catch(mapConflict);
+}
+
+/** Loads a principal of the account, or USER_NOT_FOUND. */
+export async function requireUser(deps: AppDeps, accountId: string, ref: string): Promise<Principal> {
+  const user =
+    (await deps.store.principals.findById(accountId, ref)) ??
+    (await deps.store.principals.findByLogin(accountId, ref));
+  if (user === null) throw new HoldfastError('USER_NOT_FOUND');
+  return user;
+}
+
+/** Lists the principals of an account. */
+export async function listUsers(
+  deps: AppDeps,
+  input: { actor: Actor; accountId: string },
+): Promise<Principal[]> {
+  authorize(input.actor, ACTIONS.ListUsers, { accountId: input.accountId });
+  return deps.store.principals.list(input.accountId);
+}
+
+/** Reads one principal. */
+export async function getUser(
+  deps: AppDeps,
+  input: { actor: Actor; accountId: string; userRef: string },
+): Promise<Principal> {
+  const user = await requireUser(deps, input.accountId, input.userRef);
+  authorize(input.actor, ACTIONS.GetUser, { accountId: input.accountId, principal: user });
+  return user;
+}
+
+/** Disables a principal and revokes its sessions; the last active owner cannot be disabled. */
+export async function disableUser(
+  deps: AppDeps,
+  input: { actor: Actor; ctx: RequestContext; accountId: string; userRef: string },
+): Promise<Principal> {
+  const user = await requireUser(deps, input.accountId, input.userRef);
+  authorize(input.actor, ACTIONS.DisableUser, { accountId: input.accountId, principal: user });
+  return deps.store.transaction(async (tx) => {
+    const now = deps.clock.now();
+    if (
+      user.role === 'owner' &&
+      user.status === 'active' &&
+      (await tx.principals.countActiveOwners(user.accountId)) <= 1
+    ) {
+      throw new HoldfastError('USER_LAST_OWNER');
+    }
+    const updated: Principal = { ...user, status: 'disabled', updatedAt: now };
+    await tx.principals.update(updated);
+    const revoked = await tx.sessions.revokeAllForPrincipal({
+      accountId: user.accountId,
+      principalId: user.id,
+      now,
+      reason: 'user_disabled',
+    });
+    await tx.setupTokens.revokeForPrincipal(user.accountId, user.id, now);
+    await writeAudit(deps, tx, {
+      actor: input.actor,
+      ctx: input.ctx,
+      fact: {
+        accountId: user.accountId,
+        action: 'user.disable',
+        target: user.id,
+        details: { sessionsRevoked: revoked },
+      },
+    });
+    return updated;
+  });
+}
+
+/** Issues a new one-time setup link for a principal (e.g. the first link expired). */
+export async function createSetupLink(
+  deps: AppDeps,
+  input: { actor: Actor; ctx: RequestContext; accountId: string; userRef: string },
+): Promise<IssuedSetupToken> {
+  const user = await requireUser(deps, input.accountId, input.userRef);
+  authorize(input.actor, ACTIONS.CreateSetupLink, { accountId: input.accountId, principal: user });
+  if (user.status !== 'active') throw new HoldfastError('REQUEST_INVALID', 'user is disabled');
+  return deps.store.transaction(async (tx) => {
+    const setup = await issueSetupToken(deps, tx, user);
+    await writeAudit(deps, tx, {
+      actor: input.actor,
+      ctx: input.ctx,
+      fact: { accountId: user.accountId, action: 'user.setup_link_issue', target: user.id },
+    });
+    return setup;
+  });
+}
+
+/** Checks a candidate password against the rules and the principal's own context words. */
+export function checkNewPassword(
+  deps: AppDeps,
+  input: { password: string; principal: Principal; account: Account },
+): void {
+  checkPasswordRules(input.password, {
+    minLength: Math.max(deps.settings.passwordMinLength, input.account.settings.passwordMinLength ?? 0),
+    commonPasswords: deps.commonPasswords,
+    contextWords: [
+      input.principal.email,
+      input.principal.username,
+      input.account.name,
+      input.principal.email.split('@')[0]!,
+    ],
+  });
+}
+
+/** Uses a one-time setup token to set the principal's password. Nothing changes on any failure. */
+export async function completeSetup(
+  deps: AppDeps,
+  input: { ctx: RequestContext; token: string; password: string },
+): Promise<{ principal: Principal }> {
+  const tokenHash = sha256Hex(input.token);
+  // Validate password rules before consuming the token, so a rejected password leaves it usable.
+  const preview = await deps.store.transaction(async (tx) => {
+    const row = await tx.setupTokens.findByHash(tokenHash);
+    if (row === null || row.usedAt !== null || row.expiresAt <= deps.clock.now()) return null;
+    const principal = await tx.principals.findById(row.accountId, row.principalId);
+    const account = await tx.accounts.findById(row.accountId);
+    return principal && account ? { principal, account } : null;
+  });
+  if (preview === null || preview.principal.status !== 'active') {
+    await deps.store.transaction((tx) =>
+      writeAudit(deps, tx, {
+        actor: null,
+        ctx: input.ctx,
+        fact: {
+          accountId: preview?.account.id ?? null,
+          action: 'user.setup_complete',
+          target: preview?.principal.id ?? null,
+          outcome: 'failure',
+          errorCode: 'AUTH_SETUP_TOKEN_INVALID',
+        },
+      }),
+    );
+    throw new HoldfastError('AUTH_SETUP_TOKEN_INVALID');
+  }
+  checkNewPassword(deps, {
+    password: input.password,
+    principal: preview.principal,
+    account: preview.account,
+  });
+  const passwordHash = await deps.passwords.hash(input.password);
+  return deps.store.transaction(async (tx) => {
+    const now = deps.clock.now();
+    const used = await tx.setupTokens.consume(tokenHash, now);
+    if (used === null) throw new HoldfastError('AUTH_SETUP_TOKEN_INVALID');
+    const current = await tx.principals.findById(used.accountId, used.principalId);
+    if (current === null) throw new HoldfastError('AUTH_SETUP_TOKEN_INVALID');
+    const updated: Principal = { ...current, passwordHash, passwordChangedAt: now, updatedAt: now };
+    await tx.principals.update(updated);
+    await tx.sessions.revokeAllForPrincipal({
+      accountId: current.accountId,
+      principalId: current.id,
+      now,
+      reason: 'password_set',
+    });
+    await writeAudit(deps, tx, {
+      actor: null,
+      ctx: input.ctx,
+      fact: { accountId: current.accountId, action: 'user.setup_complete', target: current.id },
+    });
+    return { principal: updated };
+  });
+}

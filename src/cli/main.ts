@@ -1,0 +1,288 @@
+#!/usr/bin/env node
+import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
+import type { Writable } from 'node:stream';
+import { Command, Option } from 'commander';
+import { auditRecordJSON } from '../app/audit-log.js';
+import { operatorContext } from '../app/context.js';
+import { loadConfig, type Config, type ConfigFlags } from '../config/config.js';
+import { openInstallation, type Installation } from '../installation.js';
+import { rotateMasterKey } from '../key-rotation.js';
+import { startServer } from '../main.js';
+import { connectDatabase, migrateDatabase } from '../storage/connect.js';
+import { print, progressBar, reportError } from './output.js';
+
+interface CommonFlags extends ConfigFlags {
+  json?: boolean;
+}
+
+const operator = { kind: 'operator' } as const;
+const ctx = () => operatorContext(`cli-${process.pid}`);
+
+function withDatabaseOptions(command: Command): Command {
+  return command
+    .addOption(new Option('--db <url>', 'database: sqlite:PATH or postgres://...').env('HOLDFAST_DB'))
+    .addOption(
+      new Option('--data-dir <dir>', 'data folder (SQLite file, master key file)').env('HOLDFAST_DATA_DIR'),
+    )
+    .option('--json', 'machine-readable output');
+}
+
+function setupUrl(config: Config, token: string): string {
+  const base = config.publicUrl ?? `${config.tlsCert ? 'https' : 'http'}://${config.host}:${config.port}`;
+  return `${base.replace(/\/$/, '')}/setup#token=${token}`;
+}
+
+/** Opens the installation, runs `work`, closes it, and turns failures into exit codes. */
+async function run(
+  flags: CommonFlags,
+  work: (inst: Installation, config: Config) => Promise<void>,
+): Promise<void> {
+  let inst: Installation | null = null;
+  try {
+    const config = loadConfig(flags);
+    inst = await openInstallation(config);
+    await work(inst, config);
+  } catch (err) {
+    process.exitCode = reportError(err, flags.json === true);
+  } finally {
+    await inst?.close();
+  }
+}
+
+const program = new Command('holdfast')
+  .description('Holdfast: identity service with multi-factor authentication that cannot be bypassed or lost')
+  .showHelpAfterError();
+
+withDatabaseOptions(program.command('serve').description('run the HTTP server'))
+  .addOption(new Option('--host <host>', 'address to listen on').env('HOLDFAST_HOST'))
+  .addOption(new Option('--port <port>', 'port to listen on').env('HOLDFAST_PORT'))
+  .addOption(new Option('--tls-cert <file>', 'PEM certificate: serve HTTPS').env('HOLDFAST_TLS_CERT'))
+  .addOption(new Option('--tls-key <file>', 'PEM private key for --tls-cert').env('HOLDFAST_TLS_KEY'))
+  .action(async (flags: CommonFlags) => {
+    try {
+      const config = loadConfig(flags);
+      const running = await startServer(config);
+      const accounts = await running.installation.store.accounts.list();
+      if (accounts.length === 0) {
+        process.stderr.write(
+          `\nHoldfast has no account yet. Create one with:\n  npx holdfast bootstrap --account NAME --owner-email EMAIL` +
+            `${flags.db ? ` --db ${running.installation.database.displayUrl}` : ''}\n\n`,
+        );
+      }
+      process.stderr.write(
+        `Holdfast listening on ${running.url} (${running.installation.database.displayUrl})\n`,
+      );
+      let stopping = false;
+      const stop = (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        process.stderr.write(`${signal}: finishing in-flight requests\n`);
+        running.stop().then(
+          () => process.exit(0),
+          (err: unknown) => {
+            process.stderr.write(`shutdown failed: ${String(err)}\n`);
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGTERM', () => stop('SIGTERM'));
+      process.on('SIGINT', () => stop('SIGINT'));
+    } catch (err) {
+      process.exitCode = reportError(err, flags.json === true);
+    }
+  });
+
+withDatabaseOptions(program.command('migrate').description('bring the database schema up to date')).action(
+  async (flags: CommonFlags) => {
+    try {
+      const config = loadConfig(flags);
+      const db = await connectDatabase(config.db);
+      try {
+        const applied = await migrateDatabase(db);
+        print(flags.json === true, { applied }, () =>
+          applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date',
+        );
+      } finally {
+        await db.close();
+      }
+    } catch (err) {
+      process.exitCode = reportError(err, flags.json === true);
+    }
+  },
+);
+
+withDatabaseOptions(
+  program.command('bootstrap').description('create an account and its owner; prints a one-time setup link'),
+)
+  .requiredOption('--account <name>', 'account name (3-63 of a-z 0-9 -)')
+  .requiredOption('--owner-email <email>', "owner's e-mail address")
+  .action(async (flags: CommonFlags & { account: string; ownerEmail: string }) =>
+    run(flags, async (inst, config) => {
+      const { account, owner, setup } = await inst.app.bootstrapAccount({
+        accountName: flags.account,
+        ownerEmail: flags.ownerEmail,
+        ctx: ctx(),
+      });
+      const url = setupUrl(config, setup.token);
+      print(
+        flags.json === true,
+        {
+          accountId: account.id,
+          accountName: account.name,
+          ownerId: owner.id,
+          ownerEmail: owner.email,
+          setupToken: setup.token,
+          setupUrl: url,
+          setupExpiresAt: new Date(setup.expiresAt).toISOString(),
+        },
+        () =>
+          `account ${account.name} (${account.id}) created with owner ${owner.email}\n` +
+          `one-time setup link (expires ${new Date(setup.expiresAt).toISOString()}):\n  ${url}`,
+      );
+    }),
+  );
+
+const user = program.command('user').description('manage users');
+withDatabaseOptions(user.command('create').description('create a user; prints a one-time setup link'))
+  .requiredOption('--account <account>', 'account id or name')
+  .requiredOption('--email <email>', 'e-mail address')
+  .option('--username <name>', 'user name (default: from the e-mail)')
+  .addOption(
+    new Option('--role <role>', 'role').choices(['owner', 'admin', 'helpdesk', 'user']).default('user'),
+  )
+  .action(async (flags: CommonFlags & { account: string; email: string; username?: string; role: string }) =>
+    run(flags, async (inst, config) => {
+      const account = await inst.app.requireAccount(flags.account);
+      const { user: created, setup } = await inst.app.createUser({
+        actor: operator,
+        ctx: ctx(),
+        accountId: account.id,
+        email: flags.email,
+        role: flags.role,
+        ...(flags.username === undefined ? {} : { username: flags.username }),
+      });
+      const url = setupUrl(config, setup.token);
+      print(
+        flags.json === true,
+        {
+          id: created.id,
+          accountId: account.id,
+          email: created.email,
+          username: created.username,
+          role: created.role,
+          setupToken: setup.token,
+          setupUrl: url,
+        },
+        () =>
+          `user ${created.email} (${created.id}, ${created.role}) created\none-time setup link:\n  ${url}`,
+      );
+    }),
+  );
+
+withDatabaseOptions(user.command('list').description('list the users of an account'))
+  .requiredOption('--account <account>', 'account id or name')
+  .action(async (flags: CommonFlags & { account: string }) =>
+    run(flags, async (inst) => {
+      const account = await inst.app.requireAccount(flags.account);
+      const users = await inst.app.listUsers({ actor: operator, accountId: account.id });
+      const rows = users.map((u) => ({
+        id: u.id,
+        username: u.username,
+        email: u.email,
+        role: u.role,
+        status: u.status,
+        hasPassword: u.passwordHash !== null,
+      }));
+      print(
+        flags.json === true,
+        { users: rows },
+        () =>
+          rows.map((u) => `${u.id}  ${u.role.padEnd(8)} ${u.status.padEnd(8)} ${u.email}`).join('\n') ||
+          '(no users)',
+      );
+    }),
+  );
+
+withDatabaseOptions(user.command('disable').description('disable a user and revoke their sessions'))
+  .requiredOption('--account <account>', 'account id or name')
+  .requiredOption('--user <user>', 'user id, e-mail or user name')
+  .action(async (flags: CommonFlags & { account: string; user: string }) =>
+    run(flags, async (inst) => {
+      const account = await inst.app.requireAccount(flags.account);
+      const disabled = await inst.app.disableUser({
+        actor: operator,
+        ctx: ctx(),
+        accountId: account.id,
+        userRef: flags.user,
+      });
+      print(
+        flags.json === true,
+        { id: disabled.id, status: disabled.status },
+        () => `user ${disabled.email} disabled`,
+      );
+    }),
+  );
+
+const audit = program.command('audit').description('the hash-chained audit log');
+withDatabaseOptions(
+  audit.command('verify').description('verify the whole hash chain; names the first broken record'),
+).action(async (flags: CommonFlags) =>
+  run(flags, async (inst) => {
+    const result = await inst.app.verifyAudit({ actor: operator, onProgress: progressBar('verifying') });
+    if (!result.ok) {
+      const b = result.firstBroken!;
+      print(
+        flags.json === true,
+        result,
+        () =>
+          `audit chain BROKEN at record ${b.seq} (${b.reason}); ${result.records} records verified before it`,
+      );
+      process.exitCode = 3;
+      return;
+    }
+    print(flags.json === true, result, () => `audit chain OK: ${result.records} records`);
+  }),
+);
+
+withDatabaseOptions(audit.command('export').description('write the audit log as JSON lines'))
+  .option('--out <file>', 'output file (default: standard output)')
+  .option('--account <account>', 'only this account (id)')
+  .action(async (flags: CommonFlags & { out?: string; account?: string }) =>
+    run(flags, async (inst) => {
+      const out: Writable = flags.out ? createWriteStream(flags.out, { mode: 0o600 }) : process.stdout;
+      let count = 0;
+      for await (const record of inst.app.scanAudit()) {
+        if (flags.account !== undefined && record.accountId !== flags.account) continue;
+        if (!out.write(JSON.stringify(auditRecordJSON(record)) + '\n')) await once(out, 'drain');
+        count++;
+      }
+      if (flags.out) {
+        out.end();
+        await once(out, 'finish');
+        process.stderr.write(`${count} records written to ${flags.out}\n`);
+      }
+    }),
+  );
+
+const keys = program.command('keys').description('master key management');
+withDatabaseOptions(
+  keys.command('rotate').description('re-encrypt every secret under a new master key'),
+).action(async (flags: CommonFlags) =>
+  run(flags, async (inst) => {
+    const result = await rotateMasterKey(inst, progressBar('re-encrypting', 100));
+    print(
+      flags.json === true,
+      result,
+      () =>
+        `master key rotated: ${result.oldKeyId} -> ${result.newKeyId}, ${result.resealed} secrets re-encrypted` +
+        (result.newKeyForEnv
+          ? `\nHOLDFAST_MASTER_KEY came from the environment: set it to the new key now:\n  HOLDFAST_MASTER_KEY=${result.newKeyForEnv}`
+          : ''),
+    );
+  }),
+);
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  process.exitCode = reportError(err, false);
+});

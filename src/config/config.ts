@@ -1,0 +1,113 @@
+import { join } from 'node:path';
+import { HoldfastError } from '../core/errors.js';
+import { PASSWORD_DEFAULT_MIN_LENGTH } from '../core/principals/password-rules.js';
+import { OWASP_ARGON2_MINIMUM, type Argon2Params } from '../platform/password-hasher.js';
+
+/** The whole configuration, from flags and environment variables (flags win). */
+export interface Config {
+  db: string;
+  host: string;
+  port: number;
+  dataDir: string;
+  tlsCert: string | null;
+  tlsKey: string | null;
+  /** Peers whose X-Forwarded-For is believed: IPs or CIDRs; empty means none. */
+  trustedProxies: string[];
+  /** Base URL printed in setup links; defaults to the listening address. */
+  publicUrl: string | null;
+  logLevel: string;
+  sessionIdleMinutes: number;
+  sessionAbsoluteHours: number;
+  passwordMinLength: number;
+  argon2: Argon2Params;
+  /** Raw HOLDFAST_MASTER_KEY (never logged). */
+  masterKey: string | undefined;
+}
+
+/** Flags as the CLI parsed them (all optional). */
+export interface ConfigFlags {
+  db?: string;
+  host?: string;
+  port?: string | number;
+  dataDir?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+}
+
+function integer(
+  name: string,
+  raw: string | number | undefined,
+  fallback: number,
+  range: [number, number],
+): number {
+  if (raw === undefined || raw === '') return fallback;
+  const value = typeof raw === 'number' ? raw : Number(raw);
+  if (!Number.isInteger(value) || value < range[0] || value > range[1]) {
+    throw new HoldfastError('CONFIG_INVALID', `${name} must be an integer from ${range[0]} to ${range[1]}`);
+  }
+  return value;
+}
+
+/** Builds and validates the configuration from flags and the environment. */
+export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = process.env): Config {
+  const dataDir = flags.dataDir ?? env.HOLDFAST_DATA_DIR ?? './data';
+  const db = flags.db ?? env.HOLDFAST_DB ?? `sqlite:${join(dataDir, 'holdfast.db')}`;
+  const tlsCert = flags.tlsCert ?? env.HOLDFAST_TLS_CERT ?? null;
+  const tlsKey = flags.tlsKey ?? env.HOLDFAST_TLS_KEY ?? null;
+  if ((tlsCert === null) !== (tlsKey === null)) {
+    throw new HoldfastError('CONFIG_INVALID', '--tls-cert and --tls-key must be given together');
+  }
+  const config: Config = {
+    db,
+    host: flags.host ?? env.HOLDFAST_HOST ?? '127.0.0.1',
+    port: integer('port', flags.port ?? env.HOLDFAST_PORT, 8080, [0, 65535]),
+    dataDir,
+    tlsCert,
+    tlsKey,
+    trustedProxies: (env.HOLDFAST_TRUSTED_PROXIES ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== ''),
+    publicUrl: env.HOLDFAST_PUBLIC_URL ?? null,
+    logLevel: env.HOLDFAST_LOG_LEVEL ?? 'info',
+    sessionIdleMinutes: integer('HOLDFAST_SESSION_IDLE_MINUTES', env.HOLDFAST_SESSION_IDLE_MINUTES, 30, [
+      1,
+      7 * 24 * 60,
+    ]),
+    sessionAbsoluteHours: integer(
+      'HOLDFAST_SESSION_ABSOLUTE_HOURS',
+      env.HOLDFAST_SESSION_ABSOLUTE_HOURS,
+      12,
+      [1, 30 * 24],
+    ),
+    passwordMinLength: integer(
+      'HOLDFAST_PASSWORD_MIN_LENGTH',
+      env.HOLDFAST_PASSWORD_MIN_LENGTH,
+      PASSWORD_DEFAULT_MIN_LENGTH,
+      [8, 64],
+    ),
+    argon2: {
+      memoryCost: integer(
+        'HOLDFAST_ARGON2_MEMORY_KIB',
+        env.HOLDFAST_ARGON2_MEMORY_KIB,
+        OWASP_ARGON2_MINIMUM.memoryCost,
+        [OWASP_ARGON2_MINIMUM.memoryCost, 4 * 1024 * 1024],
+      ),
+      timeCost: integer(
+        'HOLDFAST_ARGON2_TIME_COST',
+        env.HOLDFAST_ARGON2_TIME_COST,
+        OWASP_ARGON2_MINIMUM.timeCost,
+        [OWASP_ARGON2_MINIMUM.timeCost, 100],
+      ),
+      parallelism: integer('HOLDFAST_ARGON2_PARALLELISM', env.HOLDFAST_ARGON2_PARALLELISM, 1, [1, 16]),
+    },
+    masterKey: env.HOLDFAST_MASTER_KEY,
+  };
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(config.logLevel)) {
+    throw new HoldfastError(
+      'CONFIG_INVALID',
+      'HOLDFAST_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent',
+    );
+  }
+  return config;
+}

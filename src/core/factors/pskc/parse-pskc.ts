@@ -1,0 +1,445 @@
+/**
+ * Parser for PSKC files (RFC 6030), the format hardware OTP token vendors ship seeds in.
+ *
+ * Hostile input is expected: markup declarations are refused before any parsing (no entity
+ * expansion, no external entities), size and key-package count are capped, and the import is
+ * all-or-nothing, so one bad KeyPackage fails the file. Errors name the KeyPackage index,
+ * never a secret.
+ */
+
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { HoldfastError, type ErrorCode } from '../../errors.js';
+import type { OTPHashAlgorithm } from '../otp/hotp.js';
+import { decryptPSKCValue, PSKC_CIPHERS, PSKC_MAC_ALGORITHMS, verifyPSKCValueMAC } from './pskc-crypto.js';
+
+/** Default cap on the file size in UTF-8 bytes (50 MiB holds ~50,000 encrypted tokens). */
+export const PSKC_MAX_BYTES = 50 * 1024 * 1024;
+
+/** Default cap on the number of KeyPackage elements in one file. */
+export const PSKC_MAX_KEY_PACKAGES = 100_000;
+
+/** One OTP token read from a KeyPackage. */
+export interface PSKCToken {
+  /** DeviceInfo/SerialNo, or Key/@Id when the package has no serial number. */
+  serial: string;
+  manufacturer: string | null;
+  model: string | null;
+  algorithm: 'TOTP' | 'HOTP';
+  hashAlgorithm: OTPHashAlgorithm;
+  /** AlgorithmParameters/ResponseFormat/@Length (6 when absent, the RFC 4226 default). */
+  digits: number;
+  /** Data/TimeInterval in seconds for TOTP (30 when absent, RFC 6238 §4.1); null for HOTP. */
+  period: number | null;
+  /** Data/Counter for HOTP (0 when absent); null for TOTP. */
+  counter: number | null;
+  secret: Uint8Array;
+  /** Key/Issuer. */
+  issuer: string | null;
+}
+
+/** Options of parsePSKC. */
+export interface ParsePSKCOptions {
+  /** The file's text (decoded by the caller). */
+  xml: string;
+  /** The pre-shared key for EncryptedValue elements (RFC 6030 §6.1). */
+  preSharedKey?: Uint8Array;
+  /** Size cap in UTF-8 bytes; default PSKC_MAX_BYTES. */
+  maxBytes?: number;
+  /** KeyPackage cap; default PSKC_MAX_KEY_PACKAGES. */
+  maxKeyPackages?: number;
+}
+
+/** Result of parsePSKC: every token of the file, in file order. */
+export interface ParsePSKCResult {
+  tokens: PSKCToken[];
+}
+
+const ALGORITHM_URNS: ReadonlyMap<string, 'HOTP' | 'TOTP'> = new Map([
+  ['urn:ietf:params:xml:ns:keyprov:pskc:hotp', 'HOTP'],
+  ['urn:ietf:params:xml:ns:keyprov:pskc:totp', 'TOTP'],
+]);
+
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+const KEY_PACKAGE_TAG = /<(?:[A-Za-z_][\w.-]*:)?KeyPackage[\s/>]/g;
+
+/** A parsed element: text for a text-only element, an object when it has children or attributes. */
+type XMLElement = string | { readonly [name: string]: unknown };
+
+const parser = new XMLParser({
+  ignoreAttributes: false,
+  attributeNamePrefix: '@',
+  removeNSPrefix: true,
+  ignoreDeclaration: true,
+  ignorePiTags: true,
+  parseTagValue: false,
+  parseAttributeValue: false,
+  trimValues: true,
+  htmlEntities: false,
+  // Every element is an array, so a duplicated element is seen rather than silently merged.
+  isArray: (_name: string, _path: unknown, _leaf: boolean, isAttribute: boolean) => !isAttribute,
+});
+
+/** Where in the file an error belongs: a KeyPackage index, or the container itself. */
+type Place = number | 'container';
+
+function fail(code: ErrorCode, place: Place, message: string, cause?: unknown): never {
+  const where = place === 'container' ? 'KeyContainer' : `KeyPackage[${place}]`;
+  throw new HoldfastError(code, `${where}: ${message}`, {
+    cause,
+    details: place === 'container' ? undefined : { keyPackageIndex: place },
+  });
+}
+
+function children(element: XMLElement | undefined, name: string): XMLElement[] {
+  if (element === undefined || typeof element === 'string' || !Object.hasOwn(element, name)) return [];
+  const value = element[name];
+  return Array.isArray(value) ? (value as XMLElement[]) : [];
+}
+
+/** The one child called `name`, undefined when absent; a duplicate is malformed. */
+function child(element: XMLElement | undefined, name: string, place: Place): XMLElement | undefined {
+  const found = children(element, name);
+  if (found.length > 1) fail('PSKC_MALFORMED', place, `<${name}> appears more than once.`);
+  return found[0];
+}
+
+/** Follows a path of single children. */
+function path(element: XMLElement | undefined, names: string[], place: Place): XMLElement | undefined {
+  let current = element;
+  for (const name of names) current = child(current, name, place);
+  return current;
+}
+
+function text(element: XMLElement | undefined): string | undefined {
+  if (element === undefined) return undefined;
+  if (typeof element === 'string') return element;
+  const value = Object.hasOwn(element, '#text') ? element['#text'] : '';
+  return typeof value === 'string' ? value : String(value);
+}
+
+function attribute(element: XMLElement | undefined, name: string): string | undefined {
+  if (element === undefined || typeof element === 'string' || !Object.hasOwn(element, `@${name}`))
+    return undefined;
+  const value = element[`@${name}`];
+  return typeof value === 'string' ? value : undefined;
+}
+
+function optionalText(element: XMLElement | undefined): string | null {
+  const value = text(element)?.trim();
+  return value === undefined || value === '' ? null : value;
+}
+
+function decodeBase64(value: string | undefined, place: Place, what: string): Buffer {
+  const compact = (value ?? '').replace(/\s+/g, '');
+  if (compact === '' || !BASE64.test(compact)) fail('PSKC_MALFORMED', place, `${what} is not valid base64.`);
+  return Buffer.from(compact, 'base64');
+}
+
+/** Refuses DOCTYPE, ENTITY and every other `<!` declaration: only comments and CDATA may use `<!`. */
+function assertNoMarkupDeclarations(xml: string): void {
+  for (let i = xml.indexOf('<!'); i !== -1; i = xml.indexOf('<!', i + 2)) {
+    if (!xml.startsWith('<!--', i) && !xml.startsWith('<![CDATA[', i)) {
+      // Billion laughs (entity expansion) and XXE (external entities) both need a DTD.
+      throw new HoldfastError(
+        'PSKC_FORBIDDEN_DTD',
+        'The file contains a markup declaration (DOCTYPE/ENTITY).',
+      );
+    }
+  }
+}
+
+function assertWithinLimits(options: { xml: string; maxBytes: number; maxKeyPackages: number }): void {
+  const { xml, maxBytes, maxKeyPackages } = options;
+  // A string has at most as many UTF-16 units as UTF-8 bytes, so the cheap test comes first.
+  if (xml.length > maxBytes || Buffer.byteLength(xml, 'utf8') > maxBytes) {
+    throw new HoldfastError('PSKC_TOO_LARGE', `The file is larger than ${maxBytes} bytes.`, {
+      details: { maxBytes },
+    });
+  }
+  KEY_PACKAGE_TAG.lastIndex = 0;
+  let count = 0;
+  while (KEY_PACKAGE_TAG.exec(xml) !== null) {
+    if (++count > maxKeyPackages) {
+      throw new HoldfastError('PSKC_TOO_LARGE', `The file holds more than ${maxKeyPackages} key packages.`, {
+        details: { maxKeyPackages },
+      });
+    }
+  }
+}
+
+/** Decryption state shared by every value of one file: the key and the MAC key, decrypted once. */
+class ValueDecryptor {
+  private macKey: Buffer | undefined;
+  private macHash: string | undefined;
+
+  constructor(
+    private readonly container: XMLElement,
+    private readonly preSharedKey: Uint8Array | undefined,
+  ) {}
+
+  /**
+   * Decrypts one EncryptedValue after checking its ValueMAC: HMAC over IV || ciphertext with the
+   * MAC key from MACMethod/MACKey (RFC 6030 §6.1.1), before any decryption of the value.
+   */
+  decrypt(options: { encrypted: XMLElement; valueMAC: XMLElement | undefined; place: Place }): Buffer {
+    const { encrypted, valueMAC, place } = options;
+    const key = this.requireKey(place);
+    const cipherValue = this.cipherValue(encrypted, place);
+    if (valueMAC === undefined) {
+      fail('PSKC_MAC_MISSING', place, 'An encrypted value has no <ValueMAC> (RFC 6030 §6.1.1).');
+    }
+    const mac = decodeBase64(text(valueMAC), place, '<ValueMAC>');
+    const { macKey, macHash } = this.loadMacKey(key);
+    if (!verifyPSKCValueMAC({ hash: macHash, key: macKey, data: cipherValue.ivAndCiphertext, mac })) {
+      fail('PSKC_DECRYPT_FAILED', place, 'The value MAC does not match (wrong key or tampered file).');
+    }
+    return this.run(place, () => decryptPSKCValue({ ...cipherValue, key }));
+  }
+
+  /** Zeroes the decrypted MAC key once the file is done. */
+  dispose(): void {
+    this.macKey?.fill(0);
+  }
+
+  private requireKey(place: Place): Uint8Array {
+    if (this.preSharedKey === undefined) {
+      fail('PSKC_KEY_REQUIRED', place, 'The file holds encrypted values and no pre-shared key was given.');
+    }
+    const encryptionKey = child(this.container, 'EncryptionKey', 'container');
+    // Only pre-shared keys (RFC 6030 §6.1); PBKDF2 (§6.2) and public keys (§6.3) are not supported.
+    for (const other of ['DerivedKey', 'X509Data', 'KeyValue', 'RetrievalMethod']) {
+      if (child(encryptionKey, other, 'container') !== undefined) {
+        fail(
+          'PSKC_UNSUPPORTED',
+          'container',
+          `<EncryptionKey> uses <${other}>; only a pre-shared key is supported.`,
+        );
+      }
+    }
+    return this.preSharedKey;
+  }
+
+  private cipherValue(encrypted: XMLElement, place: Place) {
+    const algorithm = attribute(child(encrypted, 'EncryptionMethod', place), 'Algorithm');
+    const cipher = algorithm === undefined ? undefined : PSKC_CIPHERS.get(algorithm);
+    if (cipher === undefined) {
+      fail('PSKC_UNSUPPORTED', place, 'The encryption method is missing or not AES-CBC.');
+    }
+    const value = path(encrypted, ['CipherData', 'CipherValue'], place);
+    return { cipher, ivAndCiphertext: decodeBase64(text(value), place, '<CipherValue>') };
+  }
+
+  private loadMacKey(key: Uint8Array): { macKey: Buffer; macHash: string } {
+    if (this.macKey !== undefined && this.macHash !== undefined)
+      return { macKey: this.macKey, macHash: this.macHash };
+    const method = child(this.container, 'MACMethod', 'container');
+    if (method === undefined) {
+      fail('PSKC_MAC_MISSING', 'container', 'Encrypted values need a <MACMethod> (RFC 6030 §6.1.1).');
+    }
+    const algorithm = attribute(method, 'Algorithm');
+    const macHash = algorithm === undefined ? undefined : PSKC_MAC_ALGORITHMS.get(algorithm);
+    if (macHash === undefined)
+      fail('PSKC_UNSUPPORTED', 'container', 'The MAC algorithm is missing or not HMAC-SHA.');
+    const macKeyElement = child(method, 'MACKey', 'container');
+    if (macKeyElement === undefined) {
+      fail(
+        'PSKC_MAC_MISSING',
+        'container',
+        '<MACMethod> carries no <MACKey> (MACKeyReference is not supported).',
+      );
+    }
+    // The MAC key travels encrypted under the same pre-shared key (RFC 6030 §6.1.1).
+    const cipherValue = this.cipherValue(macKeyElement, 'container');
+    const macKey = this.run('container', () => decryptPSKCValue({ ...cipherValue, key }));
+    if (macKey.length === 0) fail('PSKC_DECRYPT_FAILED', 'container', 'The MAC key is empty.');
+    this.macKey = macKey;
+    this.macHash = macHash;
+    return { macKey, macHash };
+  }
+
+  /** Re-throws a crypto failure with the place it belongs to. */
+  private run(place: Place, decrypt: () => Buffer): Buffer {
+    try {
+      return decrypt();
+    } catch (err) {
+      if (err instanceof HoldfastError) fail(err.code, place, err.message, err);
+      throw err;
+    }
+  }
+}
+
+/** Reads a <PlainValue> or an <EncryptedValue> with its <ValueMAC> (RFC 6030 §4.1 data elements). */
+function readValue(options: {
+  element: XMLElement;
+  name: string;
+  decryptor: ValueDecryptor;
+  place: Place;
+}): { plain: string } | { decrypted: Buffer } {
+  const { element, name, decryptor, place } = options;
+  const plain = child(element, 'PlainValue', place);
+  const encrypted = child(element, 'EncryptedValue', place);
+  if (plain !== undefined && encrypted !== undefined) {
+    fail('PSKC_MALFORMED', place, `<${name}> has both a plain and an encrypted value.`);
+  }
+  if (plain !== undefined) return { plain: text(plain) ?? '' };
+  if (encrypted === undefined)
+    fail('PSKC_UNSUPPORTED', place, `<${name}> has no PlainValue or EncryptedValue.`);
+  return { decrypted: decryptor.decrypt({ encrypted, valueMAC: child(element, 'ValueMAC', place), place }) };
+}
+
+/**
+ * Reads an integer data element. Plain values are decimal (xs:int/xs:unsignedLong); encrypted
+ * ones are the big-endian bytes of the number (python-pskc writes them so).
+ */
+function readInteger(options: {
+  data: XMLElement;
+  name: string;
+  decryptor: ValueDecryptor;
+  place: Place;
+}): number | null {
+  const element = child(options.data, options.name, options.place);
+  if (element === undefined) return null;
+  const value = readValue({ ...options, element });
+  let result: number;
+  if ('plain' in value) {
+    const digits = value.plain.trim();
+    if (!/^[0-9]{1,16}$/.test(digits))
+      fail('PSKC_MALFORMED', options.place, `<${options.name}> is not a number.`);
+    result = Number(digits);
+  } else {
+    if (value.decrypted.length === 0 || value.decrypted.length > 8) {
+      fail('PSKC_MALFORMED', options.place, `<${options.name}> does not decrypt to a number.`);
+    }
+    result = Number(BigInt(`0x${value.decrypted.toString('hex')}`));
+  }
+  if (!Number.isSafeInteger(result))
+    fail('PSKC_UNSUPPORTED', options.place, `<${options.name}> is too large.`);
+  return result;
+}
+
+/** Maps AlgorithmParameters/Suite ("SHA256", "HMAC-SHA-256" ...) to a hash; SHA1 when absent. */
+function readHashAlgorithm(key: XMLElement, place: Place): OTPHashAlgorithm {
+  const suite = optionalText(path(key, ['AlgorithmParameters', 'Suite'], place));
+  if (suite === null) return 'SHA1';
+  const name = suite
+    .toUpperCase()
+    .replace(/^HMAC-?/, '')
+    .replace(/-/g, '');
+  if (name === 'SHA1' || name === 'SHA256' || name === 'SHA512') return name;
+  return fail('PSKC_UNSUPPORTED', place, 'The algorithm suite is not SHA1, SHA256 or SHA512.');
+}
+
+/** Reads ResponseFormat (RFC 6030 §4.3.4): decimal, no check digit, 6 to 8 digits. */
+function readDigits(key: XMLElement, place: Place): number {
+  const format = path(key, ['AlgorithmParameters', 'ResponseFormat'], place);
+  if (format === undefined) return 6;
+  const encoding = attribute(format, 'Encoding');
+  if (encoding !== undefined && encoding.toUpperCase() !== 'DECIMAL') {
+    fail('PSKC_UNSUPPORTED', place, 'Only DECIMAL responses are supported.');
+  }
+  if (attribute(format, 'CheckDigits') === 'true' || attribute(format, 'CheckDigits') === '1') {
+    fail('PSKC_UNSUPPORTED', place, 'Responses with a Luhn check digit are not supported.');
+  }
+  const length = attribute(format, 'Length');
+  if (length === undefined || !/^[6-8]$/.test(length.trim())) {
+    fail('PSKC_UNSUPPORTED', place, 'The response length must be 6, 7 or 8.');
+  }
+  return Number(length.trim());
+}
+
+function readKeyPackage(options: {
+  keyPackage: XMLElement;
+  decryptor: ValueDecryptor;
+  place: number;
+}): PSKCToken {
+  const { keyPackage, decryptor, place } = options;
+  const keys = children(keyPackage, 'Key');
+  if (keys.length !== 1) {
+    fail('PSKC_UNSUPPORTED', place, keys.length === 0 ? 'The package has no <Key>.' : 'More than one <Key>.');
+  }
+  const key = keys[0]!;
+  const algorithm = ALGORITHM_URNS.get((attribute(key, 'Algorithm') ?? '').trim().toLowerCase());
+  if (algorithm === undefined) fail('PSKC_UNSUPPORTED', place, 'The key algorithm is not HOTP or TOTP.');
+
+  const data = child(key, 'Data', place);
+  const secretElement = child(data, 'Secret', place);
+  if (data === undefined || secretElement === undefined)
+    fail('PSKC_UNSUPPORTED', place, 'The key has no secret.');
+  const secretValue = readValue({ element: secretElement, name: 'Secret', decryptor, place });
+  const secretBytes =
+    'plain' in secretValue ? decodeBase64(secretValue.plain, place, '<Secret>') : secretValue.decrypted;
+  if (secretBytes.length === 0) fail('PSKC_UNSUPPORTED', place, 'The secret is empty.');
+  const secret = Uint8Array.from(secretBytes);
+  secretBytes.fill(0);
+
+  const counter = readInteger({ data, name: 'Counter', decryptor, place });
+  const period = readInteger({ data, name: 'TimeInterval', decryptor, place });
+  if (algorithm === 'TOTP' && period === 0) fail('PSKC_UNSUPPORTED', place, 'The time interval is 0.');
+
+  const deviceInfo = child(keyPackage, 'DeviceInfo', place);
+  const serial = optionalText(child(deviceInfo, 'SerialNo', place)) ?? attribute(key, 'Id')?.trim() ?? '';
+  if (serial === '') fail('PSKC_UNSUPPORTED', place, 'The package has neither a SerialNo nor a Key Id.');
+
+  return {
+    serial,
+    manufacturer: optionalText(child(deviceInfo, 'Manufacturer', place)),
+    model: optionalText(child(deviceInfo, 'Model', place)),
+    algorithm,
+    hashAlgorithm: readHashAlgorithm(key, place),
+    digits: readDigits(key, place),
+    period: algorithm === 'TOTP' ? (period ?? 30) : null,
+    counter: algorithm === 'HOTP' ? (counter ?? 0) : null,
+    secret,
+    issuer: optionalText(child(key, 'Issuer', place)),
+  };
+}
+
+/**
+ * Parses a PSKC file (RFC 6030) into OTP tokens, decrypting pre-shared-key protected secrets
+ * (§6.1) after checking their MACs. All-or-nothing: any bad package fails the whole file.
+ */
+export function parsePSKC(options: ParsePSKCOptions): ParsePSKCResult {
+  if (typeof options.xml !== 'string') throw new HoldfastError('PSKC_MALFORMED', 'The file is not text.');
+  const xml = options.xml.charCodeAt(0) === 0xfeff ? options.xml.slice(1) : options.xml;
+  assertWithinLimits({
+    xml,
+    maxBytes: options.maxBytes ?? PSKC_MAX_BYTES,
+    maxKeyPackages: options.maxKeyPackages ?? PSKC_MAX_KEY_PACKAGES,
+  });
+  assertNoMarkupDeclarations(xml);
+
+  // The parser is lenient (it accepts mismatched and unclosed tags), so validate first.
+  const validation = XMLValidator.validate(xml);
+  if (validation !== true) {
+    // The validator's own text may quote the document; only the position is passed on.
+    throw new HoldfastError('PSKC_MALFORMED', 'The file is not well-formed XML.', {
+      details: { line: validation.err.line, column: validation.err.col },
+    });
+  }
+  let document: XMLElement;
+  try {
+    document = parser.parse(xml) as XMLElement;
+  } catch (cause) {
+    throw new HoldfastError('PSKC_MALFORMED', 'The file could not be parsed as XML.', { cause });
+  }
+
+  const roots = children(document, 'KeyContainer');
+  if (roots.length !== 1 || typeof document !== 'object' || Object.keys(document).length !== 1) {
+    throw new HoldfastError('PSKC_MALFORMED', 'The root element is not a PSKC <KeyContainer>.');
+  }
+  const container = roots[0]!;
+  const version = attribute(container, 'Version');
+  if (version !== undefined && version !== '1.0') {
+    fail('PSKC_UNSUPPORTED', 'container', 'Only PSKC version 1.0 is supported.');
+  }
+
+  const decryptor = new ValueDecryptor(container, options.preSharedKey);
+  try {
+    const tokens = children(container, 'KeyPackage').map((keyPackage, place) =>
+      readKeyPackage({ keyPackage, decryptor, place }),
+    );
+    return { tokens };
+  } finally {
+    decryptor.dispose();
+  }
+}

@@ -1,0 +1,138 @@
+import type { AuditEvent, AuditRecord } from './audit/event.js';
+import type { Flow } from './flows/flow.js';
+import type { Account, Principal } from './principals/types.js';
+import type { Session } from './sessions/session.js';
+import type { ThrottleState } from './throttle.js';
+
+/** Accounts (tenants). */
+export interface AccountRepository {
+  insert(account: Account): Promise<void>;
+  findById(id: string): Promise<Account | null>;
+  findByName(name: string): Promise<Account | null>;
+  list(): Promise<Account[]>;
+}
+
+/** Principals of one account; every lookup is scoped by account (MISSION.md failure 6). */
+export interface PrincipalRepository {
+  insert(principal: Principal): Promise<void>;
+  update(principal: Principal): Promise<void>;
+  findById(accountId: string, id: string): Promise<Principal | null>;
+  /** Finds by e-mail (case-insensitive) or user name within the account. */
+  findByLogin(accountId: string, login: string): Promise<Principal | null>;
+  list(accountId: string): Promise<Principal[]>;
+  countActiveOwners(accountId: string): Promise<number>;
+}
+
+/** A one-time token (stored only as a hash) for setting a first password. */
+export interface SetupToken {
+  tokenHash: string;
+  accountId: string;
+  principalId: string;
+  purpose: 'password_setup';
+  createdAt: number;
+  expiresAt: number;
+  usedAt: number | null;
+}
+
+/** One-time setup tokens. */
+export interface SetupTokenRepository {
+  insert(token: SetupToken): Promise<void>;
+  findByHash(tokenHash: string): Promise<SetupToken | null>;
+  /** Marks the token used if it is unused and unexpired; returns it, or null (atomic: single use). */
+  consume(tokenHash: string, now: number): Promise<SetupToken | null>;
+  /** Invalidates every unused token of the principal. */
+  revokeForPrincipal(accountId: string, principalId: string, now: number): Promise<void>;
+}
+
+/** Sessions, looked up by the SHA-256 hash of their token. */
+export interface SessionRepository {
+  insert(session: Session, tokenHash: string): Promise<void>;
+  findByTokenHash(tokenHash: string): Promise<Session | null>;
+  findById(accountId: string, id: string): Promise<Session | null>;
+  touch(id: string, now: number): Promise<void>;
+  listLive(accountId: string, principalId: string, now: number): Promise<Session[]>;
+  revoke(input: { id: string; now: number; reason: string }): Promise<boolean>;
+  /** Revokes every live session of a principal except `exceptId`; returns how many. */
+  revokeAllForPrincipal(input: {
+    accountId: string;
+    principalId: string;
+    now: number;
+    reason: string;
+    exceptId?: string;
+  }): Promise<number>;
+}
+
+/** Stored flows (state machines). */
+export interface FlowRepository {
+  insert(flow: Flow): Promise<void>;
+  findById(id: string): Promise<Flow | null>;
+  /** Saves a flow only if it was not changed meanwhile (`updatedAt` as a version). */
+  update(flow: Flow, expectedUpdatedAt: number): Promise<boolean>;
+}
+
+/** Filters for reading the audit log. */
+export interface AuditQuery {
+  accountId?: string;
+  afterSeq?: number;
+  limit: number;
+  action?: string;
+  actorId?: string;
+}
+
+/** The append-only, hash-chained audit log. */
+export interface AuditRepository {
+  /** Appends one record inside the current transaction, linking it to the last record. */
+  append(event: AuditEvent, input: { now: number; eventId: string }): Promise<AuditRecord>;
+  /** Records in sequence order after `afterSeq` (whole log, all accounts), for verification and export. */
+  scan(afterSeq: number, limit: number): Promise<AuditRecord[]>;
+  query(query: AuditQuery): Promise<AuditRecord[]>;
+  count(): Promise<number>;
+}
+
+/** Throttle counters (per login, per source address). */
+export interface ThrottleRepository {
+  get(keys: readonly string[]): Promise<ThrottleState[]>;
+  put(state: ThrottleState): Promise<void>;
+  clear(key: string): Promise<void>;
+}
+
+/** Small key/value facts about the installation (key canary, encrypted pepper). */
+export interface MetaRepository {
+  get(key: string): Promise<string | null>;
+  put(key: string, value: string): Promise<void>;
+}
+
+/** Every repository. */
+export interface Repositories {
+  accounts: AccountRepository;
+  principals: PrincipalRepository;
+  setupTokens: SetupTokenRepository;
+  sessions: SessionRepository;
+  flows: FlowRepository;
+  audit: AuditRepository;
+  throttle: ThrottleRepository;
+  meta: MetaRepository;
+}
+
+/** The store: repositories plus a transaction in which a change and its audit record commit together. */
+export interface Store extends Repositories {
+  transaction<T>(work: (tx: Repositories) => Promise<T>): Promise<T>;
+}
+
+/** Authenticated encryption of secrets at rest under the master key (envelope, key id in the output). */
+export interface SecretBox {
+  /** Encrypts `plaintext`, binding it to `context` (additional authenticated data). */
+  seal(plaintext: Uint8Array, context: string): string;
+  /** Decrypts and authenticates; throws CRYPTO_DECRYPT_FAILED when tampered or under an unknown key. */
+  open(sealed: string, context: string): Uint8Array;
+  /** Id of the key new ciphertexts are sealed under. */
+  readonly currentKeyId: string;
+}
+
+/** Password hashing, off the event loop. */
+export interface PasswordHasher {
+  hash(password: string): Promise<string>;
+  verify(hash: string, password: string): Promise<boolean>;
+  /** True when the hash was made with weaker parameters than the current ones. */
+  needsRehash(hash: string): boolean;
+}

@@ -1,0 +1,221 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { ACTIONS } from '../../app/actions.js';
+import { auditRecordJSON } from '../../app/audit-log.js';
+import type { App } from '../../app/create-app.js';
+import { requestContext } from '../plugins/session-auth.js';
+import type { Caller } from '../types.js';
+import { ErrorBody, IdParams, UserBody, userJSON } from './schemas.js';
+
+/** Builds the setup link a new principal opens (the token travels in the fragment, never to servers' logs). */
+export type SetupLinkBuilder = (token: string) => string;
+
+const SetupBody = Type.Object({ token: Type.String(), url: Type.String(), expiresAt: Type.String() });
+
+/** Account, users and audit-log routes for administrators. */
+export function registerUserRoutes(server: FastifyInstance, app: App, setupLink: SetupLinkBuilder): void {
+  const r = server.withTypeProvider<TypeBoxTypeProvider>();
+  const caller = (request: { caller: Caller | null }) => request.caller!;
+  const setupJSON = (setup: { token: string; expiresAt: number }) => ({
+    token: setup.token,
+    url: setupLink(setup.token),
+    expiresAt: new Date(setup.expiresAt).toISOString(),
+  });
+
+  r.get(
+    '/v1/account',
+    {
+      config: { action: ACTIONS.GetAccount, auth: 'session' },
+      schema: {
+        summary: 'My account',
+        tags: ['account'],
+        response: { 200: Type.Object({ id: Type.String(), name: Type.String(), createdAt: Type.String() }) },
+      },
+    },
+    async (request) => {
+      const { account } = caller(request);
+      return { id: account.id, name: account.name, createdAt: new Date(account.createdAt).toISOString() };
+    },
+  );
+
+  r.get(
+    '/v1/users',
+    {
+      config: { action: ACTIONS.ListUsers, auth: 'session' },
+      schema: {
+        summary: 'List the users of my account',
+        tags: ['users'],
+        response: { 200: Type.Object({ users: Type.Array(UserBody) }), 403: ErrorBody },
+      },
+    },
+    async (request) => {
+      const c = caller(request);
+      const users = await app.listUsers({ actor: c.actor, accountId: c.account.id });
+      return { users: users.map(userJSON) };
+    },
+  );
+
+  r.post(
+    '/v1/users',
+    {
+      config: { action: ACTIONS.CreateUser, auth: 'session' },
+      schema: {
+        summary: 'Create a user; the answer carries a one-time setup link',
+        tags: ['users'],
+        body: Type.Object(
+          {
+            email: Type.String({ minLength: 3, maxLength: 254 }),
+            username: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+            role: Type.Optional(
+              Type.Union(['admin', 'helpdesk', 'user', 'owner'].map((r) => Type.Literal(r))),
+            ),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 201: Type.Object({ user: UserBody, setup: SetupBody }), 403: ErrorBody, 409: ErrorBody },
+      },
+    },
+    async (request, reply) => {
+      const c = caller(request);
+      const { user, setup } = await app.createUser({
+        actor: c.actor,
+        ctx: requestContext(request),
+        accountId: c.account.id,
+        email: request.body.email,
+        ...(request.body.username === undefined ? {} : { username: request.body.username }),
+        ...(request.body.role === undefined ? {} : { role: request.body.role }),
+      });
+      return reply.status(201).send({ user: userJSON(user), setup: setupJSON(setup) });
+    },
+  );
+
+  r.get(
+    '/v1/users/:id',
+    {
+      config: { action: ACTIONS.GetUser, auth: 'session' },
+      schema: {
+        summary: 'One user',
+        tags: ['users'],
+        params: IdParams,
+        response: { 200: Type.Object({ user: UserBody }) },
+      },
+    },
+    async (request) => {
+      const c = caller(request);
+      return {
+        user: userJSON(
+          await app.getUser({ actor: c.actor, accountId: c.account.id, userRef: request.params.id }),
+        ),
+      };
+    },
+  );
+
+  r.post(
+    '/v1/users/:id/disable',
+    {
+      config: { action: ACTIONS.DisableUser, auth: 'session' },
+      schema: {
+        summary: 'Disable a user and revoke their sessions',
+        tags: ['users'],
+        params: IdParams,
+        response: { 200: Type.Object({ user: UserBody }) },
+      },
+    },
+    async (request) => {
+      const c = caller(request);
+      const user = await app.disableUser({
+        actor: c.actor,
+        ctx: requestContext(request),
+        accountId: c.account.id,
+        userRef: request.params.id,
+      });
+      return { user: userJSON(user) };
+    },
+  );
+
+  r.post(
+    '/v1/users/:id/setup-link',
+    {
+      config: { action: ACTIONS.CreateSetupLink, auth: 'session' },
+      schema: {
+        summary: 'Issue a new one-time setup link for a user',
+        tags: ['users'],
+        params: IdParams,
+        response: { 200: Type.Object({ setup: SetupBody }) },
+      },
+    },
+    async (request) => {
+      const c = caller(request);
+      const setup = await app.createSetupLink({
+        actor: c.actor,
+        ctx: requestContext(request),
+        accountId: c.account.id,
+        userRef: request.params.id,
+      });
+      return { setup: setupJSON(setup) };
+    },
+  );
+
+  r.post(
+    '/v1/users/:id/sessions/revoke',
+    {
+      config: { action: ACTIONS.RevokeUserSessions, auth: 'session' },
+      schema: {
+        summary: 'Revoke every session of a user',
+        tags: ['users'],
+        params: IdParams,
+        response: { 200: Type.Object({ revoked: Type.Integer() }) },
+      },
+    },
+    async (request) => {
+      const c = caller(request);
+      const revoked = await app.revokeUserSessions({
+        actor: c.actor,
+        ctx: requestContext(request),
+        accountId: c.account.id,
+        userRef: request.params.id,
+      });
+      return { revoked };
+    },
+  );
+
+  r.get(
+    '/v1/audit',
+    {
+      config: { action: ACTIONS.ReadAuditLog, auth: 'session' },
+      schema: {
+        summary: "My account's audit records, oldest first",
+        tags: ['audit'],
+        querystring: Type.Object(
+          {
+            after: Type.Optional(Type.Integer({ minimum: 0 })),
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+            action: Type.Optional(Type.String({ maxLength: 64 })),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({
+            records: Type.Array(Type.Object({}, { additionalProperties: true })),
+            nextAfter: Type.Union([Type.Integer(), Type.Null()]),
+          }),
+        },
+      },
+    },
+    async (request) => {
+      const c = caller(request);
+      const records = await app.readAudit({
+        actor: c.actor,
+        accountId: c.account.id,
+        ...(request.query.after === undefined ? {} : { afterSeq: request.query.after }),
+        ...(request.query.limit === undefined ? {} : { limit: request.query.limit }),
+        ...(request.query.action === undefined ? {} : { action: request.query.action }),
+      });
+      return {
+        records: records.map(auditRecordJSON),
+        nextAfter: records.length ? records[records.length - 1]!.seq : null,
+      };
+    },
+  );
+}

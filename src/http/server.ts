@@ -1,0 +1,143 @@
+import cookie from '@fastify/cookie';
+import helmet from '@fastify/helmet';
+import swagger from '@fastify/swagger';
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { sql } from 'kysely';
+import { ACTIONS } from '../app/actions.js';
+import type { App } from '../app/create-app.js';
+import type { Database } from '../storage/connect.js';
+import { registerAuthRoutes } from './api/auth-routes.js';
+import { registerUserRoutes, type SetupLinkBuilder } from './api/user-routes.js';
+import { renderDocsPage } from './docs-page.js';
+import { registerErrorHandling } from './plugins/errors.js';
+import { registerMetrics } from './plugins/metrics.js';
+import { authenticateRequest } from './plugins/session-auth.js';
+import './types.js';
+
+/** Largest accepted request body (64 KiB). */
+export const BODY_LIMIT = 64 * 1024;
+
+/** What the HTTP face needs. */
+export interface ServerOptions {
+  app: App;
+  database: Database;
+  /** Peers whose X-Forwarded-For is trusted (IPs/CIDRs); empty: use the socket address. */
+  trustedProxies: string[];
+  /** Base URL for links the server prints (setup links). */
+  publicUrl: string;
+  logger?: FastifyServerOptions['logger'];
+  https?: { cert: Buffer; key: Buffer } | null;
+}
+
+/** Every registered route with its method, URL and declared action (for the action-coverage test). */
+export interface RouteRecord {
+  method: string;
+  url: string;
+  action: string | undefined;
+  auth: string | undefined;
+}
+
+/** Builds the Fastify server without listening (tests use `inject`). */
+export async function buildServer(
+  options: ServerOptions,
+): Promise<FastifyInstance & { holdfastRoutes: RouteRecord[] }> {
+  const server = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: BODY_LIMIT,
+    trustProxy: options.trustedProxies.length > 0 ? options.trustedProxies : false,
+    genReqId: () => randomUUID(),
+    requestIdHeader: false,
+    return503OnClosing: true,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+    ...(options.https ? { https: options.https } : {}),
+  }) as unknown as FastifyInstance;
+
+  const routes: RouteRecord[] = [];
+  server.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    for (const method of methods) {
+      if (method === 'HEAD') continue;
+      routes.push({ method, url: route.url, action: route.config?.action, auth: route.config?.auth });
+    }
+  });
+  server.decorateRequest('caller', null);
+
+  registerErrorHandling(server);
+  await server.register(cookie);
+  await server.register(helmet, {
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+        frameAncestors: ["'none'"],
+        formAction: ["'self'"],
+        objectSrc: ["'none'"],
+        baseUri: ["'none'"],
+      },
+    },
+    strictTransportSecurity: options.https ? { maxAge: 31536000 } : false,
+  });
+  await server.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'Holdfast API', version: '1' },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer' },
+          cookie: { type: 'apiKey', in: 'cookie', name: 'holdfast_session' },
+        },
+      },
+    },
+  });
+
+  // One enforcement point: every /v1 route declares its action and whether it needs a session.
+  server.addHook('preHandler', async (request) => {
+    const config = request.routeOptions.config;
+    if (config.auth === 'session')
+      request.caller = (await authenticateRequest(options.app, request)) as typeof request.caller;
+  });
+
+  registerMetrics(server);
+  server.get(
+    '/healthz',
+    { config: { action: ACTIONS.Public, auth: 'none' }, schema: { hide: true } },
+    async () => ({
+      status: 'ok',
+    }),
+  );
+  server.get(
+    '/readyz',
+    { config: { action: ACTIONS.Public, auth: 'none' }, schema: { hide: true } },
+    async (_r, reply) => {
+      try {
+        await sql`select 1`.execute(options.database.kysely);
+        return { status: 'ready' };
+      } catch {
+        return reply.status(503).send({ status: 'unavailable' });
+      }
+    },
+  );
+
+  const setupLink: SetupLinkBuilder = (token) =>
+    `${options.publicUrl.replace(/\/$/, '')}/setup#token=${token}`;
+  registerAuthRoutes(server, options.app);
+  registerUserRoutes(server, options.app, setupLink);
+
+  server.get(
+    '/v1/openapi.json',
+    { config: { action: ACTIONS.Public, auth: 'none' }, schema: { hide: true } },
+    async () => server.swagger(),
+  );
+  server.get(
+    '/docs',
+    { config: { action: ACTIONS.Public, auth: 'none' }, schema: { hide: true } },
+    async (_r, reply) =>
+      reply.type('text/html; charset=utf-8').send(renderDocsPage(server.swagger() as never)),
+  );
+
+  await server.ready();
+  return Object.assign(server, { holdfastRoutes: routes });
+}

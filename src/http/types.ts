@@ -1,0 +1,19 @@
+import type { Action } from '../app/actions.js';
+import type { Authenticated } from '../app/auth.js';
+import type { Actor } from '../app/context.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The one action this route performs (DESIGN.md convention 7). */
+    action?: Action;
+    /** Whether the route needs a signed-in session. */
+    auth?: 'none' | 'session';
+  }
+  interface FastifyRequest {
+    /** The authenticated caller, on routes with `auth: 'session'`. */
+    caller: (Authenticated & { actor: Actor & { kind: 'principal' } }) | null;
+  }
+}
+
+/** A caller known to be signed in. */
+export type Caller = Authenticated & { actor: Actor & { kind: 'principal' } };

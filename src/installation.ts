@@ -1,0 +1,115 @@
+/**
+ * Wires configuration to storage, secrets and the app layer. The server and every CLI command
+ * that touches the database open the installation the same way, so they share the database
+ * and the master key (file in the data folder or HOLDFAST_MASTER_KEY).
+ */
+import { createApp, type App } from './app/create-app.js';
+import type { Config } from './config/config.js';
+import { HoldfastError, isHoldfastError } from './core/errors.js';
+import type { SecretBox, Store } from './core/ports.js';
+import { commonPasswords } from './platform/common-passwords.js';
+import { createKeyFile, loadKeyRing, type LoadedKeyRing } from './platform/master-key.js';
+import { createPasswordHasher } from './platform/password-hasher.js';
+import { createSecretBox } from './platform/secret-box.js';
+import { systemClock, systemRandom } from './platform/system.js';
+import type { Clock } from './core/clock.js';
+import { connectDatabase, migrateDatabase, type Database } from './storage/connect.js';
+import { createStore } from './storage/store.js';
+
+/** Meta keys holding sealed installation secrets. */
+export const META_KEY_CANARY = 'key_canary';
+export const META_PEPPER = 'hmac_pepper';
+const CANARY_PLAINTEXT = 'holdfast-master-key-check';
+
+/** An open installation. */
+export interface Installation {
+  config: Config;
+  database: Database;
+  store: Store;
+  app: App;
+  keyRing: LoadedKeyRing;
+  secretBox: SecretBox;
+  close(): Promise<void>;
+}
+
+/** Options for opening. */
+export interface OpenOptions {
+  /** Run migrations first (the server and `migrate` do; default true). */
+  migrate?: boolean;
+  clock?: Clock;
+}
+
+/** The context string (AAD) for a sealed meta value. */
+export function metaContext(key: string): string {
+  return `meta:${key}`;
+}
+
+/**
+ * Loads the key ring and checks it against the database's canary. A fresh SQLite database
+ * gets a new key file (mode 0600); an existing database without its key is refused.
+ */
+async function resolveKeys(config: Config, store: Store, dialect: Database['dialect']) {
+  const canary = await store.meta.get(META_KEY_CANARY);
+  let loaded = loadKeyRing({ envValue: config.masterKey, dataDir: config.dataDir });
+  if (loaded === null) {
+    if (canary !== null || dialect !== 'sqlite') {
+      throw new HoldfastError(
+        'CRYPTO_MASTER_KEY_MISSING',
+        `no master key: set HOLDFAST_MASTER_KEY or put the key file in ${config.dataDir}`,
+      );
+    }
+    loaded = createKeyFile(config.dataDir);
+  }
+  const box = createSecretBox(loaded.ring);
+  if (canary === null) {
+    await store.transaction(async (tx) => {
+      await tx.meta.put(
+        META_KEY_CANARY,
+        box.seal(Buffer.from(CANARY_PLAINTEXT), metaContext(META_KEY_CANARY)),
+      );
+      await tx.meta.put(META_PEPPER, box.seal(systemRandom.bytes(32), metaContext(META_PEPPER)));
+    });
+  } else {
+    try {
+      box.open(canary, metaContext(META_KEY_CANARY));
+    } catch (cause) {
+      throw new HoldfastError('CRYPTO_MASTER_KEY_INVALID', 'the master key does not match this database', {
+        cause,
+      });
+    }
+  }
+  const pepperSealed = await store.meta.get(META_PEPPER);
+  if (pepperSealed === null)
+    throw new HoldfastError('CRYPTO_MASTER_KEY_INVALID', 'installation pepper missing');
+  return { loaded, box, pepper: box.open(pepperSealed, metaContext(META_PEPPER)) };
+}
+
+/** Opens the database (migrating it), loads the master key and builds the app. */
+export async function openInstallation(config: Config, options: OpenOptions = {}): Promise<Installation> {
+  const database = await connectDatabase(config.db);
+  try {
+    if (options.migrate ?? true) await migrateDatabase(database);
+    const store = createStore(database);
+    const { loaded, box, pepper } = await resolveKeys(config, store, database.dialect);
+    const app = createApp({
+      store,
+      clock: options.clock ?? systemClock,
+      random: systemRandom,
+      secretBox: box,
+      passwords: createPasswordHasher(config.argon2),
+      pepper,
+      commonPasswords: commonPasswords(),
+      settings: {
+        sessionIdleMs: config.sessionIdleMinutes * 60_000,
+        sessionAbsoluteMs: config.sessionAbsoluteHours * 3_600_000,
+        passwordMinLength: config.passwordMinLength,
+        setupTokenTtlMs: 72 * 3_600_000,
+      },
+    });
+    return { config, database, store, app, keyRing: loaded, secretBox: box, close: () => database.close() };
+  } catch (err) {
+    await database.close().catch(() => undefined);
+    if (isHoldfastError(err)) throw err;
+    throw new HoldfastError('STORAGE_UNAVAILABLE', 'cannot open the database', { cause: err });
+  }
+}

@@ -1,0 +1,50 @@
+import { readFileSync } from 'node:fs';
+import type { FastifyInstance } from 'fastify';
+import type { Config } from './config/config.js';
+import { buildServer } from './http/server.js';
+import { openInstallation, type Installation } from './installation.js';
+
+/** A running server. */
+export interface RunningServer {
+  server: FastifyInstance;
+  installation: Installation;
+  url: string;
+  /** Stops accepting connections, finishes in-flight requests, then closes the database. */
+  stop(): Promise<void>;
+}
+
+/** Wires config -> storage -> app -> http and listens. */
+export async function startServer(config: Config): Promise<RunningServer> {
+  const installation = await openInstallation(config);
+  const tls = config.tlsCert !== null && config.tlsKey !== null;
+  const scheme = tls ? 'https' : 'http';
+  let server: FastifyInstance;
+  try {
+    server = await buildServer({
+      app: installation.app,
+      database: installation.database,
+      trustedProxies: config.trustedProxies,
+      publicUrl: config.publicUrl ?? `${scheme}://${config.host}:${config.port}`,
+      logger: {
+        level: config.logLevel,
+        redact: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'],
+      },
+      https: tls ? { cert: readFileSync(config.tlsCert!), key: readFileSync(config.tlsKey!) } : null,
+    });
+    await server.listen({ host: config.host, port: config.port });
+  } catch (err) {
+    await installation.close();
+    throw err;
+  }
+  const address = server.server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : config.port;
+  return {
+    server,
+    installation,
+    url: `${scheme}://${config.host}:${port}`,
+    async stop() {
+      await server.close();
+      await installation.close();
+    },
+  };
+}

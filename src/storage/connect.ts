@@ -1,0 +1,112 @@
+/**
+ * The only module that imports database drivers. It turns a `--db` URL into a Kysely instance:
+ * `sqlite:PATH` (embedded default, WAL, durable commits) or `postgres://...` (multi-instance).
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import SQLite from 'better-sqlite3';
+import pg from 'pg';
+import {
+  CompiledQuery,
+  Kysely,
+  Migrator,
+  PostgresDialect,
+  SqliteDialect,
+  SqliteDriver,
+  type DatabaseConnection,
+  type Driver,
+} from 'kysely';
+import { HoldfastError } from '../core/errors.js';
+import { migrationProvider } from './migrations/index.js';
+import type { Schema } from './schema.js';
+
+/** Which engine a database runs on. */
+export type Dialect = 'sqlite' | 'postgres';
+
+/** An open database. */
+export interface Database {
+  kysely: Kysely<Schema>;
+  dialect: Dialect;
+  /** The URL with any password removed, for logs. */
+  displayUrl: string;
+  close(): Promise<void>;
+}
+
+/** Connection options. */
+export interface ConnectOptions {
+  /** Pool size for PostgreSQL. */
+  poolSize?: number;
+  /** SQLite `synchronous` pragma; FULL (default) makes every commit durable across power loss. */
+  sqliteSynchronous?: 'FULL' | 'NORMAL';
+}
+
+/**
+ * SQLite transactions start with BEGIN IMMEDIATE so that two processes (a server and the CLI)
+ * never deadlock upgrading a read lock to a write lock; busy_timeout then makes them queue.
+ */
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+}
+
+class ImmediateSqliteDialect extends SqliteDialect {
+  constructor(private readonly sqliteConfig: ConstructorParameters<typeof SqliteDialect>[0]) {
+    super(sqliteConfig);
+  }
+  override createDriver(): Driver {
+    return new ImmediateSqliteDriver(this.sqliteConfig);
+  }
+}
+
+// PostgreSQL int8 (bigint) columns hold millisecond times and sequence numbers, all well
+// inside Number.MAX_SAFE_INTEGER; parse them as numbers rather than strings.
+pg.types.setTypeParser(20, (value: string) => Number(value));
+
+/** Parses a `--db` URL and opens the database (without migrating). */
+export async function connectDatabase(url: string, options: ConnectOptions = {}): Promise<Database> {
+  if (url.startsWith('sqlite:')) return connectSQLite(url.slice('sqlite:'.length), options);
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return connectPostgres(url, options);
+  throw new HoldfastError('CONFIG_INVALID', 'database URL must start with sqlite: or postgres://');
+}
+
+function connectSQLite(path: string, options: ConnectOptions): Database {
+  if (path === '') throw new HoldfastError('CONFIG_INVALID', 'sqlite: URL needs a path (or :memory:)');
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  let raw: SQLite.Database;
+  try {
+    raw = new SQLite(path);
+    raw.pragma('journal_mode = WAL');
+    raw.pragma(`synchronous = ${options.sqliteSynchronous ?? 'FULL'}`);
+    raw.pragma('busy_timeout = 10000');
+    raw.pragma('foreign_keys = ON');
+  } catch (cause) {
+    throw new HoldfastError('STORAGE_UNAVAILABLE', `cannot open SQLite database at ${path}`, { cause });
+  }
+  const kysely = new Kysely<Schema>({ dialect: new ImmediateSqliteDialect({ database: raw }) });
+  return { kysely, dialect: 'sqlite', displayUrl: `sqlite:${path}`, close: () => kysely.destroy() };
+}
+
+async function connectPostgres(url: string, options: ConnectOptions): Promise<Database> {
+  const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10 });
+  const displayUrl = url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
+  try {
+    const client = await pool.connect();
+    client.release();
+  } catch (cause) {
+    await pool.end().catch(() => undefined);
+    throw new HoldfastError('STORAGE_UNAVAILABLE', `cannot connect to ${displayUrl}`, { cause });
+  }
+  const kysely = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
+  return { kysely, dialect: 'postgres', displayUrl, close: () => kysely.destroy() };
+}
+
+/** Brings the schema up to date; safe to run from several processes at once. */
+export async function migrateDatabase(db: Database): Promise<string[]> {
+  const migrator = new Migrator({ db: db.kysely, provider: migrationProvider });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error !== undefined) {
+    throw new HoldfastError('STORAGE_UNAVAILABLE', 'database migration failed', { cause: error });
+  }
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

@@ -1,0 +1,12 @@
+import type { Migration, MigrationProvider } from 'kysely';
+import { migration0001 } from './0001-initial.js';
+
+/** Every migration in order; names sort lexically. The same set serves SQLite and PostgreSQL. */
+export const MIGRATIONS: Record<string, Migration> = {
+  '0001-initial': migration0001,
+};
+
+/** A provider that reads the migrations from code (no file-system scan, works from dist/). */
+export const migrationProvider: MigrationProvider = {
+  getMigrations: () => Promise.resolve(MIGRATIONS),
+};

@@ -1,0 +1,105 @@
+import { sql, type Kysely } from 'kysely';
+import { computeRecordHash, GENESIS_HASH } from '../../core/audit/chain.js';
+import type { ActorType, AuditOutcome, AuditRecord } from '../../core/audit/event.js';
+import type { AuditRepository } from '../../core/ports.js';
+import type { Dialect } from '../connect.js';
+import type { AuditLogTable, Schema } from '../schema.js';
+
+/** Advisory-lock key that serialises appends to the chain across PostgreSQL sessions and processes. */
+const AUDIT_LOCK_KEY = 0x486f6c64; // "Hold"
+
+function toRecord(row: AuditLogTable): AuditRecord {
+  return {
+    seq: Number(row.seq),
+    eventId: row.event_id,
+    time: Number(row.time),
+    accountId: row.account_id,
+    actorType: row.actor_type as ActorType,
+    actorId: row.actor_id,
+    action: row.action,
+    target: row.target,
+    sourceIp: row.source_ip,
+    userAgent: row.user_agent,
+    outcome: row.outcome as AuditOutcome,
+    errorCode: row.error_code,
+    details: JSON.parse(row.details),
+    prevHash: row.prev_hash,
+    hash: row.hash,
+  };
+}
+
+/**
+ * The audit log on Kysely. `append` must run inside a transaction: on PostgreSQL it takes a
+ * transaction-scoped advisory lock so two writers never link to the same predecessor; on
+ * SQLite the transaction is BEGIN IMMEDIATE, which already serialises writers.
+ */
+export function auditRepository(db: Kysely<Schema>, dialect: Dialect): AuditRepository {
+  return {
+    async append(event, { now, eventId }) {
+      if (dialect === 'postgres') await sql`select pg_advisory_xact_lock(${AUDIT_LOCK_KEY})`.execute(db);
+      const last = await db
+        .selectFrom('audit_log')
+        .select(['seq', 'hash'])
+        .orderBy('seq', 'desc')
+        .limit(1)
+        .executeTakeFirst();
+      const unhashed = {
+        ...event,
+        seq: last ? Number(last.seq) + 1 : 1,
+        eventId,
+        time: now,
+        prevHash: last ? last.hash : GENESIS_HASH,
+      };
+      const record: AuditRecord = { ...unhashed, hash: computeRecordHash(unhashed) };
+      await db
+        .insertInto('audit_log')
+        .values({
+          seq: record.seq,
+          event_id: record.eventId,
+          time: record.time,
+          account_id: record.accountId,
+          actor_type: record.actorType,
+          actor_id: record.actorId,
+          action: record.action,
+          target: record.target,
+          source_ip: record.sourceIp,
+          user_agent: record.userAgent,
+          outcome: record.outcome,
+          error_code: record.errorCode,
+          details: JSON.stringify(record.details),
+          prev_hash: record.prevHash,
+          hash: record.hash,
+        })
+        .execute();
+      return record;
+    },
+    async scan(afterSeq, limit) {
+      const rows = await db
+        .selectFrom('audit_log')
+        .selectAll()
+        .where('seq', '>', afterSeq)
+        .orderBy('seq')
+        .limit(limit)
+        .execute();
+      return rows.map(toRecord);
+    },
+    async query(q) {
+      let query = db
+        .selectFrom('audit_log')
+        .selectAll()
+        .where('seq', '>', q.afterSeq ?? 0);
+      if (q.accountId !== undefined) query = query.where('account_id', '=', q.accountId);
+      if (q.action !== undefined) query = query.where('action', '=', q.action);
+      if (q.actorId !== undefined) query = query.where('actor_id', '=', q.actorId);
+      const rows = await query.orderBy('seq').limit(q.limit).execute();
+      return rows.map(toRecord);
+    },
+    async count() {
+      const row = await db
+        .selectFrom('audit_log')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow();
+      return Number(row.n);
+    },
+  };
+}

@@ -1,0 +1,101 @@
+/** Kysely table types. Times are integer milliseconds since the epoch; JSON is stored as text. */
+export interface AccountsTable {
+  id: string;
+  name: string;
+  created_at: number;
+  settings: string;
+}
+
+export interface PrincipalsTable {
+  id: string;
+  account_id: string;
+  username: string;
+  email: string;
+  role: string;
+  status: string;
+  password_hash: string | null;
+  password_changed_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface SetupTokensTable {
+  token_hash: string;
+  account_id: string;
+  principal_id: string;
+  purpose: string;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+}
+
+export interface SessionsTable {
+  id: string;
+  token_hash: string;
+  account_id: string;
+  principal_id: string;
+  channel: string;
+  created_at: number;
+  last_seen_at: number;
+  expires_at: number;
+  revoked_at: number | null;
+  revoked_reason: string | null;
+  auth: string;
+  source_ip: string | null;
+  user_agent: string | null;
+}
+
+export interface FlowsTable {
+  id: string;
+  kind: string;
+  account_id: string | null;
+  principal_id: string | null;
+  state: string;
+  attempts: number;
+  created_at: number;
+  updated_at: number;
+  expires_at: number;
+  data: string;
+}
+
+export interface AuditLogTable {
+  seq: number;
+  event_id: string;
+  time: number;
+  account_id: string | null;
+  actor_type: string;
+  actor_id: string | null;
+  action: string;
+  target: string | null;
+  source_ip: string | null;
+  user_agent: string | null;
+  outcome: string;
+  error_code: string | null;
+  details: string;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface ThrottleTable {
+  key: string;
+  failures: number;
+  last_failure_at: number;
+  next_allowed_at: number;
+}
+
+export interface MetaTable {
+  key: string;
+  value: string;
+}
+
+/** The whole database. */
+export interface Schema {
+  accounts: AccountsTable;
+  principals: PrincipalsTable;
+  setup_tokens: SetupTokensTable;
+  sessions: SessionsTable;
+  flows: FlowsTable;
+  audit_log: AuditLogTable;
+  throttle: ThrottleTable;
+  meta: MetaTable;
+}

@@ -1,0 +1,49 @@
+import type { Kysely } from 'kysely';
+import type { Schema } from './schema.js';
+
+/**
+ * Every column that holds sealed (encrypted) secrets, with the context string (AAD) each value
+ * was sealed under. Key rotation walks this list; a new sealed column must be added here.
+ */
+export const SEALED_COLUMNS = [
+  { table: 'meta', keyColumn: 'key', valueColumn: 'value', context: (key: string) => `meta:${key}` },
+] as const;
+
+/** One sealed value and where it lives. */
+export interface SealedValue {
+  table: string;
+  key: string;
+  context: string;
+  sealed: string;
+}
+
+/** Reads every sealed value (values that are not in the sealed format are skipped). */
+export async function listSealedValues(db: Kysely<Schema>): Promise<SealedValue[]> {
+  const out: SealedValue[] = [];
+  for (const column of SEALED_COLUMNS) {
+    const rows = await db
+      .selectFrom(column.table)
+      .select([`${column.keyColumn} as k`, `${column.valueColumn} as v`])
+      .execute();
+    for (const row of rows as Array<{ k: string; v: string | null }>) {
+      if (row.v !== null && row.v.startsWith('v1.')) {
+        out.push({ table: column.table, key: row.k, context: column.context(row.k), sealed: row.v });
+      }
+    }
+  }
+  return out;
+}
+
+/** Replaces one sealed value. */
+export async function replaceSealedValue(
+  db: Kysely<Schema>,
+  value: SealedValue,
+  resealed: string,
+): Promise<void> {
+  const column = SEALED_COLUMNS.find((c) => c.table === value.table)!;
+  await db
+    .updateTable(column.table)
+    .set({ [column.valueColumn]: resealed } as never)
+    .where(column.keyColumn, '=', value.key)
+    .execute();
+}

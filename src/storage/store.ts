@@ -1,0 +1,40 @@
+import type { Kysely } from 'kysely';
+import type { Repositories, Store } from '../core/ports.js';
+import type { Database, Dialect } from './connect.js';
+import { accountRepository } from './repositories/accounts.js';
+import { auditRepository } from './repositories/audit.js';
+import { flowRepository } from './repositories/flows.js';
+import { metaRepository } from './repositories/meta.js';
+import { principalRepository } from './repositories/principals.js';
+import { sessionRepository } from './repositories/sessions.js';
+import { setupTokenRepository } from './repositories/setup-tokens.js';
+import { throttleRepository } from './repositories/throttle.js';
+import type { Schema } from './schema.js';
+
+/** Repositories over a database handle or an open transaction. */
+export function createRepositories(db: Kysely<Schema>, dialect: Dialect): Repositories {
+  return {
+    accounts: accountRepository(db),
+    principals: principalRepository(db),
+    setupTokens: setupTokenRepository(db),
+    sessions: sessionRepository(db),
+    flows: flowRepository(db),
+    audit: auditRepository(db, dialect),
+    throttle: throttleRepository(db),
+    meta: metaRepository(db),
+  };
+}
+
+/** The store over an open database: repositories, and transactions that commit a change with its audit record. */
+export function createStore(database: Database): Store {
+  const { kysely, dialect } = database;
+  const transaction: Store['transaction'] = (work) =>
+    kysely.transaction().execute((trx) => work(createRepositories(trx, dialect)));
+  const repos = createRepositories(kysely, dialect);
+  return {
+    ...repos,
+    // An append outside a transaction would not hold the chain lock through its insert.
+    audit: { ...repos.audit, append: (event, input) => transaction((tx) => tx.audit.append(event, input)) },
+    transaction,
+  };
+}
