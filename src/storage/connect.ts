@@ -90,6 +90,9 @@ function connectSQLite(path: string, options: ConnectOptions): Database {
 async function connectPostgres(url: string, options: ConnectOptions): Promise<Database> {
   const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10 });
   const displayUrl = url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
+  // An idle client whose server connection drops (restart, failover) emits 'error' on the pool;
+  // unhandled, that would crash the process. The pool discards the client and opens a new one.
+  pool.on('error', () => undefined);
   try {
     const client = await pool.connect();
     client.release();

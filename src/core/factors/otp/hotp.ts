@@ -102,12 +102,13 @@ export function assertOTPSecret(secret: Uint8Array): void {
 }
 
 /** Computes one code without validating inputs (callers have). */
-function computeCode(
-  secret: Uint8Array,
-  counter: bigint,
-  digits: OTPDigits,
-  algorithm: OTPHashAlgorithm,
-): string {
+function computeCode(options: {
+  secret: Uint8Array;
+  counter: bigint;
+  digits: OTPDigits;
+  algorithm: OTPHashAlgorithm;
+}): string {
+  const { secret, counter, digits, algorithm } = options;
   // RFC 4226 §5.2: C is an 8-byte big-endian counter.
   const message = Buffer.alloc(8);
   message.writeBigUInt64BE(counter);
@@ -140,7 +141,7 @@ export function otpCodesEqual(candidate: string, input: Buffer): boolean {
 export function generateHOTP(options: GenerateHOTPOptions): string {
   assertOTPSecret(options.secret);
   assertOTPParameters(options);
-  return computeCode(options.secret, toCounter(options.counter), options.digits, options.algorithm);
+  return computeCode({ ...options, counter: toCounter(options.counter) });
 }
 
 /**
@@ -156,7 +157,7 @@ export function verifyHOTP(options: VerifyHOTPOptions): VerifyHOTPResult {
   const input = normalizeOTPInput(options.code, options.digits);
   let matched = -1;
   for (let i = 0; i <= lookAhead; i++) {
-    const candidate = computeCode(options.secret, BigInt(start + i), options.digits, options.algorithm);
+    const candidate = computeCode({ ...options, counter: BigInt(start + i) });
     // The lowest matching counter wins; later candidates are still computed.
     if (otpCodesEqual(candidate, input.bytes) && matched === -1) matched = start + i;
   }
@@ -180,7 +181,7 @@ export function resyncHOTP(options: ResyncHOTPOptions): VerifyHOTPResult {
   let previousMatchedFirst = false;
   // Candidate i is compared with the second code and candidate i - 1 with the first.
   for (let i = 0; i <= options.searchWindow + 1; i++) {
-    const candidate = computeCode(options.secret, BigInt(start + i), options.digits, options.algorithm);
+    const candidate = computeCode({ ...options, counter: BigInt(start + i) });
     const matchesSecond = otpCodesEqual(candidate, second.bytes);
     if (previousMatchedFirst && matchesSecond && matched === -1) matched = start + i;
     previousMatchedFirst = i <= options.searchWindow && otpCodesEqual(candidate, first.bytes);

@@ -392,24 +392,30 @@ describe('parsePSKC: hostile and broken input', () => {
   });
 
   it('refuses unsupported packages and names them without leaking secrets (PSKC_UNSUPPORTED)', () => {
-    const cases: KeySpec[] = [
-      {
-        serial: 'ocra',
-        algorithm: 'urn:ietf:params:xml:ns:keyprov:pskc#OCRA-1:HOTP-SHA1-6:QN08',
-        secretHex: '01',
-      },
-      { serial: 'pin', algorithm: 'urn:ietf:params:xml:ns:keyprov:pskc:pin', secretHex: '01' },
-      { serial: 'no-secret', algorithm: 'totp' },
-      { serial: 'no-algorithm', secretHex: '01' },
-      { serial: 'md5', algorithm: 'hotp', suite: 'MD5', secretHex: '01' },
-      { serial: 'ten-digits', algorithm: 'hotp', digits: 10, secretHex: '01' },
-      { serial: 'letters', algorithm: 'hotp', digits: 6, encoding: 'ALPHANUMERIC', secretHex: '01' },
-      { serial: 'no-serial-no-id', algorithm: 'hotp', secretHex: '01' },
+    const cases: Array<[string, KeySpec]> = [
+      [
+        'OCRA',
+        {
+          serial: 'a',
+          algorithm: 'urn:ietf:params:xml:ns:keyprov:pskc#OCRA-1:HOTP-SHA1-6:QN08',
+          secretHex: '01',
+        },
+      ],
+      ['PIN', { serial: 'b', algorithm: 'urn:ietf:params:xml:ns:keyprov:pskc:pin', secretHex: '01' }],
+      ['no secret', { serial: 'c', algorithm: 'totp' }],
+      ['no algorithm', { serial: 'd', secretHex: '01' }],
+      ['MD5 suite', { serial: 'e', algorithm: 'hotp', suite: 'MD5', secretHex: '01' }],
+      ['10 digits', { serial: 'f', algorithm: 'hotp', digits: 10, secretHex: '01' }],
+      [
+        'alphanumeric',
+        { serial: 'g', algorithm: 'hotp', digits: 6, encoding: 'ALPHANUMERIC', secretHex: '01' },
+      ],
+      ['neither serial nor Key Id', { algorithm: 'hotp', secretHex: '01' }],
     ];
-    for (const bad of cases) {
+    for (const [label, bad] of cases) {
       const xml = generatePSKC({ keys: [TOTP_KEY, HOTP_KEY, bad] });
       const err = expectPSKCError(parseWithKey(xml), 'PSKC_UNSUPPORTED');
-      expect(err.details, bad.serial).toEqual({ keyPackageIndex: 2 });
+      expect(err.details, label).toEqual({ keyPackageIndex: 2 });
       for (const secretHex of [TOTP_SECRET_HEX, RFC4226_SECRET_HEX]) {
         const shown = `${err.message} ${JSON.stringify(err.details)}`;
         expect(shown).not.toContain(secretHex);

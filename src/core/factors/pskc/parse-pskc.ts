@@ -10,7 +10,13 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { HoldfastError, type ErrorCode } from '../../errors.js';
 import type { OTPHashAlgorithm } from '../otp/hotp.js';
-import { decryptPSKCValue, PSKC_CIPHERS, PSKC_MAC_ALGORITHMS, verifyPSKCValueMAC } from './pskc-crypto.js';
+import {
+  decryptPSKCValue,
+  PSKC_CIPHERS,
+  PSKC_MAC_ALGORITHMS,
+  verifyPSKCValueMAC,
+  type PSKCCipher,
+} from './pskc-crypto.js';
 
 /** Default cap on the file size in UTF-8 bytes (50 MiB holds ~50,000 encrypted tokens). */
 export const PSKC_MAX_BYTES = 50 * 1024 * 1024;
@@ -79,36 +85,66 @@ const parser = new XMLParser({
   isArray: (_name: string, _path: unknown, _leaf: boolean, isAttribute: boolean) => !isAttribute,
 });
 
-/** Where in the file an error belongs: a KeyPackage index, or the container itself. */
-type Place = number | 'container';
-
-function fail(code: ErrorCode, place: Place, message: string, cause?: unknown): never {
-  const where = place === 'container' ? 'KeyContainer' : `KeyPackage[${place}]`;
-  throw new HoldfastError(code, `${where}: ${message}`, {
-    cause,
-    details: place === 'container' ? undefined : { keyPackageIndex: place },
-  });
-}
-
 function children(element: XMLElement | undefined, name: string): XMLElement[] {
   if (element === undefined || typeof element === 'string' || !Object.hasOwn(element, name)) return [];
   const value = element[name];
   return Array.isArray(value) ? (value as XMLElement[]) : [];
 }
 
-/** The one child called `name`, undefined when absent; a duplicate is malformed. */
-function child(element: XMLElement | undefined, name: string, place: Place): XMLElement | undefined {
-  const found = children(element, name);
-  if (found.length > 1) fail('PSKC_MALFORMED', place, `<${name}> appears more than once.`);
-  return found[0];
+/**
+ * One place in the file (a KeyPackage index or the container) that reads elements and fails
+ * with errors naming that place: `details.keyPackageIndex` for packages, never a value.
+ */
+class Scope {
+  constructor(private readonly keyPackageIndex: number | null) {}
+
+  /** Throws `code` with the message prefixed by the place. */
+  fail(code: ErrorCode, message: string): never {
+    throw this.error(code, message);
+  }
+
+  /** Re-throws a HoldfastError from a helper as if raised here, keeping it as the cause. */
+  rethrow(err: unknown): never {
+    if (err instanceof HoldfastError) throw this.error(err.code, err.message, err);
+    throw err;
+  }
+
+  /** The one child called `name`, undefined when absent; a duplicate is malformed. */
+  child(element: XMLElement | undefined, name: string): XMLElement | undefined {
+    const found = children(element, name);
+    if (found.length > 1) this.fail('PSKC_MALFORMED', `<${name}> appears more than once.`);
+    return found[0];
+  }
+
+  /** Follows a path of single children. */
+  path(element: XMLElement | undefined, names: string[]): XMLElement | undefined {
+    let current = element;
+    for (const name of names) current = this.child(current, name);
+    return current;
+  }
+
+  /** Decodes strict base64 (whitespace allowed, as XML Schema base64Binary allows it). */
+  base64(value: string | undefined, what: string): Buffer {
+    const compact = (value ?? '').replace(/\s+/g, '');
+    if (compact === '' || !BASE64.test(compact)) this.fail('PSKC_MALFORMED', `${what} is not valid base64.`);
+    return Buffer.from(compact, 'base64');
+  }
+
+  private error(code: ErrorCode, message: string, cause?: unknown): HoldfastError {
+    const index = this.keyPackageIndex;
+    return new HoldfastError(
+      code,
+      `${index === null ? 'KeyContainer' : `KeyPackage[${index}]`}: ${message}`,
+      {
+        cause,
+        details: index === null ? undefined : { keyPackageIndex: index },
+      },
+    );
+  }
 }
 
-/** Follows a path of single children. */
-function path(element: XMLElement | undefined, names: string[], place: Place): XMLElement | undefined {
-  let current = element;
-  for (const name of names) current = child(current, name, place);
-  return current;
-}
+/** The scope of errors about the container as a whole (explicitly typed so `fail` narrows). */
+const CONTAINER: Scope = new Scope(null);
 
 function text(element: XMLElement | undefined): string | undefined {
   if (element === undefined) return undefined;
@@ -127,12 +163,6 @@ function attribute(element: XMLElement | undefined, name: string): string | unde
 function optionalText(element: XMLElement | undefined): string | null {
   const value = text(element)?.trim();
   return value === undefined || value === '' ? null : value;
-}
-
-function decodeBase64(value: string | undefined, place: Place, what: string): Buffer {
-  const compact = (value ?? '').replace(/\s+/g, '');
-  if (compact === '' || !BASE64.test(compact)) fail('PSKC_MALFORMED', place, `${what} is not valid base64.`);
-  return Buffer.from(compact, 'base64');
 }
 
 /** Refuses DOCTYPE, ENTITY and every other `<!` declaration: only comments and CDATA may use `<!`. */
@@ -169,8 +199,7 @@ function assertWithinLimits(options: { xml: string; maxBytes: number; maxKeyPack
 
 /** Decryption state shared by every value of one file: the key and the MAC key, decrypted once. */
 class ValueDecryptor {
-  private macKey: Buffer | undefined;
-  private macHash: string | undefined;
+  private mac: { key: Buffer; hash: string } | undefined;
 
   constructor(
     private readonly container: XMLElement,
@@ -181,37 +210,41 @@ class ValueDecryptor {
    * Decrypts one EncryptedValue after checking its ValueMAC: HMAC over IV || ciphertext with the
    * MAC key from MACMethod/MACKey (RFC 6030 §6.1.1), before any decryption of the value.
    */
-  decrypt(options: { encrypted: XMLElement; valueMAC: XMLElement | undefined; place: Place }): Buffer {
-    const { encrypted, valueMAC, place } = options;
-    const key = this.requireKey(place);
-    const cipherValue = this.cipherValue(encrypted, place);
+  decrypt(options: { encrypted: XMLElement; valueMAC: XMLElement | undefined; scope: Scope }): Buffer {
+    const { encrypted, valueMAC } = options;
+    const scope: Scope = options.scope;
+    const key = this.requireKey(scope);
+    const cipherValue = readCipherValue(encrypted, scope);
     if (valueMAC === undefined) {
-      fail('PSKC_MAC_MISSING', place, 'An encrypted value has no <ValueMAC> (RFC 6030 §6.1.1).');
+      scope.fail('PSKC_MAC_MISSING', 'An encrypted value has no <ValueMAC> (RFC 6030 §6.1.1).');
     }
-    const mac = decodeBase64(text(valueMAC), place, '<ValueMAC>');
-    const { macKey, macHash } = this.loadMacKey(key);
-    if (!verifyPSKCValueMAC({ hash: macHash, key: macKey, data: cipherValue.ivAndCiphertext, mac })) {
-      fail('PSKC_DECRYPT_FAILED', place, 'The value MAC does not match (wrong key or tampered file).');
+    const mac = scope.base64(text(valueMAC), '<ValueMAC>');
+    const macKey = this.loadMacKey(key);
+    if (!verifyPSKCValueMAC({ hash: macKey.hash, key: macKey.key, data: cipherValue.ivAndCiphertext, mac })) {
+      scope.fail('PSKC_DECRYPT_FAILED', 'The value MAC does not match (wrong key or tampered file).');
     }
-    return this.run(place, () => decryptPSKCValue({ ...cipherValue, key }));
+    try {
+      return decryptPSKCValue({ ...cipherValue, key });
+    } catch (err) {
+      return scope.rethrow(err);
+    }
   }
 
   /** Zeroes the decrypted MAC key once the file is done. */
   dispose(): void {
-    this.macKey?.fill(0);
+    this.mac?.key.fill(0);
   }
 
-  private requireKey(place: Place): Uint8Array {
+  private requireKey(scope: Scope): Uint8Array {
     if (this.preSharedKey === undefined) {
-      fail('PSKC_KEY_REQUIRED', place, 'The file holds encrypted values and no pre-shared key was given.');
+      scope.fail('PSKC_KEY_REQUIRED', 'The file holds encrypted values and no pre-shared key was given.');
     }
-    const encryptionKey = child(this.container, 'EncryptionKey', 'container');
+    const encryptionKey = CONTAINER.child(this.container, 'EncryptionKey');
     // Only pre-shared keys (RFC 6030 §6.1); PBKDF2 (§6.2) and public keys (§6.3) are not supported.
     for (const other of ['DerivedKey', 'X509Data', 'KeyValue', 'RetrievalMethod']) {
-      if (child(encryptionKey, other, 'container') !== undefined) {
-        fail(
+      if (CONTAINER.child(encryptionKey, other) !== undefined) {
+        CONTAINER.fail(
           'PSKC_UNSUPPORTED',
-          'container',
           `<EncryptionKey> uses <${other}>; only a pre-shared key is supported.`,
         );
       }
@@ -219,53 +252,47 @@ class ValueDecryptor {
     return this.preSharedKey;
   }
 
-  private cipherValue(encrypted: XMLElement, place: Place) {
-    const algorithm = attribute(child(encrypted, 'EncryptionMethod', place), 'Algorithm');
-    const cipher = algorithm === undefined ? undefined : PSKC_CIPHERS.get(algorithm);
-    if (cipher === undefined) {
-      fail('PSKC_UNSUPPORTED', place, 'The encryption method is missing or not AES-CBC.');
-    }
-    const value = path(encrypted, ['CipherData', 'CipherValue'], place);
-    return { cipher, ivAndCiphertext: decodeBase64(text(value), place, '<CipherValue>') };
-  }
-
-  private loadMacKey(key: Uint8Array): { macKey: Buffer; macHash: string } {
-    if (this.macKey !== undefined && this.macHash !== undefined)
-      return { macKey: this.macKey, macHash: this.macHash };
-    const method = child(this.container, 'MACMethod', 'container');
+  private loadMacKey(key: Uint8Array): { key: Buffer; hash: string } {
+    if (this.mac !== undefined) return this.mac;
+    const method = CONTAINER.child(this.container, 'MACMethod');
     if (method === undefined) {
-      fail('PSKC_MAC_MISSING', 'container', 'Encrypted values need a <MACMethod> (RFC 6030 §6.1.1).');
+      CONTAINER.fail('PSKC_MAC_MISSING', 'Encrypted values need a <MACMethod> (RFC 6030 §6.1.1).');
     }
     const algorithm = attribute(method, 'Algorithm');
-    const macHash = algorithm === undefined ? undefined : PSKC_MAC_ALGORITHMS.get(algorithm);
-    if (macHash === undefined)
-      fail('PSKC_UNSUPPORTED', 'container', 'The MAC algorithm is missing or not HMAC-SHA.');
-    const macKeyElement = child(method, 'MACKey', 'container');
+    const hash = algorithm === undefined ? undefined : PSKC_MAC_ALGORITHMS.get(algorithm);
+    if (hash === undefined)
+      CONTAINER.fail('PSKC_UNSUPPORTED', 'The MAC algorithm is missing or not HMAC-SHA.');
+    const macKeyElement = CONTAINER.child(method, 'MACKey');
     if (macKeyElement === undefined) {
-      fail(
+      CONTAINER.fail(
         'PSKC_MAC_MISSING',
-        'container',
         '<MACMethod> carries no <MACKey> (MACKeyReference is not supported).',
       );
     }
     // The MAC key travels encrypted under the same pre-shared key (RFC 6030 §6.1.1).
-    const cipherValue = this.cipherValue(macKeyElement, 'container');
-    const macKey = this.run('container', () => decryptPSKCValue({ ...cipherValue, key }));
-    if (macKey.length === 0) fail('PSKC_DECRYPT_FAILED', 'container', 'The MAC key is empty.');
-    this.macKey = macKey;
-    this.macHash = macHash;
-    return { macKey, macHash };
-  }
-
-  /** Re-throws a crypto failure with the place it belongs to. */
-  private run(place: Place, decrypt: () => Buffer): Buffer {
+    let macKey: Buffer;
     try {
-      return decrypt();
+      macKey = decryptPSKCValue({ ...readCipherValue(macKeyElement, CONTAINER), key });
     } catch (err) {
-      if (err instanceof HoldfastError) fail(err.code, place, err.message, err);
-      throw err;
+      return CONTAINER.rethrow(err);
     }
+    if (macKey.length === 0) CONTAINER.fail('PSKC_DECRYPT_FAILED', 'The MAC key is empty.');
+    this.mac = { key: macKey, hash };
+    return this.mac;
   }
+}
+
+/** Reads EncryptionMethod and CipherData/CipherValue of an EncryptedValue or MACKey. */
+function readCipherValue(
+  encrypted: XMLElement,
+  scope: Scope,
+): { cipher: PSKCCipher; ivAndCiphertext: Buffer } {
+  const algorithm = attribute(scope.child(encrypted, 'EncryptionMethod'), 'Algorithm');
+  const cipher = algorithm === undefined ? undefined : PSKC_CIPHERS.get(algorithm);
+  if (cipher === undefined)
+    scope.fail('PSKC_UNSUPPORTED', 'The encryption method is missing or not AES-CBC.');
+  const value = scope.path(encrypted, ['CipherData', 'CipherValue']);
+  return { cipher, ivAndCiphertext: scope.base64(text(value), '<CipherValue>') };
 }
 
 /** Reads a <PlainValue> or an <EncryptedValue> with its <ValueMAC> (RFC 6030 §4.1 data elements). */
@@ -273,18 +300,19 @@ function readValue(options: {
   element: XMLElement;
   name: string;
   decryptor: ValueDecryptor;
-  place: Place;
+  scope: Scope;
 }): { plain: string } | { decrypted: Buffer } {
-  const { element, name, decryptor, place } = options;
-  const plain = child(element, 'PlainValue', place);
-  const encrypted = child(element, 'EncryptedValue', place);
+  const { element, name, decryptor } = options;
+  const scope: Scope = options.scope;
+  const plain = scope.child(element, 'PlainValue');
+  const encrypted = scope.child(element, 'EncryptedValue');
   if (plain !== undefined && encrypted !== undefined) {
-    fail('PSKC_MALFORMED', place, `<${name}> has both a plain and an encrypted value.`);
+    scope.fail('PSKC_MALFORMED', `<${name}> has both a plain and an encrypted value.`);
   }
   if (plain !== undefined) return { plain: text(plain) ?? '' };
   if (encrypted === undefined)
-    fail('PSKC_UNSUPPORTED', place, `<${name}> has no PlainValue or EncryptedValue.`);
-  return { decrypted: decryptor.decrypt({ encrypted, valueMAC: child(element, 'ValueMAC', place), place }) };
+    scope.fail('PSKC_UNSUPPORTED', `<${name}> has no PlainValue or EncryptedValue.`);
+  return { decrypted: decryptor.decrypt({ encrypted, valueMAC: scope.child(element, 'ValueMAC'), scope }) };
 }
 
 /**
@@ -295,102 +323,105 @@ function readInteger(options: {
   data: XMLElement;
   name: string;
   decryptor: ValueDecryptor;
-  place: Place;
+  scope: Scope;
 }): number | null {
-  const element = child(options.data, options.name, options.place);
+  const name = options.name;
+  const scope: Scope = options.scope;
+  const element = scope.child(options.data, name);
   if (element === undefined) return null;
   const value = readValue({ ...options, element });
   let result: number;
   if ('plain' in value) {
     const digits = value.plain.trim();
-    if (!/^[0-9]{1,16}$/.test(digits))
-      fail('PSKC_MALFORMED', options.place, `<${options.name}> is not a number.`);
+    if (!/^[0-9]{1,16}$/.test(digits)) scope.fail('PSKC_MALFORMED', `<${name}> is not a number.`);
     result = Number(digits);
   } else {
     if (value.decrypted.length === 0 || value.decrypted.length > 8) {
-      fail('PSKC_MALFORMED', options.place, `<${options.name}> does not decrypt to a number.`);
+      scope.fail('PSKC_MALFORMED', `<${name}> does not decrypt to a number.`);
     }
     result = Number(BigInt(`0x${value.decrypted.toString('hex')}`));
   }
-  if (!Number.isSafeInteger(result))
-    fail('PSKC_UNSUPPORTED', options.place, `<${options.name}> is too large.`);
+  if (!Number.isSafeInteger(result)) scope.fail('PSKC_UNSUPPORTED', `<${name}> is too large.`);
   return result;
 }
 
 /** Maps AlgorithmParameters/Suite ("SHA256", "HMAC-SHA-256" ...) to a hash; SHA1 when absent. */
-function readHashAlgorithm(key: XMLElement, place: Place): OTPHashAlgorithm {
-  const suite = optionalText(path(key, ['AlgorithmParameters', 'Suite'], place));
+function readHashAlgorithm(key: XMLElement, scope: Scope): OTPHashAlgorithm {
+  const suite = optionalText(scope.path(key, ['AlgorithmParameters', 'Suite']));
   if (suite === null) return 'SHA1';
   const name = suite
     .toUpperCase()
     .replace(/^HMAC-?/, '')
     .replace(/-/g, '');
   if (name === 'SHA1' || name === 'SHA256' || name === 'SHA512') return name;
-  return fail('PSKC_UNSUPPORTED', place, 'The algorithm suite is not SHA1, SHA256 or SHA512.');
+  return scope.fail('PSKC_UNSUPPORTED', 'The algorithm suite is not SHA1, SHA256 or SHA512.');
 }
 
 /** Reads ResponseFormat (RFC 6030 §4.3.4): decimal, no check digit, 6 to 8 digits. */
-function readDigits(key: XMLElement, place: Place): number {
-  const format = path(key, ['AlgorithmParameters', 'ResponseFormat'], place);
+function readDigits(key: XMLElement, scope: Scope): number {
+  const format = scope.path(key, ['AlgorithmParameters', 'ResponseFormat']);
   if (format === undefined) return 6;
   const encoding = attribute(format, 'Encoding');
   if (encoding !== undefined && encoding.toUpperCase() !== 'DECIMAL') {
-    fail('PSKC_UNSUPPORTED', place, 'Only DECIMAL responses are supported.');
+    scope.fail('PSKC_UNSUPPORTED', 'Only DECIMAL responses are supported.');
   }
-  if (attribute(format, 'CheckDigits') === 'true' || attribute(format, 'CheckDigits') === '1') {
-    fail('PSKC_UNSUPPORTED', place, 'Responses with a Luhn check digit are not supported.');
+  const checkDigits = attribute(format, 'CheckDigits');
+  if (checkDigits === 'true' || checkDigits === '1') {
+    scope.fail('PSKC_UNSUPPORTED', 'Responses with a Luhn check digit are not supported.');
   }
-  const length = attribute(format, 'Length');
-  if (length === undefined || !/^[6-8]$/.test(length.trim())) {
-    fail('PSKC_UNSUPPORTED', place, 'The response length must be 6, 7 or 8.');
+  const length = attribute(format, 'Length')?.trim();
+  if (length === undefined || !/^[6-8]$/.test(length)) {
+    scope.fail('PSKC_UNSUPPORTED', 'The response length must be 6, 7 or 8.');
   }
-  return Number(length.trim());
+  return Number(length);
 }
 
+/** Reads one KeyPackage (RFC 6030 §4.1) into a token; the secret is copied and the buffer zeroed. */
 function readKeyPackage(options: {
   keyPackage: XMLElement;
   decryptor: ValueDecryptor;
-  place: number;
+  scope: Scope;
 }): PSKCToken {
-  const { keyPackage, decryptor, place } = options;
+  const { keyPackage, decryptor } = options;
+  const scope: Scope = options.scope;
   const keys = children(keyPackage, 'Key');
   if (keys.length !== 1) {
-    fail('PSKC_UNSUPPORTED', place, keys.length === 0 ? 'The package has no <Key>.' : 'More than one <Key>.');
+    scope.fail('PSKC_UNSUPPORTED', keys.length === 0 ? 'The package has no <Key>.' : 'More than one <Key>.');
   }
   const key = keys[0]!;
   const algorithm = ALGORITHM_URNS.get((attribute(key, 'Algorithm') ?? '').trim().toLowerCase());
-  if (algorithm === undefined) fail('PSKC_UNSUPPORTED', place, 'The key algorithm is not HOTP or TOTP.');
+  if (algorithm === undefined) scope.fail('PSKC_UNSUPPORTED', 'The key algorithm is not HOTP or TOTP.');
 
-  const data = child(key, 'Data', place);
-  const secretElement = child(data, 'Secret', place);
+  const data = scope.child(key, 'Data');
+  const secretElement = scope.child(data, 'Secret');
   if (data === undefined || secretElement === undefined)
-    fail('PSKC_UNSUPPORTED', place, 'The key has no secret.');
-  const secretValue = readValue({ element: secretElement, name: 'Secret', decryptor, place });
+    scope.fail('PSKC_UNSUPPORTED', 'The key has no secret.');
+  const secretValue = readValue({ element: secretElement, name: 'Secret', decryptor, scope });
   const secretBytes =
-    'plain' in secretValue ? decodeBase64(secretValue.plain, place, '<Secret>') : secretValue.decrypted;
-  if (secretBytes.length === 0) fail('PSKC_UNSUPPORTED', place, 'The secret is empty.');
+    'plain' in secretValue ? scope.base64(secretValue.plain, '<Secret>') : secretValue.decrypted;
+  if (secretBytes.length === 0) scope.fail('PSKC_UNSUPPORTED', 'The secret is empty.');
   const secret = Uint8Array.from(secretBytes);
   secretBytes.fill(0);
 
-  const counter = readInteger({ data, name: 'Counter', decryptor, place });
-  const period = readInteger({ data, name: 'TimeInterval', decryptor, place });
-  if (algorithm === 'TOTP' && period === 0) fail('PSKC_UNSUPPORTED', place, 'The time interval is 0.');
+  const counter = readInteger({ data, name: 'Counter', decryptor, scope });
+  const period = readInteger({ data, name: 'TimeInterval', decryptor, scope });
+  if (algorithm === 'TOTP' && period === 0) scope.fail('PSKC_UNSUPPORTED', 'The time interval is 0.');
 
-  const deviceInfo = child(keyPackage, 'DeviceInfo', place);
-  const serial = optionalText(child(deviceInfo, 'SerialNo', place)) ?? attribute(key, 'Id')?.trim() ?? '';
-  if (serial === '') fail('PSKC_UNSUPPORTED', place, 'The package has neither a SerialNo nor a Key Id.');
+  const deviceInfo = scope.child(keyPackage, 'DeviceInfo');
+  const serial = optionalText(scope.child(deviceInfo, 'SerialNo')) ?? attribute(key, 'Id')?.trim() ?? '';
+  if (serial === '') scope.fail('PSKC_UNSUPPORTED', 'The package has neither a SerialNo nor a Key Id.');
 
   return {
     serial,
-    manufacturer: optionalText(child(deviceInfo, 'Manufacturer', place)),
-    model: optionalText(child(deviceInfo, 'Model', place)),
+    manufacturer: optionalText(scope.child(deviceInfo, 'Manufacturer')),
+    model: optionalText(scope.child(deviceInfo, 'Model')),
     algorithm,
-    hashAlgorithm: readHashAlgorithm(key, place),
-    digits: readDigits(key, place),
+    hashAlgorithm: readHashAlgorithm(key, scope),
+    digits: readDigits(key, scope),
     period: algorithm === 'TOTP' ? (period ?? 30) : null,
     counter: algorithm === 'HOTP' ? (counter ?? 0) : null,
     secret,
-    issuer: optionalText(child(key, 'Issuer', place)),
+    issuer: optionalText(scope.child(key, 'Issuer')),
   };
 }
 
@@ -420,6 +451,7 @@ export function parsePSKC(options: ParsePSKCOptions): ParsePSKCResult {
   try {
     document = parser.parse(xml) as XMLElement;
   } catch (cause) {
+    // Includes the parser's own nesting limit, so deep nesting never exhausts the stack.
     throw new HoldfastError('PSKC_MALFORMED', 'The file could not be parsed as XML.', { cause });
   }
 
@@ -430,13 +462,13 @@ export function parsePSKC(options: ParsePSKCOptions): ParsePSKCResult {
   const container = roots[0]!;
   const version = attribute(container, 'Version');
   if (version !== undefined && version !== '1.0') {
-    fail('PSKC_UNSUPPORTED', 'container', 'Only PSKC version 1.0 is supported.');
+    CONTAINER.fail('PSKC_UNSUPPORTED', 'Only PSKC version 1.0 is supported.');
   }
 
   const decryptor = new ValueDecryptor(container, options.preSharedKey);
   try {
-    const tokens = children(container, 'KeyPackage').map((keyPackage, place) =>
-      readKeyPackage({ keyPackage, decryptor, place }),
+    const tokens = children(container, 'KeyPackage').map((keyPackage, index) =>
+      readKeyPackage({ keyPackage, decryptor, scope: new Scope(index) }),
     );
     return { tokens };
   } finally {

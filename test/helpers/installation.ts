@@ -1,0 +1,77 @@
+import { randomBytes } from 'node:crypto';
+import { loadConfig, type Config } from '../../src/config/config.js';
+import { ManualClock } from '../../src/core/clock.js';
+import { openInstallation, type Installation } from '../../src/installation.js';
+import { freshDatabase, type FreshDatabase, type TestDatabaseKind } from './databases.js';
+
+/** Start of test time: a fixed instant, so tests never depend on the wall clock. */
+export const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
+
+/** A test installation on a fresh database with a frozen clock. */
+export interface TestInstallation extends Installation {
+  clock: ManualClock;
+  fresh: FreshDatabase;
+  masterKey: string;
+  /** Closes the installation and drops its database. */
+  destroy(): Promise<void>;
+}
+
+/** Builds a config for a fresh database (random master key in HOLDFAST_MASTER_KEY unless `env` says otherwise). */
+export function testConfig(fresh: FreshDatabase, env: Record<string, string> = {}): Config {
+  return loadConfig(
+    { db: fresh.url, dataDir: fresh.dataDir },
+    { HOLDFAST_LOG_LEVEL: 'silent', HOLDFAST_MASTER_KEY: randomBytes(32).toString('base64'), ...env },
+  );
+}
+
+/** Opens an installation on a fresh database of the given kind. */
+export async function createTestInstallation(
+  kind: TestDatabaseKind['name'],
+  options: { env?: Record<string, string>; clock?: ManualClock } = {},
+): Promise<TestInstallation> {
+  const fresh = await freshDatabase(kind);
+  const config = testConfig(fresh, options.env);
+  const clock = options.clock ?? new ManualClock(T0);
+  const inst = await openInstallation(config, { clock });
+  return Object.assign(inst, {
+    clock,
+    fresh,
+    masterKey: config.masterKey!,
+    async destroy() {
+      await inst.close();
+      await fresh.cleanup();
+    },
+  });
+}
+
+/** A principal with a password, created through the app's own use cases. */
+export async function createUserWithPassword(
+  inst: Installation,
+  input: { accountName?: string; email: string; password: string; role?: string },
+): Promise<{ accountId: string; userId: string }> {
+  const ctx = { requestId: 'test', sourceIp: null, userAgent: 'test' };
+  let account = input.accountName ? await inst.store.accounts.findByName(input.accountName) : null;
+  let userId: string;
+  if (account === null) {
+    const boot = await inst.app.bootstrapAccount({
+      accountName: input.accountName ?? 'acme',
+      ownerEmail: input.role === undefined || input.role === 'owner' ? input.email : `owner-${input.email}`,
+      ctx,
+    });
+    account = boot.account;
+    if (input.role === undefined || input.role === 'owner') {
+      await inst.app.completeSetup({ ctx, token: boot.setup.token, password: input.password });
+      return { accountId: account.id, userId: boot.owner.id };
+    }
+  }
+  const { user, setup } = await inst.app.createUser({
+    actor: { kind: 'operator' },
+    ctx,
+    accountId: account.id,
+    email: input.email,
+    role: input.role ?? 'user',
+  });
+  userId = user.id;
+  await inst.app.completeSetup({ ctx, token: setup.token, password: input.password });
+  return { accountId: account.id, userId };
+}
