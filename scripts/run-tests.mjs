@@ -5,7 +5,8 @@
 import { spawnSync } from 'node:child_process';
 import pg from 'pg';
 
-const requirePg = process.env.CI === '1' || process.env.CI === 'true' || process.env.HOLDFAST_REQUIRE_PG === '1';
+const requirePg =
+  process.env.CI === '1' || process.env.CI === 'true' || process.env.HOLDFAST_REQUIRE_PG === '1';
 const pgUrl = process.env.HOLDFAST_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 async function postgresReachable(url) {

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { LOGIN_THROTTLE, recordThrottleFailure, throttleDelayMs, throttleWaitMs, type ThrottleState } from './throttle.js';
+import {
+  LOGIN_THROTTLE,
+  recordThrottleFailure,
+  throttleDelayMs,
+  throttleWaitMs,
+  type ThrottleState,
+} from './throttle.js';
 
 describe('growing delays', () => {
   it('allows a few free failures, then doubles up to the cap', () => {
@@ -13,9 +19,14 @@ describe('growing delays', () => {
   });
   it('forgets failures older than the window', () => {
     let state: ThrottleState | null = null;
-    for (let i = 0; i < 8; i++) state = recordThrottleFailure(LOGIN_THROTTLE, { state, key: 'k', now: 1000 + i });
+    for (let i = 0; i < 8; i++)
+      state = recordThrottleFailure(LOGIN_THROTTLE, { state, key: 'k', now: 1000 + i });
     expect(state!.failures).toBe(8);
-    const later = recordThrottleFailure(LOGIN_THROTTLE, { state, key: 'k', now: 1000 + LOGIN_THROTTLE.windowMs + 10 });
+    const later = recordThrottleFailure(LOGIN_THROTTLE, {
+      state,
+      key: 'k',
+      now: 1000 + LOGIN_THROTTLE.windowMs + 10,
+    });
     expect(later.failures).toBe(1);
     expect(throttleWaitMs(later, later.lastFailureAt)).toBe(0);
   });

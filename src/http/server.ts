@@ -13,6 +13,7 @@ import { renderDocsPage } from './docs-page.js';
 import { registerErrorHandling } from './plugins/errors.js';
 import { registerMetrics } from './plugins/metrics.js';
 import { authenticateRequest } from './plugins/session-auth.js';
+import { validatorCompiler } from './validation.js';
 import './types.js';
 
 /** Largest accepted request body (64 KiB). */
@@ -49,10 +50,12 @@ export async function buildServer(
     genReqId: () => randomUUID(),
     requestIdHeader: false,
     return503OnClosing: true,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
     ...(options.https ? { https: options.https } : {}),
   }) as unknown as FastifyInstance;
 
+  server.setValidatorCompiler(validatorCompiler);
+  // The JSON API takes JSON only; the AWS-compatible face registers form bodies itself.
+  server.removeContentTypeParser('text/plain');
   const routes: RouteRecord[] = [];
   server.addHook('onRoute', (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];

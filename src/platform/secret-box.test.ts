@@ -25,7 +25,9 @@ describe('secret box (AES-256-GCM envelope)', () => {
   });
   it('binds the context: a ciphertext moved to another row does not open', () => {
     const box = createSecretBox(keyRingFrom([k1]));
-    expect(code(() => box.open(box.seal(Buffer.from('x'), 'factor:1'), 'factor:2'))).toBe('CRYPTO_DECRYPT_FAILED');
+    expect(code(() => box.open(box.seal(Buffer.from('x'), 'factor:1'), 'factor:2'))).toBe(
+      'CRYPTO_DECRYPT_FAILED',
+    );
   });
   it('detects tampering', () => {
     const box = createSecretBox(keyRingFrom([k1]));
@@ -41,7 +43,9 @@ describe('secret box (AES-256-GCM envelope)', () => {
     const old = createSecretBox(keyRingFrom([k1]));
     const sealed = old.seal(Buffer.from('x'), 'c');
     expect(Buffer.from(createSecretBox(keyRingFrom([k2, k1])).open(sealed, 'c')).toString()).toBe('x');
-    expect(code(() => createSecretBox(keyRingFrom([k2])).open(sealed, 'c'))).toBe('CRYPTO_MASTER_KEY_INVALID');
+    expect(code(() => createSecretBox(keyRingFrom([k2])).open(sealed, 'c'))).toBe(
+      'CRYPTO_MASTER_KEY_INVALID',
+    );
   });
   it('parses HOLDFAST_MASTER_KEY and rejects malformed keys', () => {
     const ring = parseKeyRingText(`${k2.toString('base64')},${k1.toString('base64')}`);

@@ -66,7 +66,12 @@ describe.each(DATABASE_KINDS)('repository contract [$name]', ({ name }) => {
       ['100000000001', 'one'],
       ['100000000002', 'two'],
     ] as const) {
-      await store.accounts.insert({ id, name: accountName, createdAt: 1, settings: { passwordMinLength: 14 } });
+      await store.accounts.insert({
+        id,
+        name: accountName,
+        createdAt: 1,
+        settings: { passwordMinLength: 14 },
+      });
     }
   });
   afterAll(async () => {
@@ -79,7 +84,9 @@ describe.each(DATABASE_KINDS)('repository contract [$name]', ({ name }) => {
     expect((await store.accounts.findByName('two'))?.id).toBe('100000000002');
     expect(await store.accounts.findByName('three')).toBeNull();
     expect((await store.accounts.list()).map((a) => a.name)).toEqual(['one', 'two']);
-    await expect(store.accounts.insert({ id: '100000000003', name: 'one', createdAt: 1, settings: {} })).rejects.toThrow();
+    await expect(
+      store.accounts.insert({ id: '100000000003', name: 'one', createdAt: 1, settings: {} }),
+    ).rejects.toThrow();
   });
 
   it('principals: the same e-mail in two accounts is two identities', async () => {
@@ -91,7 +98,9 @@ describe.each(DATABASE_KINDS)('repository contract [$name]', ({ name }) => {
     expect(b?.id).toBe('AIDA0000000000000002');
     expect(await store.principals.findById('100000000002', 'AIDA0000000000000001')).toBeNull();
     expect((await store.principals.findByLogin('100000000001', 'alice'))?.id).toBe('AIDA0000000000000001');
-    await expect(store.principals.insert(principal({ id: 'AIDA0000000000000003', username: 'other' }))).rejects.toThrow();
+    await expect(
+      store.principals.insert(principal({ id: 'AIDA0000000000000003', username: 'other' })),
+    ).rejects.toThrow();
   });
 
   it('principals: update, list and count owners', async () => {
@@ -105,7 +114,11 @@ describe.each(DATABASE_KINDS)('repository contract [$name]', ({ name }) => {
   });
 
   it('setup tokens: single use, also under concurrency, and expiry', async () => {
-    const base = { accountId: '100000000001', principalId: 'AIDA0000000000000001', purpose: 'password_setup' as const };
+    const base = {
+      accountId: '100000000001',
+      principalId: 'AIDA0000000000000001',
+      purpose: 'password_setup' as const,
+    };
     await store.setupTokens.insert({ ...base, tokenHash: 'h1', createdAt: 1, expiresAt: 1000, usedAt: null });
     await store.setupTokens.insert({ ...base, tokenHash: 'h2', createdAt: 1, expiresAt: 1000, usedAt: null });
     const results = await Promise.all(Array.from({ length: 8 }, () => store.setupTokens.consume('h1', 10)));
@@ -126,10 +139,9 @@ describe.each(DATABASE_KINDS)('repository contract [$name]', ({ name }) => {
     await store.sessions.touch('ses_1', 4000); // never goes backwards
     expect((await store.sessions.findById('100000000001', 'ses_1'))!.lastSeenAt).toBe(5000);
     expect(await store.sessions.findById('100000000002', 'ses_1')).toBeNull();
-    expect((await store.sessions.listLive('100000000001', 'AIDA0000000000000001', 1000)).map((x) => x.id)).toEqual([
-      'ses_2',
-      'ses_1',
-    ]);
+    expect(
+      (await store.sessions.listLive('100000000001', 'AIDA0000000000000001', 1000)).map((x) => x.id),
+    ).toEqual(['ses_2', 'ses_1']);
     expect(await store.sessions.revoke({ id: 'ses_2', now: 6000, reason: 'user_revoked' })).toBe(true);
     expect(await store.sessions.revoke({ id: 'ses_2', now: 6001, reason: 'again' })).toBe(false);
     await store.sessions.insert(session({ id: 'ses_4' }), 'th4');
@@ -159,28 +171,39 @@ describe.each(DATABASE_KINDS)('repository contract [$name]', ({ name }) => {
       data: { a: 1 },
     };
     await store.flows.insert(flow);
-    expect(await store.flows.update({ ...flow, state: 'second_factor_required', updatedAt: 2 }, 1)).toBe(true);
+    expect(await store.flows.update({ ...flow, state: 'second_factor_required', updatedAt: 2 }, 1)).toBe(
+      true,
+    );
     expect(await store.flows.update({ ...flow, state: 'completed', updatedAt: 3 }, 1)).toBe(false);
     expect((await store.flows.findById('flw_1'))!.state).toBe('second_factor_required');
     expect(await store.flows.findById('nope')).toBeNull();
   });
 
   it('audit: appends link into a verifiable chain; queries filter by account and action', async () => {
-    for (let i = 0; i < 5; i++) await store.audit.append(event(i % 2 ? 'a.odd' : 'a.even'), { now: 100 + i, eventId: `e${i}` });
+    for (let i = 0; i < 5; i++)
+      await store.audit.append(event(i % 2 ? 'a.odd' : 'a.even'), { now: 100 + i, eventId: `e${i}` });
     await store.audit.append(event('a.other', '100000000002'), { now: 200, eventId: 'e5' });
     const all = await store.audit.scan(0, 100);
     expect(all.map((r) => r.seq)).toEqual([1, 2, 3, 4, 5, 6]);
     const v = new ChainVerifier();
     for (const r of all) expect(v.check(r)).toBeNull();
     expect(await store.audit.count()).toBe(6);
-    expect((await store.audit.query({ accountId: 'A1', action: 'a.odd', limit: 10 })).map((r) => r.seq)).toEqual([2, 4]);
-    expect((await store.audit.query({ accountId: '100000000002', limit: 10 })).map((r) => r.eventId)).toEqual(['e5']);
+    expect(
+      (await store.audit.query({ accountId: 'A1', action: 'a.odd', limit: 10 })).map((r) => r.seq),
+    ).toEqual([2, 4]);
+    expect((await store.audit.query({ accountId: '100000000002', limit: 10 })).map((r) => r.eventId)).toEqual(
+      ['e5'],
+    );
     expect((await store.audit.scan(4, 1)).map((r) => r.seq)).toEqual([5]);
   });
 
   it('audit: concurrent appends through separate transactions keep one chain', async () => {
     const before = await store.audit.count();
-    await Promise.all(Array.from({ length: 20 }, (_, i) => store.audit.append(event('c.par'), { now: 300 + i, eventId: `p${i}` })));
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        store.audit.append(event('c.par'), { now: 300 + i, eventId: `p${i}` }),
+      ),
+    );
     const all = await store.audit.scan(0, 1000);
     expect(all.length).toBe(before + 20);
     const v = new ChainVerifier();

@@ -18,7 +18,10 @@ export interface TestDatabaseKind {
 export const PG_ADMIN_URL = process.env.HOLDFAST_TEST_PG ?? null;
 
 /** Engines available for this run. PostgreSQL appears only when configured. */
-export const DATABASE_KINDS: TestDatabaseKind[] = [{ name: 'sqlite' }, ...(PG_ADMIN_URL ? [{ name: 'postgres' as const }] : [])];
+export const DATABASE_KINDS: TestDatabaseKind[] = [
+  { name: 'sqlite' },
+  ...(PG_ADMIN_URL ? [{ name: 'postgres' as const }] : []),
+];
 
 /** A fresh, empty database and a temp data folder, with a cleanup. */
 export interface FreshDatabase {

@@ -51,7 +51,6 @@ export async function createUserWithPassword(
 ): Promise<{ accountId: string; userId: string }> {
   const ctx = { requestId: 'test', sourceIp: null, userAgent: 'test' };
   let account = input.accountName ? await inst.store.accounts.findByName(input.accountName) : null;
-  let userId: string;
   if (account === null) {
     const boot = await inst.app.bootstrapAccount({
       accountName: input.accountName ?? 'acme',
@@ -71,7 +70,17 @@ export async function createUserWithPassword(
     email: input.email,
     role: input.role ?? 'user',
   });
-  userId = user.id;
   await inst.app.completeSetup({ ctx, token: setup.token, password: input.password });
-  return { accountId: account.id, userId };
+  return { accountId: account.id, userId: user.id };
+}
+
+/** Builds the HTTP server (not listening) over a test installation. */
+export async function buildTestServer(inst: Installation, options: { trustedProxies?: string[] } = {}) {
+  const { buildServer } = await import('../../src/http/server.js');
+  return buildServer({
+    app: inst.app,
+    database: inst.database,
+    trustedProxies: options.trustedProxies ?? [],
+    publicUrl: 'http://127.0.0.1:8080',
+  });
 }

@@ -40,7 +40,9 @@ function firstBreak(records: AuditRecord[]) {
 
 describe('canonical JSON', () => {
   it('sorts keys at every level and is independent of insertion order', () => {
-    expect(canonicalJSON({ b: 1, a: { d: [1, { z: 1, y: 2 }], c: null } })).toBe('{"a":{"c":null,"d":[1,{"y":2,"z":1}]},"b":1}');
+    expect(canonicalJSON({ b: 1, a: { d: [1, { z: 1, y: 2 }], c: null } })).toBe(
+      '{"a":{"c":null,"d":[1,{"y":2,"z":1}]},"b":1}',
+    );
     expect(canonicalJSON({ x: 1, y: 2 })).toBe(canonicalJSON({ y: 2, x: 1 }));
   });
   it('refuses non-finite numbers', () => {
@@ -65,7 +67,10 @@ describe('hash chain verification', () => {
   it('detects an inserted record even with renumbering', () => {
     const records = chain(10);
     const forged = { ...records[3]!, eventId: 'evt_forged' };
-    const renumbered = [...records.slice(0, 4), forged, ...records.slice(4)].map((r, i) => ({ ...r, seq: i + 1 }));
+    const renumbered = [...records.slice(0, 4), forged, ...records.slice(4)].map((r, i) => ({
+      ...r,
+      seq: i + 1,
+    }));
     const b = firstBreak(renumbered);
     expect(b).not.toBeNull();
     expect(b!.seq).toBe(5); // the forged row does not link to its predecessor

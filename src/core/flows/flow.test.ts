@@ -26,25 +26,32 @@ const code = (fn: () => unknown) => {
 
 describe('sign-in state machine', () => {
   it('completes on a password when no second factor is needed', () => {
-    expect(nextTransition(SIGN_IN_FLOW, flow('password_required'), { event: 'password_ok', now: 1 }).to).toBe('completed');
+    expect(nextTransition(SIGN_IN_FLOW, flow('password_required'), { event: 'password_ok', now: 1 }).to).toBe(
+      'completed',
+    );
   });
   it('moves to second_factor_required when factors exist, then completes on a factor', () => {
-    const t = nextTransition(SIGN_IN_FLOW, flow('password_required'), { event: 'password_ok_mfa_needed', now: 1 });
+    const t = nextTransition(SIGN_IN_FLOW, flow('password_required'), {
+      event: 'password_ok_mfa_needed',
+      now: 1,
+    });
     expect(t.to).toBe('second_factor_required');
     expect(nextTransition(SIGN_IN_FLOW, flow(t.to), { event: 'factor_ok', now: 1 }).to).toBe('completed');
   });
   it('refuses events the table does not allow and terminal states', () => {
-    expect(code(() => nextTransition(SIGN_IN_FLOW, flow('password_required'), { event: 'factor_ok', now: 1 }))).toBe(
-      'FLOW_INVALID_TRANSITION',
-    );
-    expect(code(() => nextTransition(SIGN_IN_FLOW, flow('completed'), { event: 'password_ok', now: 1 }))).toBe(
-      'FLOW_INVALID_TRANSITION',
-    );
+    expect(
+      code(() => nextTransition(SIGN_IN_FLOW, flow('password_required'), { event: 'factor_ok', now: 1 })),
+    ).toBe('FLOW_INVALID_TRANSITION');
+    expect(
+      code(() => nextTransition(SIGN_IN_FLOW, flow('completed'), { event: 'password_ok', now: 1 })),
+    ).toBe('FLOW_INVALID_TRANSITION');
   });
   it('refuses expired flows', () => {
-    expect(code(() => nextTransition(SIGN_IN_FLOW, flow('second_factor_required', 5), { event: 'factor_ok', now: 5 }))).toBe(
-      'FLOW_EXPIRED',
-    );
+    expect(
+      code(() =>
+        nextTransition(SIGN_IN_FLOW, flow('second_factor_required', 5), { event: 'factor_ok', now: 5 }),
+      ),
+    ).toBe('FLOW_EXPIRED');
   });
   it('names one audit action per transition', () => {
     for (const t of SIGN_IN_FLOW.transitions) expect(t.audit).toMatch(/^[a-z_]+\.[a-z_]+$/);

@@ -30,8 +30,12 @@ describe('password rules (NIST SP 800-63B §5.1.1.2)', () => {
   });
   it('accepts up to the maximum and no further', () => {
     expect(codeOf(() => check('a1'.repeat(64)))).toBe('PASSWORD_TOO_COMMON'); // repetitive
-    expect(codeOf(() => check('x'.repeat(10) + 'correct horse battery staple '.repeat(4).slice(0, 118)))).toBeNull();
-    const long = Array.from({ length: PASSWORD_MAX_LENGTH + 1 }, (_, i) => String.fromCharCode(97 + ((i * 7) % 26))).join('');
+    expect(
+      codeOf(() => check('x'.repeat(10) + 'correct horse battery staple '.repeat(4).slice(0, 118))),
+    ).toBeNull();
+    const long = Array.from({ length: PASSWORD_MAX_LENGTH + 1 }, (_, i) =>
+      String.fromCharCode(97 + ((i * 7) % 26)),
+    ).join('');
     expect(codeOf(() => check(long))).toBe('PASSWORD_TOO_LONG');
     expect(codeOf(() => check(long.slice(0, PASSWORD_MAX_LENGTH)))).toBeNull();
   });

@@ -1,5 +1,4 @@
 import { execFileSync } from 'node:child_process';
-// eslint-disable-next-line no-restricted-imports -- the test reads the stored RFC vectors from shared/
 import { readFileSync } from 'node:fs';
 import * as OTPAuth from 'otpauth';
 import { describe, expect, it } from 'vitest';

@@ -295,7 +295,7 @@ function readCipherValue(
   return { cipher, ivAndCiphertext: scope.base64(text(value), '<CipherValue>') };
 }
 
-/** Reads a <PlainValue> or an <EncryptedValue> with its <ValueMAC> (RFC 6030 §4.1 data elements). */
+/** Reads a <PlainValue> or an <EncryptedValue> with its <ValueMAC>, the forms of a <Data> child (RFC 6030 §4). */
 function readValue(options: {
   element: XMLElement;
   name: string;
@@ -357,7 +357,7 @@ function readHashAlgorithm(key: XMLElement, scope: Scope): OTPHashAlgorithm {
   return scope.fail('PSKC_UNSUPPORTED', 'The algorithm suite is not SHA1, SHA256 or SHA512.');
 }
 
-/** Reads ResponseFormat (RFC 6030 §4.3.4): decimal, no check digit, 6 to 8 digits. */
+/** Reads AlgorithmParameters/ResponseFormat (RFC 6030 §4): decimal, no check digit, 6 to 8 digits. */
 function readDigits(key: XMLElement, scope: Scope): number {
   const format = scope.path(key, ['AlgorithmParameters', 'ResponseFormat']);
   if (format === undefined) return 6;
@@ -376,7 +376,7 @@ function readDigits(key: XMLElement, scope: Scope): number {
   return Number(length);
 }
 
-/** Reads one KeyPackage (RFC 6030 §4.1) into a token; the secret is copied and the buffer zeroed. */
+/** Reads one KeyPackage (RFC 6030 §4) into a token; the secret is copied and the buffer zeroed. */
 function readKeyPackage(options: {
   keyPackage: XMLElement;
   decryptor: ValueDecryptor;
