@@ -1,0 +1,609 @@
+// Shared helpers for the benchmark scenarios: child processes that are always cleaned up, a
+// server launcher, a closed-loop load generator, statistics, memory readings and reporting.
+// Plain ESM on Node's standard library only: the benchmark must not change what it measures.
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root (bench/..). */
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+/** The built CLI the scenarios start; `npm run build` produces it. */
+export const CLI = join(ROOT, 'dist', 'cli', 'main.js');
+/** Where result files go. */
+export const RESULTS_DIR = join(ROOT, 'bench', 'results');
+
+// ---------------------------------------------------------------------------------------------
+// Child processes and temporary folders: tracked here, removed on every kind of exit.
+
+const children = new Set();
+const tempDirs = new Set();
+
+/** Spawns a tracked child process; it is killed when the bench exits for any reason. */
+export function spawnTracked(command, args, options = {}) {
+  const child = spawn(command, args, options);
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  child.once('error', () => children.delete(child));
+  return child;
+}
+
+/** Kills every child still alive (SIGKILL: used on the way out, when nothing can be awaited). */
+export function killAllChildren() {
+  for (const child of children) {
+    if (child.exitCode === null && child.signalCode === null) {
+      try {
+        child.kill('SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  }
+  children.clear();
+}
+
+function removeTempDirs() {
+  for (const dir of tempDirs) {
+    try {
+      rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // best effort
+    }
+  }
+  tempDirs.clear();
+}
+
+let cleanupInstalled = false;
+/** Installs exit, signal and crash handlers that kill children and remove temp folders. */
+export function installCleanup() {
+  if (cleanupInstalled) return;
+  cleanupInstalled = true;
+  process.on('exit', () => {
+    killAllChildren();
+    removeTempDirs();
+  });
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+    process.on(signal, () => {
+      process.stderr.write(`\nbench: ${signal}, stopping child processes\n`);
+      process.exit(signal === 'SIGINT' ? 130 : 143); // the 'exit' handler cleans up
+    });
+  }
+  process.on('uncaughtException', (err) => {
+    process.stderr.write(`bench: ${err?.stack ?? err}\n`);
+    process.exit(1);
+  });
+  process.on('unhandledRejection', (err) => {
+    process.stderr.write(`bench: ${err?.stack ?? err}\n`);
+    process.exit(1);
+  });
+}
+
+/** A fresh empty temporary folder, removed when the bench exits. */
+export function makeTempDir(prefix = 'holdfast-bench-') {
+  const dir = mkdtempSync(join(os.tmpdir(), prefix));
+  tempDirs.add(dir);
+  return dir;
+}
+
+/** Removes a temporary folder now (it is also removed at exit). */
+export function removeTempDir(dir) {
+  rmSync(dir, { recursive: true, force: true });
+  tempDirs.delete(dir);
+}
+
+/** The environment for Holdfast children: no inherited HOLDFAST_* settings, logs silenced. */
+export function serverEnv(extra = {}) {
+  const env = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('HOLDFAST_')) env[k] = v;
+  return { ...env, HOLDFAST_LOG_LEVEL: 'silent', ...extra };
+}
+
+/** Runs the Holdfast CLI to completion (tracked) and returns stdout; parses it when `--json`. */
+export function runCli(args, { env = serverEnv(), timeoutMs = 60_000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const child = execFile(
+      process.execPath,
+      [CLI, ...args],
+      { env, cwd: ROOT, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        if (err) {
+          reject(new Error(`holdfast ${args[0]} failed: ${err.message}\n${stderr}`));
+          return;
+        }
+        resolve(args.includes('--json') ? JSON.parse(stdout) : stdout);
+      },
+    );
+    children.add(child);
+    child.once('exit', () => children.delete(child));
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ports and the server.
+
+/** True when nothing listens on 127.0.0.1:port right now. */
+export function portIsFree(port) {
+  return new Promise((resolve) => {
+    const probe = net.createServer();
+    probe.unref();
+    probe.once('error', () => resolve(false));
+    probe.listen({ port, host: '127.0.0.1', exclusive: true }, () => probe.close(() => resolve(true)));
+  });
+}
+
+/** A random high port that is free at the time of the call (the CLI cannot listen on port 0 for us). */
+export async function pickFreePort() {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 40_000);
+    if (await portIsFree(port)) return port;
+  }
+  throw new Error('no free port found after 50 attempts');
+}
+
+/** Polls GET url until it answers 200; resolves with the elapsed ms since `since` (performance.now()). */
+export async function waitForReady(
+  url,
+  { child, since = performance.now(), intervalMs = 5, timeoutMs = 30_000 },
+) {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    if (child && (child.exitCode !== null || child.signalCode !== null)) {
+      throw new ChildExitedError(`server exited (code ${child.exitCode}, signal ${child.signalCode})`);
+    }
+    const status = await probeStatus(url, Math.max(250, intervalMs * 50));
+    if (status === 200) return performance.now() - since;
+    if (performance.now() > deadline) throw new Error(`${url} not ready after ${timeoutMs} ms`);
+    await sleep(intervalMs);
+  }
+}
+
+class ChildExitedError extends Error {}
+
+/** One GET on a fresh connection; resolves with the status code, or 0 on any connection error. */
+function probeStatus(url, timeoutMs) {
+  return new Promise((resolve) => {
+    const req = http.get(url, { agent: false, timeout: timeoutMs }, (res) => {
+      res.resume();
+      res.once('end', () => resolve(res.statusCode ?? 0));
+      res.once('error', () => resolve(0));
+    });
+    req.once('timeout', () => req.destroy());
+    req.once('error', () => resolve(0));
+  });
+}
+
+/**
+ * Starts `holdfast serve` on SQLite in `dataDir` (a new temp folder when omitted) on a random free
+ * port, retrying on another port if the server dies before it is ready (e.g. the port was taken
+ * in between). Resolves when /readyz answers 200, with `readyMs` measured from the spawn.
+ */
+export async function startServer({ dataDir, intervalMs = 5, timeoutMs = 30_000, env = {} } = {}) {
+  const dir = dataDir ?? makeTempDir();
+  const db = `sqlite:${join(dir, 'holdfast.db')}`;
+  let lastError;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const port = await pickFreePort();
+    const args = [CLI, 'serve', '--db', db, '--data-dir', dir, '--port', String(port), '--host', '127.0.0.1'];
+    let stderr = '';
+    const since = performance.now();
+    const child = spawnTracked(process.execPath, args, {
+      cwd: ROOT,
+      env: serverEnv(env),
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk) => {
+      if (stderr.length < 64 * 1024) stderr += chunk;
+    });
+    const url = `http://127.0.0.1:${port}`;
+    try {
+      const readyMs = await waitForReady(`${url}/readyz`, { child, since, intervalMs, timeoutMs });
+      return {
+        child,
+        pid: child.pid,
+        port,
+        url,
+        dataDir: dir,
+        db,
+        readyMs,
+        rssMB: () => readRssMB(child.pid),
+        stderr: () => stderr,
+        stop: () => stopChild(child),
+      };
+    } catch (err) {
+      await stopChild(child);
+      lastError = new Error(`${err.message}\n${stderr.trim()}`);
+      const portClash = /EADDRINUSE/.test(stderr);
+      if (!(err instanceof ChildExitedError) || !portClash) throw lastError;
+    }
+  }
+  throw lastError;
+}
+
+/** SIGTERM (graceful), then SIGKILL after `graceMs`; resolves once the child has exited. */
+export function stopChild(child, graceMs = 5_000) {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+/** Sets up an account with a signed-in-able owner: bootstrap via the CLI, password via /v1/setup. */
+export async function bootstrapOwner(
+  server,
+  { account = 'acme', email = `owner@${account}.test`, password },
+) {
+  const out = await runCli([
+    'bootstrap',
+    '--account',
+    account,
+    '--owner-email',
+    email,
+    '--db',
+    server.db,
+    '--data-dir',
+    server.dataDir,
+    '--json',
+  ]);
+  const res = await requestJSON(`${server.url}/v1/setup`, { token: out.setupToken, password });
+  if (res.status !== 200) throw new Error(`POST /v1/setup answered ${res.status}: ${res.text}`);
+  return { account, login: email, password };
+}
+
+/** One JSON POST on a fresh connection: { status, text, json }. */
+export function requestJSON(url, body, { method = 'POST', headers = {} } = {}) {
+  return new Promise((resolve, reject) => {
+    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const req = http.request(
+      url,
+      {
+        method,
+        agent: false,
+        headers: payload
+          ? { 'content-type': 'application/json', 'content-length': payload.length, ...headers }
+          : headers,
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c) => (text += c));
+        res.on('end', () => {
+          let json;
+          try {
+            json = JSON.parse(text);
+          } catch {
+            json = undefined;
+          }
+          resolve({ status: res.statusCode ?? 0, text, json });
+        });
+      },
+    );
+    req.once('error', reject);
+    req.end(payload);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Load.
+
+/**
+ * Closed-loop load: `concurrency` workers, each sending the next request as soon as the previous
+ * answers, for `durationMs`. Throughput counts only requests completed inside the window (the
+ * in-flight ones at the deadline are awaited but not counted), so ramp-down does not dilute it.
+ * `check(status, bodyText)` decides success (default: 2xx). Keep-alive, one socket per worker.
+ */
+export async function closedLoop({
+  url,
+  method = 'POST',
+  body,
+  headers = {},
+  concurrency,
+  durationMs,
+  check = (status) => status >= 200 && status < 300,
+  timeoutMs = 30_000,
+}) {
+  const target = new URL(url);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency, maxFreeSockets: concurrency });
+  const payload =
+    body === undefined ? undefined : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
+  const requestHeaders = payload
+    ? { 'content-type': 'application/json', 'content-length': payload.length, ...headers }
+    : headers;
+  const latencies = [];
+  let errors = 0;
+  let lateCompletions = 0;
+  let firstError = null;
+
+  const once = () =>
+    new Promise((resolve) => {
+      const req = http.request(
+        {
+          hostname: target.hostname,
+          port: target.port,
+          path: target.pathname + target.search,
+          method,
+          agent,
+          headers: requestHeaders,
+          timeout: timeoutMs,
+        },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (c) => (text += c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+          res.on('error', (err) => resolve({ status: 0, text: String(err) }));
+        },
+      );
+      req.once('timeout', () => req.destroy(new Error('request timeout')));
+      req.once('error', (err) => resolve({ status: 0, text: String(err) }));
+      req.end(payload);
+    });
+
+  const start = performance.now();
+  const deadline = start + durationMs;
+  const worker = async () => {
+    while (performance.now() < deadline) {
+      const t0 = performance.now();
+      const { status, text } = await once();
+      const t1 = performance.now();
+      if (!check(status, text)) {
+        errors++;
+        firstError ??= `${status} ${text.slice(0, 200)}`;
+      } else if (t1 <= deadline) {
+        latencies.push(t1 - t0);
+      } else {
+        lateCompletions++;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  agent.destroy();
+  return summarize({ latencies, errors, durationMs, extra: { lateCompletions, firstError } });
+}
+
+/**
+ * Closed-loop on an async function instead of HTTP (e.g. a raw library call): `concurrency`
+ * loops calling `fn()` for `durationMs`; same counting rules as closedLoop.
+ */
+export async function closedLoopFn({ fn, concurrency, durationMs }) {
+  const latencies = [];
+  let errors = 0;
+  let lateCompletions = 0;
+  const start = performance.now();
+  const deadline = start + durationMs;
+  const worker = async () => {
+    while (performance.now() < deadline) {
+      const t0 = performance.now();
+      let ok;
+      try {
+        ok = (await fn()) !== false;
+      } catch {
+        ok = false;
+      }
+      const t1 = performance.now();
+      if (!ok) errors++;
+      else if (t1 <= deadline) latencies.push(t1 - t0);
+      else lateCompletions++;
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return summarize({ latencies, errors, durationMs, extra: { lateCompletions } });
+}
+
+function summarize({ latencies, errors, durationMs, extra }) {
+  const sorted = latencies.slice().sort((a, b) => a - b);
+  return {
+    completed: sorted.length,
+    perSecond: sorted.length / (durationMs / 1000),
+    p50Ms: percentile(sorted, 50),
+    p99Ms: percentile(sorted, 99),
+    maxMs: sorted.length ? sorted[sorted.length - 1] : null,
+    errors,
+    durationMs,
+    ...extra,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Statistics.
+
+/** Nearest-rank percentile of an ascending array (null when empty). */
+export function percentile(sorted, p) {
+  if (sorted.length === 0) return null;
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1];
+}
+
+/** Median of numbers (mean of the middle two for even counts; null values ignored). */
+export function median(values) {
+  const v = values.filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
+  if (v.length === 0) return null;
+  const mid = Math.floor(v.length / 2);
+  return v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
+}
+
+/** Per-field medians of an array of run summaries (numeric fields only), plus the raw runs. */
+export function medianOfRuns(runs) {
+  const out = {};
+  for (const key of Object.keys(runs[0] ?? {})) {
+    if (runs.every((r) => typeof r[key] === 'number' || r[key] === null))
+      out[key] = median(runs.map((r) => r[key]));
+  }
+  return { ...out, runs };
+}
+
+/** Runs `fn(i)` `n` times in sequence and returns the results. */
+export async function repeat(n, fn) {
+  const results = [];
+  for (let i = 0; i < n; i++) results.push(await fn(i));
+  return results;
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// ---------------------------------------------------------------------------------------------
+// Memory.
+
+/** Resident set size of a process in MB (MiB), from /proc/PID/status VmRSS; null if unreadable. */
+export function readRssMB(pid) {
+  try {
+    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+let clockTicks = null;
+function ticksPerSecond() {
+  if (clockTicks === null) {
+    try {
+      clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    } catch {
+      clockTicks = 100;
+    }
+  }
+  return clockTicks;
+}
+
+function statCpuMs(path) {
+  try {
+    const stat = readFileSync(path, 'utf8');
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond();
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * CPU time (user + system, ms) of a process from /proc: `totalMs` for all its threads and
+ * `mainThreadMs` for the main thread alone (for Node: the event loop; the rest is mostly libuv's
+ * thread pool, GC helpers and the like). Resolution is one clock tick (usually 10 ms).
+ */
+export function readCpuMs(pid) {
+  return {
+    totalMs: statCpuMs(`/proc/${pid}/stat`),
+    mainThreadMs: statCpuMs(`/proc/${pid}/task/${pid}/stat`),
+  };
+}
+
+/** Samples VmRSS every `intervalMs` until stop(); stop() returns { peakMB, lastMB, samples }. */
+export function sampleRss(pid, intervalMs = 100) {
+  let peakMB = readRssMB(pid) ?? 0;
+  let lastMB = peakMB;
+  let samples = 1;
+  const timer = setInterval(() => {
+    const v = readRssMB(pid);
+    if (v === null) return;
+    samples++;
+    lastMB = v;
+    if (v > peakMB) peakMB = v;
+  }, intervalMs);
+  return {
+    peek: () => peakMB,
+    stop() {
+      clearInterval(timer);
+      const v = readRssMB(pid);
+      if (v !== null && v > peakMB) peakMB = v;
+      return { peakMB, lastMB: v ?? lastMB, samples };
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Figures, targets, reporting.
+
+/**
+ * One reported figure. `target` is { op: '<' | '<=' | '>' | '>=', value } or undefined
+ * (informational). `pass` is computed here so every scenario judges the same way.
+ */
+export function figure({ id, label, value, unit = '', target, digits = 1 }) {
+  let pass = null;
+  if (target && typeof value === 'number') {
+    const t = target.value;
+    pass = { '<': value < t, '<=': value <= t, '>': value > t, '>=': value >= t }[target.op];
+  } else if (target) {
+    pass = false;
+  }
+  return { id, label, value, unit, digits, target: target ?? null, pass };
+}
+
+/** Facts about the machine and the run, recorded with every result. */
+export function machineFacts() {
+  const cpus = os.cpus();
+  let commit = null;
+  try {
+    const head = readFileSync(join(ROOT, '.git', 'HEAD'), 'utf8').trim();
+    commit = head.startsWith('ref: ') ? readFileSync(join(ROOT, '.git', head.slice(5)), 'utf8').trim() : head;
+  } catch {
+    // not a git checkout, or a packed ref: not essential
+  }
+  return {
+    hostname: os.hostname(),
+    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+    cpus: cpus.length,
+    availableParallelism: os.availableParallelism?.() ?? cpus.length,
+    cpuModel: cpus[0]?.model ?? null,
+    totalMemMB: Math.round(os.totalmem() / 1024 / 1024),
+    node: process.version,
+    uvThreadpoolSize: process.env.UV_THREADPOOL_SIZE ?? '4 (default)',
+    loadAverageAtStart: os.loadavg().map((x) => Math.round(x * 100) / 100),
+    commit,
+  };
+}
+
+function formatValue(value, digits) {
+  if (value === null || value === undefined) return 'n/a';
+  if (typeof value !== 'number') return String(value);
+  return value.toFixed(digits);
+}
+
+/** Prints figures as an aligned table: scenario, figure, value, target, result. */
+export function printTable(rows) {
+  const header = ['scenario', 'figure', 'value', 'target', 'result'];
+  const lines = rows.map((r) => [
+    r.scenario,
+    r.label,
+    `${formatValue(r.value, r.digits)}${r.unit ? ` ${r.unit}` : ''}`,
+    r.target ? `${r.target.op} ${formatValue(r.target.value, r.digits)}${r.unit ? ` ${r.unit}` : ''}` : '-',
+    r.pass === null ? 'info' : r.pass ? 'PASS' : 'FAIL',
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
+  const fmt = (cols) =>
+    cols.map((c, i) => (i === 2 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ');
+  console.log(fmt(header));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const l of lines) console.log(fmt(l));
+}
+
+/** Compact ISO 8601 (basic format) UTC timestamp, safe in file names: 20261123T120555Z. */
+export function fileTimestamp(date = new Date()) {
+  return date
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
+}
+
+/** Writes `data` as pretty JSON to bench/results/NAME, creating the folder; returns the path. */
+export function writeResultFile(name, data) {
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const path = join(RESULTS_DIR, name);
+  writeFileSync(path, `${JSON.stringify(data, null, 2)}\n`);
+  return path;
+}
+
+/** A logger for progress lines on stderr (stdout carries the table). */
+export function log(message) {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+}
