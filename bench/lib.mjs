@@ -498,6 +498,60 @@ export function readCpuMs(pid) {
   };
 }
 
+/** Machine-wide CPU from /proc/stat (ms summed over all cores): busy (not idle/iowait) and steal. */
+export function readSystemCpuMs() {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0];
+    const [user, nice, system, idle, iowait, irq, softirq, steal] = line
+      .trim()
+      .split(/\s+/)
+      .slice(1)
+      .map(Number);
+    const toMs = (ticks) => (ticks * 1000) / ticksPerSecond();
+    return {
+      busyMs: toMs(user + nice + system + irq + softirq + steal),
+      stealMs: toMs(steal),
+      idleMs: toMs(idle + iowait),
+    };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Watches CPU use over an interval: the given server pids, this bench process, and everything else
+ * on the machine ("foreign" load: other people's work on a shared machine). stop() returns cores
+ * used on average (1.0 = one core busy for the whole interval), so noisy runs can be spotted.
+ */
+export function watchCpu(pids = []) {
+  const t0 = performance.now();
+  const sys0 = readSystemCpuMs();
+  const self0 = process.cpuUsage();
+  const p0 = pids.map((pid) => readCpuMs(pid).totalMs);
+  return {
+    stop() {
+      const wallMs = performance.now() - t0;
+      const sys1 = readSystemCpuMs();
+      const self = process.cpuUsage(self0);
+      const selfMs = (self.user + self.system) / 1000;
+      const pidMs = pids.map((pid, i) => (readCpuMs(pid).totalMs ?? 0) - (p0[i] ?? 0));
+      const cores = (ms) => (wallMs > 0 ? ms / wallMs : null);
+      const busyMs = sys0 && sys1 ? sys1.busyMs - sys0.busyMs : null;
+      const stealMs = sys0 && sys1 ? sys1.stealMs - sys0.stealMs : null;
+      const ownMs = selfMs + pidMs.reduce((a, b) => a + b, 0);
+      return {
+        wallMs,
+        benchCores: cores(selfMs),
+        serverCores: pidMs.map(cores),
+        machineBusyCores: busyMs === null ? null : cores(busyMs),
+        stealCores: stealMs === null ? null : cores(stealMs),
+        // Clock-tick rounding makes small negative values possible: clamp at zero.
+        foreignCores: busyMs === null ? null : Math.max(0, cores(busyMs - ownMs)),
+      };
+    },
+  };
+}
+
 /** Samples VmRSS every `intervalMs` until stop(); stop() returns { peakMB, lastMB, samples }. */
 export function sampleRss(pid, intervalMs = 100) {
   let peakMB = readRssMB(pid) ?? 0;

@@ -104,6 +104,7 @@ export async function openInstallation(config: Config, options: OpenOptions = {}
         sessionAbsoluteMs: config.sessionAbsoluteHours * 3_600_000,
         passwordMinLength: config.passwordMinLength,
         setupTokenTtlMs: 72 * 3_600_000,
+        mfa: config.mfa,
       },
     });
     return { config, database, store, app, keyRing: loaded, secretBox: box, close: () => database.close() };

@@ -13,8 +13,10 @@ import {
   closedLoop,
   closedLoopFn,
   figure,
+  median,
   medianOfRuns,
   readCpuMs,
+  watchCpu,
   readRssMB,
   sampleRss,
   sleep,
@@ -77,6 +79,7 @@ export async function run({ quick, log }) {
     for (let i = 0; i < runs; i++) {
       log(`${name}: run ${i + 1}/${runs}: sign-in ${signInMs} ms at concurrency ${concurrency}`);
       const cpu0 = readCpuMs(server.pid);
+      const watch = watchCpu([server.pid]);
       const s = await closedLoop({
         url: `${server.url}/v1/sign-in`,
         body,
@@ -84,25 +87,39 @@ export async function run({ quick, log }) {
         durationMs: signInMs,
         check,
       });
+      const load = watch.stop();
       const cpu1 = readCpuMs(server.pid);
       // CPU per answered request (in-window and drained ones alike: the CPU covers both).
       const answered = s.completed + s.lateCompletions + s.errors;
       s.serverCpuMsPerRequest = (cpu1.totalMs - cpu0.totalMs) / answered;
       s.serverMainThreadCpuMsPerRequest = (cpu1.mainThreadMs - cpu0.mainThreadMs) / answered;
+      s.serverCores = load.serverCores[0];
+      s.benchCores = load.benchCores;
+      s.foreignCores = load.foreignCores;
+      s.stealCores = load.stealCores;
       signIns.push(s);
       await sleep(300); // the server drains its last requests before the raw measurement
 
       log(
         `${name}: run ${i + 1}/${runs}: raw argon2id verify ${verifyMs} ms, ${verifyConcurrency} in flight`,
       );
-      const u0 = process.cpuUsage();
+      const rawWatch = watchCpu([server.pid]);
       const v = await closedLoopFn({
         fn: () => verify(storedHash, PASSWORD),
         concurrency: verifyConcurrency,
         durationMs: verifyMs,
       });
-      const u1 = process.cpuUsage(u0);
-      v.cpuMsPerVerify = (u1.user + u1.system) / 1000 / (v.completed + v.lateCompletions + v.errors);
+      const rawLoad = rawWatch.stop();
+      v.cpuMsPerVerify = (rawLoad.benchCores * rawLoad.wallMs) / (v.completed + v.lateCompletions + v.errors);
+      v.benchCores = rawLoad.benchCores;
+      v.serverCores = rawLoad.serverCores[0]; // should be ~0: the server is idle meanwhile
+      v.foreignCores = rawLoad.foreignCores;
+      v.stealCores = rawLoad.stealCores;
+      log(
+        `${name}: run ${i + 1}/${runs}: ${s.perSecond.toFixed(1)} sign-ins/s, ${v.perSecond.toFixed(1)} verify/s, ` +
+          `ratio ${(s.perSecond / v.perSecond).toFixed(2)}; other load ${s.foreignCores?.toFixed(2)} / ` +
+          `${v.foreignCores?.toFixed(2)} cores`,
+      );
       verifies.push(v);
     }
     const { peakMB: rssPeakMB } = rss.stop();
@@ -149,6 +166,18 @@ export async function run({ quick, log }) {
         unit: '/s',
       }),
       figure({ id: 'rawCpuMsPerVerify', label: 'raw CPU per verify', value: raw.cpuMsPerVerify, unit: 'ms' }),
+      figure({
+        id: 'cpuCostRatio',
+        label: 'CPU/verify ÷ server CPU/sign-in',
+        value: raw.cpuMsPerVerify / signIn.serverCpuMsPerRequest,
+        digits: 2,
+      }),
+      figure({
+        id: 'foreignCores',
+        label: "other processes' load (median, cores)",
+        value: median([...signIns, ...verifies].map((r) => r.foreignCores)),
+        digits: 2,
+      }),
       figure({
         id: 'signInToVerifyRatio',
         label: 'sign-ins/s ÷ raw verify/s',

@@ -21,6 +21,7 @@ import { ACTIONS } from './actions.js';
 import { authorize } from './authorize.js';
 import type { Actor, RequestContext } from './context.js';
 import { newId, writeAudit, type AppDeps } from './deps.js';
+import { offeredFactors, type OfferedFactor, type SignInFlowData } from './mfa.js';
 import { checkNewPassword, findAccount, requireUser } from './users.js';
 
 /** Prefix of session tokens, so leaked tokens are recognisable by secret scanners. */
@@ -34,8 +35,17 @@ export interface IssuedSession {
   csrfToken: string;
 }
 
-/** Outcome of the password step. */
-export type SignInResult = { status: 'signed_in' } & IssuedSession;
+/** Outcome of the password step: signed in, or a flow waiting for any enabled second factor. */
+export type SignInResult =
+  | ({ status: 'signed_in' } & IssuedSession)
+  | {
+      status: 'second_factor_required';
+      flowId: string;
+      expiresAt: number;
+      principal: Principal;
+      factors: OfferedFactor[];
+      recoveryCodes: boolean;
+    };
 
 /** A live, authenticated caller. */
 export interface Authenticated {
@@ -176,7 +186,10 @@ export async function signIn(
     ? await deps.passwords.hash(input.password)
     : null;
 
-  return deps.store.transaction(async (tx) => {
+  const offered = await offeredFactors(deps, principal);
+  const needsSecondFactor = offered.factors.length > 0 || offered.recoveryCodes;
+
+  return deps.store.transaction(async (tx): Promise<SignInResult> => {
     const at = deps.clock.now();
     const flow = {
       id: newId(deps, 'flw_'),
@@ -188,12 +201,36 @@ export async function signIn(
       createdAt: at,
       updatedAt: at,
       expiresAt: at + SIGN_IN_FLOW.lifetimeMs,
-      data: {},
+      data: { channel: input.channel } satisfies SignInFlowData,
     };
-    const transition = nextTransition(SIGN_IN_FLOW, flow, { event: 'password_ok', now: at });
+    const transition = nextTransition(SIGN_IN_FLOW, flow, {
+      event: needsSecondFactor ? 'password_ok_mfa_needed' : 'password_ok',
+      now: at,
+    });
     if (states.some((s) => s.key === keys[0]!.key)) await tx.throttle.clear(keys[0]!.key);
     if (upgradedHash !== null) {
       await tx.principals.update({ ...principal, passwordHash: upgradedHash, updatedAt: at });
+    }
+    if (needsSecondFactor) {
+      await tx.flows.insert({ ...flow, state: transition.to });
+      await writeAudit(deps, tx, {
+        actor: null,
+        ctx: input.ctx,
+        fact: {
+          accountId: principal.accountId,
+          action: transition.audit,
+          target: principal.id,
+          details: { flowId: flow.id, passwordRehashed: upgradedHash !== null },
+        },
+      });
+      return {
+        status: 'second_factor_required',
+        flowId: flow.id,
+        expiresAt: flow.expiresAt,
+        principal,
+        factors: offered.factors,
+        recoveryCodes: offered.recoveryCodes,
+      };
     }
     const issued = await createSession(deps, tx, {
       principal,
@@ -211,7 +248,7 @@ export async function signIn(
         details: { sessionId: issued.session.id, methods: ['pwd'], passwordRehashed: upgradedHash !== null },
       },
     });
-    return { status: 'signed_in' as const, ...issued };
+    return { status: 'signed_in', ...issued };
   });
 }
 

@@ -19,6 +19,15 @@ const SELF_SERVICE: ReadonlySet<Action> = new Set([
   ACTIONS.ChangePassword,
   ACTIONS.GetUser,
   ACTIONS.GetAccount,
+  ACTIONS.StepUp,
+  ACTIONS.ListMFADevices,
+  ACTIONS.CreateVirtualMFADevice,
+  ACTIONS.EnableMFADevice,
+  ACTIONS.ResyncMFADevice,
+  ACTIONS.DeactivateMFADevice,
+  ACTIONS.RenameMFADevice,
+  ACTIONS.GetRecoveryCodeStatus,
+  ACTIONS.RegenerateRecoveryCodes,
 ]);
 
 /** Actions each role may take on other principals of its own account (the built-in role policies). */
@@ -33,8 +42,23 @@ const ROLE_ACTIONS: Record<Role, ReadonlySet<Action>> = {
     ACTIONS.CreateSetupLink,
     ACTIONS.RevokeUserSessions,
     ACTIONS.ReadAuditLog,
+    ACTIONS.ListMFADevices,
+    ACTIONS.EnableMFADevice,
+    ACTIONS.DeactivateMFADevice,
+    ACTIONS.GetLockoutRiskInsights,
+    ACTIONS.ImportHardwareTokens,
+    ACTIONS.ListHardwareTokens,
+    ACTIONS.AssignHardwareToken,
+    ACTIONS.UpdateHardwareTokenState,
   ]),
-  helpdesk: new Set([ACTIONS.GetAccount, ACTIONS.ListUsers, ACTIONS.GetUser, ACTIONS.RevokeUserSessions]),
+  helpdesk: new Set([
+    ACTIONS.GetAccount,
+    ACTIONS.ListUsers,
+    ACTIONS.GetUser,
+    ACTIONS.RevokeUserSessions,
+    ACTIONS.ListMFADevices,
+    ACTIONS.GetLockoutRiskInsights,
+  ]),
   user: new Set(),
 };
 

@@ -9,6 +9,17 @@ import {
 } from './auth.js';
 import type { AppDeps } from './deps.js';
 import {
+  createTOTPFactor,
+  enableFactor,
+  listFactors,
+  removeFactor,
+  renameFactor,
+  resyncFactor,
+} from './factors.js';
+import { lockoutRisk } from './insights.js';
+import { completeSignInWithSecondFactor, stepUp } from './mfa.js';
+import { recoveryCodeStatus, regenerateRecoveryCodes } from './recovery-codes.js';
+import {
   bootstrapAccount,
   completeSetup,
   createSetupLink,
@@ -37,6 +48,17 @@ const USE_CASES = {
   readAudit,
   scanAudit,
   verifyAudit,
+  createTOTPFactor,
+  enableFactor,
+  listFactors,
+  removeFactor,
+  renameFactor,
+  resyncFactor,
+  lockoutRisk,
+  completeSignInWithSecondFactor,
+  stepUp,
+  recoveryCodeStatus,
+  regenerateRecoveryCodes,
 };
 
 type UseCases = typeof USE_CASES;

@@ -1,8 +1,27 @@
 import type { AuditDetails, AuditOutcome } from '../core/audit/event.js';
 import type { Clock } from '../core/clock.js';
+import type { VerifySettings } from '../core/factors/factor.js';
+import type { OutboxMessage } from '../core/ports.js';
 import type { PasswordHasher, Repositories, SecretBox, Store } from '../core/ports.js';
 import type { RandomSource } from '../core/random.js';
 import type { Actor, RequestContext } from './context.js';
+
+/** Second-factor settings. */
+export interface MfaSettings {
+  /** Most factors one principal may hold, pending included (default 8). */
+  maxFactors: number;
+  /** Lifetime of a pending factor (default 10 minutes). */
+  pendingTtlMs: number;
+  /** Wrong codes a pending factor survives (default 5). */
+  pendingMaxAttempts: number;
+  /** How recent the MFA of a session must be for removal, resync, regeneration (default 15 minutes). */
+  stepUpMaxAgeMs: number;
+  /** Consecutive failures after which second-factor sign-in is suspended (NIST SP 800-63B §5.2.2: 100). */
+  suspendAfterFailures: number;
+  /** Issuer in otpauth URIs; null: the account name. */
+  issuer: string | null;
+  verify: VerifySettings;
+}
 
 /** Settings the use cases read. */
 export interface AppSettings {
@@ -10,7 +29,19 @@ export interface AppSettings {
   sessionAbsoluteMs: number;
   passwordMinLength: number;
   setupTokenTtlMs: number;
+  mfa: MfaSettings;
 }
+
+/** Default second-factor settings. */
+export const DEFAULT_MFA_SETTINGS: MfaSettings = {
+  maxFactors: 8,
+  pendingTtlMs: 10 * 60_000,
+  pendingMaxAttempts: 5,
+  stepUpMaxAgeMs: 15 * 60_000,
+  suspendAfterFailures: 100,
+  issuer: null,
+  verify: { totpWindow: 1, hotpLookAhead: 10, totpResyncWindow: 20, hotpResyncWindow: 100 },
+};
 
 /** Everything the app layer needs, injected (DESIGN.md convention 5). */
 export interface AppDeps {
@@ -62,4 +93,21 @@ export async function writeAudit(
     },
     { now: deps.clock.now(), eventId: newId(deps, 'evt_') },
   );
+}
+
+/** Queues a notification to a principal in the same transaction as the change (transactional outbox). */
+export async function notifyPrincipal(
+  deps: Pick<AppDeps, 'clock' | 'random'>,
+  tx: Repositories,
+  input: { accountId: string; principalId: string; template: string; payload?: OutboxMessage['payload'] },
+): Promise<void> {
+  await tx.outbox.insert({
+    id: newId(deps, 'msg_'),
+    accountId: input.accountId,
+    principalId: input.principalId,
+    channel: 'email',
+    template: input.template,
+    payload: input.payload ?? {},
+    createdAt: deps.clock.now(),
+  });
 }

@@ -78,8 +78,15 @@ withDatabaseOptions(program.command('serve').description('run the HTTP server'))
         if (stopping) return;
         stopping = true;
         process.stderr.write(`${signal}: finishing in-flight requests\n`);
+        // close() drops only connections idle at that moment; a keep-alive connection whose
+        // request was in flight would stay open until the client's or Fastify's keep-alive
+        // timeout (72 s), so close each one as soon as its response has gone out.
+        const closeIdle = setInterval(() => running.server.server.closeIdleConnections(), 50);
         running.stop().then(
-          () => process.exit(0),
+          () => {
+            clearInterval(closeIdle);
+            process.exit(0);
+          },
           (err: unknown) => {
             process.stderr.write(`shutdown failed: ${String(err)}\n`);
             process.exit(1);

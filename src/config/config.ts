@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { HoldfastError } from '../core/errors.js';
 import { PASSWORD_DEFAULT_MIN_LENGTH } from '../core/principals/password-rules.js';
+import { DEFAULT_MFA_SETTINGS, type MfaSettings } from '../app/deps.js';
 import { OWASP_ARGON2_MINIMUM, type Argon2Params } from '../platform/password-hasher.js';
 
 /** The whole configuration, from flags and environment variables (flags win). */
@@ -20,6 +21,7 @@ export interface Config {
   sessionAbsoluteHours: number;
   passwordMinLength: number;
   argon2: Argon2Params;
+  mfa: MfaSettings;
   /** Raw HOLDFAST_MASTER_KEY (never logged). */
   masterKey: string | undefined;
 }
@@ -100,6 +102,35 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
         [OWASP_ARGON2_MINIMUM.timeCost, 100],
       ),
       parallelism: integer('HOLDFAST_ARGON2_PARALLELISM', env.HOLDFAST_ARGON2_PARALLELISM, 1, [1, 16]),
+    },
+    mfa: {
+      ...DEFAULT_MFA_SETTINGS,
+      maxFactors: integer(
+        'HOLDFAST_MAX_FACTORS',
+        env.HOLDFAST_MAX_FACTORS,
+        DEFAULT_MFA_SETTINGS.maxFactors,
+        [1, 32],
+      ),
+      // Step-up age can only be tightened, never loosened beyond 15 minutes.
+      stepUpMaxAgeMs:
+        integer('HOLDFAST_STEP_UP_MAX_AGE_MINUTES', env.HOLDFAST_STEP_UP_MAX_AGE_MINUTES, 15, [1, 15]) *
+        60_000,
+      issuer: env.HOLDFAST_TOTP_ISSUER ?? null,
+      verify: {
+        ...DEFAULT_MFA_SETTINGS.verify,
+        totpWindow: integer(
+          'HOLDFAST_TOTP_WINDOW',
+          env.HOLDFAST_TOTP_WINDOW,
+          DEFAULT_MFA_SETTINGS.verify.totpWindow,
+          [0, 10],
+        ),
+        hotpLookAhead: integer(
+          'HOLDFAST_HOTP_LOOKAHEAD',
+          env.HOLDFAST_HOTP_LOOKAHEAD,
+          DEFAULT_MFA_SETTINGS.verify.hotpLookAhead,
+          [0, 100],
+        ),
+      },
     },
     masterKey: env.HOLDFAST_MASTER_KEY,
   };

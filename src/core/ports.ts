@@ -1,7 +1,9 @@
 import type { AuditEvent, AuditRecord } from './audit/event.js';
+import type { Factor } from './factors/factor.js';
+import type { HardwareToken } from './factors/hardware-token/inventory.js';
 import type { Flow } from './flows/flow.js';
 import type { Account, Principal } from './principals/types.js';
-import type { Session } from './sessions/session.js';
+import type { Session, SessionAuth } from './sessions/session.js';
 import type { ThrottleState } from './throttle.js';
 
 /** Accounts (tenants). */
@@ -50,6 +52,8 @@ export interface SessionRepository {
   findByTokenHash(tokenHash: string): Promise<Session | null>;
   findById(accountId: string, id: string): Promise<Session | null>;
   touch(id: string, now: number): Promise<void>;
+  /** Records a new authentication of a live session (step-up). */
+  updateAuth(id: string, auth: SessionAuth): Promise<void>;
   listLive(accountId: string, principalId: string, now: number): Promise<Session[]>;
   revoke(input: { id: string; now: number; reason: string }): Promise<boolean>;
   /** Revokes every live session of a principal except `exceptId`; returns how many. */
@@ -102,6 +106,88 @@ export interface MetaRepository {
   put(key: string, value: string): Promise<void>;
 }
 
+/** Second factors. Code acceptance is a conditional update: that is the replay guarantee. */
+export interface FactorRepository {
+  insert(factor: Factor): Promise<void>;
+  findById(accountId: string, id: string): Promise<Factor | null>;
+  listByPrincipal(accountId: string, principalId: string): Promise<Factor[]>;
+  /** Enabled factors of every principal of an account (for insights). */
+  listEnabledByAccount(accountId: string): Promise<Factor[]>;
+  /**
+   * Saves an accepted code: succeeds only if no step/counter at or above `lastCounter` was
+   * accepted before (of 20 concurrent uses of one code, exactly one changes the row).
+   */
+  acceptCode(input: { id: string; lastCounter: number; driftSteps: number; now: number }): Promise<boolean>;
+  /** Turns a pending factor into an enabled one with its first accepted counter. */
+  enable(input: { id: string; lastCounter: number; driftSteps: number; now: number }): Promise<boolean>;
+  recordFailure(id: string): Promise<void>;
+  recordPendingFailure(id: string): Promise<number>;
+  rename(input: { id: string; name: string }): Promise<void>;
+  delete(id: string): Promise<void>;
+  /** Removes a principal's pending factors that expired before `now`. */
+  deleteExpiredPending(input: { accountId: string; principalId: string; now: number }): Promise<void>;
+}
+
+/** Recovery codes, stored only as keyed hashes. */
+export interface RecoveryCodeRepository {
+  replaceSet(input: {
+    accountId: string;
+    principalId: string;
+    codes: Array<{ id: string; codeHash: string }>;
+    now: number;
+  }): Promise<void>;
+  /** Marks the code used if it is unused; true for exactly one of concurrent uses. */
+  consume(input: { principalId: string; codeHash: string; now: number }): Promise<boolean>;
+  countRemaining(principalId: string): Promise<number>;
+  /** Principals of the account with at least one unused code. */
+  principalsWithCodes(accountId: string): Promise<string[]>;
+}
+
+/** The hardware token inventory of each account. */
+export interface HardwareTokenRepository {
+  insertMany(tokens: HardwareToken[]): Promise<void>;
+  findBySerial(accountId: string, serial: string): Promise<HardwareToken | null>;
+  findById(accountId: string, id: string): Promise<HardwareToken | null>;
+  list(accountId: string): Promise<HardwareToken[]>;
+  update(token: HardwareToken): Promise<void>;
+  /** Serials among `serials` that the account already holds. */
+  existingSerials(accountId: string, serials: readonly string[]): Promise<string[]>;
+}
+
+/** Consecutive second-factor failures per principal (NIST SP 800-63B §5.2.2), and suspension. */
+export interface MfaState {
+  principalId: string;
+  accountId: string;
+  consecutiveFailures: number;
+  suspendedAt: number | null;
+  updatedAt: number;
+}
+
+/** Stored MFA failure state. */
+export interface MfaStateRepository {
+  get(principalId: string): Promise<MfaState | null>;
+  put(state: MfaState): Promise<void>;
+  /** Adds one failure atomically and returns the new state. */
+  recordFailure(input: { principalId: string; accountId: string; now: number }): Promise<MfaState>;
+}
+
+/** A message written in the same transaction as the change that causes it (transactional outbox). */
+export interface OutboxMessage {
+  id: string;
+  accountId: string | null;
+  principalId: string | null;
+  channel: 'email';
+  template: string;
+  payload: Record<string, string | number | boolean | null>;
+  createdAt: number;
+}
+
+/** The transactional outbox (a delivery worker sends what is written here). */
+export interface OutboxRepository {
+  insert(message: OutboxMessage): Promise<void>;
+  listForPrincipal(principalId: string): Promise<OutboxMessage[]>;
+}
+
 /** Every repository. */
 export interface Repositories {
   accounts: AccountRepository;
@@ -112,6 +198,11 @@ export interface Repositories {
   audit: AuditRepository;
   throttle: ThrottleRepository;
   meta: MetaRepository;
+  factors: FactorRepository;
+  recoveryCodes: RecoveryCodeRepository;
+  hardwareTokens: HardwareTokenRepository;
+  mfaState: MfaStateRepository;
+  outbox: OutboxRepository;
 }
 
 /** The store: repositories plus a transaction in which a change and its audit record commit together. */

@@ -8,6 +8,7 @@ import { ACTIONS } from '../app/actions.js';
 import type { App } from '../app/create-app.js';
 import type { Database } from '../storage/connect.js';
 import { registerAuthRoutes } from './api/auth-routes.js';
+import { registerFactorRoutes } from './api/factor-routes.js';
 import { registerUserRoutes, type SetupLinkBuilder } from './api/user-routes.js';
 import { renderDocsPage } from './docs-page.js';
 import { registerErrorHandling } from './plugins/errors.js';
@@ -128,6 +129,7 @@ export async function buildServer(
     `${options.publicUrl.replace(/\/$/, '')}/setup#token=${token}`;
   registerAuthRoutes(server, options.app);
   registerUserRoutes(server, options.app, setupLink);
+  registerFactorRoutes(server, options.app);
 
   server.get(
     '/v1/openapi.json',

@@ -88,6 +88,74 @@ export interface MetaTable {
   value: string;
 }
 
+export interface FactorsTable {
+  id: string;
+  account_id: string;
+  principal_id: string;
+  kind: string;
+  name: string;
+  status: string;
+  assurance: string;
+  admin_provisioned: number;
+  hardware_token_id: string | null;
+  secret_sealed: string;
+  params: string;
+  last_counter: number | null;
+  drift_steps: number;
+  failed_attempts: number;
+  created_at: number;
+  enabled_at: number | null;
+  last_used_at: number | null;
+  pending_session_id: string | null;
+  pending_expires_at: number | null;
+  pending_attempts: number;
+}
+
+export interface RecoveryCodesTable {
+  id: string;
+  account_id: string;
+  principal_id: string;
+  code_hash: string;
+  created_at: number;
+  used_at: number | null;
+}
+
+export interface HardwareTokensTable {
+  id: string;
+  account_id: string;
+  serial: string;
+  manufacturer: string | null;
+  model: string | null;
+  params: string;
+  secret_sealed: string;
+  state: string;
+  principal_id: string | null;
+  factor_id: string | null;
+  import_id: string;
+  imported_at: number;
+  updated_at: number;
+}
+
+export interface MfaStateTable {
+  principal_id: string;
+  account_id: string;
+  consecutive_failures: number;
+  suspended_at: number | null;
+  updated_at: number;
+}
+
+export interface OutboxTable {
+  id: string;
+  account_id: string | null;
+  principal_id: string | null;
+  channel: string;
+  template: string;
+  payload: string;
+  created_at: number;
+  sent_at: number | null;
+  attempts: number;
+}
+
 /** The whole database. */
 export interface Schema {
   accounts: AccountsTable;
@@ -98,4 +166,9 @@ export interface Schema {
   audit_log: AuditLogTable;
   throttle: ThrottleTable;
   meta: MetaTable;
+  factors: FactorsTable;
+  recovery_codes: RecoveryCodesTable;
+  hardware_tokens: HardwareTokensTable;
+  mfa_state: MfaStateTable;
+  outbox: OutboxTable;
 }

@@ -7,6 +7,18 @@ import type { Schema } from './schema.js';
  */
 export const SEALED_COLUMNS = [
   { table: 'meta', keyColumn: 'key', valueColumn: 'value', context: (key: string) => `meta:${key}` },
+  {
+    table: 'factors',
+    keyColumn: 'id',
+    valueColumn: 'secret_sealed',
+    context: (id: string) => `factor:${id}`,
+  },
+  {
+    table: 'hardware_tokens',
+    keyColumn: 'id',
+    valueColumn: 'secret_sealed',
+    context: (id: string) => `hwtoken:${id}`,
+  },
 ] as const;
 
 /** One sealed value and where it lives. */

@@ -3,7 +3,12 @@ import type { Repositories, Store } from '../core/ports.js';
 import type { Database, Dialect } from './connect.js';
 import { accountRepository } from './repositories/accounts.js';
 import { auditRepository } from './repositories/audit.js';
+import { factorRepository } from './repositories/factors.js';
 import { flowRepository } from './repositories/flows.js';
+import { hardwareTokenRepository } from './repositories/hardware-tokens.js';
+import { mfaStateRepository } from './repositories/mfa-state.js';
+import { outboxRepository } from './repositories/outbox.js';
+import { recoveryCodeRepository } from './repositories/recovery-codes.js';
 import { metaRepository } from './repositories/meta.js';
 import { principalRepository } from './repositories/principals.js';
 import { sessionRepository } from './repositories/sessions.js';
@@ -22,6 +27,11 @@ export function createRepositories(db: Kysely<Schema>, dialect: Dialect): Reposi
     audit: auditRepository(db, dialect),
     throttle: throttleRepository(db),
     meta: metaRepository(db),
+    factors: factorRepository(db),
+    recoveryCodes: recoveryCodeRepository(db),
+    hardwareTokens: hardwareTokenRepository(db),
+    mfaState: mfaStateRepository(db),
+    outbox: outboxRepository(db),
   };
 }
 

@@ -59,7 +59,7 @@ describe.each(DATABASE_KINDS)('repository contract [$name]', ({ name }) => {
   beforeAll(async () => {
     fresh = await freshDatabase(name);
     db = await connectDatabase(fresh.url);
-    expect(await migrateDatabase(db)).toEqual(['0001-initial']);
+    expect(await migrateDatabase(db)).toEqual(['0001-initial', '0002-factors']);
     expect(await migrateDatabase(db)).toEqual([]); // idempotent
     store = createStore(db);
     for (const [id, accountName] of [

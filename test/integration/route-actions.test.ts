@@ -16,14 +16,25 @@ describe('one action per route (DESIGN.md convention 7)', () => {
   it('gives every route a catalogued action and an explicit authentication mode', () => {
     expect(routes.length).toBeGreaterThan(10);
     const catalog = new Set<string>(Object.values(ACTIONS));
-    const missing = routes.filter((r) => r.action === undefined || !catalog.has(r.action) || r.auth === undefined);
+    const missing = routes.filter(
+      (r) => r.action === undefined || !catalog.has(r.action) || r.auth === undefined,
+    );
     expect(missing).toEqual([]);
   });
 
   it('only public endpoints go without a session', () => {
     const open = routes.filter((r) => r.auth === 'none').map((r) => `${r.method} ${r.url}`);
     expect(open.sort()).toEqual(
-      ['GET /docs', 'GET /healthz', 'GET /metrics', 'GET /readyz', 'GET /v1/openapi.json', 'POST /v1/setup', 'POST /v1/sign-in'].sort(),
+      [
+        'GET /docs',
+        'GET /healthz',
+        'GET /metrics',
+        'GET /readyz',
+        'GET /v1/openapi.json',
+        'POST /v1/setup',
+        'POST /v1/sign-in',
+        'POST /v1/sign-in/second-factor',
+      ].sort(),
     );
   });
 });

@@ -15,6 +15,28 @@ export const FACTOR_ERROR_CODES = {
   FACTOR_KEY_URI_INVALID:
     'The issuer or account name cannot be carried in an otpauth:// URI (empty, or contains a colon).',
 
+  // Factors
+  FACTOR_KIND_UNSUPPORTED: 'No factor of this kind exists.',
+  FACTOR_NOT_FOUND: 'No such factor among those the caller may see.',
+  FACTOR_NAME_TAKEN: 'The principal already has a factor with this name.',
+  FACTOR_LIMIT_REACHED: 'The principal already has the maximum number of factors (8 by default).',
+  FACTOR_CODE_INVALID:
+    'The code or codes given to enable or resynchronise the factor are wrong; nothing changed.',
+  FACTOR_PENDING_EXPIRED: 'The pending factor expired or used up its attempts; create a new one.',
+  FACTOR_NOT_PENDING: 'The factor is already enabled.',
+  FACTOR_WRONG_SESSION: 'A pending factor can be enabled only by the session that created it.',
+  FACTOR_ADMIN_PROVISIONED: 'The factor was provisioned by an admin; only an admin can remove or replace it.',
+  MFA_STEP_UP_REQUIRED:
+    'The action needs a session whose second factor was verified recently; verify a factor and retry.',
+  MFA_FAILED: 'The second-factor verification failed; the answer does not say why (the audit log does).',
+  MFA_SUSPENDED:
+    'Second-factor sign-in is suspended after too many failures; use account recovery or ask an admin.',
+  RECOVERY_CODES_NOT_SET: 'The principal has no recovery codes.',
+  HARDWARE_TOKEN_NOT_FOUND: 'No hardware token with this serial in the account inventory.',
+  HARDWARE_TOKEN_UNAVAILABLE:
+    'The hardware token is not in a state that allows this (assigned, lost or retired).',
+  HARDWARE_TOKEN_SERIAL_TAKEN: 'The inventory already holds a token with this serial; nothing was imported.',
+
   // PSKC import (RFC 6030)
   PSKC_FORBIDDEN_DTD:
     'The PSKC file contains a DOCTYPE, ENTITY or other markup declaration; they are refused.',

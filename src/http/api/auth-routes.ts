@@ -2,7 +2,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { ACTIONS } from '../../app/actions.js';
-import { csrfTokenFor } from '../../app/auth.js';
+import { csrfTokenFor, type IssuedSession } from '../../app/auth.js';
 import type { App } from '../../app/create-app.js';
 import { clearSessionCookies, requestContext, setSessionCookies } from '../plugins/session-auth.js';
 import type { Caller } from '../types.js';
@@ -15,12 +15,55 @@ export function registerAuthRoutes(server: FastifyInstance, app: App): void {
   const r = server.withTypeProvider<TypeBoxTypeProvider>();
   const caller = (request: { caller: Caller | null }) => request.caller!;
 
+  const SignedIn = Type.Object({
+    status: Type.Literal('signed_in'),
+    session: SessionBody,
+    user: UserBody,
+    token: Type.Optional(Type.String()),
+    csrfToken: Type.Optional(Type.String()),
+    reviewFactors: Type.Optional(Type.Boolean()),
+    recoveryCodesRemaining: Type.Optional(Type.Union([Type.Integer(), Type.Null()])),
+  });
+  const OfferedFactor = Type.Object({
+    id: Type.String(),
+    kind: Type.String(),
+    name: Type.String(),
+    lastUsedAt: Type.Union([Type.String(), Type.Null()]),
+  });
+
+  /** Answers a completed sign-in: the token in the body (bearer) or in HttpOnly cookies (console). */
+  const signedIn = (
+    request: { protocol: string },
+    reply: Parameters<typeof setSessionCookies>[0],
+    issued: IssuedSession,
+    extra: { reviewFactors?: boolean; recoveryCodesRemaining?: number | null } = {},
+  ) => {
+    const body = {
+      status: 'signed_in' as const,
+      session: sessionJSON(issued.session, issued.session.id),
+      user: userJSON(issued.principal),
+      ...extra,
+    };
+    if (issued.session.channel === 'cookie') {
+      setSessionCookies(reply, {
+        token: issued.token,
+        csrfToken: issued.csrfToken,
+        maxAgeSeconds: Math.floor(app.deps.settings.sessionAbsoluteMs / 1000),
+        secure: request.protocol === 'https',
+      });
+      return { ...body, csrfToken: issued.csrfToken };
+    }
+    return { ...body, token: issued.token };
+  };
+
   r.post(
     '/v1/sign-in',
     {
       config: { action: ACTIONS.SignIn, auth: 'none' },
       schema: {
         summary: 'Password step of sign-in',
+        description:
+          'Answers signed_in, or second_factor_required with a flow id and every enabled factor; the client then calls /v1/sign-in/second-factor with the factor the user picks.',
         tags: ['auth'],
         body: Type.Object(
           {
@@ -40,42 +83,108 @@ export function registerAuthRoutes(server: FastifyInstance, app: App): void {
           { additionalProperties: false },
         ),
         response: {
-          200: Type.Object({
-            status: Type.Literal('signed_in'),
-            session: SessionBody,
-            user: UserBody,
-            token: Type.Optional(Type.String()),
-            csrfToken: Type.Optional(Type.String()),
-          }),
+          200: Type.Union([
+            SignedIn,
+            Type.Object({
+              status: Type.Literal('second_factor_required'),
+              flowId: Type.String(),
+              expiresAt: Type.String(),
+              factors: Type.Array(OfferedFactor),
+              recoveryCodes: Type.Boolean(),
+            }),
+          ]),
           401: ErrorBody,
           429: ErrorBody,
         },
       },
     },
     async (request, reply) => {
-      const channel = request.body.session ?? 'bearer';
       const result = await app.signIn({
         ctx: requestContext(request),
         account: request.body.account,
         login: request.body.login,
         password: request.body.password,
-        channel,
+        channel: request.body.session ?? 'bearer',
       });
-      const body = {
+      if (result.status === 'signed_in') return signedIn(request, reply, result);
+      return {
         status: result.status,
-        session: sessionJSON(result.session, result.session.id),
-        user: userJSON(result.principal),
+        flowId: result.flowId,
+        expiresAt: new Date(result.expiresAt).toISOString(),
+        factors: result.factors.map((f) => ({
+          ...f,
+          lastUsedAt: f.lastUsedAt === null ? null : new Date(f.lastUsedAt).toISOString(),
+        })),
+        recoveryCodes: result.recoveryCodes,
       };
-      if (channel === 'cookie') {
-        setSessionCookies(reply, {
-          token: result.token,
-          csrfToken: result.csrfToken,
-          maxAgeSeconds: Math.floor(app.deps.settings.sessionAbsoluteMs / 1000),
-          secure: request.protocol === 'https',
-        });
-        return { ...body, csrfToken: result.csrfToken };
-      }
-      return { ...body, token: result.token };
+    },
+  );
+
+  r.post(
+    '/v1/sign-in/second-factor',
+    {
+      config: { action: ACTIONS.CompleteSecondFactor, auth: 'none' },
+      schema: {
+        summary: 'Factor step of sign-in: a code from any enabled factor, or a recovery code',
+        tags: ['auth'],
+        body: Type.Union([
+          Type.Object(
+            {
+              flowId: Type.String({ minLength: 1, maxLength: 64 }),
+              factorId: Type.String({ minLength: 1, maxLength: 64 }),
+              code: Type.String({ minLength: 1, maxLength: 16 }),
+            },
+            { additionalProperties: false },
+          ),
+          Type.Object(
+            {
+              flowId: Type.String({ minLength: 1, maxLength: 64 }),
+              recoveryCode: Type.String({ minLength: 1, maxLength: 32 }),
+            },
+            { additionalProperties: false },
+          ),
+        ]),
+        response: { 200: SignedIn, 401: ErrorBody, 403: ErrorBody, 429: ErrorBody },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body;
+      const result = await app.completeSignInWithSecondFactor({
+        ctx: requestContext(request),
+        flowId: body.flowId,
+        proof:
+          'recoveryCode' in body
+            ? { recoveryCode: body.recoveryCode }
+            : { factorId: body.factorId, code: body.code },
+      });
+      return signedIn(request, reply, result, {
+        reviewFactors: result.reviewFactors,
+        recoveryCodesRemaining: result.recoveryCodesRemaining,
+      });
+    },
+  );
+
+  r.post(
+    '/v1/session/step-up',
+    {
+      config: { action: ACTIONS.StepUp, auth: 'session' },
+      schema: {
+        summary: 'Verify a factor again in this session (needed before removing or resynchronising factors)',
+        tags: ['sessions'],
+        body: Type.Object(
+          {
+            factorId: Type.String({ minLength: 1, maxLength: 64 }),
+            code: Type.String({ minLength: 1, maxLength: 16 }),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: Type.Object({ session: SessionBody }), 401: ErrorBody, 429: ErrorBody },
+      },
+    },
+    async (request) => {
+      const c = caller(request);
+      const session = await app.stepUp({ actor: c.actor, ctx: requestContext(request), ...request.body });
+      return { session: sessionJSON(session, session.id) };
     },
   );
 

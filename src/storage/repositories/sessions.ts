@@ -68,6 +68,13 @@ export function sessionRepository(db: Kysely<Schema>): SessionRepository {
         .where('last_seen_at', '<', now)
         .execute();
     },
+    async updateAuth(id, auth) {
+      await db
+        .updateTable('sessions')
+        .set({ auth: JSON.stringify(auth) })
+        .where('id', '=', id)
+        .execute();
+    },
     async listLive(accountId, principalId, now) {
       const rows = await db
         .selectFrom('sessions')

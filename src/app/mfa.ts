@@ -1,0 +1,406 @@
+import { HoldfastError } from '../core/errors.js';
+import type { Factor } from '../core/factors/factor.js';
+import { resolveFactorDriver } from '../core/factors/registry.js';
+import { nextTransition, type Flow } from '../core/flows/flow.js';
+import { SIGN_IN_FLOW, type SignInState } from '../core/flows/sign-in.js';
+import type { Repositories } from '../core/ports.js';
+import type { Principal } from '../core/principals/types.js';
+import type { Session, SessionChannel, SessionFactor } from '../core/sessions/session.js';
+import { recordThrottleFailure, throttleWaitMs, type ThrottlePolicy } from '../core/throttle.js';
+import { hmacBase64url } from '../platform/hashing.js';
+import { ACTIONS } from './actions.js';
+import { createSession, type IssuedSession } from './auth.js';
+import { authorize } from './authorize.js';
+import type { Actor, RequestContext } from './context.js';
+import { notifyPrincipal, writeAudit, type AppDeps } from './deps.js';
+import { otpStateOf } from './factor-secrets.js';
+
+/**
+ * Second-factor guessing is slowed per principal *and source address*: an attacker hammering
+ * from one place waits longer and longer, while the owner signing in from elsewhere is not
+ * delayed at all. Only the per-principal count of consecutive failures (all sources) suspends
+ * second-factor sign-in, at the NIST SP 800-63B §5.2.2 limit of 100 (docs/mfa.md).
+ */
+export const MFA_SOURCE_THROTTLE: ThrottlePolicy = {
+  freeFailures: 3,
+  baseDelayMs: 1000,
+  maxDelayMs: 15 * 60_000,
+  windowMs: 24 * 60 * 60_000,
+};
+
+/** Consecutive failures at which the user is told that someone is failing their second factor. */
+const FAILURE_NOTICE_AT = 5;
+
+/** Normalises a recovery code as users type it (case, spaces and dashes do not matter). */
+export function normaliseRecoveryCode(code: string): string {
+  return code.toLowerCase().replace(/[\s-]/g, '');
+}
+
+/** The keyed hash a recovery code is stored as, bound to its principal. */
+export function recoveryCodeHash(deps: Pick<AppDeps, 'pepper'>, principalId: string, code: string): string {
+  return hmacBase64url(deps.pepper, `recovery:${principalId}:${normaliseRecoveryCode(code)}`);
+}
+
+/** What the caller of `checkSecondFactor` does on success, inside the transaction. */
+type OnVerified<T> = (tx: Repositories, proof: SessionFactor, methods: string[]) => Promise<T>;
+
+/** How a second factor is presented: a factor and its code, or a recovery code. */
+export type SecondFactorProof = { factorId: string; code: string } | { recoveryCode: string };
+
+function throttleKey(principal: Principal, ctx: RequestContext): string {
+  return `mfa:${principal.id}:${ctx.sourceIp ?? 'local'}`;
+}
+
+/**
+ * The one place a second factor is checked (sign-in and step-up alike): throttle, suspension,
+ * the driver's verification, the conditional replay-protected update, and the failure
+ * bookkeeping. Failures answer MFA_FAILED whatever the reason; the reason is audited.
+ */
+async function checkSecondFactor<T>(
+  deps: AppDeps,
+  input: {
+    principal: Principal;
+    proof: SecondFactorProof;
+    ctx: RequestContext;
+    actor: Actor | null;
+    purpose: 'sign_in' | 'step_up';
+    onVerified: OnVerified<T>;
+    onFailure?: (tx: Repositories) => Promise<void>;
+  },
+): Promise<T> {
+  const { principal, proof, ctx } = input;
+  const key = throttleKey(principal, ctx);
+  const [throttle] = await deps.store.throttle.get([key]);
+  const wait = throttleWaitMs(throttle ?? null, deps.clock.now());
+  const auditBase = {
+    accountId: principal.accountId,
+    action: `auth.mfa_${input.purpose}`,
+    target: principal.id,
+  };
+  if (wait > 0) {
+    await deps.store.transaction((tx) =>
+      writeAudit(deps, tx, {
+        actor: input.actor,
+        ctx,
+        fact: { ...auditBase, outcome: 'failure', errorCode: 'AUTH_THROTTLED' },
+      }),
+    );
+    throw new HoldfastError('AUTH_THROTTLED', undefined, {
+      details: { retryAfterSeconds: Math.ceil(wait / 1000) },
+    });
+  }
+  const mfa = await deps.store.mfaState.get(principal.id);
+  const usesRecoveryCode = 'recoveryCode' in proof;
+  // A suspension stops factor codes; recovery codes (50+ bits each) remain the way back in.
+  if (mfa?.suspendedAt != null && !usesRecoveryCode) {
+    await deps.store.transaction((tx) =>
+      writeAudit(deps, tx, {
+        actor: input.actor,
+        ctx,
+        fact: { ...auditBase, outcome: 'failure', errorCode: 'MFA_SUSPENDED' },
+      }),
+    );
+    throw new HoldfastError('MFA_SUSPENDED');
+  }
+
+  let factor: Factor | null = null;
+  let reason: string;
+  let verified: { lastCounter: number; driftSteps: number } | null = null;
+  if (usesRecoveryCode) {
+    reason = 'recovery_code_wrong';
+  } else {
+    factor = await deps.store.factors.findById(principal.accountId, proof.factorId);
+    if (factor === null || factor.principalId !== principal.id || factor.status !== 'enabled') {
+      reason = 'unknown_factor';
+      factor = null;
+    } else {
+      const result = resolveFactorDriver(factor.kind).verify({
+        state: otpStateOf(deps, factor),
+        code: proof.code,
+        now: deps.clock.now(),
+        settings: deps.settings.mfa.verify,
+      });
+      reason = result.ok ? 'ok' : result.reason;
+      if (result.ok) verified = result;
+    }
+  }
+
+  const outcome = await deps.store.transaction(async (tx) => {
+    const now = deps.clock.now();
+    let proofOf: SessionFactor | null = null;
+    let methods: string[] = [];
+    if (usesRecoveryCode) {
+      if (
+        await tx.recoveryCodes.consume({
+          principalId: principal.id,
+          codeHash: recoveryCodeHash(deps, principal.id, proof.recoveryCode),
+          now,
+        })
+      ) {
+        proofOf = { factorId: 'recovery_code', kind: 'recovery_code', assurance: 'recovery_code', at: now };
+        methods = ['rec'];
+      }
+    } else if (factor !== null && verified !== null) {
+      // The conditional update is the replay guard: a step/counter is accepted at most once.
+      if (
+        await tx.factors.acceptCode({
+          id: factor.id,
+          lastCounter: verified.lastCounter,
+          driftSteps: verified.driftSteps,
+          now,
+        })
+      ) {
+        proofOf = { factorId: factor.id, kind: factor.kind, assurance: factor.assurance, at: now };
+        methods = [resolveFactorDriver(factor.kind).amr];
+      } else {
+        reason = 'replayed';
+      }
+    }
+    if (proofOf !== null) {
+      if (mfa !== null && (mfa.consecutiveFailures > 0 || mfa.suspendedAt !== null)) {
+        await tx.mfaState.put({ ...mfa, consecutiveFailures: 0, suspendedAt: null, updatedAt: now });
+      }
+      if (throttle !== undefined) await tx.throttle.clear(key);
+      return { ok: true as const, value: await input.onVerified(tx, proofOf, methods) };
+    }
+    // Failure bookkeeping: per source (delays), per principal (suspension), per factor (insight).
+    await tx.throttle.put(recordThrottleFailure(MFA_SOURCE_THROTTLE, { state: throttle ?? null, key, now }));
+    const state = await tx.mfaState.recordFailure({
+      principalId: principal.id,
+      accountId: principal.accountId,
+      now,
+    });
+    if (factor !== null) await tx.factors.recordFailure(factor.id);
+    await input.onFailure?.(tx);
+    await writeAudit(deps, tx, {
+      actor: input.actor,
+      ctx,
+      fact: {
+        ...auditBase,
+        outcome: 'failure',
+        errorCode: 'MFA_FAILED',
+        details: { reason, factorId: factor?.id ?? null, consecutiveFailures: state.consecutiveFailures },
+      },
+    });
+    if (state.consecutiveFailures === FAILURE_NOTICE_AT) {
+      await notifyPrincipal(deps, tx, {
+        accountId: principal.accountId,
+        principalId: principal.id,
+        template: 'mfa.failures',
+        payload: { consecutiveFailures: state.consecutiveFailures },
+      });
+    }
+    if (state.consecutiveFailures >= deps.settings.mfa.suspendAfterFailures && state.suspendedAt === null) {
+      await tx.mfaState.put({ ...state, suspendedAt: now, updatedAt: now });
+      await writeAudit(deps, tx, {
+        actor: null,
+        ctx,
+        fact: {
+          accountId: principal.accountId,
+          action: 'mfa.suspend',
+          target: principal.id,
+          details: { consecutiveFailures: state.consecutiveFailures },
+        },
+      });
+      await notifyPrincipal(deps, tx, {
+        accountId: principal.accountId,
+        principalId: principal.id,
+        template: 'mfa.suspended',
+      });
+    }
+    return { ok: false as const };
+  });
+  if (!outcome.ok) throw new HoldfastError('MFA_FAILED');
+  return outcome.value;
+}
+
+/** A factor as the sign-in flow offers it. */
+export interface OfferedFactor {
+  id: string;
+  kind: string;
+  name: string;
+  lastUsedAt: number | null;
+}
+
+/** Data a sign-in flow keeps between the password step and the factor step. */
+export interface SignInFlowData {
+  channel: SessionChannel;
+  [key: string]: unknown;
+}
+
+/** What the password step found about the principal's second factors. */
+export async function offeredFactors(
+  deps: AppDeps,
+  principal: Principal,
+): Promise<{ factors: OfferedFactor[]; recoveryCodes: boolean }> {
+  const [factors, remaining] = await Promise.all([
+    deps.store.factors.listByPrincipal(principal.accountId, principal.id),
+    deps.store.recoveryCodes.countRemaining(principal.id),
+  ]);
+  return {
+    factors: factors
+      .filter((f) => f.status === 'enabled')
+      .map((f) => ({ id: f.id, kind: f.kind, name: f.name, lastUsedAt: f.lastUsedAt })),
+    recoveryCodes: remaining > 0,
+  };
+}
+
+/** Result of the factor step of sign-in. */
+export type SecondFactorSignInResult = IssuedSession & {
+  status: 'signed_in';
+  /** After a recovery code: the console asks the user to review their factors. */
+  reviewFactors: boolean;
+  recoveryCodesRemaining: number | null;
+};
+
+/**
+ * The factor step of the sign-in flow: the user proves any enabled factor of their choice, or
+ * uses a recovery code. Never an automatic fallback: the client names what it presents.
+ */
+export async function completeSignInWithSecondFactor(
+  deps: AppDeps,
+  input: { ctx: RequestContext; flowId: string; proof: SecondFactorProof },
+): Promise<SecondFactorSignInResult> {
+  const flow = (await deps.store.flows.findById(input.flowId)) as Flow<SignInState, SignInFlowData> | null;
+  if (
+    flow === null ||
+    flow.kind !== SIGN_IN_FLOW.kind ||
+    flow.principalId === null ||
+    flow.accountId === null
+  ) {
+    throw new HoldfastError('FLOW_NOT_FOUND');
+  }
+  const now = deps.clock.now();
+  nextTransition(SIGN_IN_FLOW, flow, { event: 'factor_ok', now });
+  const principal = await deps.store.principals.findById(flow.accountId, flow.principalId);
+  if (principal === null || principal.status !== 'active') throw new HoldfastError('FLOW_NOT_FOUND');
+  const usesRecoveryCode = 'recoveryCode' in input.proof;
+
+  return checkSecondFactor(deps, {
+    principal,
+    proof: input.proof,
+    ctx: input.ctx,
+    actor: null,
+    purpose: 'sign_in',
+    async onVerified(tx, proof, methods) {
+      const at = deps.clock.now();
+      const transition = nextTransition(SIGN_IN_FLOW, flow, { event: 'factor_ok', now: at });
+      if (
+        !(await tx.flows.update(
+          { ...flow, state: transition.to, updatedAt: Math.max(at, flow.updatedAt + 1) },
+          flow.updatedAt,
+        ))
+      ) {
+        throw new HoldfastError('FLOW_INVALID_TRANSITION', 'the flow was completed by another request');
+      }
+      const issued = await createSession(deps, tx, {
+        principal,
+        auth: { methods: ['pwd', ...methods], factor: proof },
+        channel: flow.data.channel,
+        ctx: input.ctx,
+      });
+      let remaining: number | null = null;
+      if (usesRecoveryCode) {
+        remaining = await tx.recoveryCodes.countRemaining(principal.id);
+        await writeAudit(deps, tx, {
+          actor: null,
+          ctx: input.ctx,
+          fact: {
+            accountId: principal.accountId,
+            action: 'recovery_code.use',
+            target: principal.id,
+            details: { remaining },
+          },
+        });
+        await notifyPrincipal(deps, tx, {
+          accountId: principal.accountId,
+          principalId: principal.id,
+          template: 'recovery_code.used',
+          payload: { remaining },
+        });
+      }
+      await writeAudit(deps, tx, {
+        actor: null,
+        ctx: input.ctx,
+        fact: {
+          accountId: principal.accountId,
+          action: transition.audit,
+          target: principal.id,
+          details: {
+            sessionId: issued.session.id,
+            methods: ['pwd', ...methods],
+            factorId: proof.factorId,
+            assurance: proof.assurance,
+          },
+        },
+      });
+      return {
+        status: 'signed_in' as const,
+        ...issued,
+        reviewFactors: usesRecoveryCode,
+        recoveryCodesRemaining: remaining,
+      };
+    },
+    async onFailure(tx) {
+      const attempts = flow.attempts + 1;
+      const at = deps.clock.now();
+      if (attempts >= SIGN_IN_FLOW.maxAttempts) {
+        const t = nextTransition(SIGN_IN_FLOW, flow, { event: 'too_many_failures', now: at });
+        await tx.flows.update(
+          { ...flow, attempts, state: t.to, updatedAt: Math.max(at, flow.updatedAt + 1) },
+          flow.updatedAt,
+        );
+      } else {
+        await tx.flows.update(
+          { ...flow, attempts, updatedAt: Math.max(at, flow.updatedAt + 1) },
+          flow.updatedAt,
+        );
+      }
+    },
+  });
+}
+
+/** Re-verifies a factor in a live session (step-up), refreshing the MFA the session carries. */
+export async function stepUp(
+  deps: AppDeps,
+  input: { actor: Actor & { kind: 'principal' }; ctx: RequestContext; factorId: string; code: string },
+): Promise<Session> {
+  const { principal, session } = input.actor;
+  authorize(input.actor, ACTIONS.StepUp, { accountId: principal.accountId, principal });
+  return checkSecondFactor(deps, {
+    principal,
+    proof: { factorId: input.factorId, code: input.code },
+    ctx: input.ctx,
+    actor: input.actor,
+    purpose: 'step_up',
+    async onVerified(tx, proof, methods) {
+      const merged = [...new Set([...session.auth.methods, ...methods])];
+      const auth = { methods: merged, factor: proof };
+      await tx.sessions.updateAuth(session.id, auth);
+      await writeAudit(deps, tx, {
+        actor: input.actor,
+        ctx: input.ctx,
+        fact: {
+          accountId: principal.accountId,
+          action: 'session.step_up',
+          target: session.id,
+          details: { factorId: proof.factorId },
+        },
+      });
+      return { ...session, auth };
+    },
+  });
+}
+
+/**
+ * The step-up check, in one place: sensitive factor changes need a session whose second factor
+ * was verified within the configured age (15 minutes at most).
+ */
+export function requireRecentMFA(deps: AppDeps, session: Session): void {
+  const factor = session.auth.factor;
+  if (factor === null || deps.clock.now() - factor.at > deps.settings.mfa.stepUpMaxAgeMs) {
+    throw new HoldfastError('MFA_STEP_UP_REQUIRED', undefined, {
+      details: { maxAgeSeconds: Math.floor(deps.settings.mfa.stepUpMaxAgeMs / 1000) },
+    });
+  }
+}

@@ -1,0 +1,72 @@
+import type { Kysely } from 'kysely';
+import type { MfaState, MfaStateRepository } from '../../core/ports.js';
+import type { MfaStateTable, Schema } from '../schema.js';
+import { sql } from 'kysely';
+
+function toState(row: MfaStateTable): MfaState {
+  return {
+    principalId: row.principal_id,
+    accountId: row.account_id,
+    consecutiveFailures: row.consecutive_failures,
+    suspendedAt: row.suspended_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+/** MFA failure state on Kysely. */
+export function mfaStateRepository(db: Kysely<Schema>): MfaStateRepository {
+  return {
+    async get(principalId) {
+      const row = await db
+        .selectFrom('mfa_state')
+        .selectAll()
+        .where('principal_id', '=', principalId)
+        .executeTakeFirst();
+      return row ? toState(row) : null;
+    },
+    async put(state) {
+      const values = {
+        principal_id: state.principalId,
+        account_id: state.accountId,
+        consecutive_failures: state.consecutiveFailures,
+        suspended_at: state.suspendedAt,
+        updated_at: state.updatedAt,
+      };
+      await db
+        .insertInto('mfa_state')
+        .values(values)
+        .onConflict((oc) =>
+          oc.column('principal_id').doUpdateSet({
+            consecutive_failures: values.consecutive_failures,
+            suspended_at: values.suspended_at,
+            updated_at: values.updated_at,
+          }),
+        )
+        .execute();
+    },
+    async recordFailure({ principalId, accountId, now }) {
+      await db
+        .insertInto('mfa_state')
+        .values({
+          principal_id: principalId,
+          account_id: accountId,
+          consecutive_failures: 1,
+          suspended_at: null,
+          updated_at: now,
+        })
+        .onConflict((oc) =>
+          oc.column('principal_id').doUpdateSet({
+            consecutive_failures: sql`mfa_state.consecutive_failures + 1`,
+            updated_at: now,
+          }),
+        )
+        .execute();
+      const row = await db
+        .selectFrom('mfa_state')
+        .selectAll()
+        .where('principal_id', '=', principalId)
+        .executeTakeFirstOrThrow();
+      return toState(row);
+    },
+  };
+}
