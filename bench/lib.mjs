@@ -102,6 +102,9 @@ export function serverEnv(extra = {}) {
   return { ...env, HOLDFAST_LOG_LEVEL: 'silent', ...extra };
 }
 
+/** Node flags the server runs with (package.json `start`, src/cli/main.ts shebang). */
+export const SERVER_NODE_FLAGS = ['--max-semi-space-size=2'];
+
 /** Runs the Holdfast CLI to completion (tracked) and returns stdout; parses it when `--json`. */
 export function runCli(args, { env = serverEnv(), timeoutMs = 60_000 } = {}) {
   return new Promise((resolve, reject) => {
@@ -187,7 +190,8 @@ export async function startServer({ dataDir, intervalMs = 5, timeoutMs = 30_000,
   let lastError;
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = await pickFreePort();
-    const args = [CLI, 'serve', '--db', db, '--data-dir', dir, '--port', String(port), '--host', '127.0.0.1'];
+    // The same Node flags as `npm start` and the CLI's shebang.
+    const args = [...SERVER_NODE_FLAGS, CLI, 'serve', '--db', db, '--data-dir', dir, '--port', String(port), '--host', '127.0.0.1'];
     let stderr = '';
     const since = performance.now();
     const child = spawnTracked(process.execPath, args, {

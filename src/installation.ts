@@ -16,6 +16,14 @@ import type { Clock } from './core/clock.js';
 import { connectDatabase, migrateDatabase, type Database } from './storage/connect.js';
 import { createStore } from './storage/store.js';
 
+/** The common-password list is loaded on first use (password changes), not at start-up. */
+const lazyCommonPasswords: ReadonlySet<string> = {
+  has: (value: string) => commonPasswords().has(value),
+  get size() {
+    return commonPasswords().size;
+  },
+} as ReadonlySet<string>;
+
 /** Meta keys holding sealed installation secrets. */
 export const META_KEY_CANARY = 'key_canary';
 export const META_PEPPER = 'hmac_pepper';
@@ -98,7 +106,7 @@ export async function openInstallation(config: Config, options: OpenOptions = {}
       secretBox: box,
       passwords: createPasswordHasher(config.argon2),
       pepper,
-      commonPasswords: commonPasswords(),
+      commonPasswords: lazyCommonPasswords,
       settings: {
         sessionIdleMs: config.sessionIdleMinutes * 60_000,
         sessionAbsoluteMs: config.sessionAbsoluteHours * 3_600_000,

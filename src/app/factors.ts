@@ -1,4 +1,3 @@
-import QRCode from 'qrcode';
 import { HoldfastError } from '../core/errors.js';
 import type { Factor, OTPParams } from '../core/factors/factor.js';
 import { encodeBase32 } from '../core/factors/otp/base32.js';
@@ -37,7 +36,7 @@ export interface TOTPEnrolment {
 /** Validates a factor name: 1–64 printable characters, trimmed. */
 export function parseFactorName(name: string): string {
   const trimmed = name.trim();
-  if (trimmed.length < 1 || trimmed.length > 64 || /[\u0000-\u001f\u007f]/.test(trimmed)) {
+  if (trimmed.length < 1 || trimmed.length > 64 || /\p{Cc}/u.test(trimmed)) {
     throw new HoldfastError('REQUEST_INVALID', 'a factor name has 1-64 printable characters');
   }
   return trimmed;
@@ -147,6 +146,8 @@ export async function createTOTPFactor(
     digits: factor.params.digits,
     period: factor.params.period,
   });
+  // Loaded on first enrolment only: most requests never draw a QR code.
+  const { default: QRCode } = await import('qrcode');
   const [qrCodePng, qrCodeSvg] = await Promise.all([
     QRCode.toBuffer(keyUri, { type: 'png', errorCorrectionLevel: 'M', margin: 2 }).then((b) =>
       b.toString('base64'),

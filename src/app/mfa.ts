@@ -92,7 +92,7 @@ async function checkSecondFactor<T>(
   const mfa = await deps.store.mfaState.get(principal.id);
   const usesRecoveryCode = 'recoveryCode' in proof;
   // A suspension stops factor codes; recovery codes (50+ bits each) remain the way back in.
-  if (mfa?.suspendedAt != null && !usesRecoveryCode) {
+  if (mfa !== null && mfa.suspendedAt !== null && !usesRecoveryCode) {
     await deps.store.transaction((tx) =>
       writeAudit(deps, tx, {
         actor: input.actor,

@@ -1,54 +1,20 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=2
+import { availableParallelism } from 'node:os';
+// argon2id runs on libuv's thread pool: one thread per core uses every core without queuing
+// extra 19 MiB hash buffers behind them (the default pool has 4 threads). Set before first use.
+process.env.UV_THREADPOOL_SIZE ??= String(Math.max(2, availableParallelism()));
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { Command, Option } from 'commander';
 import { auditRecordJSON } from '../app/audit-log.js';
-import { operatorContext } from '../app/context.js';
-import { loadConfig, type Config, type ConfigFlags } from '../config/config.js';
-import { openInstallation, type Installation } from '../installation.js';
+import { loadConfig } from '../config/config.js';
 import { rotateMasterKey } from '../key-rotation.js';
 import { startServer } from '../main.js';
 import { connectDatabase, migrateDatabase } from '../storage/connect.js';
+import { ctx, operator, run, setupUrl, withDatabaseOptions, type CommonFlags } from './common.js';
+import { registerFactorCommands } from './factor-commands.js';
 import { print, progressBar, reportError } from './output.js';
-
-interface CommonFlags extends ConfigFlags {
-  json?: boolean;
-}
-
-const operator = { kind: 'operator' } as const;
-const ctx = () => operatorContext(`cli-${process.pid}`);
-
-function withDatabaseOptions(command: Command): Command {
-  return command
-    .addOption(new Option('--db <url>', 'database: sqlite:PATH or postgres://...').env('HOLDFAST_DB'))
-    .addOption(
-      new Option('--data-dir <dir>', 'data folder (SQLite file, master key file)').env('HOLDFAST_DATA_DIR'),
-    )
-    .option('--json', 'machine-readable output');
-}
-
-function setupUrl(config: Config, token: string): string {
-  const base = config.publicUrl ?? `${config.tlsCert ? 'https' : 'http'}://${config.host}:${config.port}`;
-  return `${base.replace(/\/$/, '')}/setup#token=${token}`;
-}
-
-/** Opens the installation, runs `work`, closes it, and turns failures into exit codes. */
-async function run(
-  flags: CommonFlags,
-  work: (inst: Installation, config: Config) => Promise<void>,
-): Promise<void> {
-  let inst: Installation | null = null;
-  try {
-    const config = loadConfig(flags);
-    inst = await openInstallation(config);
-    await work(inst, config);
-  } catch (err) {
-    process.exitCode = reportError(err, flags.json === true);
-  } finally {
-    await inst?.close();
-  }
-}
 
 const program = new Command('holdfast')
   .description('Holdfast: identity service with multi-factor authentication that cannot be bypassed or lost')
@@ -289,6 +255,8 @@ withDatabaseOptions(
     );
   }),
 );
+
+registerFactorCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.exitCode = reportError(err, false);

@@ -4,8 +4,8 @@
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import SQLite from 'better-sqlite3';
-import pg from 'pg';
+import type SQLite from 'better-sqlite3';
+import type pg from 'pg';
 import {
   CompiledQuery,
   Kysely,
@@ -59,9 +59,6 @@ class ImmediateSqliteDialect extends SqliteDialect {
   }
 }
 
-// PostgreSQL int8 (bigint) columns hold millisecond times and sequence numbers, all well
-// inside Number.MAX_SAFE_INTEGER; parse them as numbers rather than strings.
-pg.types.setTypeParser(20, (value: string) => Number(value));
 
 /** Parses a `--db` URL and opens the database (without migrating). */
 export async function connectDatabase(url: string, options: ConnectOptions = {}): Promise<Database> {
@@ -70,12 +67,14 @@ export async function connectDatabase(url: string, options: ConnectOptions = {})
   throw new HoldfastError('CONFIG_INVALID', 'database URL must start with sqlite: or postgres://');
 }
 
-function connectSQLite(path: string, options: ConnectOptions): Database {
+// Drivers load on demand: an installation on SQLite never pays for pg's code, and vice versa.
+async function connectSQLite(path: string, options: ConnectOptions): Promise<Database> {
   if (path === '') throw new HoldfastError('CONFIG_INVALID', 'sqlite: URL needs a path (or :memory:)');
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const { default: SQLiteDatabase } = await import('better-sqlite3');
   let raw: SQLite.Database;
   try {
-    raw = new SQLite(path);
+    raw = new SQLiteDatabase(path);
     raw.pragma('journal_mode = WAL');
     raw.pragma(`synchronous = ${options.sqliteSynchronous ?? 'FULL'}`);
     raw.pragma('busy_timeout = 10000');
@@ -83,12 +82,29 @@ function connectSQLite(path: string, options: ConnectOptions): Database {
   } catch (cause) {
     throw new HoldfastError('STORAGE_UNAVAILABLE', `cannot open SQLite database at ${path}`, { cause });
   }
-  const kysely = new Kysely<Schema>({ dialect: new ImmediateSqliteDialect({ database: raw }) });
+  // Kysely prepares every query anew; the SQL texts are few and fixed, so cache the statements.
+  const statements = new Map<string, SQLite.Statement>();
+  const cached = {
+    prepare(sqlText: string) {
+      let statement = statements.get(sqlText);
+      if (statement === undefined) {
+        statement = raw.prepare(sqlText);
+        if (statements.size < 2000) statements.set(sqlText, statement);
+      }
+      return statement;
+    },
+    close: () => raw.close(),
+  };
+  const kysely = new Kysely<Schema>({ dialect: new ImmediateSqliteDialect({ database: cached }) });
   return { kysely, dialect: 'sqlite', displayUrl: `sqlite:${path}`, close: () => kysely.destroy() };
 }
 
 async function connectPostgres(url: string, options: ConnectOptions): Promise<Database> {
-  const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10 });
+  const { default: pgModule } = await import('pg');
+  // int8 (bigint) columns hold millisecond times and sequence numbers, all well inside
+  // Number.MAX_SAFE_INTEGER; parse them as numbers rather than strings.
+  pgModule.types.setTypeParser(20, (value: string) => Number(value));
+  const pool: pg.Pool = new pgModule.Pool({ connectionString: url, max: options.poolSize ?? 10 });
   const displayUrl = url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
   // An idle client whose server connection drops (restart, failover) emits 'error' on the pool;
   // unhandled, that would crash the process. The pool discards the client and opens a new one.

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { OutboxMessage, OutboxRepository } from '../../core/ports.js';
+import type { OutboxRepository } from '../../core/ports.js';
 import type { Schema } from '../schema.js';
 
 /** The transactional outbox on Kysely. */
