@@ -117,7 +117,9 @@ export function runCli(
           try {
             return JSON.parse(stdout) as T;
           } catch {
-            throw new Error(`holdfast ${args.join(' ')} printed no JSON (exit ${code}):\n${stdout}\n${stderr}`);
+            throw new Error(
+              `holdfast ${args.join(' ')} printed no JSON (exit ${code}):\n${stdout}\n${stderr}`,
+            );
           }
         },
       });
