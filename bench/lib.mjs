@@ -99,7 +99,8 @@ export function removeTempDir(dir) {
 export function serverEnv(extra = {}) {
   const env = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('HOLDFAST_')) env[k] = v;
-  return { ...env, HOLDFAST_LOG_LEVEL: 'silent', ...extra };
+  // As `npm start` runs the server: one argon2id thread per core (2 here).
+  return { ...env, UV_THREADPOOL_SIZE: '2', HOLDFAST_LOG_LEVEL: 'silent', ...extra };
 }
 
 /** Node flags the server runs with (package.json `start`, src/cli/main.ts shebang). */
@@ -180,13 +181,15 @@ function probeStatus(url, timeoutMs) {
 }
 
 /**
- * Starts `holdfast serve` on SQLite in `dataDir` (a new temp folder when omitted) on a random free
- * port, retrying on another port if the server dies before it is ready (e.g. the port was taken
- * in between). Resolves when /readyz answers 200, with `readyMs` measured from the spawn.
+ * Starts `holdfast serve` on SQLite in `dataDir` (a new temp folder when omitted), or on the
+ * database URL `db`, on a random free port, retrying on another port if the server dies before it
+ * is ready (e.g. the port was taken in between). Resolves when /readyz answers 200, with `readyMs`
+ * measured from the spawn.
  */
-export async function startServer({ dataDir, intervalMs = 5, timeoutMs = 30_000, env = {} } = {}) {
+export async function startServer({ dataDir, db: dbUrl, intervalMs = 5, timeoutMs = 30_000, env = {} } = {}) {
   const dir = dataDir ?? makeTempDir();
-  const db = `sqlite:${join(dir, 'holdfast.db')}`;
+  // `db`: another database URL (e.g. a PostgreSQL bench database); default SQLite in the folder.
+  const db = dbUrl ?? `sqlite:${join(dir, 'holdfast.db')}`;
   let lastError;
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = await pickFreePort();
@@ -304,6 +307,11 @@ export function requestJSON(url, body, { method = 'POST', headers = {} } = {}) {
  * answers, for `durationMs`. Throughput counts only requests completed inside the window (the
  * in-flight ones at the deadline are awaited but not counted), so ramp-down does not dilute it.
  * `check(status, bodyText)` decides success (default: 2xx). Keep-alive, one socket per worker.
+ *
+ * `body` may be a function: it is called before every request and returns that request's body
+ * (e.g. a fresh single-use credential), or null when it has none left. A worker that gets null
+ * stops; the run is then `exhausted` and its rate is computed over the time until the first
+ * exhaustion (`windowMs`), not the whole duration.
  */
 export async function closedLoop({
   url,
@@ -317,17 +325,21 @@ export async function closedLoop({
 }) {
   const target = new URL(url);
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency, maxFreeSockets: concurrency });
-  const payload =
-    body === undefined ? undefined : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
-  const requestHeaders = payload
-    ? { 'content-type': 'application/json', 'content-length': payload.length, ...headers }
-    : headers;
+  const encode = (b) =>
+    b === undefined ? undefined : Buffer.from(typeof b === 'string' ? b : JSON.stringify(b));
+  const headersFor = (payload) =>
+    payload ? { 'content-type': 'application/json', 'content-length': payload.length, ...headers } : headers;
+  const fixedPayload = typeof body === 'function' ? undefined : encode(body);
+  const fixedHeaders = headersFor(fixedPayload);
   const latencies = [];
   let errors = 0;
   let lateCompletions = 0;
   let firstError = null;
+  let exhaustedAt = null;
+  const completedAt = [];
+  const errorsByStatus = {};
 
-  const once = () =>
+  const once = (payload, requestHeaders) =>
     new Promise((resolve) => {
       const req = http.request(
         {
@@ -356,14 +368,27 @@ export async function closedLoop({
   const deadline = start + durationMs;
   const worker = async () => {
     while (performance.now() < deadline) {
+      let payload = fixedPayload;
+      let requestHeaders = fixedHeaders;
+      if (typeof body === 'function') {
+        const next = body();
+        if (next === null || next === undefined) {
+          exhaustedAt ??= performance.now();
+          return;
+        }
+        payload = encode(next);
+        requestHeaders = headersFor(payload);
+      }
       const t0 = performance.now();
-      const { status, text } = await once();
+      const { status, text } = await once(payload, requestHeaders);
       const t1 = performance.now();
       if (!check(status, text)) {
         errors++;
+        errorsByStatus[status] = (errorsByStatus[status] ?? 0) + 1;
         firstError ??= `${status} ${text.slice(0, 200)}`;
       } else if (t1 <= deadline) {
         latencies.push(t1 - t0);
+        completedAt.push(t1);
       } else {
         lateCompletions++;
       }
@@ -371,7 +396,23 @@ export async function closedLoop({
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
   agent.destroy();
-  return summarize({ latencies, errors, durationMs, extra: { lateCompletions, firstError } });
+  if (exhaustedAt !== null) {
+    // Count only what completed before the first worker ran dry, over that shorter window.
+    const windowMs = Math.max(1, exhaustedAt - start);
+    const counted = latencies.filter((_, i) => completedAt[i] <= exhaustedAt);
+    return summarize({
+      latencies: counted,
+      errors,
+      durationMs: windowMs,
+      extra: { lateCompletions, firstError, errorsByStatus, exhausted: true, windowMs, plannedMs: durationMs },
+    });
+  }
+  return summarize({
+    latencies,
+    errors,
+    durationMs,
+    extra: { lateCompletions, firstError, errorsByStatus, exhausted: false },
+  });
 }
 
 /**

@@ -56,11 +56,11 @@ export function metaContext(key: string): string {
  * Loads the key ring and checks it against the database's canary. A fresh SQLite database
  * gets a new key file (mode 0600); an existing database without its key is refused.
  */
-async function resolveKeys(config: Config, store: Store, dialect: Database['dialect']) {
+async function resolveKeys(config: Config, store: Store, preloaded: LoadedKeyRing | null) {
   const canary = await store.meta.get(META_KEY_CANARY);
-  let loaded = loadKeyRing({ envValue: config.masterKey, dataDir: config.dataDir });
+  let loaded = preloaded;
   if (loaded === null) {
-    if (canary !== null || dialect !== 'sqlite') {
+    if (canary !== null) {
       throw new HoldfastError(
         'CRYPTO_MASTER_KEY_MISSING',
         `no master key: set HOLDFAST_MASTER_KEY or put the key file in ${config.dataDir}`,
@@ -94,11 +94,20 @@ async function resolveKeys(config: Config, store: Store, dialect: Database['dial
 
 /** Opens the database (migrating it), loads the master key and builds the app. */
 export async function openInstallation(config: Config, options: OpenOptions = {}): Promise<Installation> {
+  // The key is checked before anything is written: a malformed key, or no key for PostgreSQL
+  // (where no key file is created), fails before migrations touch the database.
+  const preloaded = loadKeyRing({ envValue: config.masterKey, dataDir: config.dataDir });
   const database = await connectDatabase(config.db);
   try {
+    if (preloaded === null && database.dialect !== 'sqlite') {
+      throw new HoldfastError(
+        'CRYPTO_MASTER_KEY_MISSING',
+        `no master key: set HOLDFAST_MASTER_KEY or put the key file in ${config.dataDir}`,
+      );
+    }
     if (options.migrate ?? true) await migrateDatabase(database);
     const store = createStore(database);
-    const { loaded, box, pepper } = await resolveKeys(config, store, database.dialect);
+    const { loaded, box, pepper } = await resolveKeys(config, store, preloaded);
     const app = createApp({
       store,
       clock: options.clock ?? systemClock,

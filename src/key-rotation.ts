@@ -4,7 +4,8 @@ import { writeAudit } from './app/deps.js';
 import type { Installation } from './installation.js';
 import { keyRingFrom, ringKeys, writeKeyFile } from './platform/master-key.js';
 import { createSecretBox, keyIdOf } from './platform/secret-box.js';
-import { listSealedValues, replaceSealedValue } from './storage/sealed-values.js';
+import { sql } from 'kysely';
+import { listSealedValues, replaceSealedValue, SEALED_COLUMNS } from './storage/sealed-values.js';
 import { createRepositories } from './storage/store.js';
 
 /** What a rotation did. */
@@ -20,6 +21,7 @@ export interface RotationResult {
  * Rotates the master key: a new key becomes current, every sealed value is re-encrypted under
  * it in one transaction, and the old key is dropped. With a key file, the file first holds both
  * keys (so a crash at any point leaves every value readable), then only the new one.
+ * Running servers keep the old key in memory: stop them first and start them after.
  */
 export async function rotateMasterKey(
   installation: Installation,
@@ -32,6 +34,13 @@ export async function rotateMasterKey(
   if (keyRing.origin.kind === 'file') writeKeyFile(keyRing.origin.path, [newKey, ...oldKeys]);
   const box = createSecretBox(bothRing);
   const resealed = await database.kysely.transaction().execute(async (trx) => {
+    // No sealed row may be written while the rotation runs (SQLite: BEGIN IMMEDIATE already
+    // excludes other writers; PostgreSQL needs the tables locked).
+    if (database.dialect === 'postgres') {
+      await sql
+        .raw(`lock table ${SEALED_COLUMNS.map((c) => c.table).join(', ')} in exclusive mode`)
+        .execute(trx);
+    }
     const values = await listSealedValues(trx);
     let done = 0;
     for (const value of values) {

@@ -9,13 +9,7 @@ import {
   type SessionAuth,
   type SessionChannel,
 } from '../core/sessions/session.js';
-import {
-  LOGIN_THROTTLE,
-  recordThrottleFailure,
-  SOURCE_THROTTLE,
-  throttleWaitMs,
-  type ThrottlePolicy,
-} from '../core/throttle.js';
+import { LOGIN_THROTTLE, SOURCE_THROTTLE, type ThrottlePolicy } from '../core/throttle.js';
 import { hmacBase64url, sha256Hex } from '../platform/hashing.js';
 import { ACTIONS } from './actions.js';
 import { authorize } from './authorize.js';
@@ -108,6 +102,30 @@ function throttleKeys(input: { accountKey: string; login: string; sourceIp: stri
 }
 
 /**
+ * Counts one attempt on every key before the password is checked, atomically, so concurrent
+ * guesses cannot all slip through on a stale count. Returns the wait when any key is in its
+ * delay (and then counts nothing).
+ */
+async function countAttempt(
+  deps: AppDeps,
+  keys: Array<{ key: string; policy: ThrottlePolicy }>,
+): Promise<number> {
+  return deps.store.transaction(async (tx) => {
+    const now = deps.clock.now();
+    const counted: string[] = [];
+    for (const { key, policy } of keys) {
+      const hit = await tx.throttle.hit({ key, policy, now });
+      if (!hit.allowed) {
+        for (const done of counted) await tx.throttle.release(done);
+        return hit.waitMs;
+      }
+      counted.push(key);
+    }
+    return 0;
+  });
+}
+
+/**
  * The password step of the sign-in flow. Unknown accounts, unknown logins, disabled users and
  * wrong passwords all answer AUTH_INVALID_CREDENTIALS after one argon2id verification; the
  * reason goes to the audit log only. Repeated failures are slowed per login and per source.
@@ -119,9 +137,7 @@ export async function signIn(
   const account = await findAccount(deps, input.account);
   const accountKey = account?.id ?? `unknown:${input.account.trim().toLowerCase()}`;
   const keys = throttleKeys({ accountKey, login: input.login, sourceIp: input.ctx.sourceIp });
-  const states = await deps.store.throttle.get(keys.map((k) => k.key));
-  const now = deps.clock.now();
-  const wait = Math.max(0, ...states.map((s) => throttleWaitMs(s, now)));
+  const wait = await countAttempt(deps, keys);
   if (wait > 0) {
     await deps.store.transaction((tx) =>
       writeAudit(deps, tx, {
@@ -159,12 +175,8 @@ export async function signIn(
             : principal.passwordHash === null
               ? 'no_password'
               : 'wrong_password';
+    // The attempt was already counted as a failure by countAttempt.
     await deps.store.transaction(async (tx) => {
-      const failedAt = deps.clock.now();
-      for (const { key, policy } of keys) {
-        const state = states.find((s) => s.key === key) ?? null;
-        await tx.throttle.put(recordThrottleFailure(policy, { state, key, now: failedAt }));
-      }
       await writeAudit(deps, tx, {
         actor: null,
         ctx: input.ctx,
@@ -207,7 +219,9 @@ export async function signIn(
       event: needsSecondFactor ? 'password_ok_mfa_needed' : 'password_ok',
       now: at,
     });
-    if (states.some((s) => s.key === keys[0]!.key)) await tx.throttle.clear(keys[0]!.key);
+    // Success: the per-login count starts again; the source keeps its history minus this attempt.
+    await tx.throttle.clear(keys[0]!.key);
+    for (const { key } of keys.slice(1)) await tx.throttle.release(key);
     if (upgradedHash !== null) {
       await tx.principals.update({ ...principal, passwordHash: upgradedHash, updatedAt: at });
     }

@@ -6,7 +6,7 @@ import { SIGN_IN_FLOW, type SignInState } from '../core/flows/sign-in.js';
 import type { Repositories } from '../core/ports.js';
 import type { Principal } from '../core/principals/types.js';
 import type { Session, SessionChannel, SessionFactor } from '../core/sessions/session.js';
-import { recordThrottleFailure, throttleWaitMs, type ThrottlePolicy } from '../core/throttle.js';
+import type { ThrottlePolicy } from '../core/throttle.js';
 import { hmacBase64url } from '../platform/hashing.js';
 import { ACTIONS } from './actions.js';
 import { createSession, type IssuedSession } from './auth.js';
@@ -70,8 +70,12 @@ async function checkSecondFactor<T>(
 ): Promise<T> {
   const { principal, proof, ctx } = input;
   const key = throttleKey(principal, ctx);
-  const [throttle] = await deps.store.throttle.get([key]);
-  const wait = throttleWaitMs(throttle ?? null, deps.clock.now());
+  // Counted before the code is checked, atomically: a burst of concurrent guesses is throttled too.
+  const { waitMs: wait } = await deps.store.throttle.hit({
+    key,
+    policy: MFA_SOURCE_THROTTLE,
+    now: deps.clock.now(),
+  });
   const auditBase = {
     accountId: principal.accountId,
     action: `auth.mfa_${input.purpose}`,
@@ -160,11 +164,10 @@ async function checkSecondFactor<T>(
       if (mfa !== null && (mfa.consecutiveFailures > 0 || mfa.suspendedAt !== null)) {
         await tx.mfaState.put({ ...mfa, consecutiveFailures: 0, suspendedAt: null, updatedAt: now });
       }
-      if (throttle !== undefined) await tx.throttle.clear(key);
+      await tx.throttle.clear(key);
       return { ok: true as const, value: await input.onVerified(tx, proofOf, methods) };
     }
-    // Failure bookkeeping: per source (delays), per principal (suspension), per factor (insight).
-    await tx.throttle.put(recordThrottleFailure(MFA_SOURCE_THROTTLE, { state: throttle ?? null, key, now }));
+    // Failure bookkeeping: per source (counted above), per principal (suspension), per factor (insight).
     const state = await tx.mfaState.recordFailure({
       principalId: principal.id,
       accountId: principal.accountId,

@@ -1,8 +1,4 @@
 #!/usr/bin/env -S node --max-semi-space-size=2
-import { availableParallelism } from 'node:os';
-// argon2id runs on libuv's thread pool: one thread per core uses every core without queuing
-// extra 19 MiB hash buffers behind them (the default pool has 4 threads). Set before first use.
-process.env.UV_THREADPOOL_SIZE ??= String(Math.max(2, availableParallelism()));
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
@@ -10,11 +6,11 @@ import { Command, Option } from 'commander';
 import { auditRecordJSON } from '../app/audit-log.js';
 import { loadConfig } from '../config/config.js';
 import { rotateMasterKey } from '../key-rotation.js';
-import { startServer } from '../main.js';
 import { connectDatabase, migrateDatabase } from '../storage/connect.js';
 import { ctx, operator, run, setupUrl, withDatabaseOptions, type CommonFlags } from './common.js';
 import { registerFactorCommands } from './factor-commands.js';
 import { print, progressBar, reportError } from './output.js';
+import { registerTokenCommands } from './token-commands.js';
 
 const program = new Command('holdfast')
   .description('Holdfast: identity service with multi-factor authentication that cannot be bypassed or lost')
@@ -28,6 +24,8 @@ withDatabaseOptions(program.command('serve').description('run the HTTP server'))
   .action(async (flags: CommonFlags) => {
     try {
       const config = loadConfig(flags);
+      // The HTTP stack loads only for `serve`: other commands start faster without it.
+      const { startServer } = await import('../main.js');
       const running = await startServer(config);
       const accounts = await running.installation.store.accounts.list();
       if (accounts.length === 0) {
@@ -257,6 +255,7 @@ withDatabaseOptions(
 );
 
 registerFactorCommands(program);
+registerTokenCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.exitCode = reportError(err, false);

@@ -4,7 +4,7 @@ import type { HardwareToken } from './factors/hardware-token/inventory.js';
 import type { Flow } from './flows/flow.js';
 import type { Account, Principal } from './principals/types.js';
 import type { Session, SessionAuth } from './sessions/session.js';
-import type { ThrottleState } from './throttle.js';
+import type { ThrottlePolicy, ThrottleState } from './throttle.js';
 
 /** Accounts (tenants). */
 export interface AccountRepository {
@@ -98,6 +98,14 @@ export interface ThrottleRepository {
   get(keys: readonly string[]): Promise<ThrottleState[]>;
   put(state: ThrottleState): Promise<void>;
   clear(key: string): Promise<void>;
+  /**
+   * Counts one attempt against `key` atomically (row-locked): refused with the remaining wait
+   * when the key is in its delay, otherwise counted as a failure until `release` or `clear` says
+   * it succeeded. Counting before verifying is what stops a burst of concurrent guesses.
+   */
+  hit(input: { key: string; policy: ThrottlePolicy; now: number }): Promise<{ allowed: boolean; waitMs: number }>;
+  /** Takes back one counted attempt (it succeeded). */
+  release(key: string): Promise<void>;
 }
 
 /** Small key/value facts about the installation (key canary, encrypted pepper). */

@@ -59,7 +59,6 @@ class ImmediateSqliteDialect extends SqliteDialect {
   }
 }
 
-
 /** Parses a `--db` URL and opens the database (without migrating). */
 export async function connectDatabase(url: string, options: ConnectOptions = {}): Promise<Database> {
   if (url.startsWith('sqlite:')) return connectSQLite(url.slice('sqlite:'.length), options);

@@ -25,7 +25,7 @@ export function createRepositories(db: Kysely<Schema>, dialect: Dialect): Reposi
     sessions: sessionRepository(db),
     flows: flowRepository(db),
     audit: auditRepository(db, dialect),
-    throttle: throttleRepository(db),
+    throttle: throttleRepository(db, dialect),
     meta: metaRepository(db),
     factors: factorRepository(db),
     recoveryCodes: recoveryCodeRepository(db),
@@ -45,6 +45,8 @@ export function createStore(database: Database): Store {
     ...repos,
     // An append outside a transaction would not hold the chain lock through its insert.
     audit: { ...repos.audit, append: (event, input) => transaction((tx) => tx.audit.append(event, input)) },
+    // A hit must lock its row through the read and the write.
+    throttle: { ...repos.throttle, hit: (input) => transaction((tx) => tx.throttle.hit(input)) },
     transaction,
   };
 }

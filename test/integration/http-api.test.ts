@@ -153,6 +153,27 @@ describe.each(DATABASE_KINDS)('HTTP API [$name]', ({ name }) => {
     expect((await signIn({ ...login, password: PASSWORD }, '10.2.0.14')).statusCode).toBe(200);
   });
 
+  it('counts concurrent guesses before checking them, so a burst cannot outrun the throttle', async () => {
+    const before = verifyCalls;
+    const answers = await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        signIn(
+          { account: 'acme', login: 'help@acme.test', password: `burst guess ${i}!!` },
+          `10.7.0.${i + 1}`,
+        ),
+      ),
+    );
+    const codes = answers.map((a) => a.json().error.code);
+    // 5 free failures, the 6th is counted and sets a delay: every later guess waits unchecked.
+    expect(codes.filter((c) => c === 'AUTH_INVALID_CREDENTIALS').length).toBeLessThanOrEqual(6);
+    expect(codes.filter((c) => c === 'AUTH_THROTTLED').length).toBeGreaterThanOrEqual(24);
+    expect(verifyCalls - before).toBeLessThanOrEqual(6);
+    inst.clock.advance(10 * 60_000);
+    expect(
+      (await signIn({ account: 'acme', login: 'help@acme.test', password: PASSWORD }, '10.7.1.1')).statusCode,
+    ).toBe(200);
+  });
+
   it('slows a single source spraying many logins', async () => {
     let last;
     for (let i = 0; i < 22; i++)

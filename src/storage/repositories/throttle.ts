@@ -1,9 +1,11 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
+import { recordThrottleFailure, throttleWaitMs } from '../../core/throttle.js';
+import type { Dialect } from '../connect.js';
 import type { ThrottleRepository } from '../../core/ports.js';
 import type { Schema } from '../schema.js';
 
 /** Throttle counters on Kysely (shared by every server process on the same database). */
-export function throttleRepository(db: Kysely<Schema>): ThrottleRepository {
+export function throttleRepository(db: Kysely<Schema>, dialect: Dialect): ThrottleRepository {
   return {
     async get(keys) {
       if (keys.length === 0) return [];
@@ -40,6 +42,44 @@ export function throttleRepository(db: Kysely<Schema>): ThrottleRepository {
     },
     async clear(key) {
       await db.deleteFrom('throttle').where('key', '=', key).execute();
+    },
+    async hit({ key, policy, now }) {
+      // Runs inside a transaction: SQLite's BEGIN IMMEDIATE serialises writers; on PostgreSQL
+      // the row lock taken by SELECT ... FOR UPDATE does.
+      await db
+        .insertInto('throttle')
+        .values({ key, failures: 0, last_failure_at: now, next_allowed_at: 0 })
+        .onConflict((oc) => oc.column('key').doNothing())
+        .execute();
+      let query = db.selectFrom('throttle').selectAll().where('key', '=', key);
+      if (dialect === 'postgres') query = query.forUpdate();
+      const row = await query.executeTakeFirstOrThrow();
+      const state = {
+        key,
+        failures: row.failures,
+        lastFailureAt: row.last_failure_at,
+        nextAllowedAt: row.next_allowed_at,
+      };
+      const waitMs = throttleWaitMs(state, now);
+      if (waitMs > 0) return { allowed: false, waitMs };
+      const next = recordThrottleFailure(policy, { state: row.failures === 0 ? null : state, key, now });
+      await db
+        .updateTable('throttle')
+        .set({
+          failures: next.failures,
+          last_failure_at: next.lastFailureAt,
+          next_allowed_at: next.nextAllowedAt,
+        })
+        .where('key', '=', key)
+        .execute();
+      return { allowed: true, waitMs: 0 };
+    },
+    async release(key) {
+      await db
+        .updateTable('throttle')
+        .set({ failures: sql`case when failures > 0 then failures - 1 else 0 end` })
+        .where('key', '=', key)
+        .execute();
     },
   };
 }
