@@ -16,6 +16,12 @@ import {
   renameFactor,
   resyncFactor,
 } from './factors.js';
+import {
+  assignHardwareToken,
+  importHardwareTokens,
+  listHardwareTokens,
+  setHardwareTokenState,
+} from './hardware-tokens.js';
 import { lockoutRisk } from './insights.js';
 import { completeSignInWithSecondFactor, stepUp } from './mfa.js';
 import { recoveryCodeStatus, regenerateRecoveryCodes } from './recovery-codes.js';
@@ -59,6 +65,10 @@ const USE_CASES = {
   stepUp,
   recoveryCodeStatus,
   regenerateRecoveryCodes,
+  importHardwareTokens,
+  listHardwareTokens,
+  assignHardwareToken,
+  setHardwareTokenState,
 };
 
 type UseCases = typeof USE_CASES;

@@ -13,7 +13,7 @@ export const ERROR_CODES = {
   // Requests (any face)
   REQUEST_MALFORMED: 'The request body is not valid JSON or not in the expected encoding.',
   REQUEST_INVALID: 'A field is missing, has the wrong type, is out of range, or is not allowed.',
-  REQUEST_TOO_LARGE: 'The request body is larger than the limit (64 KiB).',
+  REQUEST_TOO_LARGE: "The request body is larger than the route's limit (64 KiB; 16 MiB for a PSKC import).",
   REQUEST_UNSUPPORTED_MEDIA_TYPE: 'The Content-Type of the request is not accepted by this route.',
   REQUEST_ROUTE_NOT_FOUND: 'No route answers this method and path.',
 

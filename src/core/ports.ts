@@ -103,7 +103,11 @@ export interface ThrottleRepository {
    * when the key is in its delay, otherwise counted as a failure until `release` or `clear` says
    * it succeeded. Counting before verifying is what stops a burst of concurrent guesses.
    */
-  hit(input: { key: string; policy: ThrottlePolicy; now: number }): Promise<{ allowed: boolean; waitMs: number }>;
+  hit(input: {
+    key: string;
+    policy: ThrottlePolicy;
+    now: number;
+  }): Promise<{ allowed: boolean; waitMs: number }>;
   /** Takes back one counted attempt (it succeeded). */
   release(key: string): Promise<void>;
 }

@@ -2,13 +2,14 @@ import cookie from '@fastify/cookie';
 import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { sql } from 'kysely';
 import { ACTIONS } from '../app/actions.js';
 import type { App } from '../app/create-app.js';
 import type { Database } from '../storage/connect.js';
 import { registerAuthRoutes } from './api/auth-routes.js';
 import { registerFactorRoutes } from './api/factor-routes.js';
+import { registerHardwareTokenRoutes } from './api/hardware-token-routes.js';
 import { registerUserRoutes, type SetupLinkBuilder } from './api/user-routes.js';
 import { renderDocsPage } from './docs-page.js';
 import { registerErrorHandling } from './plugins/errors.js';
@@ -52,7 +53,7 @@ export async function buildServer(
     requestIdHeader: false,
     return503OnClosing: true,
     // One log line per request (on response) instead of two.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     ...(options.https ? { https: options.https } : {}),
   }) as unknown as FastifyInstance;
 
@@ -108,7 +109,12 @@ export async function buildServer(
 
   server.addHook('onResponse', async (request, reply) => {
     request.log.info(
-      { method: request.method, url: request.routeOptions.url ?? request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
+      {
+        method: request.method,
+        url: request.routeOptions.url ?? request.url,
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime),
+      },
       'request',
     );
   });
@@ -138,6 +144,7 @@ export async function buildServer(
   registerAuthRoutes(server, options.app);
   registerUserRoutes(server, options.app, setupLink);
   registerFactorRoutes(server, options.app);
+  registerHardwareTokenRoutes(server, options.app);
 
   server.get(
     '/v1/openapi.json',
