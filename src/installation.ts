@@ -10,6 +10,7 @@ import type { SecretBox, Store } from './core/ports.js';
 import { commonPasswords } from './platform/common-passwords.js';
 import { createKeyFile, loadKeyRing, type LoadedKeyRing } from './platform/master-key.js';
 import { createPasswordHasher } from './platform/password-hasher.js';
+import { parsePSKCInWorker } from './platform/pskc-parser.js';
 import { createSecretBox } from './platform/secret-box.js';
 import { systemClock, systemRandom } from './platform/system.js';
 import type { Clock } from './core/clock.js';
@@ -116,6 +117,7 @@ export async function openInstallation(config: Config, options: OpenOptions = {}
       passwords: createPasswordHasher(config.argon2),
       pepper,
       commonPasswords: lazyCommonPasswords,
+      parsePSKC: parsePSKCInWorker,
       settings: {
         sessionIdleMs: config.sessionIdleMinutes * 60_000,
         sessionAbsoluteMs: config.sessionAbsoluteHours * 3_600_000,

@@ -1,5 +1,6 @@
 import type { AuditDetails, AuditOutcome } from '../core/audit/event.js';
 import type { Clock } from '../core/clock.js';
+import type { PSKCParser } from '../platform/pskc-parser.js';
 import type { VerifySettings } from '../core/factors/factor.js';
 import type { OutboxMessage } from '../core/ports.js';
 import type { PasswordHasher, Repositories, SecretBox, Store } from '../core/ports.js';
@@ -53,6 +54,8 @@ export interface AppDeps {
   /** Installation secret for keyed hashes (CSRF tokens, later recovery codes). */
   pepper: Uint8Array;
   commonPasswords: ReadonlySet<string>;
+  /** PSKC (RFC 6030) parsing, run off the event loop by the installation. */
+  parsePSKC: PSKCParser;
   settings: AppSettings;
 }
 

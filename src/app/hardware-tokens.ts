@@ -219,12 +219,13 @@ export async function importHardwareTokens(
   const importId = newId(deps, 'imp_');
   let tokens: PSKCToken[] = [];
   try {
-    // Loaded on first import only: the parser and its XML library are not needed to serve sign-ins.
-    const { parsePSKC } = await import('../core/factors/pskc/parse-pskc.js');
-    tokens = parsePSKC({
-      xml: input.pskcXml,
-      ...(input.preSharedKey === undefined ? {} : { preSharedKey: input.preSharedKey }),
-    }).tokens;
+    // Off the event loop (a worker thread in the installation): parsing is CPU-bound.
+    tokens = (
+      await deps.parsePSKC({
+        xml: input.pskcXml,
+        ...(input.preSharedKey === undefined ? {} : { preSharedKey: input.preSharedKey }),
+      })
+    ).tokens;
     assertStorable(tokens);
     assertUniqueSerials(tokens);
     const total = tokens.length;

@@ -167,13 +167,16 @@ async function checkSecondFactor<T>(
       await tx.throttle.clear(key);
       return { ok: true as const, value: await input.onVerified(tx, proofOf, methods) };
     }
-    // Failure bookkeeping: per source (counted above), per principal (suspension), per factor (insight).
+    // Failure bookkeeping: per source (counted above), per factor (insight), per principal
+    // (suspension). The factor row comes first, as on the success path: a replayed code's
+    // conditional update above already locked it (PostgreSQL keeps the lock of a re-checked
+    // row), so taking mfa_state before it would deadlock against a concurrent failure.
+    if (factor !== null) await tx.factors.recordFailure(factor.id);
     const state = await tx.mfaState.recordFailure({
       principalId: principal.id,
       accountId: principal.accountId,
       now,
     });
-    if (factor !== null) await tx.factors.recordFailure(factor.id);
     await input.onFailure?.(tx);
     await writeAudit(deps, tx, {
       actor: input.actor,
