@@ -1,14 +1,16 @@
 // Shared helpers for the benchmark scenarios: child processes that are always cleaned up, a
 // server launcher, a closed-loop load generator, statistics, memory readings and reporting.
-// Plain ESM on Node's standard library only: the benchmark must not change what it measures.
+// Plain ESM on Node's standard library; the project's own drivers (better-sqlite3, pg) are loaded
+// on demand by the helpers that need them. The benchmark must not change what it measures.
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
+import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 /** The repository root (bench/..). */
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -186,7 +188,14 @@ function probeStatus(url, timeoutMs) {
  * is ready (e.g. the port was taken in between). Resolves when /readyz answers 200, with `readyMs`
  * measured from the spawn.
  */
-export async function startServer({ dataDir, db: dbUrl, intervalMs = 5, timeoutMs = 30_000, env = {} } = {}) {
+export async function startServer({
+  dataDir,
+  db: dbUrl,
+  intervalMs = 5,
+  timeoutMs = 30_000,
+  env = {},
+  nodeFlags = [],
+} = {}) {
   const dir = dataDir ?? makeTempDir();
   // `db`: another database URL (e.g. a PostgreSQL bench database); default SQLite in the folder.
   const db = dbUrl ?? `sqlite:${join(dir, 'holdfast.db')}`;
@@ -194,7 +203,26 @@ export async function startServer({ dataDir, db: dbUrl, intervalMs = 5, timeoutM
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = await pickFreePort();
     // The same Node flags as `npm start` and the CLI's shebang.
-    const args = [...SERVER_NODE_FLAGS, CLI, 'serve', '--db', db, '--data-dir', dir, '--port', String(port), '--host', '127.0.0.1'];
+    // `nodeFlags` and BENCH_SERVER_NODE_FLAGS: extra flags for investigations (e.g. --cpu-prof);
+    // figures measured with them are not comparable.
+    const extraFlags = [
+      ...nodeFlags,
+      ...(process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean),
+    ];
+    const args = [
+      ...SERVER_NODE_FLAGS,
+      ...extraFlags,
+      CLI,
+      'serve',
+      '--db',
+      db,
+      '--data-dir',
+      dir,
+      '--port',
+      String(port),
+      '--host',
+      '127.0.0.1',
+    ];
     let stderr = '';
     const since = performance.now();
     const child = spawnTracked(process.execPath, args, {
@@ -396,6 +424,8 @@ export async function closedLoop({
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
   agent.destroy();
+  // Every request that passed `check`, counted in the window or not (what the server did).
+  const succeeded = latencies.length + lateCompletions;
   if (exhaustedAt !== null) {
     // Count only what completed before the first worker ran dry, over that shorter window.
     const windowMs = Math.max(1, exhaustedAt - start);
@@ -404,14 +434,22 @@ export async function closedLoop({
       latencies: counted,
       errors,
       durationMs: windowMs,
-      extra: { lateCompletions, firstError, errorsByStatus, exhausted: true, windowMs, plannedMs: durationMs },
+      extra: {
+        lateCompletions,
+        succeeded,
+        firstError,
+        errorsByStatus,
+        exhausted: true,
+        windowMs,
+        plannedMs: durationMs,
+      },
     });
   }
   return summarize({
     latencies,
     errors,
     durationMs,
-    extra: { lateCompletions, firstError, errorsByStatus, exhausted: false },
+    extra: { lateCompletions, succeeded, firstError, errorsByStatus, exhausted: false },
   });
 }
 
@@ -705,4 +743,220 @@ export function writeResultFile(name, data) {
 /** A logger for progress lines on stderr (stdout carries the table). */
 export function log(message) {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// In-process installations, bench databases, raw SQLite baseline, fsync counting.
+// (Scenarios that seed data open the built installation in the bench process, on the database the
+// server will use, before the server starts.)
+
+/** Imports a module of the build under test: distModule('installation.js'). */
+export function distModule(relativePath) {
+  return import(pathToFileURL(join(ROOT, 'dist', relativePath)).href);
+}
+
+/** A fresh master key in HOLDFAST_MASTER_KEY's format (32 random bytes, base64). */
+export function newMasterKey() {
+  return randomBytes(32).toString('base64');
+}
+
+/**
+ * Opens the built installation (migrating the database) in the bench process, configured exactly
+ * as the server will be: the same `--db`, `--data-dir` and HOLDFAST_MASTER_KEY, defaults otherwise.
+ */
+export async function openInstallationAt({ db, dataDir, masterKey }) {
+  const [{ loadConfig }, { openInstallation }] = await Promise.all([
+    distModule('config/config.js'),
+    distModule('installation.js'),
+  ]);
+  const config = loadConfig(
+    { db, dataDir },
+    { HOLDFAST_MASTER_KEY: masterKey, HOLDFAST_LOG_LEVEL: 'silent' },
+  );
+  return openInstallation(config);
+}
+
+const benchDatabases = new Map(); // name -> admin URL, dropped at exit if still there
+
+function dropDatabasesSync() {
+  for (const [name, adminUrl] of benchDatabases) {
+    const script = `import('pg').then(async ({ default: pg }) => {
+      const c = new pg.Client({ connectionString: process.argv[1], connectionTimeoutMillis: 3000 });
+      await c.connect(); await c.query('DROP DATABASE IF EXISTS "' + process.argv[2] + '" WITH (FORCE)'); await c.end();
+    }).catch(() => process.exit(1));`;
+    try {
+      execFileSync(process.execPath, ['--input-type=module', '-e', script, adminUrl, name], {
+        cwd: ROOT,
+        stdio: 'ignore',
+        timeout: 10_000,
+      });
+    } catch {
+      // best effort: the name says what it was (holdfast_bench_*)
+    }
+  }
+  benchDatabases.clear();
+}
+process.on('exit', dropDatabasesSync);
+
+/** The PostgreSQL server the bench may use: HOLDFAST_BENCH_PG, else the local default. */
+export function benchPostgresUrl() {
+  return process.env.HOLDFAST_BENCH_PG || 'postgres://postgres@127.0.0.1:5432/postgres';
+}
+
+/**
+ * Creates a fresh, empty PostgreSQL database for one measurement, when a server is reachable:
+ * `{ url, name, displayUrl, drop() }`, or `{ skipped: reason }`. The database is dropped by
+ * drop(), or at exit if the bench dies first.
+ */
+export async function createBenchPostgres() {
+  const adminUrl = benchPostgresUrl();
+  let pg;
+  try {
+    ({ default: pg } = await import('pg'));
+  } catch {
+    return { skipped: 'the pg module is not installed' };
+  }
+  const display = adminUrl.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
+  const admin = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 3000 });
+  try {
+    await admin.connect();
+  } catch (err) {
+    await admin.end().catch(() => undefined);
+    return { skipped: `no PostgreSQL at ${display} (${err.code ?? err.message})` };
+  }
+  const name = `holdfast_bench_${process.pid}_${Date.now()}`;
+  try {
+    await admin.query(`CREATE DATABASE "${name}"`);
+  } finally {
+    await admin.end().catch(() => undefined);
+  }
+  benchDatabases.set(name, adminUrl);
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return {
+    name,
+    url: url.toString(),
+    displayUrl: display.replace(/\/[^/?]*(\?|$)/, `/${name}$1`),
+    async drop() {
+      const c = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 3000 });
+      await c.connect();
+      try {
+        await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+        benchDatabases.delete(name);
+      } finally {
+        await c.end().catch(() => undefined);
+      }
+    },
+  };
+}
+
+/**
+ * The raw durable-transaction rate of SQLite on this machine and filesystem: one UPDATE of an
+ * indexed row plus one INSERT of a ~300-byte row per transaction (the shape of an accepted code:
+ * the replay-protected counter update and the audit record), WAL, synchronous=FULL, BEGIN
+ * IMMEDIATE, one transaction after another for `durationMs` in this process (better-sqlite3, as
+ * the server). The database lives in `dir` (use a temp folder on the server's filesystem).
+ */
+export async function rawSqliteDurableTx({ dir, durationMs, rows = 10_000 }) {
+  const { default: Database } = await import('better-sqlite3');
+  const path = join(dir, `raw-${process.pid}-${Date.now()}.db`);
+  const db = new Database(path);
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    const journalMode = db.pragma('journal_mode', { simple: true });
+    const synchronous = ['OFF', 'NORMAL', 'FULL', 'EXTRA'][db.pragma('synchronous', { simple: true })];
+    db.exec(`
+      CREATE TABLE counters (id TEXT PRIMARY KEY, last_counter INTEGER, drift INTEGER, updated_at INTEGER);
+      CREATE TABLE log (seq INTEGER PRIMARY KEY, time INTEGER NOT NULL, details TEXT NOT NULL, hash TEXT NOT NULL);
+    `);
+    const insertCounter = db.prepare('INSERT INTO counters VALUES (?, NULL, 0, 0)');
+    db.transaction(() => {
+      for (let i = 0; i < rows; i++) insertCounter.run(`c${i}`);
+    })();
+    const begin = db.prepare('BEGIN IMMEDIATE');
+    const commit = db.prepare('COMMIT');
+    const update = db.prepare(
+      'UPDATE counters SET last_counter = ?, drift = 0, updated_at = ? WHERE id = ? AND (last_counter IS NULL OR last_counter < ?)',
+    );
+    const insert = db.prepare('INSERT INTO log (time, details, hash) VALUES (?, ?, ?)');
+    const details = JSON.stringify({ pad: 'x'.repeat(200) });
+    const hash = 'h'.repeat(64);
+    const latencies = [];
+    let counter = 1;
+    const start = performance.now();
+    const deadline = start + durationMs;
+    let t0 = start;
+    while (t0 < deadline) {
+      const now = Date.now();
+      begin.run();
+      update.run(counter, now, `c${counter % rows}`, counter);
+      insert.run(now, details, hash);
+      commit.run();
+      counter++;
+      const t1 = performance.now();
+      if (t1 <= deadline) latencies.push(t1 - t0);
+      t0 = t1;
+    }
+    return { ...summarize({ latencies, errors: 0, durationMs, extra: {} }), journalMode, synchronous };
+  } finally {
+    db.close();
+    for (const suffix of ['', '-wal', '-shm']) rmSync(path + suffix, { force: true });
+  }
+}
+
+/**
+ * Counts the fsync/fdatasync calls a process makes while `during()` runs, with strace attached to
+ * all its threads (strace slows those calls, so measure this outside the timed runs). Resolves to
+ * { available, syncCalls, bySyscall, result } where `result` is what `during()` returned, or
+ * { available: false, reason } when strace is missing or cannot attach.
+ */
+export async function countSyncCalls(pid, during) {
+  const out = join(makeTempDir('holdfast-bench-strace-'), 'strace.txt');
+  let child;
+  try {
+    child = spawnTracked(
+      'strace',
+      ['-f', '-c', '-e', 'trace=fsync,fdatasync', '-o', out, '-p', String(pid)],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
+  } catch (err) {
+    return { available: false, reason: String(err) };
+  }
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (c) => (stderr += c));
+  const spawnError = new Promise((resolve) => child.once('error', (err) => resolve(err)));
+  // Wait until strace reports its attachment (or fails).
+  const attachDeadline = performance.now() + 5_000;
+  while (!/attached/.test(stderr) && child.exitCode === null && performance.now() < attachDeadline) {
+    const err = await Promise.race([spawnError, sleep(20)]);
+    if (err) return { available: false, reason: `strace: ${err.message}` };
+  }
+  if (!/attached/.test(stderr)) {
+    child.kill('SIGKILL');
+    return { available: false, reason: `strace could not attach: ${stderr.trim().slice(0, 200)}` };
+  }
+  await sleep(200); // the other threads
+  const result = await during();
+  await new Promise((resolve) => {
+    child.once('exit', resolve);
+    child.kill('SIGINT');
+  });
+  let text = '';
+  try {
+    text = readFileSync(out, 'utf8');
+  } catch {
+    return { available: false, reason: 'strace wrote no summary', result };
+  }
+  const bySyscall = {};
+  for (const line of text.split('\n')) {
+    const cols = line.trim().split(/\s+/);
+    const name = cols[cols.length - 1];
+    if (name === 'fsync' || name === 'fdatasync') bySyscall[name] = Number(cols[3]);
+  }
+  const syncCalls = Object.values(bySyscall).reduce((a, b) => a + b, 0);
+  return { available: true, syncCalls, bySyscall, result };
 }

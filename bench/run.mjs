@@ -17,7 +17,7 @@ import {
 
 // Adding a scenario: create bench/scenarios/NAME.mjs (exports name, description, run) and add
 // NAME here. Order matters only for reading the table.
-const SCENARIOS = ['password-sign-in', 'startup'];
+const SCENARIOS = ['password-sign-in', 'startup', 'totp-verify', 'recovery-code-sign-in', 'pskc-import'];
 
 function usage() {
   return [
@@ -55,7 +55,7 @@ async function main() {
     return 0;
   }
   if (flags.has('--list')) {
-    for (const id of SCENARIOS) console.log(`${id.padEnd(20)} ${(await loadScenario(id)).description}`);
+    for (const id of SCENARIOS) console.log(`${id.padEnd(22)} ${(await loadScenario(id)).description}`);
     return 0;
   }
   const unknown = names.filter((n) => !SCENARIOS.includes(n));
