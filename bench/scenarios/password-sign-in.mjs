@@ -56,8 +56,16 @@ export async function run({ quick, log }) {
     await sleep(250); // let start-up allocations settle before reading memory
     const rssStartMB = readRssMB(server.pid);
 
-    const creds = await bootstrapOwner(server, { password: PASSWORD });
-    const body = { account: creds.account, login: creds.login, password: creds.password };
+    // One login per connection: each attempt is counted against its login before the password
+    // is checked (so bursts of guesses are throttled), which makes 16 concurrent sign-ins of ONE
+    // login look like a burst. Real users do not sign in 16 times at once; 16 users do.
+    const logins = [];
+    for (let i = 0; i < concurrency; i++) {
+      const creds = await bootstrapOwner(server, { account: `acme${i}`, password: PASSWORD });
+      logins.push({ account: creds.account, login: creds.login, password: creds.password });
+    }
+    let next = 0;
+    const body = () => logins[next++ % logins.length];
     const check = (status, text) => status === 200 && text.includes('"signed_in"');
     const rss = sampleRss(server.pid, 50);
 

@@ -70,67 +70,65 @@ async function checkSecondFactor<T>(
 ): Promise<T> {
   const { principal, proof, ctx } = input;
   const key = throttleKey(principal, ctx);
-  // Counted before the code is checked, atomically: a burst of concurrent guesses is throttled too.
-  const { waitMs: wait } = await deps.store.throttle.hit({
-    key,
-    policy: MFA_SOURCE_THROTTLE,
-    now: deps.clock.now(),
-  });
   const auditBase = {
     accountId: principal.accountId,
     action: `auth.mfa_${input.purpose}`,
     target: principal.id,
   };
-  if (wait > 0) {
-    await deps.store.transaction((tx) =>
-      writeAudit(deps, tx, {
+  const usesRecoveryCode = 'recoveryCode' in proof;
+
+  // One transaction (one durable commit) per attempt: count it, check it, record the outcome.
+  const outcome = await deps.store.transaction(async (tx) => {
+    const now = deps.clock.now();
+    // Counted before the code is checked, under a row lock: a burst of concurrent guesses is
+    // throttled too. Refusals are audited and committed, not rolled back.
+    const hit = await tx.throttle.hit({ key, policy: MFA_SOURCE_THROTTLE, now });
+    if (!hit.allowed) {
+      await writeAudit(deps, tx, {
         actor: input.actor,
         ctx,
         fact: { ...auditBase, outcome: 'failure', errorCode: 'AUTH_THROTTLED' },
-      }),
-    );
-    throw new HoldfastError('AUTH_THROTTLED', undefined, {
-      details: { retryAfterSeconds: Math.ceil(wait / 1000) },
-    });
-  }
-  const mfa = await deps.store.mfaState.get(principal.id);
-  const usesRecoveryCode = 'recoveryCode' in proof;
-  // A suspension stops factor codes; recovery codes (50+ bits each) remain the way back in.
-  if (mfa !== null && mfa.suspendedAt !== null && !usesRecoveryCode) {
-    await deps.store.transaction((tx) =>
-      writeAudit(deps, tx, {
+      });
+      return {
+        ok: false as const,
+        error: new HoldfastError('AUTH_THROTTLED', undefined, {
+          details: { retryAfterSeconds: Math.ceil(hit.waitMs / 1000) },
+        }),
+      };
+    }
+    const mfa = await tx.mfaState.get(principal.id);
+    // A suspension stops factor codes; recovery codes (50+ bits each) remain the way back in.
+    if (mfa !== null && mfa.suspendedAt !== null && !usesRecoveryCode) {
+      await writeAudit(deps, tx, {
         actor: input.actor,
         ctx,
         fact: { ...auditBase, outcome: 'failure', errorCode: 'MFA_SUSPENDED' },
-      }),
-    );
-    throw new HoldfastError('MFA_SUSPENDED');
-  }
-
-  let factor: Factor | null = null;
-  let reason: string;
-  let verified: { lastCounter: number; driftSteps: number } | null = null;
-  if (usesRecoveryCode) {
-    reason = 'recovery_code_wrong';
-  } else {
-    factor = await deps.store.factors.findById(principal.accountId, proof.factorId);
-    if (factor === null || factor.principalId !== principal.id || factor.status !== 'enabled') {
-      reason = 'unknown_factor';
-      factor = null;
-    } else {
-      const result = resolveFactorDriver(factor.kind).verify({
-        state: otpStateOf(deps, factor),
-        code: proof.code,
-        now: deps.clock.now(),
-        settings: deps.settings.mfa.verify,
       });
-      reason = result.ok ? 'ok' : result.reason;
-      if (result.ok) verified = result;
+      return { ok: false as const, error: new HoldfastError('MFA_SUSPENDED') };
     }
-  }
 
-  const outcome = await deps.store.transaction(async (tx) => {
-    const now = deps.clock.now();
+    let factor: Factor | null = null;
+    let reason: string;
+    let verified: { lastCounter: number; driftSteps: number } | null = null;
+    if (usesRecoveryCode) {
+      reason = 'recovery_code_wrong';
+    } else {
+      factor = await tx.factors.findById(principal.accountId, proof.factorId);
+      if (factor === null || factor.principalId !== principal.id || factor.status !== 'enabled') {
+        reason = 'unknown_factor';
+        factor = null;
+      } else {
+        const result = resolveFactorDriver(factor.kind).verify({
+          state: otpStateOf(deps, factor),
+          code: proof.code,
+          now,
+          settings: deps.settings.mfa.verify,
+        });
+        reason = result.ok ? 'ok' : result.reason;
+        if (result.ok) verified = result;
+      }
+    }
+
     let proofOf: SessionFactor | null = null;
     let methods: string[] = [];
     if (usesRecoveryCode) {
@@ -214,9 +212,9 @@ async function checkSecondFactor<T>(
         template: 'mfa.suspended',
       });
     }
-    return { ok: false as const };
+    return { ok: false as const, error: new HoldfastError('MFA_FAILED') };
   });
-  if (!outcome.ok) throw new HoldfastError('MFA_FAILED');
+  if (!outcome.ok) throw outcome.error;
   return outcome.value;
 }
 
@@ -352,10 +350,23 @@ export async function completeSignInWithSecondFactor(
       const at = deps.clock.now();
       if (attempts >= SIGN_IN_FLOW.maxAttempts) {
         const t = nextTransition(SIGN_IN_FLOW, flow, { event: 'too_many_failures', now: at });
-        await tx.flows.update(
+        const moved = await tx.flows.update(
           { ...flow, attempts, state: t.to, updatedAt: Math.max(at, flow.updatedAt + 1) },
           flow.updatedAt,
         );
+        // The transition's own audit event (DESIGN.md convention 4), only if this request made it.
+        if (moved) {
+          await writeAudit(deps, tx, {
+            actor: null,
+            ctx: input.ctx,
+            fact: {
+              accountId: principal.accountId,
+              action: t.audit,
+              target: principal.id,
+              details: { flowId: flow.id, attempts },
+            },
+          });
+        }
       } else {
         await tx.flows.update(
           { ...flow, attempts, updatedAt: Math.max(at, flow.updatedAt + 1) },

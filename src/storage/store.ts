@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Repositories, Store } from '../core/ports.js';
 import type { Database, Dialect } from './connect.js';
 import { accountRepository } from './repositories/accounts.js';
@@ -38,8 +38,10 @@ export function createRepositories(db: Kysely<Schema>, dialect: Dialect): Reposi
 /** The store over an open database: repositories, and transactions that commit a change with its audit record. */
 export function createStore(database: Database): Store {
   const { kysely, dialect } = database;
-  const transaction: Store['transaction'] = (work) =>
-    kysely.transaction().execute((trx) => work(createRepositories(trx, dialect)));
+  const transaction: Store['transaction'] =
+    dialect === 'sqlite'
+      ? groupCommit(kysely)
+      : (work) => kysely.transaction().execute((trx) => work(createRepositories(trx, dialect)));
   const repos = createRepositories(kysely, dialect);
   return {
     ...repos,
@@ -49,4 +51,64 @@ export function createStore(database: Database): Store {
     throttle: { ...repos.throttle, hit: (input) => transaction((tx) => tx.throttle.hit(input)) },
     transaction,
   };
+}
+
+interface Unit {
+  work: (tx: Repositories) => Promise<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Group commit for SQLite. SQLite has one writer and every durable commit is an fsync that
+ * blocks the event loop; so the units of work that arrive in one turn of the event loop run
+ * one after another inside ONE transaction, each in a savepoint of its own (a unit that fails
+ * is rolled back alone and its caller gets its error), and share one COMMIT. No caller hears
+ * of success before that COMMIT is durable. A unit must not start another top-level
+ * transaction and wait for it (it would wait for its own batch).
+ */
+function groupCommit(kysely: Kysely<Schema>): Store['transaction'] {
+  let queue: Unit[] = [];
+  let scheduled = false;
+  let previous: Promise<void> = Promise.resolve();
+
+  const flush = async (): Promise<void> => {
+    const batch = queue;
+    queue = [];
+    scheduled = false;
+    const settled: Array<() => void> = [];
+    try {
+      await kysely.transaction().execute(async (trx) => {
+        const repos = createRepositories(trx, 'sqlite');
+        for (const unit of batch) {
+          await sql`savepoint unit`.execute(trx);
+          try {
+            const value = await unit.work(repos);
+            await sql`release savepoint unit`.execute(trx);
+            settled.push(() => unit.resolve(value));
+          } catch (error) {
+            await sql`rollback to savepoint unit`.execute(trx);
+            await sql`release savepoint unit`.execute(trx);
+            settled.push(() => unit.reject(error));
+          }
+        }
+      });
+    } catch (error) {
+      for (const unit of batch) unit.reject(error);
+      return;
+    }
+    for (const settle of settled) settle();
+  };
+
+  return <T>(work: (tx: Repositories) => Promise<T>) =>
+    new Promise<T>((resolve, reject) => {
+      queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
+      if (!scheduled) {
+        scheduled = true;
+        // Collect the units the rest of this turn produces, then commit them together.
+        setImmediate(() => {
+          previous = previous.then(flush);
+        });
+      }
+    });
 }

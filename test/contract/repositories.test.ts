@@ -223,6 +223,44 @@ describe.each(DATABASE_KINDS)('repository contract [$name]', ({ name }) => {
     expect(await store.audit.count()).toBe(before);
   });
 
+  it('concurrent transactions commit independently: one failing unit rolls back alone', async () => {
+    const before = await store.audit.count();
+    const results = await Promise.allSettled(
+      Array.from({ length: 12 }, (_, i) =>
+        store.transaction(async (tx) => {
+          await tx.meta.put(`unit-${i}`, String(i));
+          await tx.audit.append(event('t.unit'), { now: 500 + i, eventId: `unit${i}` });
+          if (i % 4 === 3) throw new Error(`unit ${i} fails`);
+          return i;
+        }),
+      ),
+    );
+    expect(results.map((r) => r.status)).toEqual(
+      Array.from({ length: 12 }, (_, i) => (i % 4 === 3 ? 'rejected' : 'fulfilled')),
+    );
+    expect(results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []))).toEqual([
+      0, 1, 2, 4, 5, 6, 8, 9, 10,
+    ]);
+    for (let i = 0; i < 12; i++)
+      expect(await store.meta.get(`unit-${i}`)).toBe(i % 4 === 3 ? null : String(i));
+    expect(await store.audit.count()).toBe(before + 9);
+    const v = new ChainVerifier();
+    for (const r of await store.audit.scan(0, 10_000)) expect(v.check(r)).toBeNull();
+  });
+
+  it('throttle: a hit counts atomically, refuses during the delay and can be taken back', async () => {
+    const policy = { freeFailures: 2, baseDelayMs: 1000, maxDelayMs: 8000, windowMs: 60_000 };
+    const hits = await Promise.all(
+      Array.from({ length: 6 }, () => store.throttle.hit({ key: 'h1', policy, now: 1000 })),
+    );
+    // Three are counted (2 free + the one that sets the delay); the others wait, whatever the order.
+    expect(hits.filter((h) => h.allowed)).toHaveLength(3);
+    expect(hits.filter((h) => !h.allowed).map((h) => h.waitMs)).toEqual([1000, 1000, 1000]);
+    await store.throttle.release('h1');
+    expect((await store.throttle.get(['h1']))[0]!.failures).toBe(2);
+    expect((await store.throttle.hit({ key: 'h1', policy, now: 2000 })).allowed).toBe(true);
+  });
+
   it('throttle: upsert, read several keys, clear', async () => {
     await store.throttle.put({ key: 'k1', failures: 1, lastFailureAt: 1, nextAllowedAt: 1 });
     await store.throttle.put({ key: 'k1', failures: 2, lastFailureAt: 2, nextAllowedAt: 50 });
