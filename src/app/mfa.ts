@@ -77,10 +77,35 @@ async function checkSecondFactor<T>(
   };
   const usesRecoveryCode = 'recoveryCode' in proof;
 
+  // The code is checked against the factor as last committed; only the conditional update in
+  // the transaction decides whether this use wins (the replay guard), and the result is not
+  // acted on before the attempt is counted there.
+  let factor: Factor | null = null;
+  let reason: string;
+  let verified: { lastCounter: number; driftSteps: number } | null = null;
+  if (usesRecoveryCode) {
+    reason = 'recovery_code_wrong';
+  } else {
+    factor = await deps.store.factors.findById(principal.accountId, proof.factorId);
+    if (factor === null || factor.principalId !== principal.id || factor.status !== 'enabled') {
+      reason = 'unknown_factor';
+      factor = null;
+    } else {
+      const result = resolveFactorDriver(factor.kind).verify({
+        state: otpStateOf(deps, factor),
+        code: proof.code,
+        now: deps.clock.now(),
+        settings: deps.settings.mfa.verify,
+      });
+      reason = result.ok ? 'ok' : result.reason;
+      if (result.ok) verified = result;
+    }
+  }
+
   // One transaction (one durable commit) per attempt: count it, check it, record the outcome.
   const outcome = await deps.store.transaction(async (tx) => {
     const now = deps.clock.now();
-    // Counted before the code is checked, under a row lock: a burst of concurrent guesses is
+    // Counted before any outcome is acted on, under a row lock: a burst of concurrent guesses is
     // throttled too. Refusals are audited and committed, not rolled back.
     const hit = await tx.throttle.hit({ key, policy: MFA_SOURCE_THROTTLE, now });
     if (!hit.allowed) {
@@ -105,28 +130,6 @@ async function checkSecondFactor<T>(
         fact: { ...auditBase, outcome: 'failure', errorCode: 'MFA_SUSPENDED' },
       });
       return { ok: false as const, error: new HoldfastError('MFA_SUSPENDED') };
-    }
-
-    let factor: Factor | null = null;
-    let reason: string;
-    let verified: { lastCounter: number; driftSteps: number } | null = null;
-    if (usesRecoveryCode) {
-      reason = 'recovery_code_wrong';
-    } else {
-      factor = await tx.factors.findById(principal.accountId, proof.factorId);
-      if (factor === null || factor.principalId !== principal.id || factor.status !== 'enabled') {
-        reason = 'unknown_factor';
-        factor = null;
-      } else {
-        const result = resolveFactorDriver(factor.kind).verify({
-          state: otpStateOf(deps, factor),
-          code: proof.code,
-          now,
-          settings: deps.settings.mfa.verify,
-        });
-        reason = result.ok ? 'ok' : result.reason;
-        if (result.ok) verified = result;
-      }
     }
 
     let proofOf: SessionFactor | null = null;

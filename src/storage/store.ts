@@ -25,7 +25,7 @@ export function createRepositories(db: Kysely<Schema>, dialect: Dialect): Reposi
     sessions: sessionRepository(db),
     flows: flowRepository(db),
     audit: auditRepository(db, dialect),
-    throttle: throttleRepository(db, dialect),
+    throttle: throttleRepository(db),
     meta: metaRepository(db),
     factors: factorRepository(db),
     recoveryCodes: recoveryCodeRepository(db),

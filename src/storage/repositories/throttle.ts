@@ -1,11 +1,10 @@
 import { sql, type Kysely } from 'kysely';
 import { recordThrottleFailure, throttleWaitMs } from '../../core/throttle.js';
-import type { Dialect } from '../connect.js';
 import type { ThrottleRepository } from '../../core/ports.js';
 import type { Schema } from '../schema.js';
 
 /** Throttle counters on Kysely (shared by every server process on the same database). */
-export function throttleRepository(db: Kysely<Schema>, dialect: Dialect): ThrottleRepository {
+export function throttleRepository(db: Kysely<Schema>): ThrottleRepository {
   return {
     async get(keys) {
       if (keys.length === 0) return [];
@@ -45,15 +44,15 @@ export function throttleRepository(db: Kysely<Schema>, dialect: Dialect): Thrott
     },
     async hit({ key, policy, now }) {
       // Runs inside a transaction: SQLite's BEGIN IMMEDIATE serialises writers; on PostgreSQL
-      // the row lock taken by SELECT ... FOR UPDATE does.
-      await db
+      // the row lock taken by INSERT ... ON CONFLICT DO UPDATE does, until commit.
+      // One statement creates or locks the row and returns it (a concurrent success may have
+      // just deleted it, so a separate insert-then-select could find nothing).
+      const row = await db
         .insertInto('throttle')
         .values({ key, failures: 0, last_failure_at: now, next_allowed_at: 0 })
-        .onConflict((oc) => oc.column('key').doNothing())
-        .execute();
-      let query = db.selectFrom('throttle').selectAll().where('key', '=', key);
-      if (dialect === 'postgres') query = query.forUpdate();
-      const row = await query.executeTakeFirstOrThrow();
+        .onConflict((oc) => oc.column('key').doUpdateSet({ key: (eb) => eb.ref('excluded.key') }))
+        .returningAll()
+        .executeTakeFirstOrThrow();
       const state = {
         key,
         failures: row.failures,
