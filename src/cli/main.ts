@@ -9,6 +9,7 @@ import { rotateMasterKey } from '../key-rotation.js';
 import { connectDatabase, migrateDatabase } from '../storage/connect.js';
 import { ctx, operator, run, setupUrl, withDatabaseOptions, type CommonFlags } from './common.js';
 import { registerFactorCommands } from './factor-commands.js';
+import { registerMeCommands } from './me-commands.js';
 import { print, progressBar, reportError } from './output.js';
 import { registerTokenCommands } from './token-commands.js';
 
@@ -255,6 +256,7 @@ withDatabaseOptions(
 );
 
 registerFactorCommands(program);
+registerMeCommands(program);
 registerTokenCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {

@@ -45,7 +45,9 @@ export function mfaStateRepository(db: Kysely<Schema>): MfaStateRepository {
         .execute();
     },
     async recordFailure({ principalId, accountId, now }) {
-      await db
+      // One statement increments and returns the new count, so concurrent failures each see
+      // their own number.
+      const row = await db
         .insertInto('mfa_state')
         .values({
           principal_id: principalId,
@@ -60,11 +62,7 @@ export function mfaStateRepository(db: Kysely<Schema>): MfaStateRepository {
             updated_at: now,
           }),
         )
-        .execute();
-      const row = await db
-        .selectFrom('mfa_state')
-        .selectAll()
-        .where('principal_id', '=', principalId)
+        .returningAll()
         .executeTakeFirstOrThrow();
       return toState(row);
     },
