@@ -581,5 +581,14 @@ describe.each(DATABASE_KINDS)('HTTP API [$name]', ({ name }) => {
     expect(csp).toContain("frame-ancestors 'none'");
     expect(csp).toContain("script-src 'self'");
     expect(docs.headers['x-content-type-options']).toBe('nosniff');
+    // The page setup links open: no inline script (CSP), the token never reaches the server in a URL.
+    const setup = await server.inject({ url: '/setup' });
+    expect(setup.headers['content-type']).toContain('text/html');
+    expect(setup.body).toContain('<script src="/assets/setup.js"');
+    expect(setup.body).not.toMatch(/<script>(?!<)/);
+    expect(setup.body).toContain('<label for="password">');
+    const script = await server.inject({ url: '/assets/setup.js' });
+    expect(script.headers['content-type']).toContain('javascript');
+    expect(script.body).toContain("fetch('/v1/setup'");
   });
 });

@@ -27,6 +27,8 @@ describe('one action per route (DESIGN.md convention 7)', () => {
     expect(open.sort()).toEqual(
       [
         'GET /docs',
+        'GET /setup',
+        'GET /assets/setup.js',
         'GET /healthz',
         'GET /metrics',
         'GET /readyz',
