@@ -170,10 +170,16 @@ function parseServer(server: string, json: boolean): URL {
   try {
     url = new URL(server);
   } catch {
-    throw new HoldfastError('CONFIG_INVALID', '--server (HOLDFAST_SERVER) must be an http:// or https:// URL');
+    throw new HoldfastError(
+      'CONFIG_INVALID',
+      '--server (HOLDFAST_SERVER) must be an http:// or https:// URL',
+    );
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new HoldfastError('CONFIG_INVALID', '--server (HOLDFAST_SERVER) must be an http:// or https:// URL');
+    throw new HoldfastError(
+      'CONFIG_INVALID',
+      '--server (HOLDFAST_SERVER) must be an http:// or https:// URL',
+    );
   }
   if (url.username !== '' || url.password !== '') {
     throw new HoldfastError('CONFIG_INVALID', '--server (HOLDFAST_SERVER) must not carry credentials');
@@ -201,7 +207,10 @@ function sessionToken(flags: SessionFlags): string {
   // A header value with spaces or control characters would be refused by fetch with a message
   // quoting it; refuse it here without repeating it.
   if (!/^[\x21-\x7e]{1,512}$/.test(token)) {
-    throw new HoldfastError('AUTH_SESSION_INVALID', 'the token is malformed (one word of printable characters)');
+    throw new HoldfastError(
+      'AUTH_SESSION_INVALID',
+      'the token is malformed (one word of printable characters)',
+    );
   }
   return token;
 }
@@ -233,7 +242,10 @@ function apiClient(flags: ServerFlags, token: string | null): ApiClient {
         });
       } catch (err) {
         if (err instanceof Error && err.name === 'TimeoutError') {
-          throw new HoldfastError('INTERNAL_ERROR', `${origin} did not answer within ${REQUEST_TIMEOUT_MS / 1000} s`);
+          throw new HoldfastError(
+            'INTERNAL_ERROR',
+            `${origin} did not answer within ${REQUEST_TIMEOUT_MS / 1000} s`,
+          );
         }
         throw new HoldfastError(
           'INTERNAL_ERROR',
@@ -261,10 +273,13 @@ function apiClient(flags: ServerFlags, token: string | null): ApiClient {
       }
       if (!res.ok) {
         const error = (parsed as { error?: Record<string, unknown> } | undefined)?.error;
-        if (error === undefined || typeof error.code !== 'string') {
-          throw new HoldfastError('INTERNAL_ERROR', `${origin} answered HTTP ${res.status} without an error code`);
+        const { code, message, requestId, ...details } = error ?? {};
+        if (typeof code !== 'string') {
+          throw new HoldfastError(
+            'INTERNAL_ERROR',
+            `${origin} answered HTTP ${res.status} without an error code`,
+          );
         }
-        const { code, message, requestId, ...details } = error;
         throw new RemoteError(
           code,
           typeof message === 'string' ? message : code,
@@ -279,10 +294,7 @@ function apiClient(flags: ServerFlags, token: string | null): ApiClient {
 }
 
 /** Runs one command: turns failures into `error CODE: message` and exit 1; `work` may set another exit code. */
-async function runRemote<F extends ServerFlags>(
-  flags: F,
-  work: () => Promise<number | void>,
-): Promise<void> {
+async function runRemote<F extends ServerFlags>(flags: F, work: () => Promise<number | void>): Promise<void> {
   try {
     const code = await work();
     if (typeof code === 'number') process.exitCode = code;
@@ -396,7 +408,7 @@ function matchFactor<T extends { id: string; name: string }>(factors: T[], ref: 
   return factors.find((f) => f.id === ref) ?? factors.find((f) => f.name === ref);
 }
 
-/** Resolves a factor reference (id or name) to an id with one GET /v1/factors when it is not an id. */
+/** Resolves a factor reference (id or name) to an id, with one GET /v1/factors. */
 async function factorId(api: ApiClient, ref: string): Promise<string> {
   const { factors } = await api.call<{ factors: FactorBody[] }>('GET', '/v1/factors');
   return matchFactor(factors, ref)?.id ?? ref;
@@ -405,7 +417,10 @@ async function factorId(api: ApiClient, ref: string): Promise<string> {
 const path = (template: string, id: string) => template.replace(':id', encodeURIComponent(id));
 
 function factorLine(f: FactorBody): string {
-  const flags = [f.adminProvisioned ? 'admin-provisioned' : '', f.status === 'pending' ? `pending until ${f.pendingExpiresAt}` : '']
+  const flags = [
+    f.adminProvisioned ? 'admin-provisioned' : '',
+    f.status === 'pending' ? `pending until ${f.pendingExpiresAt}` : '',
+  ]
     .filter((x) => x !== '')
     .join(', ');
   return `${f.id}  ${f.kind.padEnd(14)} ${f.status.padEnd(8)} ${f.name}  (last used ${f.lastUsedAt ?? 'never'}${flags === '' ? '' : `; ${flags}`})`;
@@ -466,7 +481,8 @@ function proofFor(
 }
 
 function printSignedIn(answer: SignedIn, json: boolean): void {
-  if (answer.token === undefined) throw new HoldfastError('INTERNAL_ERROR', 'the server sent no bearer token');
+  if (answer.token === undefined)
+    throw new HoldfastError('INTERNAL_ERROR', 'the server sent no bearer token');
   const { token, session, user, reviewFactors, recoveryCodesRemaining } = answer;
   print(
     json,
@@ -497,7 +513,10 @@ function registerSignIn(me: Command): void {
   )
     .requiredOption('--account <account>', 'account name or 12-digit id')
     .requiredOption('--login <login>', 'e-mail address or user name')
-    .option('--password-stdin', 'read the password from the first line of standard input (even on a terminal)')
+    .option(
+      '--password-stdin',
+      'read the password from the first line of standard input (even on a terminal)',
+    )
     .option('--factor <id>', 'second factor to use: id or name (optional when only one is enabled)')
     .addOption(new Option('--code <code>', 'code from that factor').conflicts('recoveryCode'))
     .option('--recovery-code <code>', 'a recovery code instead of a factor code')
@@ -537,7 +556,11 @@ function registerSignIn(me: Command): void {
         const proof = proofFor(first, flags);
         if (proof === null) {
           if (json) {
-            print(true, { status: first.status, factors: first.factors, recoveryCodes: first.recoveryCodes }, () => '');
+            print(
+              true,
+              { status: first.status, factors: first.factors, recoveryCodes: first.recoveryCodes },
+              () => '',
+            );
           } else {
             const lines = first.factors.map(
               (f) => `  ${f.id}  ${f.kind.padEnd(14)} ${f.name}  (last used ${f.lastUsedAt ?? 'never'})`,
@@ -617,20 +640,21 @@ take --token (HOLDFAST_TOKEN). Example:
       }),
   );
 
-  session(me.command('factors').description('my factors (never their secrets) and recovery codes left')).action(
-    async (flags: SessionFlags) =>
-      runRemote(flags, async () => {
-        const answer = await client(flags).call<{ factors: FactorBody[]; recoveryCodes: { remaining: number } }>(
-          'GET',
-          '/v1/factors',
-        );
-        print(flags.json === true, answer, () =>
-          [
-            ...(answer.factors.length === 0 ? ['(no factors)'] : answer.factors.map(factorLine)),
-            `recovery codes left: ${answer.recoveryCodes.remaining}`,
-          ].join('\n'),
-        );
-      }),
+  session(
+    me.command('factors').description('my factors (never their secrets) and recovery codes left'),
+  ).action(async (flags: SessionFlags) =>
+    runRemote(flags, async () => {
+      const answer = await client(flags).call<{
+        factors: FactorBody[];
+        recoveryCodes: { remaining: number };
+      }>('GET', '/v1/factors');
+      print(flags.json === true, answer, () =>
+        [
+          ...(answer.factors.length === 0 ? ['(no factors)'] : answer.factors.map(factorLine)),
+          `recovery codes left: ${answer.recoveryCodes.remaining}`,
+        ].join('\n'),
+      );
+    }),
   );
 
   session(
@@ -641,7 +665,10 @@ take --token (HOLDFAST_TOKEN). Example:
       ),
   )
     .requiredOption('--name <name>', 'a name for the factor, unique among mine (e.g. "Pixel 8")')
-    .option('--qr-svg <file>', 'also write the QR code as SVG to this file (mode 0600: it encodes the secret)')
+    .option(
+      '--qr-svg <file>',
+      'also write the QR code as SVG to this file (mode 0600: it encodes the secret)',
+    )
     .option('--qr-png <file>', 'also write the QR code as PNG to this file (mode 0600)')
     .action(async (flags: SessionFlags & { name: string; qrSvg?: string; qrPng?: string }) =>
       runRemote(flags, async () => {
@@ -689,7 +716,9 @@ take --token (HOLDFAST_TOKEN). Example:
   session(
     me
       .command('enable')
-      .description('enable a pending factor with two consecutive codes (or one), from the session that added it')
+      .description(
+        'enable a pending factor with two consecutive codes (or one), from the session that added it',
+      )
       .argument('<factor>', 'factor id or name'),
   )
     .option('--code <code>', 'a code; give it twice, for two consecutive codes (recommended)', collectCode)
@@ -734,9 +763,13 @@ take --token (HOLDFAST_TOKEN). Example:
         const codes = requireCodes(flags.code ?? [], 2, 2);
         const api = client(flags);
         const id = await factorId(api, ref);
-        const { factor } = await api.call<{ factor: FactorBody }>('POST', path('/v1/factors/:id/resync', id), {
-          codes,
-        });
+        const { factor } = await api.call<{ factor: FactorBody }>(
+          'POST',
+          path('/v1/factors/:id/resync', id),
+          {
+            codes,
+          },
+        );
         print(flags.json === true, { factor }, () => `factor ${factor.id} "${factor.name}" re-synchronised`);
       }),
     );
@@ -772,7 +805,11 @@ take --token (HOLDFAST_TOKEN). Example:
           factorId: id,
           code: flags.code.replace(/\s+/g, ''),
         });
-        print(flags.json === true, { session: s }, () => `session ${s.id} verified with factor ${id} at ${s.mfa?.at ?? '?'}`);
+        print(
+          flags.json === true,
+          { session: s },
+          () => `session ${s.id} verified with factor ${id} at ${s.mfa?.at ?? '?'}`,
+        );
       }),
     );
 
@@ -811,7 +848,11 @@ take --token (HOLDFAST_TOKEN). Example:
           return;
         }
         const { sessions } = await api.call<{ sessions: SessionBody[] }>('GET', '/v1/sessions');
-        print(flags.json === true, { sessions }, () => sessions.map(sessionLine).join('\n') || '(no sessions)');
+        print(
+          flags.json === true,
+          { sessions },
+          () => sessions.map(sessionLine).join('\n') || '(no sessions)',
+        );
       }),
     );
 

@@ -215,10 +215,16 @@ describe('holdfast CLI: help and startup errors', () => {
         expect(result.code, `${path.join(' ')} --help`).toBe(0);
         expect(result.stdout).toContain(`Usage: holdfast${path.map((p) => ` ${p}`).join('')}`);
         seen.push(path.join(' '));
-        const commands = result.stdout.split(/\nCommands:\n/)[1];
+        // The Commands section ends at the first blank line (an Examples section may follow).
+        const commands = result.stdout.split(/\nCommands:\n/)[1]?.split('\n\n')[0];
         if (commands === undefined) {
           // A leaf command: every one that touches a database takes --db, --data-dir and --json.
-          expect(result.stdout).toMatch(/--db <url>[\s\S]*--data-dir <dir>[\s\S]*--json/);
+          // `holdfast me ...` talks to a server over HTTP; every other leaf command opens the database.
+          expect(result.stdout).toMatch(
+            path[0] === 'me'
+              ? /--server <url>[\s\S]*--json/
+              : /--db <url>[\s\S]*--data-dir <dir>[\s\S]*--json/,
+          );
           return;
         }
         for (const line of commands.split('\n')) {

@@ -11,5 +11,6 @@ export const hardwareTokenDriver: FactorDriver = {
   label: 'Hardware token (OTP)',
   assurance: () => 'hardware_otp',
   verify: verifyOTPCode,
-  verifyConsecutive: verifyConsecutiveOTPCodes,
+  // A token's clock or counter may have moved since manufacture: enabling searches wide too.
+  verifyConsecutive: (input) => verifyConsecutiveOTPCodes({ ...input, wide: true }),
 };

@@ -51,12 +51,17 @@ export function verifyOTPCode(input: {
     : { ok: false, reason: 'mismatch' };
 }
 
-/** Two consecutive codes, as AWS asks when enabling or resynchronising a device. */
+/**
+ * Two consecutive codes, as AWS asks when enabling or resynchronising a device. `wide` searches
+ * the resync window (±10 min); otherwise the codes must sit in the normal window (one step of
+ * slack for the pair), which is what proves an app's clock is in step when it is enabled.
+ */
 export function verifyConsecutiveOTPCodes(input: {
   state: OTPState;
   codes: [string, string];
   now: number;
   settings: VerifySettings;
+  wide: boolean;
 }): FactorVerification {
   const { state, codes, now, settings } = input;
   const { params } = state;
@@ -69,7 +74,7 @@ export function verifyConsecutiveOTPCodes(input: {
       period: params.period,
       digits: params.digits,
       algorithm: params.algorithm,
-      window: settings.totpResyncWindow,
+      window: input.wide ? settings.totpResyncWindow : settings.totpWindow + 1,
       // Resync re-centres: search around the true clock, not the remembered drift.
       driftSteps: 0,
       lastAcceptedStep: state.lastCounter,

@@ -8,5 +8,6 @@ export const totpDriver: FactorDriver = {
   label: 'Authenticator app (TOTP)',
   assurance: () => 'software_otp',
   verify: verifyOTPCode,
-  verifyConsecutive: verifyConsecutiveOTPCodes,
+  // Enabling an app proves its clock is in step (normal window); resync searches wide.
+  verifyConsecutive: (input) => verifyConsecutiveOTPCodes({ ...input, wide: input.purpose === 'resync' }),
 };
