@@ -121,9 +121,12 @@ async function checkSecondFactor<T>(
         }),
       };
     }
-    const mfa = await tx.mfaState.get(principal.id);
+    // Locked for the rest of the attempt (PostgreSQL): attempts of one user from several
+    // addresses are decided one after another, so none slips past a suspension that an
+    // attempt in flight is about to impose. Lock order everywhere: throttle, mfa_state, factor.
+    const mfa = await tx.mfaState.lock({ principalId: principal.id, accountId: principal.accountId, now });
     // A suspension stops factor codes; recovery codes (50+ bits each) remain the way back in.
-    if (mfa !== null && mfa.suspendedAt !== null && !usesRecoveryCode) {
+    if (mfa.suspendedAt !== null && !usesRecoveryCode) {
       await writeAudit(deps, tx, {
         actor: input.actor,
         ctx,
@@ -162,7 +165,7 @@ async function checkSecondFactor<T>(
       }
     }
     if (proofOf !== null) {
-      if (mfa !== null && (mfa.consecutiveFailures > 0 || mfa.suspendedAt !== null)) {
+      if (mfa.consecutiveFailures > 0 || mfa.suspendedAt !== null) {
         await tx.mfaState.put({ ...mfa, consecutiveFailures: 0, suspendedAt: null, updatedAt: now });
       }
       await tx.throttle.clear(key);

@@ -178,6 +178,11 @@ export interface MfaState {
 /** Stored MFA failure state. */
 export interface MfaStateRepository {
   get(principalId: string): Promise<MfaState | null>;
+  /**
+   * Reads the state, creating it if needed, and (inside a transaction) holds its row lock until
+   * commit, so the attempts of one user are decided one at a time on an up-to-date count.
+   */
+  lock(input: { principalId: string; accountId: string; now: number }): Promise<MfaState>;
   put(state: MfaState): Promise<void>;
   /** Adds one failure atomically and returns the new state. */
   recordFailure(input: { principalId: string; accountId: string; now: number }): Promise<MfaState>;

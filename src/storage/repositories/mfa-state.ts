@@ -24,6 +24,25 @@ export function mfaStateRepository(db: Kysely<Schema>): MfaStateRepository {
         .executeTakeFirst();
       return row ? toState(row) : null;
     },
+    async lock({ principalId, accountId, now }) {
+      // One statement creates or locks the row (ON CONFLICT DO UPDATE takes the row lock on
+      // PostgreSQL; SQLite transactions already run one at a time).
+      const row = await db
+        .insertInto('mfa_state')
+        .values({
+          principal_id: principalId,
+          account_id: accountId,
+          consecutive_failures: 0,
+          suspended_at: null,
+          updated_at: now,
+        })
+        .onConflict((oc) =>
+          oc.column('principal_id').doUpdateSet({ principal_id: (eb) => eb.ref('excluded.principal_id') }),
+        )
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      return toState(row);
+    },
     async put(state) {
       const values = {
         principal_id: state.principalId,
