@@ -7,6 +7,7 @@
  */
 
 import { FACTOR_ERROR_CODES } from './factors/factor-errors.js';
+import { POLICY_ERROR_CODES } from './policy/policy-errors.js';
 
 /** The table of every error code with a one-line meaning (mirrored in docs/errors.md). */
 export const ERROR_CODES = {
@@ -65,6 +66,7 @@ export const ERROR_CODES = {
   INTERNAL_ERROR: 'An unexpected error; details are in the server log under the request id.',
 
   ...FACTOR_ERROR_CODES,
+  ...POLICY_ERROR_CODES,
 } as const satisfies Record<string, string>;
 
 /** Every error code Holdfast can return. */

@@ -1,0 +1,109 @@
+/**
+ * Policy evaluation (AWS IAM User Guide, "Policy evaluation logic"; shared/reference/aws-iam-sts.md
+ * §5.1): an explicit Deny in any applicable policy wins; otherwise an Allow is needed in the
+ * identity policies AND, when the account has account-wide policies, in those too (they cap what
+ * identity policies grant, like service control policies); otherwise the implicit deny stands.
+ */
+
+import type { RequestContext } from './context.js';
+import { evaluateConditions } from './conditions.js';
+import type { CompiledElement, CompiledPolicy, CompiledStatement } from './parse-policy.js';
+
+/** The outcome of an authorization decision. */
+export type Decision = 'Allow' | 'ExplicitDeny' | 'ImplicitDeny';
+
+/** Which set of policies a statement came from. */
+export type PolicySet = 'identity' | 'account';
+
+/** A statement that matched the request. */
+export interface MatchedStatement {
+  set: PolicySet;
+  /** Index of the policy in the list passed to {@link evaluate}. */
+  policyIndex: number;
+  statementIndex: number;
+  sid: string | undefined;
+  effect: 'Allow' | 'Deny';
+}
+
+/** Why an implicit deny happened, for the audit log and the linter. */
+export type ImplicitDenyReason = 'no-identity-allow' | 'not-allowed-by-account-policy';
+
+/** Inputs of {@link evaluate}. */
+export interface EvaluateInput {
+  identityPolicies: readonly CompiledPolicy[];
+  /** Account-wide policies capping identity policies; an empty list caps nothing. */
+  accountPolicies: readonly CompiledPolicy[];
+  context: RequestContext;
+}
+
+/** The result of {@link evaluate}. */
+export interface EvaluationResult {
+  decision: Decision;
+  /** The Deny statements behind an ExplicitDeny, or the Allow statements behind an Allow. */
+  matchedStatements: MatchedStatement[];
+  /** Set for an ImplicitDeny only. */
+  implicitDenyReason?: ImplicitDenyReason;
+}
+
+function elementMatches(element: CompiledElement, text: string, context: RequestContext): boolean {
+  let any = false;
+  for (const p of element.patterns) {
+    if (p.matches(text, context)) {
+      any = true;
+      break;
+    }
+  }
+  return any !== element.negated;
+}
+
+/** True when the statement applies to the request (action, resource and every condition). */
+function statementMatches(
+  statement: CompiledStatement,
+  context: RequestContext,
+  lowerCaseAction: string,
+): boolean {
+  return (
+    elementMatches(statement.action, lowerCaseAction, context) &&
+    elementMatches(statement.resource, context.resource, context) &&
+    evaluateConditions(statement.conditions, context)
+  );
+}
+
+interface CollectInput {
+  set: PolicySet;
+  policies: readonly CompiledPolicy[];
+  context: RequestContext;
+  lowerCaseAction: string;
+  into: { allows: MatchedStatement[]; denies: MatchedStatement[] };
+}
+
+function collect({ set, policies, context, lowerCaseAction, into }: CollectInput): void {
+  policies.forEach((policy, policyIndex) => {
+    for (const s of policy.statements) {
+      if (!statementMatches(s, context, lowerCaseAction)) continue;
+      const match = { set, policyIndex, statementIndex: s.index, sid: s.sid, effect: s.effect };
+      (s.effect === 'Deny' ? into.denies : into.allows).push(match);
+    }
+  });
+}
+
+/** Decides a request: explicit deny > allow (in identity AND account policies) > implicit deny. */
+export function evaluate(input: EvaluateInput): EvaluationResult {
+  const { context } = input;
+  const lowerCaseAction = context.action.toLowerCase();
+  const found = { allows: [] as MatchedStatement[], denies: [] as MatchedStatement[] };
+  collect({ set: 'identity', policies: input.identityPolicies, context, lowerCaseAction, into: found });
+  collect({ set: 'account', policies: input.accountPolicies, context, lowerCaseAction, into: found });
+  if (found.denies.length > 0) return { decision: 'ExplicitDeny', matchedStatements: found.denies };
+  const identityAllows = found.allows.some((m) => m.set === 'identity');
+  if (!identityAllows)
+    return { decision: 'ImplicitDeny', matchedStatements: [], implicitDenyReason: 'no-identity-allow' };
+  const capped = input.accountPolicies.length > 0 && !found.allows.some((m) => m.set === 'account');
+  if (capped)
+    return {
+      decision: 'ImplicitDeny',
+      matchedStatements: [],
+      implicitDenyReason: 'not-allowed-by-account-policy',
+    };
+  return { decision: 'Allow', matchedStatements: found.allows };
+}
