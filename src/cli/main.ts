@@ -5,6 +5,7 @@ import type { Writable } from 'node:stream';
 import { Command, Option } from 'commander';
 import { auditRecordJSON } from '../app/audit-log.js';
 import { loadConfig } from '../config/config.js';
+import { HoldfastError } from '../core/errors.js';
 import { rotateMasterKey } from '../key-rotation.js';
 import { connectDatabase, migrateDatabase } from '../storage/connect.js';
 import { ctx, operator, run, setupUrl, withDatabaseOptions, type CommonFlags } from './common.js';
@@ -210,7 +211,11 @@ withDatabaseOptions(
         () =>
           `audit chain BROKEN at record ${b.seq} (${b.reason}); ${result.records} records verified before it`,
       );
-      process.exitCode = 3;
+      // The result (which record, why) goes to stdout; the error code to stderr, as for any failure.
+      process.exitCode = reportError(
+        new HoldfastError('AUDIT_CHAIN_BROKEN', `first broken record: ${b.seq} (${b.reason})`),
+        flags.json === true,
+      );
       return;
     }
     print(flags.json === true, result, () => `audit chain OK: ${result.records} records`);

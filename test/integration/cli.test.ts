@@ -650,7 +650,11 @@ describe.each(DATABASE_KINDS)('holdfast CLI [$name]', ({ name }) => {
         records: verified,
         firstBroken: expect.objectContaining(firstBroken),
       });
-      if (text !== null) expect(text.code).toBe(3);
+      expect(JSON.parse(json.stderr.trim().split('\n').at(-1)!).error.code).toBe('AUDIT_CHAIN_BROKEN');
+      if (text !== null) {
+        expect(text.code).toBe(3);
+        expect(text.stderr).toContain('error AUDIT_CHAIN_BROKEN:');
+      }
     },
   );
 

@@ -356,6 +356,13 @@ describe.each(DATABASE_KINDS)('HTTP API [$name]', ({ name }) => {
       payload: { email: 'NEW@acme.test' },
     });
     expect(dup.json().error.code).toBe('USER_EMAIL_TAKEN');
+    const sameName = await server.inject({
+      method: 'POST',
+      url: '/v1/users',
+      headers: bearer(admin),
+      payload: { email: 'other-new@acme.test', username: 'new@acme.test' },
+    });
+    expect(sameName.json().error.code).toBe('USER_NAME_TAKEN');
   });
 
   it('keeps accounts apart: an admin of one account cannot see users of another', async () => {

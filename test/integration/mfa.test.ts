@@ -108,6 +108,8 @@ describe.each(DATABASE_KINDS)('second factors over HTTP [$name]', ({ name }) => 
     const enabled = await api.enable(token, id, { codes: [codeAt(secret, -STEP_MS), codeAt(secret)] });
     expectStatus(enabled, 200);
     expect(enabled.body.factor.status).toBe('enabled');
+    const again = await api.enable(token, id, { codes: [codeAt(secret, -STEP_MS), codeAt(secret)] });
+    expect(again.body.error.code).toBe('FACTOR_NOT_PENDING');
     return { id, secret };
   }
 

@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { OTPState, VerifySettings } from '../factor.js';
 import { hardwareTokenDriver } from '../hardware-token/driver.js';
 import { generateTOTP } from '../otp/totp.js';
+import { HoldfastError } from '../../errors.js';
+import { resolveFactorDriver } from '../registry.js';
 import { totpDriver } from './driver.js';
 
 const settings: VerifySettings = {
@@ -43,5 +45,18 @@ describe('enabling proves the clock is in step; resync searches wide', () => {
       ok: true,
       driftSteps: 11,
     });
+  });
+});
+
+describe('factor registry', () => {
+  it('resolves every kind to its driver and refuses unknown kinds', () => {
+    expect(resolveFactorDriver('totp')).toBe(totpDriver);
+    expect(resolveFactorDriver('hardware_token')).toBe(hardwareTokenDriver);
+    expect(() => resolveFactorDriver('sms')).toThrow(HoldfastError);
+    try {
+      resolveFactorDriver('sms');
+    } catch (err) {
+      expect((err as HoldfastError).code).toBe('FACTOR_KIND_UNSUPPORTED');
+    }
   });
 });
