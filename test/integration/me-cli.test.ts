@@ -343,6 +343,8 @@ describe('holdfast me: self-service through the HTTP API [sqlite, real server]',
     const text = await me(['factors'], { token: mfaToken });
     expect(text.stdout).toContain('Work laptop');
     expect(text.stdout).toContain('recovery codes left: 0');
+    // No set yet: a recovery code is refused before anything is sent as a guess.
+    expectFailure(await signIn(['--recovery-code', 'abcde-fghij']), 'RECOVERY_CODES_NOT_SET');
   });
 
   it('recovery codes need a recent MFA: step-up, then --regenerate prints 10 codes', async () => {
