@@ -532,3 +532,24 @@ export async function setHardwareTokenState(
   });
   return hardwareTokenView(updated);
 }
+
+/** A token as the API and the CLI show it, field by field: never its seed. */
+export function hardwareTokenJSON(t: HardwareTokenView) {
+  const iso = (ms: number) => new Date(ms).toISOString();
+  return {
+    id: t.id,
+    serial: t.serial,
+    manufacturer: t.manufacturer,
+    model: t.model,
+    mode: t.mode,
+    algorithm: t.algorithm,
+    digits: t.digits,
+    period: t.period,
+    state: t.state,
+    userId: t.principalId,
+    factorId: t.factorId,
+    importId: t.importId,
+    importedAt: iso(t.importedAt),
+    updatedAt: iso(t.updatedAt),
+  };
+}

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import {
   HARDWARE_TOKEN_STATES,
+  hardwareTokenJSON,
   parsePreSharedKeyHex,
   type HardwareTokenView,
   type SettableHardwareTokenState,
@@ -38,25 +39,6 @@ function preSharedKeyFrom(flags: { key?: string; keyFile?: string }): Uint8Array
     throw new HoldfastError('REQUEST_INVALID', 'the key file holds neither hex nor a 16, 24 or 32-byte key');
   }
   return Uint8Array.from(bytes);
-}
-
-/** A token as the CLI prints it (JSON), never its seed. */
-function tokenRow(t: HardwareTokenView) {
-  return {
-    id: t.id,
-    serial: t.serial,
-    manufacturer: t.manufacturer,
-    model: t.model,
-    mode: t.mode,
-    algorithm: t.algorithm,
-    digits: t.digits,
-    period: t.period,
-    state: t.state,
-    userId: t.principalId,
-    factorId: t.factorId,
-    importId: t.importId,
-    importedAt: new Date(t.importedAt).toISOString(),
-  };
 }
 
 function tokenLine(t: HardwareTokenView): string {
@@ -124,7 +106,7 @@ export function registerTokenCommands(program: Command): void {
         });
         print(
           flags.json === true,
-          { tokens: list.map(tokenRow) },
+          { tokens: list.map(hardwareTokenJSON) },
           () => list.map(tokenLine).join('\n') || '(no tokens)',
         );
       }),
@@ -155,7 +137,7 @@ export function registerTokenCommands(program: Command): void {
         print(
           flags.json === true,
           {
-            token: tokenRow(token),
+            token: hardwareTokenJSON(token),
             factor: { id: factor.id, name: factor.name, status: factor.status, kind: factor.kind },
           },
           () =>
@@ -193,7 +175,7 @@ export function registerTokenCommands(program: Command): void {
           });
           print(
             flags.json === true,
-            { token: tokenRow(token) },
+            { token: hardwareTokenJSON(token) },
             () => `token ${token.serial} is now ${token.state}`,
           );
         }),

@@ -3,7 +3,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { ACTIONS } from '../../app/actions.js';
 import type { App } from '../../app/create-app.js';
-import { parsePreSharedKeyHex, type HardwareTokenView } from '../../app/hardware-tokens.js';
+import { hardwareTokenJSON, parsePreSharedKeyHex } from '../../app/hardware-tokens.js';
 import { authenticateRequest, requestContext } from '../plugins/session-auth.js';
 import type { Caller } from '../types.js';
 import { FactorBody, factorJSON } from './factor-routes.js';
@@ -12,7 +12,6 @@ import { ErrorBody } from './schemas.js';
 /** Largest PSKC import body (16 MiB holds some 15,000 encrypted tokens); every other route keeps 64 KiB. */
 export const PSKC_IMPORT_BODY_LIMIT = 16 * 1024 * 1024;
 
-const iso = (ms: number) => new Date(ms).toISOString();
 const NullableString = Type.Union([Type.String(), Type.Null()]);
 
 /** A hardware token as the API shows it: inventory facts, never its seed. */
@@ -32,26 +31,6 @@ export const HardwareTokenBody = Type.Object({
   importedAt: Type.String(),
   updatedAt: Type.String(),
 });
-
-/** Shapes a token for the API, field by field. */
-export function hardwareTokenJSON(t: HardwareTokenView) {
-  return {
-    id: t.id,
-    serial: t.serial,
-    manufacturer: t.manufacturer,
-    model: t.model,
-    mode: t.mode,
-    algorithm: t.algorithm,
-    digits: t.digits,
-    period: t.period,
-    state: t.state,
-    userId: t.principalId,
-    factorId: t.factorId,
-    importId: t.importId,
-    importedAt: iso(t.importedAt),
-    updatedAt: iso(t.updatedAt),
-  };
-}
 
 const SettableState = Type.Union([Type.Literal('unassigned'), Type.Literal('lost'), Type.Literal('retired')]);
 const AnyState = Type.Union([
