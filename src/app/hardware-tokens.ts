@@ -325,14 +325,27 @@ export async function importHardwareTokens(
 /** Lists an account's hardware token inventory, optionally in one state; never a seed. */
 export async function listHardwareTokens(
   deps: AppDeps,
-  input: { actor: Actor; accountId: string; state?: HardwareTokenState },
+  input: {
+    actor: Actor;
+    accountId: string;
+    state?: HardwareTokenState;
+    afterSerial?: string;
+    limit?: number;
+  },
 ): Promise<HardwareTokenView[]> {
   authorize(input.actor, ACTIONS.ListHardwareTokens, { accountId: input.accountId });
   if (input.state !== undefined && !HARDWARE_TOKEN_STATES.includes(input.state)) {
     throw new HoldfastError('REQUEST_INVALID', `state must be one of ${HARDWARE_TOKEN_STATES.join(', ')}`);
   }
-  const tokens = await deps.store.hardwareTokens.list(input.accountId);
-  return tokens.filter((t) => input.state === undefined || t.state === input.state).map(hardwareTokenView);
+  if (input.limit !== undefined && (!Number.isInteger(input.limit) || input.limit < 1)) {
+    throw new HoldfastError('REQUEST_INVALID', 'limit must be a positive integer');
+  }
+  const tokens = await deps.store.hardwareTokens.list(input.accountId, {
+    ...(input.state === undefined ? {} : { state: input.state }),
+    ...(input.afterSerial === undefined ? {} : { afterSerial: input.afterSerial }),
+    ...(input.limit === undefined ? {} : { limit: input.limit }),
+  });
+  return tokens.map(hardwareTokenView);
 }
 
 async function requireToken(deps: AppDeps, accountId: string, serial: string): Promise<HardwareToken> {

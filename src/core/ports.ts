@@ -160,7 +160,11 @@ export interface HardwareTokenRepository {
   insertMany(tokens: HardwareToken[]): Promise<void>;
   findBySerial(accountId: string, serial: string): Promise<HardwareToken | null>;
   findById(accountId: string, id: string): Promise<HardwareToken | null>;
-  list(accountId: string): Promise<HardwareToken[]>;
+  /** Tokens ordered by serial; optionally one state, after a serial, at most `limit`. */
+  list(
+    accountId: string,
+    page?: { state?: HardwareToken['state']; afterSerial?: string; limit?: number },
+  ): Promise<HardwareToken[]>;
   update(token: HardwareToken): Promise<void>;
   /** Serials among `serials` that the account already holds. */
   existingSerials(accountId: string, serials: readonly string[]): Promise<string[]>;

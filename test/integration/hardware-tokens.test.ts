@@ -308,6 +308,23 @@ describe.each(DATABASE_KINDS)('hardware tokens over HTTP [$name]', ({ name }) =>
     });
     expect(tokens.find((t) => t.serial === 'ENC-HOTP-1')).toMatchObject({ mode: 'hotp', period: null });
     expect(await inventory('?state=assigned')).toEqual([]);
+    // Pages ordered by serial: two of two, then the rest, then nothing.
+    const page1 = await call({
+      url: '/v1/hardware-tokens?state=unassigned&limit=2',
+      headers: bearer(adminToken),
+    });
+    const serials1 = page1.json().tokens.map((t: { serial: string }) => t.serial);
+    expect(serials1).toEqual([...serials1].sort());
+    expect(page1.json().nextAfter).toBe(serials1[1]);
+    const page2 = await call({
+      url: `/v1/hardware-tokens?state=unassigned&limit=2&after=${encodeURIComponent(serials1[1])}`,
+      headers: bearer(adminToken),
+    });
+    const serials2 = page2.json().tokens.map((t: { serial: string }) => t.serial);
+    expect(serials2.every((s: string) => s > serials1[1])).toBe(true);
+    expect(serials2).toHaveLength(2);
+    const bad = await call({ url: '/v1/hardware-tokens?limit=0', headers: bearer(adminToken) });
+    expect(bad.json().error.code).toBe('REQUEST_INVALID');
   });
 
   it.each([

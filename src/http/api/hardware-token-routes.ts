@@ -106,18 +106,38 @@ export function registerHardwareTokenRoutes(server: FastifyInstance, app: App): 
       schema: {
         summary: 'The hardware token inventory of my account (never a seed)',
         tags: ['hardware-tokens'],
-        querystring: Type.Object({ state: Type.Optional(AnyState) }, { additionalProperties: false }),
-        response: { 200: Type.Object({ tokens: Type.Array(HardwareTokenBody) }), 403: ErrorBody },
+        description:
+          'Pages of at most `limit` tokens (default 1000) ordered by serial; pass `after=<nextAfter>` for the next page.',
+        querystring: Type.Object(
+          {
+            state: Type.Optional(AnyState),
+            after: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({
+            tokens: Type.Array(HardwareTokenBody),
+            nextAfter: Type.Union([Type.String(), Type.Null()]),
+          }),
+          403: ErrorBody,
+        },
       },
     },
     async (request) => {
       const c = caller(request);
+      const limit = request.query.limit ?? 1000;
       const tokens = await app.listHardwareTokens({
         actor: c.actor,
         accountId: c.account.id,
+        limit,
         ...(request.query.state === undefined ? {} : { state: request.query.state }),
+        ...(request.query.after === undefined ? {} : { afterSerial: request.query.after }),
       });
-      return { tokens: tokens.map(hardwareTokenJSON) };
+      // A full page may have more behind it; the client asks again from the last serial.
+      const nextAfter = tokens.length === limit ? tokens[tokens.length - 1]!.serial : null;
+      return { tokens: tokens.map(hardwareTokenJSON), nextAfter };
     },
   );
 

@@ -71,14 +71,13 @@ export function hardwareTokenRepository(db: Kysely<Schema>): HardwareTokenReposi
         .executeTakeFirst();
       return row ? toToken(row) : null;
     },
-    async list(accountId) {
-      const rows = await db
-        .selectFrom('hardware_tokens')
-        .selectAll()
-        .where('account_id', '=', accountId)
-        .orderBy('serial')
-        .execute();
-      return rows.map(toToken);
+    async list(accountId, page = {}) {
+      let query = db.selectFrom('hardware_tokens').selectAll().where('account_id', '=', accountId);
+      if (page.state !== undefined) query = query.where('state', '=', page.state);
+      if (page.afterSerial !== undefined) query = query.where('serial', '>', page.afterSerial);
+      query = query.orderBy('serial');
+      if (page.limit !== undefined) query = query.limit(page.limit);
+      return (await query.execute()).map(toToken);
     },
     async update(token) {
       const { id, account_id, ...rest } = toRow(token);
