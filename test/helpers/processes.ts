@@ -81,22 +81,26 @@ function track(child: ChildProcess): ChildProcess {
   return child;
 }
 
-/** Runs `holdfast ...args` to completion. */
+/** Runs `holdfast ...args` to completion; `stdin`, when given, is written and closed. */
 export function runCli(
   args: string[],
-  options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+  options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; stdin?: string } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = track(
       spawn(process.execPath, [CLI_PATH, ...args], {
         env: options.env ?? cliEnv(),
-        stdio: ['ignore', 'pipe', 'pipe'],
+        stdio: [options.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
       }),
     );
     let stdout = '';
     let stderr = '';
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
     child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    if (options.stdin !== undefined) {
+      child.stdin!.on('error', () => undefined); // the command may exit before reading its input
+      child.stdin!.end(options.stdin);
+    }
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`holdfast ${args.join(' ')} timed out; stderr:\n${stderr}`));

@@ -8,7 +8,7 @@
  * the step after the last accepted one (inside the ±1 window at once, no waiting); the resync uses
  * two codes of a clock 2½ minutes fast, and the next sign-in a code of that same fast clock.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -16,10 +16,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase, type FreshDatabase } from '../helpers/databases.js';
 import { PASSWORD, STEP_MS, stepOf } from '../helpers/mfa.js';
 import {
-  CLI_PATH,
   assertCliBuilt,
   cliEnv,
-  errorCodeOf,
   freePort,
   killAllChildren,
   runCli,
@@ -66,62 +64,25 @@ interface SignedIn {
 describe('holdfast me: self-service through the HTTP API [sqlite, real server]', () => {
   let fresh: FreshDatabase;
   let server: ServeProcess;
-  const children = new Set<ChildProcess>();
   /** Every `holdfast me` run: its arguments and what it printed, for the secret scans at the end. */
   const transcript: Array<{ args: string[]; stdout: string; stderr: string }> = [];
   const tokens: string[] = [];
 
   /** Runs `holdfast me ...args` with HOLDFAST_SERVER set; `stdin` is written and closed. */
-  function me(
+  async function me(
     args: string[],
     options: { stdin?: string; token?: string; env?: Record<string, string | undefined> } = {},
   ): Promise<CliResult> {
-    return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [CLI_PATH, 'me', ...args], {
-        env: cliEnv({
-          HOLDFAST_SERVER: server.url,
-          ...(options.token === undefined ? {} : { HOLDFAST_TOKEN: options.token }),
-          ...options.env,
-        }),
-        stdio: ['pipe', 'pipe', 'pipe'],
-      });
-      children.add(child);
-      let stdout = '';
-      let stderr = '';
-      child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-      child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-      child.stdin.on('error', () => undefined); // the command may exit before reading its input
-      child.stdin.end(options.stdin ?? '');
-      const timer = setTimeout(() => {
-        child.kill('SIGKILL');
-        reject(new Error(`holdfast me ${args.join(' ')} timed out; stderr:\n${stderr}`));
-      }, 30_000);
-      child.once('error', (err) => {
-        clearTimeout(timer);
-        reject(err);
-      });
-      child.once('close', (code, signal) => {
-        clearTimeout(timer);
-        children.delete(child);
-        transcript.push({ args, stdout, stderr });
-        resolve({
-          code,
-          signal,
-          stdout,
-          stderr,
-          errorCode: errorCodeOf(stderr),
-          json<T>() {
-            try {
-              return JSON.parse(stdout) as T;
-            } catch {
-              throw new Error(
-                `holdfast me ${args.join(' ')} printed no JSON (exit ${code}):\n${stdout}\n${stderr}`,
-              );
-            }
-          },
-        });
-      });
+    const result = await runCli(['me', ...args], {
+      env: cliEnv({
+        HOLDFAST_SERVER: server.url,
+        ...(options.token === undefined ? {} : { HOLDFAST_TOKEN: options.token }),
+        ...options.env,
+      }),
+      stdin: options.stdin ?? '',
     });
+    transcript.push({ args, stdout: result.stdout, stderr: result.stderr });
+    return result;
   }
 
   /** `holdfast me sign-in` as the owner, the password on standard input. */
@@ -156,7 +117,6 @@ describe('holdfast me: self-service through the HTTP API [sqlite, real server]',
   });
 
   afterAll(async () => {
-    for (const child of children) child.kill('SIGKILL');
     await killAllChildren();
     await fresh?.cleanup();
   });
