@@ -6,6 +6,7 @@ import { resolveFactorDriver } from '../core/factors/registry.js';
 import type { Repositories } from '../core/ports.js';
 import type { Principal } from '../core/principals/types.js';
 import { hasMFA } from '../core/sessions/session.js';
+import { uniqueViolation } from './conflicts.js';
 import { ACTIONS, type Action } from './actions.js';
 import { authorize } from './authorize.js';
 import type { Actor, RequestContext } from './context.js';
@@ -40,10 +41,6 @@ export function parseFactorName(name: string): string {
     throw new HoldfastError('REQUEST_INVALID', 'a factor name has 1-64 printable characters');
   }
   return trimmed;
-}
-
-function isUniqueViolation(err: unknown): boolean {
-  return /unique|duplicate/i.test(String((err as { message?: string })?.message ?? ''));
 }
 
 /** Resolves the principal an actor acts on: itself, or (for admins) a named user. */
@@ -315,7 +312,7 @@ export async function renameFactor(
       });
     });
   } catch (err) {
-    if (isUniqueViolation(err)) throw new HoldfastError('FACTOR_NAME_TAKEN');
+    if (uniqueViolation(err) !== null) throw new HoldfastError('FACTOR_NAME_TAKEN');
     throw err;
   }
   return { ...factor, name };

@@ -6,6 +6,7 @@ import type { OTPDigits } from '../core/factors/otp/hotp.js';
 import type { PSKCToken } from '../core/factors/pskc/parse-pskc.js';
 import { resolveFactorDriver } from '../core/factors/registry.js';
 import type { Repositories } from '../core/ports.js';
+import { uniqueViolation } from './conflicts.js';
 import { ACTIONS } from './actions.js';
 import { authorize } from './authorize.js';
 import type { Actor, RequestContext } from './context.js';
@@ -192,10 +193,6 @@ function manufacturerSummary(tokens: readonly PSKCToken[]): string[] {
     .map(([name, count]) => `${name}: ${count}`);
 }
 
-function isUniqueViolation(err: unknown): boolean {
-  return /unique|duplicate/i.test(String((err as { message?: string })?.message ?? ''));
-}
-
 /**
  * Imports hardware OTP tokens from a PSKC file (RFC 6030), plain or encrypted with a pre-shared
  * key (§6.1). All or nothing: a bad key package, a serial the file names twice, or a serial
@@ -284,7 +281,7 @@ export async function importHardwareTokens(
   } catch (caught) {
     // A serial imported concurrently by someone else surfaces as the unique constraint.
     const err =
-      !isHoldfastError(caught) && isUniqueViolation(caught)
+      !isHoldfastError(caught) && uniqueViolation(caught) !== null
         ? new HoldfastError('HARDWARE_TOKEN_SERIAL_TAKEN', undefined, { cause: caught })
         : caught;
     // Only refusals of the file are audited; an infrastructure failure is the server log's business.
@@ -464,7 +461,7 @@ export async function assignHardwareToken(
       });
     });
   } catch (err) {
-    if (!isHoldfastError(err) && isUniqueViolation(err)) throw new HoldfastError('FACTOR_NAME_TAKEN');
+    if (!isHoldfastError(err) && uniqueViolation(err) !== null) throw new HoldfastError('FACTOR_NAME_TAKEN');
     throw err;
   }
   return { token: hardwareTokenView(assigned), factor };

@@ -13,6 +13,7 @@ import { ROLES, type Account, type Principal, type Role } from '../core/principa
 import type { Repositories } from '../core/ports.js';
 import { sha256Hex } from '../platform/hashing.js';
 import { ACTIONS } from './actions.js';
+import { uniqueViolation } from './conflicts.js';
 import { authorize } from './authorize.js';
 import type { Actor, RequestContext } from './context.js';
 import { writeAudit, type AppDeps } from './deps.js';
@@ -61,11 +62,11 @@ async function issueSetupToken(
 /** Maps unique-constraint violations to the domain's codes. */
 function mapConflict(err: unknown): never {
   if (isHoldfastError(err)) throw err;
-  const text =
-    String((err as { message?: string })?.message ?? '') + String((err as { detail?: string })?.detail ?? '');
-  if (/accounts\.name|accounts_name/i.test(text)) throw new HoldfastError('ACCOUNT_NAME_TAKEN');
-  if (/email/i.test(text) && /unique|duplicate/i.test(text)) throw new HoldfastError('USER_EMAIL_TAKEN');
-  if (/username/i.test(text) && /unique|duplicate/i.test(text)) throw new HoldfastError('USER_NAME_TAKEN');
+  const conflict = uniqueViolation(err);
+  if (conflict === null) throw err;
+  if (/accounts\.name|accounts_name/i.test(conflict.text)) throw new HoldfastError('ACCOUNT_NAME_TAKEN');
+  if (/email/i.test(conflict.text)) throw new HoldfastError('USER_EMAIL_TAKEN');
+  if (/username/i.test(conflict.text)) throw new HoldfastError('USER_NAME_TAKEN');
   throw err;
 }
 

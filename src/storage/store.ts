@@ -107,7 +107,8 @@ function groupCommit(kysely: Kysely<Schema>): Store['transaction'] {
         scheduled = true;
         // Collect the units the rest of this turn produces, then commit them together.
         setImmediate(() => {
-          previous = previous.then(flush);
+          // flush settles every unit itself; the catch only keeps the chain alive whatever happens.
+          previous = previous.then(flush).catch(() => undefined);
         });
       }
     });
