@@ -62,9 +62,3 @@ export function createSecretBox(ring: KeyRing): SecretBox {
     },
   };
 }
-
-/** The key id a sealed value names, or null when it is not a sealed value. */
-export function sealedKeyId(sealed: string): string | null {
-  const parts = sealed.split('.');
-  return parts.length === 4 && parts[0] === VERSION ? parts[1]! : null;
-}

@@ -11,11 +11,6 @@ export const ASSURANCE_LEVELS = ['recovery_code', 'software_otp', 'hardware_otp'
 /** One assurance level. */
 export type AssuranceLevel = (typeof ASSURANCE_LEVELS)[number];
 
-/** True when `level` is at least `minimum` in the ordering above. */
-export function assuranceAtLeast(level: string, minimum: AssuranceLevel): boolean {
-  return ASSURANCE_LEVELS.indexOf(level as AssuranceLevel) >= ASSURANCE_LEVELS.indexOf(minimum);
-}
-
 /** OTP parameters of a factor (RFC 4226 / RFC 6238). */
 export interface OTPParams {
   mode: 'totp' | 'hotp';

@@ -53,8 +53,3 @@ export function sessionDeadReason(session: Session, now: number, timeouts: Sessi
 export function hasMFA(session: Session): boolean {
   return session.auth.factor !== null;
 }
-
-/** Seconds since the second factor was verified, or null without MFA (aws:MultiFactorAuthAge). */
-export function mfaAgeSeconds(session: Session, now: number): number | null {
-  return session.auth.factor === null ? null : Math.max(0, Math.floor((now - session.auth.factor.at) / 1000));
-}
