@@ -10,7 +10,7 @@ import { uniqueViolation } from './conflicts.js';
 import { ACTIONS, type Action } from './actions.js';
 import { authorize } from './authorize.js';
 import type { Actor, RequestContext } from './context.js';
-import { newId, notifyPrincipal, writeAudit, type AppDeps } from './deps.js';
+import { newId, notifyPrincipal, writeAudit, type AppDeps, type AuditFact } from './deps.js';
 import { factorSecretContext, otpStateOf } from './factor-secrets.js';
 import { requireRecentMFA } from './mfa.js';
 import { requireUser } from './users.js';
@@ -192,23 +192,20 @@ export async function enableFactor(
       throw new HoldfastError('FACTOR_WRONG_SESSION');
     }
   }
+  /** The audit record of one enabling attempt (success or failure). */
+  const auditEnable = (tx: Repositories, fact: Partial<AuditFact>) =>
+    writeAudit(deps, tx, {
+      actor: input.actor,
+      ctx: input.ctx,
+      fact: { accountId: factor.accountId, action: 'factor.enable', target: factor.id, ...fact },
+    });
   const expired =
     (factor.pendingExpiresAt !== null && factor.pendingExpiresAt <= now) ||
     factor.pendingAttempts >= deps.settings.mfa.pendingMaxAttempts;
   if (expired) {
     await deps.store.transaction(async (tx) => {
       if (factor.hardwareTokenId === null) await tx.factors.delete(factor.id);
-      await writeAudit(deps, tx, {
-        actor: input.actor,
-        ctx: input.ctx,
-        fact: {
-          accountId: factor.accountId,
-          action: 'factor.enable',
-          target: factor.id,
-          outcome: 'failure',
-          errorCode: 'FACTOR_PENDING_EXPIRED',
-        },
-      });
+      await auditEnable(tx, { outcome: 'failure', errorCode: 'FACTOR_PENDING_EXPIRED' });
     });
     throw new HoldfastError('FACTOR_PENDING_EXPIRED');
   }
@@ -228,17 +225,10 @@ export async function enableFactor(
     .transaction(async (tx) => {
       if (!result.ok) {
         const attempts = await tx.factors.recordPendingFailure(factor.id);
-        await writeAudit(deps, tx, {
-          actor: input.actor,
-          ctx: input.ctx,
-          fact: {
-            accountId: factor.accountId,
-            action: 'factor.enable',
-            target: factor.id,
-            outcome: 'failure',
-            errorCode: 'FACTOR_CODE_INVALID',
-            details: { reason: result.reason, attempts },
-          },
+        await auditEnable(tx, {
+          outcome: 'failure',
+          errorCode: 'FACTOR_CODE_INVALID',
+          details: { reason: result.reason, attempts },
         });
         return null;
       }
@@ -256,16 +246,7 @@ export async function enableFactor(
       ) {
         throw new HoldfastError('FACTOR_NOT_PENDING');
       }
-      await writeAudit(deps, tx, {
-        actor: input.actor,
-        ctx: input.ctx,
-        fact: {
-          accountId: factor.accountId,
-          action: 'factor.enable',
-          target: factor.id,
-          details: { kind: factor.kind, name: factor.name },
-        },
-      });
+      await auditEnable(tx, { details: { kind: factor.kind, name: factor.name } });
       await notifyPrincipal(deps, tx, {
         accountId: factor.accountId,
         principalId: target.id,
