@@ -1,6 +1,9 @@
+import type { ActionTraits } from '../core/policy/guardrails.js';
+
 /**
  * The action catalog: every operation of every face maps to exactly one of these names
- * (AWS IAM names where AWS has the operation, `holdfast:` otherwise).
+ * (AWS IAM names where AWS has the operation, `holdfast:` otherwise). Policies name these
+ * actions; docs/policies.md lists them with their resources.
  */
 export const ACTIONS = {
   SignIn: 'holdfast:SignIn',
@@ -16,6 +19,7 @@ export const ACTIONS = {
   EnableMFADevice: 'iam:EnableMFADevice',
   ResyncMFADevice: 'iam:ResyncMFADevice',
   DeactivateMFADevice: 'iam:DeactivateMFADevice',
+  DeleteVirtualMFADevice: 'iam:DeleteVirtualMFADevice',
   RenameMFADevice: 'holdfast:RenameMFADevice',
   GetRecoveryCodeStatus: 'holdfast:GetRecoveryCodeStatus',
   RegenerateRecoveryCodes: 'holdfast:RegenerateRecoveryCodes',
@@ -26,6 +30,7 @@ export const ACTIONS = {
   UpdateHardwareTokenState: 'holdfast:UpdateHardwareTokenState',
   ChangePassword: 'iam:ChangePassword',
   GetAccount: 'holdfast:GetAccount',
+  UpdateAccountSettings: 'holdfast:UpdateAccountSettings',
   CreateAccount: 'holdfast:CreateAccount',
   ListUsers: 'iam:ListUsers',
   GetUser: 'iam:GetUser',
@@ -33,11 +38,88 @@ export const ACTIONS = {
   DisableUser: 'holdfast:DisableUser',
   CreateSetupLink: 'holdfast:CreateSetupLink',
   RevokeUserSessions: 'holdfast:RevokeUserSessions',
+  IssueEnrolmentGrant: 'holdfast:IssueEnrolmentGrant',
   ReadAuditLog: 'holdfast:ReadAuditLog',
   VerifyAuditLog: 'holdfast:VerifyAuditLog',
   RotateKeys: 'holdfast:RotateKeys',
+  LintPolicy: 'holdfast:LintPolicy',
+  CreatePolicy: 'iam:CreatePolicy',
+  GetPolicy: 'iam:GetPolicy',
+  ListPolicies: 'iam:ListPolicies',
+  DeletePolicy: 'iam:DeletePolicy',
+  PutUserPolicy: 'iam:PutUserPolicy',
+  GetUserPolicy: 'iam:GetUserPolicy',
+  ListUserPolicies: 'iam:ListUserPolicies',
+  DeleteUserPolicy: 'iam:DeleteUserPolicy',
+  AttachUserPolicy: 'iam:AttachUserPolicy',
+  DetachUserPolicy: 'iam:DetachUserPolicy',
+  ListAttachedUserPolicies: 'iam:ListAttachedUserPolicies',
+  CreateGroup: 'iam:CreateGroup',
+  ListGroups: 'iam:ListGroups',
+  AddUserToGroup: 'iam:AddUserToGroup',
+  RemoveUserFromGroup: 'iam:RemoveUserFromGroup',
+  PutGroupPolicy: 'iam:PutGroupPolicy',
+  AttachGroupPolicy: 'iam:AttachGroupPolicy',
+  PutAccountPolicy: 'holdfast:PutAccountPolicy',
+  DeleteAccountPolicy: 'holdfast:DeleteAccountPolicy',
+  ListAccountPolicies: 'holdfast:ListAccountPolicies',
+  SimulatePrincipalPolicy: 'iam:SimulatePrincipalPolicy',
   Public: 'holdfast:Public',
 } as const;
 
 /** An action name. */
 export type Action = (typeof ACTIONS)[keyof typeof ACTIONS];
+
+const ADMINISTRATION: readonly Action[] = [
+  ACTIONS.UpdateAccountSettings,
+  ACTIONS.ListUsers,
+  ACTIONS.CreateUser,
+  ACTIONS.DisableUser,
+  ACTIONS.CreateSetupLink,
+  ACTIONS.RevokeUserSessions,
+  ACTIONS.IssueEnrolmentGrant,
+  ACTIONS.ReadAuditLog,
+  ACTIONS.GetLockoutRiskInsights,
+  ACTIONS.ImportHardwareTokens,
+  ACTIONS.ListHardwareTokens,
+  ACTIONS.AssignHardwareToken,
+  ACTIONS.UpdateHardwareTokenState,
+  ACTIONS.CreatePolicy,
+  ACTIONS.GetPolicy,
+  ACTIONS.ListPolicies,
+  ACTIONS.DeletePolicy,
+  ACTIONS.PutUserPolicy,
+  ACTIONS.GetUserPolicy,
+  ACTIONS.ListUserPolicies,
+  ACTIONS.DeleteUserPolicy,
+  ACTIONS.AttachUserPolicy,
+  ACTIONS.DetachUserPolicy,
+  ACTIONS.ListAttachedUserPolicies,
+  ACTIONS.CreateGroup,
+  ACTIONS.ListGroups,
+  ACTIONS.AddUserToGroup,
+  ACTIONS.RemoveUserFromGroup,
+  ACTIONS.PutGroupPolicy,
+  ACTIONS.AttachGroupPolicy,
+  ACTIONS.PutAccountPolicy,
+  ACTIONS.DeleteAccountPolicy,
+  ACTIONS.ListAccountPolicies,
+  ACTIONS.SimulatePrincipalPolicy,
+];
+
+const FACTOR_SENSITIVE: readonly Action[] = [
+  ACTIONS.DeactivateMFADevice,
+  ACTIONS.ResyncMFADevice,
+  ACTIONS.RegenerateRecoveryCodes,
+];
+
+const administration = new Set<string>(ADMINISTRATION);
+const factorSensitive = new Set<string>(FACTOR_SENSITIVE);
+
+/** What the guardrails need to know about an action (G1 factor-sensitive, G2 administration). */
+export function actionTraits(action: Action): ActionTraits {
+  return { administration: administration.has(action), factorSensitive: factorSensitive.has(action) };
+}
+
+/** Every action name, for the catalog test and the docs. */
+export const ALL_ACTIONS: readonly Action[] = Object.values(ACTIONS);

@@ -3,7 +3,7 @@ import type { AuditRecord } from '../core/audit/event.js';
 import { HoldfastError } from '../core/errors.js';
 import { ACTIONS } from './actions.js';
 import { authorize } from './authorize.js';
-import type { Actor } from './context.js';
+import type { Actor, RequestContext } from './context.js';
 import type { AppDeps } from './deps.js';
 
 const BATCH = 1000;
@@ -29,9 +29,9 @@ export async function* scanAudit(deps: AppDeps): AsyncGenerator<AuditRecord> {
 /** Verifies the hash chain from the first record; stops at the first changed, deleted or inserted row. */
 export async function verifyAudit(
   deps: AppDeps,
-  input: { actor: Actor; onProgress?: (done: number, total: number) => void },
+  input: { actor: Actor; ctx?: RequestContext; onProgress?: (done: number, total: number) => void },
 ): Promise<AuditVerification> {
-  authorize(input.actor, ACTIONS.VerifyAuditLog, { accountId: '' });
+  await authorize(deps, input.actor, ACTIONS.VerifyAuditLog, { accountId: '' }, input.ctx);
   const total = await deps.store.audit.count();
   const verifier = new ChainVerifier();
   for await (const record of scanAudit(deps)) {
@@ -66,9 +66,16 @@ export function auditRecordJSON(record: AuditRecord): Record<string, unknown> {
 /** Reads an account's audit records for the API (admins of that account). */
 export async function readAudit(
   deps: AppDeps,
-  input: { actor: Actor; accountId: string; afterSeq?: number; limit?: number; action?: string },
+  input: {
+    actor: Actor;
+    ctx?: RequestContext;
+    accountId: string;
+    afterSeq?: number;
+    limit?: number;
+    action?: string;
+  },
 ): Promise<AuditRecord[]> {
-  authorize(input.actor, ACTIONS.ReadAuditLog, { accountId: input.accountId });
+  await authorize(deps, input.actor, ACTIONS.ReadAuditLog, { accountId: input.accountId }, input.ctx);
   const limit = input.limit ?? 100;
   if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
     throw new HoldfastError('REQUEST_INVALID', 'limit must be 1-1000');

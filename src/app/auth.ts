@@ -296,10 +296,16 @@ export async function authenticate(deps: AppDeps, token: string): Promise<Authen
 /** Lists the caller's own live sessions. */
 export async function listOwnSessions(
   deps: AppDeps,
-  input: { actor: Actor & { kind: 'principal' } },
+  input: { actor: Actor & { kind: 'principal' }; ctx?: RequestContext },
 ): Promise<Session[]> {
   const { principal } = input.actor;
-  authorize(input.actor, ACTIONS.ListSessions, { accountId: principal.accountId, principal });
+  await authorize(
+    deps,
+    input.actor,
+    ACTIONS.ListSessions,
+    { accountId: principal.accountId, principal },
+    input.ctx,
+  );
   const now = deps.clock.now();
   const sessions = await deps.store.sessions.listLive(principal.accountId, principal.id, now);
   const timeouts = { idleMs: deps.settings.sessionIdleMs, absoluteMs: deps.settings.sessionAbsoluteMs };
@@ -313,7 +319,7 @@ export async function revokeOwnSession(
 ): Promise<void> {
   const { principal } = input.actor;
   const action = input.sessionId === input.actor.session.id ? ACTIONS.SignOut : ACTIONS.RevokeSession;
-  authorize(input.actor, action, { accountId: principal.accountId, principal });
+  await authorize(deps, input.actor, action, { accountId: principal.accountId, principal }, input.ctx);
   const session = await deps.store.sessions.findById(principal.accountId, input.sessionId);
   if (session === null || session.principalId !== principal.id || session.revokedAt !== null) {
     throw new HoldfastError('SESSION_NOT_FOUND');
@@ -342,7 +348,13 @@ export async function revokeUserSessions(
   input: { actor: Actor; ctx: RequestContext; accountId: string; userRef: string },
 ): Promise<number> {
   const user = await requireUser(deps, input.accountId, input.userRef);
-  authorize(input.actor, ACTIONS.RevokeUserSessions, { accountId: input.accountId, principal: user });
+  await authorize(
+    deps,
+    input.actor,
+    ACTIONS.RevokeUserSessions,
+    { accountId: input.accountId, principal: user },
+    input.ctx,
+  );
   return deps.store.transaction(async (tx) => {
     const count = await tx.sessions.revokeAllForPrincipal({
       accountId: user.accountId,
@@ -370,7 +382,13 @@ export async function changePassword(
   },
 ): Promise<void> {
   const { principal, session } = input.actor;
-  authorize(input.actor, ACTIONS.ChangePassword, { accountId: principal.accountId, principal });
+  await authorize(
+    deps,
+    input.actor,
+    ACTIONS.ChangePassword,
+    { accountId: principal.accountId, principal },
+    input.ctx,
+  );
   const account = await deps.store.accounts.findById(principal.accountId);
   if (account === null) throw new HoldfastError('ACCOUNT_NOT_FOUND');
   const ok =

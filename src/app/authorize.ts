@@ -1,87 +1,232 @@
-import { HoldfastError } from '../core/errors.js';
-import type { Principal, Role } from '../core/principals/types.js';
-import { ACTIONS, type Action } from './actions.js';
-import type { Actor } from './context.js';
+import { HoldfastError, type ErrorDetails } from '../core/errors.js';
+import { ASSURANCE_LEVELS, type AssuranceLevel } from '../core/factors/factor.js';
+import { accountArn, userArn } from '../core/policy/arn.js';
+import { builtinPoliciesFor } from '../core/policy/builtin-roles.js';
+import { buildRequestContext, type CredentialKind, type MfaFacts } from '../core/policy/context.js';
+import { evaluate, type EvaluationResult } from '../core/policy/evaluate.js';
+import { checkGuardrails, MAX_STEP_UP_AGE_MS, type GuardrailVerdict } from '../core/policy/guardrails.js';
+import { compilePolicyCached, type CompiledPolicy } from '../core/policy/parse-policy.js';
+import type { Account, Principal } from '../core/principals/types.js';
+import { actionTraits, type Action } from './actions.js';
+import type { Actor, RequestContext } from './context.js';
+import { writeAudit, type AppDeps } from './deps.js';
 
 /** What an action is applied to. */
 export interface Resource {
   accountId: string;
   /** The target principal, when the action is about one. */
   principal?: Principal;
+  /** The resource ARN; default: the target's user ARN, or the account's ARN. */
+  arn?: string;
+  /** For approvals: who opened the request (G6: nobody approves their own). */
+  requesterId?: string;
 }
 
-/** Actions any signed-in principal may take on itself. */
-const SELF_SERVICE: ReadonlySet<Action> = new Set([
-  ACTIONS.GetSession,
-  ACTIONS.ListSessions,
-  ACTIONS.RevokeSession,
-  ACTIONS.SignOut,
-  ACTIONS.ChangePassword,
-  ACTIONS.GetUser,
-  ACTIONS.GetAccount,
-  ACTIONS.StepUp,
-  ACTIONS.ListMFADevices,
-  ACTIONS.CreateVirtualMFADevice,
-  ACTIONS.EnableMFADevice,
-  ACTIONS.ResyncMFADevice,
-  ACTIONS.DeactivateMFADevice,
-  ACTIONS.RenameMFADevice,
-  ACTIONS.GetRecoveryCodeStatus,
-  ACTIONS.RegenerateRecoveryCodes,
-]);
+/** The outcome of a decision, with the reason, for denials, audit and simulation. */
+export interface AuthorizationDecision {
+  allowed: boolean;
+  /** The error a denial answers with. */
+  error?: HoldfastError;
+  guardrail?: GuardrailVerdict;
+  evaluation?: EvaluationResult;
+  resourceArn: string;
+}
 
-/** Actions each role may take on other principals of its own account (the built-in role policies). */
-const ROLE_ACTIONS: Record<Role, ReadonlySet<Action>> = {
-  owner: new Set(Object.values(ACTIONS)),
-  admin: new Set([
-    ACTIONS.GetAccount,
-    ACTIONS.ListUsers,
-    ACTIONS.GetUser,
-    ACTIONS.CreateUser,
-    ACTIONS.DisableUser,
-    ACTIONS.CreateSetupLink,
-    ACTIONS.RevokeUserSessions,
-    ACTIONS.ReadAuditLog,
-    ACTIONS.ListMFADevices,
-    ACTIONS.EnableMFADevice,
-    ACTIONS.DeactivateMFADevice,
-    ACTIONS.GetLockoutRiskInsights,
-    ACTIONS.ImportHardwareTokens,
-    ACTIONS.ListHardwareTokens,
-    ACTIONS.AssignHardwareToken,
-    ACTIONS.UpdateHardwareTokenState,
-  ]),
-  helpdesk: new Set([
-    ACTIONS.GetAccount,
-    ACTIONS.ListUsers,
-    ACTIONS.GetUser,
-    ACTIONS.RevokeUserSessions,
-    ACTIONS.ListMFADevices,
-    ACTIONS.GetLockoutRiskInsights,
-  ]),
-  user: new Set(),
-};
+/** Step-up age of an account: the installation's, tightened (never loosened) by the account setting. */
+export function stepUpMaxAgeMs(deps: Pick<AppDeps, 'settings'>, account: Account | null): number {
+  const own = account?.settings.stepUpMaxAgeSeconds;
+  const candidates = [deps.settings.mfa.stepUpMaxAgeMs, MAX_STEP_UP_AGE_MS];
+  if (typeof own === 'number') candidates.push(own * 1000);
+  return Math.min(...candidates);
+}
 
-/** Which target roles each role may act on (help desk never acts on owners or admins). */
-const MAY_TARGET: Record<Role, ReadonlySet<Role>> = {
-  owner: new Set(['owner', 'admin', 'helpdesk', 'user']),
-  admin: new Set(['admin', 'helpdesk', 'user']),
-  helpdesk: new Set(['user']),
-  user: new Set(),
-};
+/** The MFA facts of an acting principal's session (null without MFA or with long-term keys). */
+export function mfaFactsOf(actor: Actor & { kind: 'principal' }): MfaFacts | null {
+  const factor = actor.session.auth.factor;
+  if (factor === null || (actor.credential ?? 'session') !== 'session') return null;
+  const assurance = (ASSURANCE_LEVELS as readonly string[]).includes(factor.assurance)
+    ? (factor.assurance as AssuranceLevel)
+    : ASSURANCE_LEVELS[0];
+  return {
+    authenticatedAtMs: factor.at,
+    assurance,
+    factorKind: factor.kind,
+    phishingResistant: false,
+  };
+}
+
+/** The compiled identity and account-wide policies that apply to a principal. */
+async function policiesOf(
+  deps: AppDeps,
+  principal: Principal,
+): Promise<{ identity: CompiledPolicy[]; account: CompiledPolicy[] }> {
+  const stored = await deps.store.policies.effectiveFor(principal.accountId, principal.id);
+  // Stored documents were validated when saved; compiled ones are cached by text.
+  return {
+    identity: [...builtinPoliciesFor(principal.role), ...stored.identity.map(compilePolicyCached)],
+    account: stored.account.map(compilePolicyCached),
+  };
+}
+
+function stepUpError(details: ErrorDetails, message: string): HoldfastError {
+  return new HoldfastError('MFA_STEP_UP_REQUIRED', message, { details });
+}
+
+function guardrailError(verdict: GuardrailVerdict): HoldfastError {
+  if (verdict.outcome === 'step-up') {
+    return stepUpError(
+      {
+        guardrail: verdict.guardrail,
+        ...(verdict.maxAgeSeconds === undefined ? {} : { maxAgeSeconds: verdict.maxAgeSeconds }),
+      },
+      `${verdict.guardrail}: ${verdict.reason}`,
+    );
+  }
+  return new HoldfastError('GUARDRAIL_DENIED', `${verdict.guardrail}: ${verdict.reason}`, {
+    details: { guardrail: verdict.guardrail },
+  });
+}
 
 /**
- * The one authorization point of the app layer. Accounts are walls: nothing crosses them.
- * The CLI operator (shell access to the host and its database) is trusted and audited.
+ * Decides without side effects: the account wall, the guardrails, then the policies. A policy
+ * denial that a fresh (or stronger) second factor would turn into an allow answers step-up, with
+ * the weakest assurance level that suffices.
  */
-export function authorize(actor: Actor, action: Action, resource: Resource): void {
-  if (actor.kind === 'operator') return;
+export async function decide(
+  deps: AppDeps,
+  actor: Actor & { kind: 'principal' },
+  action: Action,
+  resource: Resource,
+  sourceIp?: string | null,
+): Promise<AuthorizationDecision> {
   const self = actor.principal;
-  if (self.accountId !== resource.accountId) throw new HoldfastError('AUTH_FORBIDDEN');
   const target = resource.principal;
-  if ((target === undefined || target.id === self.id) && SELF_SERVICE.has(action)) return;
-  if (!ROLE_ACTIONS[self.role].has(action)) throw new HoldfastError('AUTH_FORBIDDEN');
-  if (target !== undefined && target.id !== self.id && !MAY_TARGET[self.role].has(target.role)) {
-    throw new HoldfastError('AUTH_FORBIDDEN');
+  const resourceArn =
+    resource.arn ??
+    (target !== undefined ? userArn(target.accountId, target.username) : accountArn(resource.accountId));
+  if (
+    self.accountId !== resource.accountId ||
+    (target !== undefined && target.accountId !== self.accountId)
+  ) {
+    return { allowed: false, error: new HoldfastError('AUTH_FORBIDDEN'), resourceArn };
   }
+  const mfa = mfaFactsOf(actor);
+  const traits = actionTraits(action);
+  const account = traits.factorSensitive ? await deps.store.accounts.findById(self.accountId) : null;
+  const verdict = checkGuardrails({
+    traits,
+    actor: {
+      principalId: self.id,
+      role: self.role,
+      mfa: mfa === null ? null : { at: mfa.authenticatedAtMs, assurance: mfa.assurance },
+    },
+    target: target === undefined ? null : { principalId: target.id, role: target.role },
+    nowMs: deps.clock.now(),
+    stepUpMaxAgeMs: stepUpMaxAgeMs(deps, account),
+    requesterId: resource.requesterId,
+  });
+  if (verdict !== null)
+    return { allowed: false, error: guardrailError(verdict), guardrail: verdict, resourceArn };
+
+  const policies = await policiesOf(deps, self);
+  const credential: CredentialKind = actor.credential ?? 'session';
+  const contextFor = (facts: MfaFacts | null) =>
+    buildRequestContext({
+      principal: {
+        accountId: self.accountId,
+        username: self.username,
+        userid: self.id,
+        arn: userArn(self.accountId, self.username),
+      },
+      action,
+      resource: resourceArn,
+      nowMs: deps.clock.now(),
+      credential,
+      mfa: facts,
+      sourceIp: sourceIp ?? undefined,
+    });
+  const evaluation = evaluate({
+    identityPolicies: policies.identity,
+    accountPolicies: policies.account,
+    context: contextFor(mfa),
+  });
+  if (evaluation.decision === 'Allow') return { allowed: true, evaluation, resourceArn };
+  if (credential === 'session') {
+    for (const level of ASSURANCE_LEVELS) {
+      const fresh: MfaFacts = {
+        authenticatedAtMs: deps.clock.now(),
+        assurance: level,
+        factorKind: mfa?.factorKind ?? 'totp',
+        phishingResistant: false,
+      };
+      const retry = evaluate({
+        identityPolicies: policies.identity,
+        accountPolicies: policies.account,
+        context: contextFor(fresh),
+      });
+      if (retry.decision === 'Allow') {
+        return {
+          allowed: false,
+          evaluation,
+          resourceArn,
+          error: stepUpError(
+            { source: 'policy', minimumAssurance: level },
+            'a policy allows this action only with a fresher or stronger second factor',
+          ),
+        };
+      }
+    }
+  }
+  return {
+    allowed: false,
+    evaluation,
+    resourceArn,
+    error: new HoldfastError(
+      'AUTH_FORBIDDEN',
+      evaluation.decision === 'ExplicitDeny'
+        ? `an explicit deny in a policy forbids ${action}`
+        : `no policy allows ${action} on this resource`,
+      { details: { decision: evaluation.decision } },
+    ),
+  };
+}
+
+/**
+ * The one authorization point of the app layer. Accounts are walls: nothing crosses them. The
+ * CLI operator (shell access to the host and its database) is trusted and audited by the use
+ * cases. Every denial is written to the audit log as a failed security event before it is thrown.
+ */
+export async function authorize(
+  deps: AppDeps,
+  actor: Actor,
+  action: Action,
+  resource: Resource,
+  ctx?: RequestContext,
+): Promise<void> {
+  if (actor.kind === 'operator') return;
+  const decision = await decide(deps, actor, action, resource, ctx?.sourceIp);
+  if (decision.allowed) return;
+  const error = decision.error ?? new HoldfastError('AUTH_FORBIDDEN');
+  if (ctx !== undefined) {
+    await deps.store.transaction((tx) =>
+      writeAudit(deps, tx, {
+        actor,
+        ctx,
+        fact: {
+          accountId: actor.principal.accountId,
+          action: 'authz.denied',
+          target: decision.resourceArn,
+          outcome: 'failure',
+          errorCode: error.code,
+          details: {
+            action,
+            security: true,
+            ...(decision.guardrail === undefined ? {} : { guardrail: decision.guardrail.guardrail }),
+            ...(decision.evaluation === undefined ? {} : { decision: decision.evaluation.decision }),
+          },
+        },
+      }),
+    );
+  }
+  throw error;
 }

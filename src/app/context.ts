@@ -9,7 +9,15 @@ export interface RequestContext {
 }
 
 /** Who is acting: a signed-in principal, or the host operator running the CLI against the database. */
-export type Actor = { kind: 'principal'; principal: Principal; session: Session } | { kind: 'operator' };
+export type Actor =
+  | {
+      kind: 'principal';
+      principal: Principal;
+      session: Session;
+      /** How the request was signed: a session (console, JSON API, temporary keys) or long-term access keys. */
+      credential?: 'session' | 'long-term-key';
+    }
+  | { kind: 'operator' };
 
 /** A context for CLI operations (no network peer). */
 export function operatorContext(requestId: string): RequestContext {

@@ -6,13 +6,19 @@ import { resolveFactorDriver } from '../core/factors/registry.js';
 import type { Repositories } from '../core/ports.js';
 import type { Principal } from '../core/principals/types.js';
 import { hasMFA } from '../core/sessions/session.js';
+import {
+  checkEnrolment,
+  MAX_INITIAL_ENROLMENT_WINDOW_MS,
+  type GuardrailVerdict,
+} from '../core/policy/guardrails.js';
+import type { ThrottlePolicy } from '../core/throttle.js';
+import { sha256Hex } from '../platform/hashing.js';
 import { uniqueViolation } from './conflicts.js';
 import { ACTIONS, type Action } from './actions.js';
 import { authorize } from './authorize.js';
 import type { Actor, RequestContext } from './context.js';
 import { newId, notifyPrincipal, writeAudit, type AppDeps, type AuditFact } from './deps.js';
 import { factorSecretContext, otpStateOf } from './factor-secrets.js';
-import { requireRecentMFA } from './mfa.js';
 import { requireUser } from './users.js';
 
 /** TOTP seeds are 160 bits, the HMAC-SHA1 block recommendation of RFC 4226 §4 (R6). */
@@ -46,13 +52,19 @@ export function parseFactorName(name: string): string {
 /** Resolves the principal an actor acts on: itself, or (for admins) a named user. */
 async function targetPrincipal(
   deps: AppDeps,
-  input: { actor: Actor; accountId: string; userRef?: string; action: Action },
+  input: { actor: Actor; ctx?: RequestContext; accountId: string; userRef?: string; action: Action },
 ) {
   const target =
     input.userRef === undefined && input.actor.kind === 'principal'
       ? input.actor.principal
       : await requireUser(deps, input.accountId, input.userRef ?? '');
-  authorize(input.actor, input.action, { accountId: input.accountId, principal: target });
+  await authorize(
+    deps,
+    input.actor,
+    input.action,
+    { accountId: input.accountId, principal: target },
+    input.ctx,
+  );
   return target;
 }
 
@@ -63,12 +75,136 @@ function actsOnSelf(actor: Actor, target: Principal): actor is Actor & { kind: '
 /** Lists a principal's factors (never their secrets). */
 export async function listFactors(
   deps: AppDeps,
-  input: { actor: Actor; accountId: string; userRef?: string },
+  input: { actor: Actor; ctx?: RequestContext; accountId: string; userRef?: string },
 ): Promise<Factor[]> {
   const target = await targetPrincipal(deps, { ...input, action: ACTIONS.ListMFADevices });
   const now = deps.clock.now();
   const factors = await deps.store.factors.listByPrincipal(input.accountId, target.id);
   return factors.filter((f) => f.status === 'enabled' || (f.pendingExpiresAt ?? Infinity) > now);
+}
+
+/**
+ * G4: factor creation and enabling are rate-limited per principal and per source address. Every
+ * attempt counts (creation is never "successful" enough to be taken back), so a loop of
+ * create-and-enable attempts slows to one an hour per principal after a small allowance.
+ */
+export const ENROLMENT_THROTTLE: ThrottlePolicy = {
+  freeFailures: 20,
+  baseDelayMs: 60_000,
+  maxDelayMs: 60 * 60_000,
+  windowMs: 60 * 60_000,
+};
+
+/** The same per source address: a source serving many users (a proxy, an office) gets more room. */
+export const ENROLMENT_SOURCE_THROTTLE: ThrottlePolicy = { ...ENROLMENT_THROTTLE, freeFailures: 200 };
+
+/** Writes a failed security event in its own transaction (it must survive the refusal). */
+export async function auditRefusal(
+  deps: AppDeps,
+  input: { actor: Actor; ctx: RequestContext; action: string; target: string | null; error: HoldfastError },
+): Promise<void> {
+  const accountId = input.actor.kind === 'principal' ? input.actor.principal.accountId : null;
+  await deps.store.transaction((tx) =>
+    writeAudit(deps, tx, {
+      actor: input.actor,
+      ctx: input.ctx,
+      fact: {
+        accountId,
+        action: input.action,
+        target: input.target,
+        outcome: 'failure',
+        errorCode: input.error.code,
+        details: {
+          security: true,
+          ...(typeof input.error.details?.guardrail === 'string'
+            ? { guardrail: input.error.details.guardrail }
+            : {}),
+        },
+      },
+    }),
+  );
+}
+
+/** Counts one enrolment attempt against the principal and the source (G4); refuses when over the limit. */
+async function countEnrolmentAttempt(
+  deps: AppDeps,
+  actor: Actor & { kind: 'principal' },
+  ctx: RequestContext,
+  action: string,
+): Promise<string[]> {
+  const now = deps.clock.now();
+  const keys: Array<[string, ThrottlePolicy]> = [
+    [`enrol:p:${actor.principal.id}`, ENROLMENT_THROTTLE],
+    [`enrol:ip:${ctx.sourceIp ?? 'local'}`, ENROLMENT_SOURCE_THROTTLE],
+  ];
+  const refusal = await deps.store.transaction(async (tx) => {
+    for (const [key, policy] of keys) {
+      const hit = await tx.throttle.hit({ key, policy, now });
+      if (!hit.allowed) return hit.waitMs;
+    }
+    return null;
+  });
+  if (refusal === null) return keys.map(([key]) => key);
+  const error = new HoldfastError('AUTH_THROTTLED', 'too many factor enrolment attempts; retry later', {
+    details: { retryAfterSeconds: Math.ceil(refusal / 1000), guardrail: 'G4' },
+  });
+  await auditRefusal(deps, { actor, ctx, action, target: actor.principal.id, error });
+  throw error;
+}
+
+function enrolmentError(verdict: GuardrailVerdict): HoldfastError {
+  const message = `${verdict.guardrail}: ${verdict.reason}`;
+  return verdict.outcome === 'step-up'
+    ? new HoldfastError('MFA_STEP_UP_REQUIRED', message, { details: { guardrail: verdict.guardrail } })
+    : new HoldfastError('ENROLMENT_GRANT_REQUIRED', message, { details: { guardrail: verdict.guardrail } });
+}
+
+/** Codes of the refusals {@link admitEnrolment} throws; the caller audits them after the rollback. */
+export const ENROLMENT_REFUSALS: ReadonlySet<string> = new Set([
+  'MFA_STEP_UP_REQUIRED',
+  'ENROLMENT_GRANT_REQUIRED',
+  'ENROLMENT_GRANT_INVALID',
+]);
+
+/**
+ * G3, inside the enrolment transaction: may this session add a factor? A presented grant is used
+ * up here (and given back if the transaction rolls back). Refusals are thrown; the caller audits
+ * them once the transaction is over (see ENROLMENT_REFUSALS).
+ */
+export async function admitEnrolment(
+  deps: AppDeps,
+  tx: Repositories,
+  input: {
+    actor: Actor & { kind: 'principal' };
+    ctx: RequestContext;
+    hasEnabledFactor: boolean;
+    initialWindowSeconds: number | undefined;
+    grantToken: string | undefined;
+  },
+): Promise<void> {
+  const { principal, session } = input.actor;
+  const now = deps.clock.now();
+  let grant = false;
+  if (input.grantToken !== undefined) {
+    const used = await tx.enrolment.consumeGrant({
+      tokenHash: sha256Hex(input.grantToken),
+      principalId: principal.id,
+      now,
+    });
+    if (used === null) throw new HoldfastError('ENROLMENT_GRANT_INVALID');
+    grant = true;
+  }
+  const windowMs = Math.min(MAX_INITIAL_ENROLMENT_WINDOW_MS, (input.initialWindowSeconds ?? Infinity) * 1000);
+  const verdict = checkEnrolment({
+    hasEnabledFactor: input.hasEnabledFactor,
+    everEnrolled: await tx.enrolment.everEnrolled(principal.id),
+    sessionHasMfa: hasMFA(session) && (input.actor.credential ?? 'session') === 'session',
+    grant,
+    principalCreatedAt: principal.createdAt,
+    nowMs: now,
+    initialWindowMs: windowMs,
+  });
+  if (verdict !== null) throw enrolmentError(verdict);
 }
 
 /**
@@ -78,13 +214,26 @@ export async function listFactors(
  */
 export async function createTOTPFactor(
   deps: AppDeps,
-  input: { actor: Actor & { kind: 'principal' }; ctx: RequestContext; name: string },
+  input: {
+    actor: Actor & { kind: 'principal' };
+    ctx: RequestContext;
+    name: string;
+    /** A one-time enrolment grant (G3), when the session alone may not enrol. */
+    enrolmentGrant?: string;
+  },
 ): Promise<TOTPEnrolment> {
   const { principal, session } = input.actor;
-  authorize(input.actor, ACTIONS.CreateVirtualMFADevice, { accountId: principal.accountId, principal });
+  await authorize(
+    deps,
+    input.actor,
+    ACTIONS.CreateVirtualMFADevice,
+    { accountId: principal.accountId, principal },
+    input.ctx,
+  );
   const name = parseFactorName(input.name);
   const account = await deps.store.accounts.findById(principal.accountId);
   if (account === null) throw new HoldfastError('ACCOUNT_NOT_FOUND');
+  await countEnrolmentAttempt(deps, input.actor, input.ctx, 'factor.create');
   const secret = deps.random.bytes(TOTP_SECRET_BYTES);
   const id = newId(deps, 'mfa_');
   const now = deps.clock.now();
@@ -110,29 +259,47 @@ export async function createTOTPFactor(
     pendingExpiresAt: now + deps.settings.mfa.pendingTtlMs,
     pendingAttempts: 0,
   };
-  await deps.store.transaction(async (tx) => {
-    await tx.factors.deleteExpiredPending({ accountId: principal.accountId, principalId: principal.id, now });
-    const existing = await tx.factors.listByPrincipal(principal.accountId, principal.id);
-    if (existing.some((f) => f.status === 'enabled') && !hasMFA(session)) {
-      throw new HoldfastError(
-        'MFA_STEP_UP_REQUIRED',
-        'adding a factor next to an existing one needs an MFA session',
-      );
-    }
-    if (existing.length >= deps.settings.mfa.maxFactors) throw new HoldfastError('FACTOR_LIMIT_REACHED');
-    if (existing.some((f) => f.name === name)) throw new HoldfastError('FACTOR_NAME_TAKEN');
-    await tx.factors.insert(factor);
-    await writeAudit(deps, tx, {
-      actor: input.actor,
-      ctx: input.ctx,
-      fact: {
+  await deps.store
+    .transaction(async (tx) => {
+      await tx.factors.deleteExpiredPending({
         accountId: principal.accountId,
-        action: 'factor.create',
-        target: id,
-        details: { kind: 'totp', name },
-      },
+        principalId: principal.id,
+        now,
+      });
+      const existing = await tx.factors.listByPrincipal(principal.accountId, principal.id);
+      await admitEnrolment(deps, tx, {
+        actor: input.actor,
+        ctx: input.ctx,
+        hasEnabledFactor: existing.some((f) => f.status === 'enabled'),
+        initialWindowSeconds: account.settings.initialEnrolmentWindowSeconds,
+        grantToken: input.enrolmentGrant,
+      });
+      if (existing.length >= deps.settings.mfa.maxFactors) throw new HoldfastError('FACTOR_LIMIT_REACHED');
+      if (existing.some((f) => f.name === name)) throw new HoldfastError('FACTOR_NAME_TAKEN');
+      await tx.factors.insert(factor);
+      await writeAudit(deps, tx, {
+        actor: input.actor,
+        ctx: input.ctx,
+        fact: {
+          accountId: principal.accountId,
+          action: 'factor.create',
+          target: id,
+          details: { kind: 'totp', name },
+        },
+      });
+    })
+    .catch(async (err: unknown) => {
+      if (err instanceof HoldfastError && ENROLMENT_REFUSALS.has(err.code)) {
+        await auditRefusal(deps, {
+          actor: input.actor,
+          ctx: input.ctx,
+          action: 'factor.create',
+          target: principal.id,
+          error: err,
+        });
+      }
+      throw err;
     });
-  });
   const secretBase32 = encodeBase32(secret);
   const keyUri = buildKeyURI({
     type: 'totp',
@@ -184,12 +351,25 @@ export async function enableFactor(
   } & EnableCodes,
 ): Promise<Factor> {
   const target = await targetPrincipal(deps, { ...input, action: ACTIONS.EnableMFADevice });
+  const counted =
+    input.actor.kind === 'principal'
+      ? await countEnrolmentAttempt(deps, input.actor, input.ctx, 'factor.enable')
+      : [];
   const factor = await loadFactor(deps, input.accountId, input.factorId, target.id);
   if (factor.status !== 'pending') throw new HoldfastError('FACTOR_NOT_PENDING');
   const now = deps.clock.now();
   if (factor.pendingSessionId !== null) {
     if (input.actor.kind !== 'principal' || input.actor.session.id !== factor.pendingSessionId) {
-      throw new HoldfastError('FACTOR_WRONG_SESSION');
+      // G3: only the session that created a pending factor may enable it.
+      const error = new HoldfastError('FACTOR_WRONG_SESSION', undefined, { details: { guardrail: 'G3' } });
+      await auditRefusal(deps, {
+        actor: input.actor,
+        ctx: input.ctx,
+        action: 'factor.enable',
+        target: factor.id,
+        error,
+      });
+      throw error;
     }
   }
   /** The audit record of one enabling attempt (success or failure). */
@@ -246,6 +426,8 @@ export async function enableFactor(
       ) {
         throw new HoldfastError('FACTOR_NOT_PENDING');
       }
+      await tx.enrolment.markEnrolled({ principalId: target.id, accountId: target.accountId, now });
+      for (const key of counted) await tx.throttle.release(key);
       await auditEnable(tx, { details: { kind: factor.kind, name: factor.name } });
       await notifyPrincipal(deps, tx, {
         accountId: factor.accountId,
@@ -275,7 +457,13 @@ export async function renameFactor(
   input: { actor: Actor & { kind: 'principal' }; ctx: RequestContext; factorId: string; name: string },
 ): Promise<Factor> {
   const { principal } = input.actor;
-  authorize(input.actor, ACTIONS.RenameMFADevice, { accountId: principal.accountId, principal });
+  await authorize(
+    deps,
+    input.actor,
+    ACTIONS.RenameMFADevice,
+    { accountId: principal.accountId, principal },
+    input.ctx,
+  );
   const name = parseFactorName(input.name);
   const factor = await loadFactor(deps, principal.accountId, input.factorId, principal.id);
   try {
@@ -315,20 +503,70 @@ async function releaseHardwareToken(tx: Repositories, factor: Factor, now: numbe
 }
 
 /**
- * Removes a factor. Users remove their own with a recent MFA (step-up); admin-provisioned
- * factors only an admin can remove. Pending factors go without step-up.
+ * G5: when a principal is left without an enabled factor by someone else's action (an admin, a
+ * reset), its sessions are revoked (access keys too, once it has any) until it enrols again; when
+ * it removes its last factor itself, every other session of it is revoked.
+ */
+export async function onFactorLoss(
+  deps: AppDeps,
+  tx: Repositories,
+  input: { actor: Actor; ctx: RequestContext; target: Principal },
+): Promise<boolean> {
+  const { target } = input;
+  const remaining = (await tx.factors.listByPrincipal(target.accountId, target.id)).filter(
+    (f) => f.status === 'enabled',
+  );
+  if (remaining.length > 0) return false;
+  const now = deps.clock.now();
+  const { actor } = input;
+  const revoked = await tx.sessions.revokeAllForPrincipal({
+    accountId: target.accountId,
+    principalId: target.id,
+    now,
+    reason: 'last_factor_removed',
+    ...(actsOnSelf(actor, target) ? { exceptId: actor.session.id } : {}),
+  });
+  await writeAudit(deps, tx, {
+    actor: input.actor,
+    ctx: input.ctx,
+    fact: {
+      accountId: target.accountId,
+      action: 'principal.last_factor_lost',
+      target: target.id,
+      details: { guardrail: 'G5', sessionsRevoked: revoked, security: true },
+    },
+  });
+  return true;
+}
+
+/**
+ * Removes a factor. An enabled factor is deactivated (`iam:DeactivateMFADevice`: G1 step-up, G2
+ * for someone else's); a pending one is deleted (`iam:DeleteVirtualMFADevice`) by the session
+ * that created it or an admin. Admin-provisioned factors only an admin can remove.
  */
 export async function removeFactor(
   deps: AppDeps,
   input: { actor: Actor; ctx: RequestContext; accountId: string; factorId: string; userRef?: string },
-): Promise<void> {
-  const target = await targetPrincipal(deps, { ...input, action: ACTIONS.DeactivateMFADevice });
-  const factor = await loadFactor(deps, input.accountId, input.factorId, target.id);
+): Promise<{ lastFactorRemoved: boolean }> {
+  const target =
+    input.userRef === undefined && input.actor.kind === 'principal'
+      ? input.actor.principal
+      : await requireUser(deps, input.accountId, input.userRef ?? '');
+  const found = await deps.store.factors.findById(input.accountId, input.factorId);
+  const factor = found !== null && found.principalId === target.id ? found : null;
+  const action = factor?.status === 'pending' ? ACTIONS.DeleteVirtualMFADevice : ACTIONS.DeactivateMFADevice;
+  await authorize(deps, input.actor, action, { accountId: input.accountId, principal: target }, input.ctx);
+  if (factor === null) throw new HoldfastError('FACTOR_NOT_FOUND');
   const self = actsOnSelf(input.actor, target);
   if (self && factor.adminProvisioned) throw new HoldfastError('FACTOR_ADMIN_PROVISIONED');
-  if (factor.status === 'enabled' && input.actor.kind === 'principal')
-    requireRecentMFA(deps, input.actor.session);
-  await deps.store.transaction(async (tx) => {
+  if (
+    actsOnSelf(input.actor, target) &&
+    factor.status === 'pending' &&
+    factor.pendingSessionId !== input.actor.session.id
+  ) {
+    throw new HoldfastError('FACTOR_WRONG_SESSION');
+  }
+  return deps.store.transaction(async (tx) => {
     const now = deps.clock.now();
     await tx.factors.delete(factor.id);
     await releaseHardwareToken(tx, factor, now);
@@ -350,6 +588,10 @@ export async function removeFactor(
         payload: { factorName: factor.name, byAdmin: !self },
       });
     }
+    const lastFactorRemoved =
+      factor.status === 'enabled' &&
+      (await onFactorLoss(deps, tx, { actor: input.actor, ctx: input.ctx, target }));
+    return { lastFactorRemoved };
   });
 }
 
@@ -363,9 +605,14 @@ export async function resyncFactor(
     codes: [string, string];
   },
 ): Promise<Factor> {
-  const { principal, session } = input.actor;
-  authorize(input.actor, ACTIONS.ResyncMFADevice, { accountId: principal.accountId, principal });
-  requireRecentMFA(deps, session);
+  const { principal } = input.actor;
+  await authorize(
+    deps,
+    input.actor,
+    ACTIONS.ResyncMFADevice,
+    { accountId: principal.accountId, principal },
+    input.ctx,
+  );
   const factor = await loadFactor(deps, principal.accountId, input.factorId, principal.id);
   if (factor.status !== 'enabled') throw new HoldfastError('FACTOR_NOT_FOUND');
   const now = deps.clock.now();

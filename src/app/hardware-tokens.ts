@@ -12,7 +12,7 @@ import { authorize } from './authorize.js';
 import type { Actor, RequestContext } from './context.js';
 import { newId, notifyPrincipal, writeAudit, type AppDeps } from './deps.js';
 import { factorSecretContext } from './factor-secrets.js';
-import { parseFactorName } from './factors.js';
+import { onFactorLoss, parseFactorName } from './factors.js';
 import { requireRecentMFA } from './mfa.js';
 import { requireUser } from './users.js';
 
@@ -212,7 +212,7 @@ export async function importHardwareTokens(
   },
 ): Promise<HardwareTokenImport> {
   const { accountId } = input;
-  authorize(input.actor, ACTIONS.ImportHardwareTokens, { accountId });
+  await authorize(deps, input.actor, ACTIONS.ImportHardwareTokens, { accountId }, input.ctx);
   const importId = newId(deps, 'imp_');
   let tokens: PSKCToken[] = [];
   try {
@@ -324,13 +324,14 @@ export async function listHardwareTokens(
   deps: AppDeps,
   input: {
     actor: Actor;
+    ctx?: RequestContext;
     accountId: string;
     state?: HardwareTokenState;
     afterSerial?: string;
     limit?: number;
   },
 ): Promise<HardwareTokenView[]> {
-  authorize(input.actor, ACTIONS.ListHardwareTokens, { accountId: input.accountId });
+  await authorize(deps, input.actor, ACTIONS.ListHardwareTokens, { accountId: input.accountId }, input.ctx);
   if (input.state !== undefined && !HARDWARE_TOKEN_STATES.includes(input.state)) {
     throw new HoldfastError('REQUEST_INVALID', `state must be one of ${HARDWARE_TOKEN_STATES.join(', ')}`);
   }
@@ -386,9 +387,15 @@ export async function assignHardwareToken(
 ): Promise<{ token: HardwareTokenView; factor: Factor }> {
   const { accountId } = input;
   // Checked without a target first, so callers without the action learn nothing about users.
-  authorize(input.actor, ACTIONS.AssignHardwareToken, { accountId });
+  await authorize(deps, input.actor, ACTIONS.AssignHardwareToken, { accountId }, input.ctx);
   const target = await requireUser(deps, accountId, input.userRef);
-  authorize(input.actor, ACTIONS.AssignHardwareToken, { accountId, principal: target });
+  await authorize(
+    deps,
+    input.actor,
+    ACTIONS.AssignHardwareToken,
+    { accountId, principal: target },
+    input.ctx,
+  );
   const name = parseFactorName(input.name ?? defaultTokenName(input.serial.trim()));
   const token = await requireToken(deps, accountId, input.serial);
   if (token.state !== 'unassigned') throw new HoldfastError('HARDWARE_TOKEN_UNAVAILABLE');
@@ -483,7 +490,7 @@ export async function setHardwareTokenState(
   },
 ): Promise<HardwareTokenView> {
   const { accountId, state } = input;
-  authorize(input.actor, ACTIONS.UpdateHardwareTokenState, { accountId });
+  await authorize(deps, input.actor, ACTIONS.UpdateHardwareTokenState, { accountId }, input.ctx);
   if (!(['unassigned', 'lost', 'retired'] as const).includes(state)) {
     throw new HoldfastError('REQUEST_INVALID', 'state must be unassigned, lost or retired');
   }
@@ -494,7 +501,13 @@ export async function setHardwareTokenState(
     // Help desk and admins act only on the roles they may target (an admin cannot strip an owner).
     const holder = await deps.store.principals.findById(accountId, bound.principalId);
     if (holder !== null) {
-      authorize(input.actor, ACTIONS.UpdateHardwareTokenState, { accountId, principal: holder });
+      await authorize(
+        deps,
+        input.actor,
+        ACTIONS.UpdateHardwareTokenState,
+        { accountId, principal: holder },
+        input.ctx,
+      );
     }
     if (bound.status === 'enabled' && input.actor.kind === 'principal') {
       requireRecentMFA(deps, input.actor.session);
@@ -537,6 +550,10 @@ export async function setHardwareTokenState(
         template: 'factor.removed',
         payload: { factorName: bound.name, byAdmin: true, tokenState: state },
       });
+      const holder = await tx.principals.findById(accountId, bound.principalId);
+      if (bound.status === 'enabled' && holder !== null) {
+        await onFactorLoss(deps, tx, { actor: input.actor, ctx: input.ctx, target: holder });
+      }
     }
     await tx.hardwareTokens.update(updated);
   });

@@ -1,6 +1,6 @@
 import { ACTIONS } from './actions.js';
 import { authorize } from './authorize.js';
-import type { Actor } from './context.js';
+import type { Actor, RequestContext } from './context.js';
 import type { AppDeps } from './deps.js';
 
 /** A user at risk of being locked out (MISSION.md failure 1). */
@@ -25,9 +25,15 @@ export interface LockoutRisk {
 /** Lists users with no factor, a single factor or no recovery codes, and whether the account has one admin. */
 export async function lockoutRisk(
   deps: AppDeps,
-  input: { actor: Actor; accountId: string },
+  input: { actor: Actor; ctx?: RequestContext; accountId: string },
 ): Promise<LockoutRisk> {
-  authorize(input.actor, ACTIONS.GetLockoutRiskInsights, { accountId: input.accountId });
+  await authorize(
+    deps,
+    input.actor,
+    ACTIONS.GetLockoutRiskInsights,
+    { accountId: input.accountId },
+    input.ctx,
+  );
   const [principals, factors, withCodes] = await Promise.all([
     deps.store.principals.list(input.accountId),
     deps.store.factors.listEnabledByAccount(input.accountId),

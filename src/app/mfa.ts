@@ -389,7 +389,13 @@ export async function stepUp(
   input: { actor: Actor & { kind: 'principal' }; ctx: RequestContext; factorId: string; code: string },
 ): Promise<Session> {
   const { principal, session } = input.actor;
-  authorize(input.actor, ACTIONS.StepUp, { accountId: principal.accountId, principal });
+  await authorize(
+    deps,
+    input.actor,
+    ACTIONS.StepUp,
+    { accountId: principal.accountId, principal },
+    input.ctx,
+  );
   return checkSecondFactor(deps, {
     principal,
     proof: { factorId: input.factorId, code: input.code },
@@ -423,7 +429,7 @@ export function requireRecentMFA(deps: AppDeps, session: Session): void {
   const factor = session.auth.factor;
   if (factor === null || deps.clock.now() - factor.at > deps.settings.mfa.stepUpMaxAgeMs) {
     throw new HoldfastError('MFA_STEP_UP_REQUIRED', undefined, {
-      details: { maxAgeSeconds: Math.floor(deps.settings.mfa.stepUpMaxAgeMs / 1000) },
+      details: { guardrail: 'G1', maxAgeSeconds: Math.floor(deps.settings.mfa.stepUpMaxAgeMs / 1000) },
     });
   }
 }

@@ -21,10 +21,16 @@ export interface RecoveryCodeStatus {
 /** How many unused recovery codes the caller has. */
 export async function recoveryCodeStatus(
   deps: AppDeps,
-  input: { actor: Actor & { kind: 'principal' } },
+  input: { actor: Actor & { kind: 'principal' }; ctx?: RequestContext },
 ): Promise<RecoveryCodeStatus> {
   const { principal } = input.actor;
-  authorize(input.actor, ACTIONS.GetRecoveryCodeStatus, { accountId: principal.accountId, principal });
+  await authorize(
+    deps,
+    input.actor,
+    ACTIONS.GetRecoveryCodeStatus,
+    { accountId: principal.accountId, principal },
+    input.ctx,
+  );
   return { remaining: await deps.store.recoveryCodes.countRemaining(principal.id) };
 }
 
@@ -38,7 +44,13 @@ export async function regenerateRecoveryCodes(
   input: { actor: Actor & { kind: 'principal' }; ctx: RequestContext },
 ): Promise<string[]> {
   const { principal, session } = input.actor;
-  authorize(input.actor, ACTIONS.RegenerateRecoveryCodes, { accountId: principal.accountId, principal });
+  await authorize(
+    deps,
+    input.actor,
+    ACTIONS.RegenerateRecoveryCodes,
+    { accountId: principal.accountId, principal },
+    input.ctx,
+  );
   const [remaining, factors] = await Promise.all([
     deps.store.recoveryCodes.countRemaining(principal.id),
     deps.store.factors.listByPrincipal(principal.accountId, principal.id),

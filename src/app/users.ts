@@ -78,7 +78,7 @@ export async function bootstrapAccount(
   const name = parseAccountName(input.accountName);
   const email = parseEmail(input.ownerEmail);
   const actor: Actor = { kind: 'operator' };
-  authorize(actor, ACTIONS.CreateAccount, { accountId: '' });
+  await authorize(deps, actor, ACTIONS.CreateAccount, { accountId: '' });
   const now = deps.clock.now();
   const account: Account = { id: newAccountId(deps.random), name, createdAt: now, settings: {} };
   const owner: Principal = {
@@ -145,7 +145,13 @@ export async function createUser(
     updatedAt: now,
   };
   // Creating a principal of a role is authorised like acting on one.
-  authorize(input.actor, ACTIONS.CreateUser, { accountId: input.accountId, principal: user });
+  await authorize(
+    deps,
+    input.actor,
+    ACTIONS.CreateUser,
+    { accountId: input.accountId, principal: user },
+    input.ctx,
+  );
   return deps.store
     .transaction(async (tx) => {
       if ((await tx.accounts.findById(input.accountId)) === null)
@@ -178,19 +184,25 @@ export async function requireUser(deps: AppDeps, accountId: string, ref: string)
 /** Lists the principals of an account. */
 export async function listUsers(
   deps: AppDeps,
-  input: { actor: Actor; accountId: string },
+  input: { actor: Actor; ctx?: RequestContext; accountId: string },
 ): Promise<Principal[]> {
-  authorize(input.actor, ACTIONS.ListUsers, { accountId: input.accountId });
+  await authorize(deps, input.actor, ACTIONS.ListUsers, { accountId: input.accountId }, input.ctx);
   return deps.store.principals.list(input.accountId);
 }
 
 /** Reads one principal. */
 export async function getUser(
   deps: AppDeps,
-  input: { actor: Actor; accountId: string; userRef: string },
+  input: { actor: Actor; ctx?: RequestContext; accountId: string; userRef: string },
 ): Promise<Principal> {
   const user = await requireUser(deps, input.accountId, input.userRef);
-  authorize(input.actor, ACTIONS.GetUser, { accountId: input.accountId, principal: user });
+  await authorize(
+    deps,
+    input.actor,
+    ACTIONS.GetUser,
+    { accountId: input.accountId, principal: user },
+    input.ctx,
+  );
   return user;
 }
 
@@ -200,7 +212,13 @@ export async function disableUser(
   input: { actor: Actor; ctx: RequestContext; accountId: string; userRef: string },
 ): Promise<Principal> {
   const user = await requireUser(deps, input.accountId, input.userRef);
-  authorize(input.actor, ACTIONS.DisableUser, { accountId: input.accountId, principal: user });
+  await authorize(
+    deps,
+    input.actor,
+    ACTIONS.DisableUser,
+    { accountId: input.accountId, principal: user },
+    input.ctx,
+  );
   return deps.store.transaction(async (tx) => {
     const now = deps.clock.now();
     if (
@@ -239,7 +257,13 @@ export async function createSetupLink(
   input: { actor: Actor; ctx: RequestContext; accountId: string; userRef: string },
 ): Promise<IssuedSetupToken> {
   const user = await requireUser(deps, input.accountId, input.userRef);
-  authorize(input.actor, ACTIONS.CreateSetupLink, { accountId: input.accountId, principal: user });
+  await authorize(
+    deps,
+    input.actor,
+    ACTIONS.CreateSetupLink,
+    { accountId: input.accountId, principal: user },
+    input.ctx,
+  );
   if (user.status !== 'active') throw new HoldfastError('REQUEST_INVALID', 'user is disabled');
   return deps.store.transaction(async (tx) => {
     const setup = await issueSetupToken(deps, tx, user);

@@ -192,6 +192,99 @@ export interface MfaStateRepository {
   recordFailure(input: { principalId: string; accountId: string; now: number }): Promise<MfaState>;
 }
 
+/** Where a stored policy document applies: a managed policy (attached to users and groups), inline on one user or group, or account-wide (caps every identity policy). */
+export type PolicyScope = 'managed' | 'user' | 'group' | 'account';
+
+/** A customer policy document as stored. */
+export interface StoredPolicy {
+  id: string;
+  accountId: string;
+  scope: PolicyScope;
+  /** The user or group an inline policy belongs to; null for managed and account policies. */
+  ownerId: string | null;
+  name: string;
+  description: string;
+  document: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** A group of principals; policies attached to it apply to its members. */
+export interface PolicyGroup {
+  id: string;
+  accountId: string;
+  name: string;
+  createdAt: number;
+}
+
+/** Customer policies, groups and attachments. */
+export interface PolicyRepository {
+  /** Inserts a policy, or replaces the document of the one with the same scope, owner and name. */
+  put(policy: StoredPolicy): Promise<StoredPolicy>;
+  find(input: {
+    accountId: string;
+    scope: PolicyScope;
+    ownerId: string | null;
+    name: string;
+  }): Promise<StoredPolicy | null>;
+  list(input: { accountId: string; scope: PolicyScope; ownerId?: string | null }): Promise<StoredPolicy[]>;
+  /** Deletes a policy and its attachments. */
+  delete(id: string): Promise<void>;
+  /** Attaches a managed policy; false when it already was. */
+  attach(input: {
+    policyId: string;
+    subjectType: 'user' | 'group';
+    subjectId: string;
+    accountId: string;
+    now: number;
+  }): Promise<boolean>;
+  /** Detaches; false when it was not attached. */
+  detach(input: { policyId: string; subjectId: string }): Promise<boolean>;
+  /** Number of users and groups a managed policy is attached to. */
+  attachmentCount(policyId: string): Promise<number>;
+  /** Managed policies attached directly to a user or group. */
+  attachedTo(subjectId: string): Promise<StoredPolicy[]>;
+  /** Every document that applies to a principal (inline, attached, through groups) and the account-wide ones. */
+  effectiveFor(accountId: string, principalId: string): Promise<{ identity: string[]; account: string[] }>;
+  insertGroup(group: PolicyGroup): Promise<void>;
+  findGroup(accountId: string, name: string): Promise<PolicyGroup | null>;
+  listGroups(accountId: string): Promise<PolicyGroup[]>;
+  /** Adds a member; false when it already was one. */
+  addMember(input: { groupId: string; principalId: string; accountId: string }): Promise<boolean>;
+  removeMember(input: { groupId: string; principalId: string }): Promise<boolean>;
+  groupsOf(principalId: string): Promise<PolicyGroup[]>;
+  members(groupId: string): Promise<string[]>;
+}
+
+/** A one-time grant to enrol a factor without an MFA session (issued by recovery or an admin reset). */
+export interface EnrolmentGrant {
+  id: string;
+  accountId: string;
+  principalId: string;
+  /** SHA-256 of the token; the token itself is shown once. */
+  tokenHash: string;
+  reason: string;
+  issuedBy: string | null;
+  createdAt: number;
+  expiresAt: number;
+  usedAt: number | null;
+}
+
+/** Enrolment grants and each principal's first enrolment. */
+export interface EnrolmentRepository {
+  insertGrant(grant: EnrolmentGrant): Promise<void>;
+  /** Uses a live grant of this principal once (conditional update); null when none matches. */
+  consumeGrant(input: {
+    tokenHash: string;
+    principalId: string;
+    now: number;
+  }): Promise<EnrolmentGrant | null>;
+  /** Records the first time a principal enabled a factor (later calls change nothing). */
+  markEnrolled(input: { principalId: string; accountId: string; now: number }): Promise<void>;
+  /** True when the principal has ever had an enabled factor. */
+  everEnrolled(principalId: string): Promise<boolean>;
+}
+
 /** A message written in the same transaction as the change that causes it (transactional outbox). */
 export interface OutboxMessage {
   id: string;
@@ -224,6 +317,8 @@ export interface Repositories {
   hardwareTokens: HardwareTokenRepository;
   mfaState: MfaStateRepository;
   outbox: OutboxRepository;
+  policies: PolicyRepository;
+  enrolment: EnrolmentRepository;
 }
 
 /** The store: repositories plus a transaction in which a change and its audit record commit together. */

@@ -157,6 +157,57 @@ export interface OutboxTable {
 }
 
 /** The whole database. */
+export interface PoliciesTable {
+  id: string;
+  account_id: string;
+  scope: string;
+  owner_id: string;
+  name: string;
+  description: string;
+  document: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface PolicyGroupsTable {
+  id: string;
+  account_id: string;
+  name: string;
+  created_at: number;
+}
+
+export interface GroupMembersTable {
+  group_id: string;
+  principal_id: string;
+  account_id: string;
+}
+
+export interface PolicyAttachmentsTable {
+  policy_id: string;
+  subject_type: string;
+  subject_id: string;
+  account_id: string;
+  created_at: number;
+}
+
+export interface EnrolmentGrantsTable {
+  id: string;
+  account_id: string;
+  principal_id: string;
+  token_hash: string;
+  reason: string;
+  issued_by: string | null;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+}
+
+export interface EnrolmentHistoryTable {
+  principal_id: string;
+  account_id: string;
+  first_enabled_at: number;
+}
+
 export interface Schema {
   accounts: AccountsTable;
   principals: PrincipalsTable;
@@ -171,4 +222,10 @@ export interface Schema {
   hardware_tokens: HardwareTokensTable;
   mfa_state: MfaStateTable;
   outbox: OutboxTable;
+  policies: PoliciesTable;
+  policy_groups: PolicyGroupsTable;
+  group_members: GroupMembersTable;
+  policy_attachments: PolicyAttachmentsTable;
+  enrolment_grants: EnrolmentGrantsTable;
+  enrolment_history: EnrolmentHistoryTable;
 }

@@ -8,6 +8,8 @@ import { flowRepository } from './repositories/flows.js';
 import { hardwareTokenRepository } from './repositories/hardware-tokens.js';
 import { mfaStateRepository } from './repositories/mfa-state.js';
 import { outboxRepository } from './repositories/outbox.js';
+import { policyRepository } from './repositories/policies.js';
+import { enrolmentRepository } from './repositories/enrolment.js';
 import { recoveryCodeRepository } from './repositories/recovery-codes.js';
 import { metaRepository } from './repositories/meta.js';
 import { principalRepository } from './repositories/principals.js';
@@ -32,6 +34,8 @@ export function createRepositories(db: Kysely<Schema>, dialect: Dialect): Reposi
     hardwareTokens: hardwareTokenRepository(db),
     mfaState: mfaStateRepository(db),
     outbox: outboxRepository(db),
+    policies: policyRepository(db),
+    enrolment: enrolmentRepository(db),
   };
 }
 

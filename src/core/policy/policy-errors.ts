@@ -15,6 +15,21 @@ export const POLICY_ERROR_CODES = {
     'A Condition block uses an operator or set qualifier Holdfast does not support.',
   POLICY_CONDITION_VALUE_INVALID:
     'A Condition value cannot be read for its operator (not a number, date, true/false or IP address/CIDR).',
+  POLICY_NOT_FOUND: 'No policy with this name (or ARN) in this account, or not attached where named.',
+  POLICY_ALREADY_EXISTS: 'A managed policy with this name already exists in this account.',
+  POLICY_LINT_FAILED:
+    'The policy document has linter errors (listed in details and by POST /v1/policies/lint); it was not saved.',
+  POLICY_IN_USE: 'The managed policy is still attached to users or groups; detach it first.',
+  POLICY_LIMIT_REACHED: 'The user, group or account already holds the most policies allowed (10 each).',
+  GROUP_NOT_FOUND: 'No group with this name in this account.',
+  GROUP_ALREADY_EXISTS: 'A group with this name already exists in this account.',
+  GUARDRAIL_DENIED:
+    'A built-in guardrail forbids this action whatever the policies say; details name the guardrail (docs/guardrails.md).',
+  ENROLMENT_GRANT_REQUIRED:
+    'Enrolling a factor now needs an MFA session or a one-time enrolment grant (the initial enrolment window is over).',
+  ENROLMENT_GRANT_INVALID: 'The enrolment grant is unknown, used, expired or issued to someone else.',
+  SETTING_WOULD_LOOSEN:
+    'The account setting would loosen a guardrail (step-up age above 15 minutes, enrolment window above its default); settings can only tighten.',
 } as const satisfies Record<string, string>;
 
 /** A policy error code. */

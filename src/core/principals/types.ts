@@ -10,6 +10,12 @@ export type PrincipalStatus = 'active' | 'disabled';
 export interface AccountSettings {
   /** Minimum password length (NIST SP 800-63B §5.1.1.2 requires at least 8; we default to 12). */
   passwordMinLength?: number;
+  /** Step-up age for factor removal and similar (G1); can only tighten the 15-minute default. */
+  stepUpMaxAgeSeconds?: number;
+  /** How long a new principal may enrol its first factor without a grant (G3); can only tighten 7 days. */
+  initialEnrolmentWindowSeconds?: number;
+  /** Second approver for every help-desk reset, not only of owners and admins. */
+  requireSecondApprover?: boolean;
 }
 
 /** An account (tenant). Accounts share nothing (MISSION.md failure 6). */

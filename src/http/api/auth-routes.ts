@@ -276,7 +276,7 @@ export function registerAuthRoutes(server: FastifyInstance, app: App): void {
     },
     async (request) => {
       const c = caller(request);
-      const sessions = await app.listOwnSessions({ actor: c.actor });
+      const sessions = await app.listOwnSessions({ actor: c.actor, ctx: requestContext(request) });
       return { sessions: sessions.map((s) => sessionJSON(s, c.session.id)) };
     },
   );

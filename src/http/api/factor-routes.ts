@@ -75,8 +75,8 @@ export function registerFactorRoutes(server: FastifyInstance, app: App): void {
     async (request) => {
       const c = caller(request);
       const [factors, recoveryCodes] = await Promise.all([
-        app.listFactors({ actor: c.actor, accountId: c.account.id }),
-        app.recoveryCodeStatus({ actor: c.actor }),
+        app.listFactors({ actor: c.actor, ctx: requestContext(request), accountId: c.account.id }),
+        app.recoveryCodeStatus({ actor: c.actor, ctx: requestContext(request) }),
       ]);
       return { factors: factors.map(factorJSON), recoveryCodes };
     },
@@ -237,7 +237,7 @@ export function registerFactorRoutes(server: FastifyInstance, app: App): void {
         response: { 200: Type.Object({ remaining: Type.Integer() }) },
       },
     },
-    async (request) => app.recoveryCodeStatus({ actor: caller(request).actor }),
+    async (request) => app.recoveryCodeStatus({ actor: caller(request).actor, ctx: requestContext(request) }),
   );
 
   r.post(
@@ -273,6 +273,7 @@ export function registerFactorRoutes(server: FastifyInstance, app: App): void {
       const c = caller(request);
       const factors = await app.listFactors({
         actor: c.actor,
+        ctx: requestContext(request),
         accountId: c.account.id,
         userRef: request.params.id,
       });
@@ -359,7 +360,7 @@ export function registerFactorRoutes(server: FastifyInstance, app: App): void {
     },
     async (request) => {
       const c = caller(request);
-      return app.lockoutRisk({ actor: c.actor, accountId: c.account.id });
+      return app.lockoutRisk({ actor: c.actor, ctx: requestContext(request), accountId: c.account.id });
     },
   );
 }

@@ -130,6 +130,7 @@ export function registerHardwareTokenRoutes(server: FastifyInstance, app: App): 
       const limit = request.query.limit ?? 1000;
       const tokens = await app.listHardwareTokens({
         actor: c.actor,
+        ctx: requestContext(request),
         accountId: c.account.id,
         limit,
         ...(request.query.state === undefined ? {} : { state: request.query.state }),

@@ -51,7 +51,11 @@ export function registerUserRoutes(server: FastifyInstance, app: App, setupLink:
     },
     async (request) => {
       const c = caller(request);
-      const users = await app.listUsers({ actor: c.actor, accountId: c.account.id });
+      const users = await app.listUsers({
+        actor: c.actor,
+        ctx: requestContext(request),
+        accountId: c.account.id,
+      });
       return { users: users.map(userJSON) };
     },
   );
@@ -105,7 +109,12 @@ export function registerUserRoutes(server: FastifyInstance, app: App, setupLink:
       const c = caller(request);
       return {
         user: userJSON(
-          await app.getUser({ actor: c.actor, accountId: c.account.id, userRef: request.params.id }),
+          await app.getUser({
+            actor: c.actor,
+            ctx: requestContext(request),
+            accountId: c.account.id,
+            userRef: request.params.id,
+          }),
         ),
       };
     },
@@ -207,6 +216,7 @@ export function registerUserRoutes(server: FastifyInstance, app: App, setupLink:
       const c = caller(request);
       const records = await app.readAudit({
         actor: c.actor,
+        ctx: requestContext(request),
         accountId: c.account.id,
         ...(request.query.after === undefined ? {} : { afterSeq: request.query.after }),
         ...(request.query.limit === undefined ? {} : { limit: request.query.limit }),

@@ -1,0 +1,43 @@
+/**
+ * ARN-style resource names (shared/reference/aws-iam-sts.md: IAM ARNs are
+ * `arn:aws:iam::<account>:<type>/<name>`). Every authorization names its resource this way.
+ */
+
+/** The account itself (account-level reads and settings). */
+export function accountArn(accountId: string): string {
+  return `arn:aws:iam::${accountId}:root`;
+}
+
+/** A user. */
+export function userArn(accountId: string, username: string): string {
+  return `arn:aws:iam::${accountId}:user/${username}`;
+}
+
+/** An MFA device (a virtual device's serial number is this ARN). */
+export function mfaArn(accountId: string, deviceName: string): string {
+  return `arn:aws:iam::${accountId}:mfa/${deviceName}`;
+}
+
+/** A customer managed policy. */
+export function policyArn(accountId: string, name: string): string {
+  return `arn:aws:iam::${accountId}:policy/${name}`;
+}
+
+/** A group. */
+export function groupArn(accountId: string, name: string): string {
+  return `arn:aws:iam::${accountId}:group/${name}`;
+}
+
+/** A hardware token of the inventory (`*` for the whole inventory). */
+export function hardwareTokenArn(accountId: string, serial: string): string {
+  return `arn:aws:iam::${accountId}:hardware-token/${serial}`;
+}
+
+/** Reads the policy name out of a managed-policy ARN of `accountId`; null when it is not one. */
+export function policyNameFromArn(accountId: string, arn: string): string | null {
+  const prefix = `arn:aws:iam::${accountId}:policy/`;
+  if (!arn.startsWith(prefix)) return null;
+  const rest = arn.slice(prefix.length);
+  const name = rest.slice(rest.lastIndexOf('/') + 1);
+  return name === '' ? null : name;
+}

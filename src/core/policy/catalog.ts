@@ -1,0 +1,49 @@
+/**
+ * Action names the guardrails and the linter reason about. The app's action catalog
+ * (src/app/actions.ts) holds every action; a test checks these lists against it.
+ */
+
+/** Actions that remove or weaken a factor (guardrail G1: recent MFA). */
+export const FACTOR_SENSITIVE_ACTIONS = [
+  'iam:DeactivateMFADevice',
+  'iam:ResyncMFADevice',
+  'holdfast:RegenerateRecoveryCodes',
+] as const;
+
+/** Actions that add a factor (guardrail G3). */
+export const ENROLMENT_ACTIONS = ['iam:CreateVirtualMFADevice', 'iam:EnableMFADevice'] as const;
+
+/**
+ * Identity-administration writes (guardrail G2): users, groups, roles, policies, access keys,
+ * other people's factors, account settings, the hardware token inventory.
+ */
+export const ADMINISTRATION_WRITE_ACTIONS = [
+  'iam:CreateUser',
+  'iam:DeleteUser',
+  'iam:CreateLoginProfile',
+  'iam:CreateAccessKey',
+  'iam:UpdateAccessKey',
+  'iam:DeleteAccessKey',
+  'iam:CreatePolicy',
+  'iam:DeletePolicy',
+  'iam:PutUserPolicy',
+  'iam:DeleteUserPolicy',
+  'iam:AttachUserPolicy',
+  'iam:DetachUserPolicy',
+  'iam:CreateRole',
+  'iam:CreateGroup',
+  'iam:AddUserToGroup',
+  'iam:RemoveUserFromGroup',
+  'iam:PutGroupPolicy',
+  'iam:AttachGroupPolicy',
+  'holdfast:DisableUser',
+  'holdfast:CreateSetupLink',
+  'holdfast:RevokeUserSessions',
+  'holdfast:IssueEnrolmentGrant',
+  'holdfast:UpdateAccountSettings',
+  'holdfast:PutAccountPolicy',
+  'holdfast:DeleteAccountPolicy',
+  'holdfast:ImportHardwareTokens',
+  'holdfast:AssignHardwareToken',
+  'holdfast:UpdateHardwareTokenState',
+] as const;
