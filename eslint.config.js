@@ -15,6 +15,11 @@ export default tseslint.config(
     },
   },
   {
+    // The web console runs in browsers.
+    files: ['console/src/**/*.ts'],
+    languageOptions: { globals: { ...globals.browser } },
+  },
+  {
     // Dependencies point inward (DESIGN.md convention 1): core is pure.
     files: ['src/core/**/*.ts'],
     rules: {

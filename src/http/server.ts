@@ -11,6 +11,7 @@ import { registerAuthRoutes } from './api/auth-routes.js';
 import { registerFactorRoutes } from './api/factor-routes.js';
 import { registerHardwareTokenRoutes } from './api/hardware-token-routes.js';
 import { registerUserRoutes, type SetupLinkBuilder } from './api/user-routes.js';
+import { registerConsole } from './console.js';
 import { renderDocsPage } from './docs-page.js';
 import { SETUP_PAGE_HTML, SETUP_SCRIPT } from './pages/setup-page.js';
 import { registerErrorHandling } from './plugins/errors.js';
@@ -171,6 +172,8 @@ export async function buildServer(
     { config: { action: ACTIONS.Public, auth: 'none' }, schema: { hide: true } },
     async (_r, reply) => reply.type('text/javascript; charset=utf-8').send(SETUP_SCRIPT),
   );
+
+  await server.register(registerConsole);
 
   await server.ready();
   return Object.assign(server, { holdfastRoutes: routes });

@@ -1,0 +1,69 @@
+import type { Route } from './router.js';
+
+/**
+ * The console's pages. Every path here must also be answered by the server with index.html
+ * (CONSOLE_PATHS in src/http/console.ts: `/sign-in`, `/enrol`, `/security`, `/admin`, `/admin/*`).
+ */
+export const ROUTES: Route[] = [
+  { path: '/sign-in', title: 'Sign in', auth: false, load: () => import('./pages/sign-in.js') },
+  { path: '/enrol', title: 'Add a factor', auth: true, load: () => import('./pages/enrol.js') },
+  { path: '/security', title: 'My security', auth: true, load: () => import('./pages/security.js') },
+  {
+    path: '/admin',
+    title: 'Administration',
+    auth: true,
+    admin: true,
+    load: () => import('./pages/admin-home.js'),
+  },
+  {
+    path: '/admin/users',
+    title: 'Users',
+    auth: true,
+    admin: true,
+    load: () => import('./pages/admin-users.js'),
+  },
+  {
+    path: '/admin/users/:id',
+    title: 'User',
+    auth: true,
+    admin: true,
+    load: () => import('./pages/admin-user.js'),
+  },
+  {
+    path: '/admin/insights',
+    title: 'Lock-out risk',
+    auth: true,
+    admin: true,
+    load: () => import('./pages/admin-insights.js'),
+  },
+  {
+    path: '/admin/tokens',
+    title: 'Hardware tokens',
+    auth: true,
+    admin: true,
+    load: () => import('./pages/admin-tokens.js'),
+  },
+  {
+    path: '/admin/audit',
+    title: 'Audit log',
+    auth: true,
+    admin: true,
+    load: () => import('./pages/admin-audit.js'),
+  },
+  {
+    path: '/admin/policies',
+    title: 'Policies',
+    auth: true,
+    admin: true,
+    load: () => import('./pages/admin-policies.js'),
+  },
+];
+
+/** The admin section's pages, for its sub-navigation. */
+export const ADMIN_LINKS: Array<{ path: string; label: string }> = [
+  { path: '/admin/users', label: 'Users' },
+  { path: '/admin/insights', label: 'Lock-out risk' },
+  { path: '/admin/tokens', label: 'Hardware tokens' },
+  { path: '/admin/audit', label: 'Audit log' },
+  { path: '/admin/policies', label: 'Policies' },
+];
