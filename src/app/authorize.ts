@@ -125,33 +125,34 @@ export async function decide(
     stepUpMaxAgeMs: stepUpMaxAgeMs(deps, account),
     requesterId: resource.requesterId,
   });
-  if (verdict !== null)
+  if (verdict?.outcome === 'deny') {
     return { allowed: false, error: guardrailError(verdict), guardrail: verdict, resourceArn };
+  }
 
   const policies = await policiesOf(deps, self);
   const credential: CredentialKind = actor.credential ?? 'session';
-  const contextFor = (facts: MfaFacts | null) =>
-    buildRequestContext({
-      principal: {
-        accountId: self.accountId,
-        username: self.username,
-        userid: self.id,
-        arn: userArn(self.accountId, self.username),
-      },
-      action,
-      resource: resourceArn,
-      nowMs: deps.clock.now(),
-      credential,
-      mfa: facts,
-      sourceIp: sourceIp ?? undefined,
+  const evaluateWith = (facts: MfaFacts | null) =>
+    evaluate({
+      identityPolicies: policies.identity,
+      accountPolicies: policies.account,
+      context: buildRequestContext({
+        principal: {
+          accountId: self.accountId,
+          username: self.username,
+          userid: self.id,
+          arn: userArn(self.accountId, self.username),
+        },
+        action,
+        resource: resourceArn,
+        nowMs: deps.clock.now(),
+        credential,
+        mfa: facts,
+        sourceIp: sourceIp ?? undefined,
+      }),
     });
-  const evaluation = evaluate({
-    identityPolicies: policies.identity,
-    accountPolicies: policies.account,
-    context: contextFor(mfa),
-  });
-  if (evaluation.decision === 'Allow') return { allowed: true, evaluation, resourceArn };
-  if (credential === 'session') {
+  /** The weakest assurance level whose fresh MFA the policies would allow (sessions only), or null. */
+  const weakestSufficientLevel = (): AssuranceLevel | null => {
+    if (credential !== 'session') return null;
     for (const level of ASSURANCE_LEVELS) {
       const fresh: MfaFacts = {
         authenticatedAtMs: deps.clock.now(),
@@ -159,25 +160,12 @@ export async function decide(
         factorKind: mfa?.factorKind ?? 'totp',
         phishingResistant: false,
       };
-      const retry = evaluate({
-        identityPolicies: policies.identity,
-        accountPolicies: policies.account,
-        context: contextFor(fresh),
-      });
-      if (retry.decision === 'Allow') {
-        return {
-          allowed: false,
-          evaluation,
-          resourceArn,
-          error: stepUpError(
-            { source: 'policy', minimumAssurance: level },
-            'a policy allows this action only with a fresher or stronger second factor',
-          ),
-        };
-      }
+      if (evaluateWith(fresh).decision === 'Allow') return level;
     }
-  }
-  return {
+    return null;
+  };
+  const evaluation = evaluateWith(mfa);
+  const forbidden = (): AuthorizationDecision => ({
     allowed: false,
     evaluation,
     resourceArn,
@@ -187,6 +175,23 @@ export async function decide(
         ? `an explicit deny in a policy forbids ${action}`
         : `no policy allows ${action} on this resource`,
       { details: { decision: evaluation.decision } },
+    ),
+  });
+  // A guardrail asking for step-up is only worth answering when a step-up would then be allowed.
+  if (verdict !== null) {
+    if (weakestSufficientLevel() === null) return forbidden();
+    return { allowed: false, error: guardrailError(verdict), guardrail: verdict, evaluation, resourceArn };
+  }
+  if (evaluation.decision === 'Allow') return { allowed: true, evaluation, resourceArn };
+  const level = weakestSufficientLevel();
+  if (level === null) return forbidden();
+  return {
+    allowed: false,
+    evaluation,
+    resourceArn,
+    error: stepUpError(
+      { source: 'policy', minimumAssurance: level },
+      'a policy allows this action only with a fresher or stronger second factor',
     ),
   };
 }

@@ -24,6 +24,7 @@ import {
 } from './hardware-tokens.js';
 import { lockoutRisk } from './insights.js';
 import { completeSignInWithSecondFactor, stepUp } from './mfa.js';
+import * as policies from './policies.js';
 import { recoveryCodeStatus, regenerateRecoveryCodes } from './recovery-codes.js';
 import {
   bootstrapAccount,
@@ -69,6 +70,28 @@ const USE_CASES = {
   listHardwareTokens,
   assignHardwareToken,
   setHardwareTokenState,
+  lintPolicyDocument: policies.lintPolicyDocument,
+  createManagedPolicy: policies.createManagedPolicy,
+  listManagedPolicies: policies.listManagedPolicies,
+  getManagedPolicy: policies.getManagedPolicy,
+  deleteManagedPolicy: policies.deleteManagedPolicy,
+  putUserPolicy: policies.putUserPolicy,
+  getUserPolicy: policies.getUserPolicy,
+  listUserPolicies: policies.listUserPolicies,
+  deleteUserPolicy: policies.deleteUserPolicy,
+  attachUserPolicy: policies.attachUserPolicy,
+  detachUserPolicy: policies.detachUserPolicy,
+  listAttachedUserPolicies: policies.listAttachedUserPolicies,
+  createGroup: policies.createGroup,
+  listGroups: policies.listGroups,
+  setGroupMembership: policies.setGroupMembership,
+  putGroupPolicy: policies.putGroupPolicy,
+  attachGroupPolicy: policies.attachGroupPolicy,
+  putAccountPolicy: policies.putAccountPolicy,
+  deleteAccountPolicy: policies.deleteAccountPolicy,
+  listAccountPolicies: policies.listAccountPolicies,
+  updateAccountSettings: policies.updateAccountSettings,
+  issueEnrolmentGrant: policies.issueEnrolmentGrant,
 };
 
 type UseCases = typeof USE_CASES;

@@ -12,6 +12,7 @@ export interface AccountRepository {
   findById(id: string): Promise<Account | null>;
   findByName(name: string): Promise<Account | null>;
   list(): Promise<Account[]>;
+  updateSettings(id: string, settings: Account['settings']): Promise<void>;
 }
 
 /** Principals of one account; every lookup is scoped by account (MISSION.md failure 6). */
@@ -302,6 +303,101 @@ export interface OutboxRepository {
   listForPrincipal(principalId: string): Promise<OutboxMessage[]>;
 }
 
+/** The credential behind a `webauthn` factor (W3C WebAuthn Level 2 §6.5.1 attested credential data). */
+export interface WebAuthnCredential {
+  factorId: string;
+  accountId: string;
+  principalId: string;
+  /** Credential ID, base64url; unique within the account. */
+  credentialId: string;
+  /** COSE_Key bytes (RFC 9052 §7). */
+  publicKey: Uint8Array;
+  /** COSE algorithm (-7 ES256, -8 EdDSA, -257 RS256). */
+  algorithm: number;
+  /** Last accepted signature counter (0: the authenticator keeps none). */
+  signCount: number;
+  transports: string[];
+  /** Canonical AAGUID of the model (all zeros when hidden). */
+  aaguid: string;
+  /** BE flag, fixed at creation (Level 3 §6.1.3). */
+  backupEligible: boolean;
+  /** BS flag as last seen. */
+  backedUp: boolean;
+  /** UV flag at registration. */
+  userVerified: boolean;
+  attestationFormat: string;
+  /** The attestation chained to a trust anchor from the account's FIDO metadata. */
+  attestationVerified: boolean;
+  /** The model was explicitly on the account's allow-list (with verified attestation). */
+  aaguidAllowed: boolean;
+  /** Registered as a discoverable passkey (can sign in without a password). */
+  discoverable: boolean;
+  /** The user handle (base64url) the authenticator stores and returns for discoverable credentials. */
+  userHandle: string;
+  createdAt: number;
+  lastUsedAt: number | null;
+}
+
+/** What a WebAuthn ceremony is for. */
+export type WebAuthnChallengePurpose = 'register' | 'sign_in' | 'step_up' | 'passkey';
+
+/** A ceremony challenge kept server-side: single use, short-lived. */
+export interface WebAuthnChallenge {
+  id: string;
+  purpose: WebAuthnChallengePurpose;
+  /** base64url challenge as sent to the browser. */
+  challenge: string;
+  accountId: string | null;
+  /** The principal the ceremony is for (registering or signing in), when known. */
+  principalId: string | null;
+  /** The session that asked (registration, step-up); only it may answer. */
+  sessionId: string | null;
+  /** The sign-in flow that asked. */
+  flowId: string | null;
+  data: Record<string, string | number | boolean | null>;
+  createdAt: number;
+  expiresAt: number;
+  usedAt: number | null;
+}
+
+/** An account's imported FIDO metadata catalog (MDS3 BLOB entries, parsed and signature-checked). */
+export interface WebAuthnMetadataRecord {
+  accountId: string;
+  serialNumber: number;
+  nextUpdate: string;
+  /** JSON of the catalog entries (roots base64 DER). */
+  entries: string;
+  importedAt: number;
+}
+
+/** WebAuthn credentials, challenges and metadata. */
+export interface WebAuthnRepository {
+  insertCredential(credential: WebAuthnCredential): Promise<void>;
+  findCredential(accountId: string, credentialId: string): Promise<WebAuthnCredential | null>;
+  findCredentialByFactor(factorId: string): Promise<WebAuthnCredential | null>;
+  listCredentials(accountId: string, principalId: string): Promise<WebAuthnCredential[]>;
+  /**
+   * Records an accepted assertion: the new counter and backup state, only if the stored counter
+   * is still `expectedCount` (two uses of one counter value cannot both win). Also marks the
+   * factor used.
+   */
+  recordUse(input: {
+    factorId: string;
+    expectedCount: number;
+    newCount: number;
+    backedUp: boolean;
+    now: number;
+  }): Promise<boolean>;
+  insertChallenge(challenge: WebAuthnChallenge): Promise<void>;
+  findChallenge(id: string): Promise<WebAuthnChallenge | null>;
+  /** Marks a live, unused challenge used; true for exactly one of concurrent callers. */
+  consumeChallenge(input: { id: string; now: number }): Promise<boolean>;
+  /** Deletes challenges that expired before `now`. */
+  deleteExpiredChallenges(now: number): Promise<number>;
+  putMetadata(record: WebAuthnMetadataRecord): Promise<void>;
+  getMetadata(accountId: string): Promise<WebAuthnMetadataRecord | null>;
+}
+
 /** Every repository. */
 export interface Repositories {
   accounts: AccountRepository;
@@ -319,6 +415,7 @@ export interface Repositories {
   outbox: OutboxRepository;
   policies: PolicyRepository;
   enrolment: EnrolmentRepository;
+  webauthn: WebAuthnRepository;
 }
 
 /** The store: repositories plus a transaction in which a change and its audit record commit together. */

@@ -10,6 +10,7 @@ import type { Database } from '../storage/connect.js';
 import { registerAuthRoutes } from './api/auth-routes.js';
 import { registerFactorRoutes } from './api/factor-routes.js';
 import { registerHardwareTokenRoutes } from './api/hardware-token-routes.js';
+import { registerPolicyRoutes } from './api/policy-routes.js';
 import { registerUserRoutes, type SetupLinkBuilder } from './api/user-routes.js';
 import { registerConsole } from './console.js';
 import { renderDocsPage } from './docs-page.js';
@@ -147,6 +148,7 @@ export async function buildServer(
   registerUserRoutes(server, options.app, setupLink);
   registerFactorRoutes(server, options.app);
   registerHardwareTokenRoutes(server, options.app);
+  registerPolicyRoutes(server, options.app);
 
   server.get(
     '/v1/openapi.json',

@@ -84,3 +84,37 @@ export async function buildTestServer(inst: Installation, options: { trustedProx
     publicUrl: 'http://127.0.0.1:8080',
   });
 }
+
+/**
+ * A bearer session that passed a second factor, exactly as the sign-in flow stores one. For
+ * suites about what MFA sessions may do (administration under guardrail G2), not about how they
+ * are obtained: the sign-in and step-up flows themselves are tested in mfa.test.ts.
+ */
+export async function mfaSessionToken(
+  inst: Installation,
+  input: { accountName: string; login: string; factorAt?: number },
+): Promise<string> {
+  const { createSession } = await import('../../src/app/auth.js');
+  const account = await inst.store.accounts.findByName(input.accountName);
+  if (account === null) throw new Error(`no account ${input.accountName}`);
+  const principal = await inst.store.principals.findByLogin(account.id, input.login);
+  if (principal === null) throw new Error(`no principal ${input.login}`);
+  const deps = inst.app.deps;
+  const issued = await inst.store.transaction((tx) =>
+    createSession(deps, tx, {
+      principal,
+      channel: 'bearer',
+      ctx: { requestId: 'test', sourceIp: '127.0.0.1', userAgent: 'test' },
+      auth: {
+        methods: ['pwd', 'otp'],
+        factor: {
+          factorId: 'mfa_test_fixture',
+          kind: 'totp',
+          assurance: 'software_otp',
+          at: input.factorAt ?? deps.clock.now(),
+        },
+      },
+    }),
+  );
+  return issued.token;
+}

@@ -6,6 +6,7 @@ import {
   buildTestServer,
   createTestInstallation,
   createUserWithPassword,
+  mfaSessionToken,
   type TestInstallation,
 } from '../helpers/installation.js';
 
@@ -29,6 +30,8 @@ describe.each(DATABASE_KINDS)('HTTP API [$name]', ({ name }) => {
     return res.json().token as string;
   };
   const auditCount = () => inst.store.audit.count();
+  /** An MFA session: identity administration needs one (guardrail G2). */
+  const mfaTokenFor = (login: string, accountName = 'acme') => mfaSessionToken(inst, { accountName, login });
 
   beforeAll(async () => {
     inst = await createTestInstallation(name);
@@ -305,9 +308,16 @@ describe.each(DATABASE_KINDS)('HTTP API [$name]', ({ name }) => {
   });
 
   it('enforces roles: users cannot list users, help desk cannot disable, admins can', async () => {
-    const user = await tokenFor('user@acme.test');
-    const help = await tokenFor('help@acme.test');
-    const admin = await tokenFor('admin@acme.test');
+    const user = await mfaTokenFor('user@acme.test');
+    const help = await mfaTokenFor('help@acme.test');
+    const admin = await mfaTokenFor('admin@acme.test');
+    // Without MFA, even an admin is asked to step up first (G2).
+    const passwordOnly = await server.inject({
+      url: '/v1/users',
+      headers: bearer(await tokenFor('admin@acme.test')),
+    });
+    expect(passwordOnly.json().error.code).toBe('MFA_STEP_UP_REQUIRED');
+    expect(passwordOnly.json().error.guardrail).toBe('G2');
     expect((await server.inject({ url: '/v1/users', headers: bearer(user) })).json().error.code).toBe(
       'AUTH_FORBIDDEN',
     );
@@ -322,7 +332,15 @@ describe.each(DATABASE_KINDS)('HTTP API [$name]', ({ name }) => {
       headers: bearer(help),
     });
     expect(denied.json().error.code).toBe('AUTH_FORBIDDEN');
-    expect(await auditCount()).toBe(before);
+    // The refusal changed nothing but is a failed security event in the audit log.
+    expect(await auditCount()).toBe(before + 1);
+    const refusal = (await inst.store.audit.scan(0, 100_000)).at(-1);
+    expect(refusal).toMatchObject({
+      action: 'authz.denied',
+      outcome: 'failure',
+      errorCode: 'AUTH_FORBIDDEN',
+    });
+    expect(refusal!.details.action).toBe('holdfast:DisableUser');
     // Help desk may revoke a user's sessions but never an admin's.
     expect(
       (
@@ -331,8 +349,8 @@ describe.each(DATABASE_KINDS)('HTTP API [$name]', ({ name }) => {
           url: '/v1/users/admin@acme.test/sessions/revoke',
           headers: bearer(help),
         })
-      ).json().error.code,
-    ).toBe('AUTH_FORBIDDEN');
+      ).json().error,
+    ).toMatchObject({ code: 'GUARDRAIL_DENIED', guardrail: 'G6' });
     const created = await server.inject({
       method: 'POST',
       url: '/v1/users',
@@ -341,14 +359,14 @@ describe.each(DATABASE_KINDS)('HTTP API [$name]', ({ name }) => {
     });
     expect(created.statusCode).toBe(201);
     expect(created.json().setup.url).toMatch(/\/setup#token=hfsetup_/);
-    // An admin cannot mint an owner.
+    // An admin cannot mint an owner (G6: admins never act on owners).
     const owner = await server.inject({
       method: 'POST',
       url: '/v1/users',
       headers: bearer(admin),
       payload: { email: 'o2@acme.test', role: 'owner' },
     });
-    expect(owner.json().error.code).toBe('AUTH_FORBIDDEN');
+    expect(owner.json().error).toMatchObject({ code: 'GUARDRAIL_DENIED', guardrail: 'G6' });
     const dup = await server.inject({
       method: 'POST',
       url: '/v1/users',
@@ -366,9 +384,7 @@ describe.each(DATABASE_KINDS)('HTTP API [$name]', ({ name }) => {
   });
 
   it('keeps accounts apart: an admin of one account cannot see users of another', async () => {
-    const otherOwner = (
-      await signIn({ account: 'other', login: 'user@acme.test', password: 'a different long passphrase' })
-    ).json().token;
+    const otherOwner = await mfaTokenFor('user@acme.test', 'other');
     const res = await server.inject({ url: '/v1/users/owner@acme.test', headers: bearer(otherOwner) });
     expect(res.json().error.code).toBe('USER_NOT_FOUND');
     expect(
@@ -377,7 +393,7 @@ describe.each(DATABASE_KINDS)('HTTP API [$name]', ({ name }) => {
   });
 
   it('an admin revokes a user’s sessions; disabling a user ends their sessions and sign-ins', async () => {
-    const admin = await tokenFor('admin@acme.test');
+    const admin = await mfaTokenFor('admin@acme.test');
     const victim = await tokenFor('user2@acme.test');
     const revoke = await server.inject({
       method: 'POST',
@@ -398,7 +414,7 @@ describe.each(DATABASE_KINDS)('HTTP API [$name]', ({ name }) => {
       (await signIn({ account: 'acme', login: 'user2@acme.test', password: PASSWORD }, '10.5.0.1')).json()
         .error.code,
     ).toBe('AUTH_INVALID_CREDENTIALS');
-    const owner = await tokenFor('owner@acme.test');
+    const owner = await mfaTokenFor('owner@acme.test');
     const ownerId = (await server.inject({ url: '/v1/session', headers: bearer(owner) })).json().user.id;
     expect(
       (
@@ -408,7 +424,7 @@ describe.each(DATABASE_KINDS)('HTTP API [$name]', ({ name }) => {
   });
 
   it('setup tokens are single use; a rejected password leaves the token usable', async () => {
-    const admin = await tokenFor('admin@acme.test');
+    const admin = await mfaTokenFor('admin@acme.test');
     const created = await server.inject({
       method: 'POST',
       url: '/v1/users',

@@ -30,7 +30,7 @@ const USER = {
     {
       Sid: 'ReadOwnAccount',
       Effect: 'Allow',
-      Action: ['holdfast:GetAccount'],
+      Action: ['holdfast:GetAccount', 'holdfast:LintPolicy'],
       Resource: `${ACCOUNT}:root`,
     },
     {
