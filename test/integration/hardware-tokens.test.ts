@@ -16,6 +16,7 @@ import {
   buildTestServer,
   createTestInstallation,
   createUserWithPassword,
+  mfaSessionToken,
   type TestInstallation,
 } from '../helpers/installation.js';
 
@@ -177,6 +178,7 @@ describe.each(DATABASE_KINDS)('hardware tokens over HTTP [$name]', ({ name }) =>
   const factorOf: Record<string, string> = {};
   let userMfaToken = '';
   let adminMfaToken = '';
+  let adminPasswordToken = '';
 
   const call = async (options: InjectOptions) => {
     const res = await server.inject(options);
@@ -244,8 +246,13 @@ describe.each(DATABASE_KINDS)('hardware tokens over HTTP [$name]', ({ name }) =>
       role: 'helpdesk',
     });
     server = await buildTestServer(inst);
-    // The admin has no factor yet, so a password session is a full session today.
-    adminToken = await passwordSession('admin@acme.test');
+    // Inventory administration needs an MFA session (G2); the sign-in flow is tested in mfa.test.ts.
+    adminToken = await mfaSessionToken(inst, { accountName: 'acme', login: 'admin@acme.test' });
+    const passwordOnly = await call({
+      url: '/v1/hardware-tokens',
+      headers: bearer(await passwordSession('admin@acme.test')),
+    });
+    expect(passwordOnly.json().error).toMatchObject({ code: 'MFA_STEP_UP_REQUIRED', guardrail: 'G2' });
   });
   afterAll(async () => {
     await server?.close();
@@ -476,7 +483,8 @@ describe.each(DATABASE_KINDS)('hardware tokens over HTTP [$name]', ({ name }) =>
 
     // A day later it is still waiting for its user.
     inst.clock.advance(24 * 60 * 60_000);
-    adminToken = await passwordSession('admin@acme.test');
+    adminToken = await mfaSessionToken(inst, { accountName: 'acme', login: 'admin@acme.test' });
+    adminPasswordToken = await passwordSession('admin@acme.test');
     const userToken = await passwordSession('user@acme.test');
     const mine = await call({ url: '/v1/factors', headers: bearer(userToken) });
     expect(mine.json().factors).toEqual([expect.objectContaining({ id: factor.id, status: 'pending' })]);
@@ -663,8 +671,8 @@ describe.each(DATABASE_KINDS)('hardware tokens over HTTP [$name]', ({ name }) =>
         headers: bearer(token),
         payload: { state },
       });
-    // adminToken is now the session of an admin with a factor, signed in with the password only.
-    const noMFA = await lost(adminToken);
+    // A password-only session of the admin (signed in before it had a factor) may not do it.
+    const noMFA = await lost(adminPasswordToken);
     expect(noMFA.statusCode).toBe(403);
     expect(noMFA.json().error.code).toBe('MFA_STEP_UP_REQUIRED');
     expect((await tokenRows()).find((t) => t.serial === 'TOTP-0001')!.state).toBe('assigned');

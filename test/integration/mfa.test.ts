@@ -14,6 +14,7 @@ import {
   buildTestServer,
   createTestInstallation,
   createUserWithPassword,
+  mfaSessionToken,
   type TestInstallation,
 } from '../helpers/installation.js';
 import {
@@ -891,7 +892,13 @@ describe.each(DATABASE_KINDS)('second factors over HTTP [$name]', ({ name }) => 
         email: 'owner@insight.test',
         password: PASSWORD,
       });
-      const ownerToken = await account.passwordToken('owner@insight.test');
+      // Insights are identity administration: an MFA session is needed (G2).
+      const ownerToken = await mfaSessionToken(inst, { accountName: 'insight', login: 'owner@insight.test' });
+      expectError(
+        await call.insights(await account.passwordToken('owner@insight.test')),
+        403,
+        'MFA_STEP_UP_REQUIRED',
+      );
       const alice = await newUser({ account, accountName: 'insight' });
       await enrolEnabled(alice.token, 'phone');
       const bob = await newUser({ account, accountName: 'insight' });
@@ -925,7 +932,9 @@ describe.each(DATABASE_KINDS)('second factors over HTTP [$name]', ({ name }) => 
       expectError(await call.insights(carol.token), 403, 'AUTH_FORBIDDEN');
 
       const admin = await newUser({ account, accountName: 'insight', role: 'admin' });
-      const asAdmin = await call.insights(admin.token);
+      const asAdmin = await call.insights(
+        await mfaSessionToken(inst, { accountName: 'insight', login: admin.email }),
+      );
       expectStatus(asAdmin, 200);
       expect(asAdmin.body).toMatchObject({ administrators: 2, singleAdministrator: false });
       expect(emails(asAdmin, 'usersWithoutFactors')).toContain(admin.email);
