@@ -5,6 +5,7 @@ import type { Store } from '../../src/core/ports.js';
 import type { Principal } from '../../src/core/principals/types.js';
 import type { Session } from '../../src/core/sessions/session.js';
 import { connectDatabase, migrateDatabase, type Database } from '../../src/storage/connect.js';
+import { MIGRATIONS } from '../../src/storage/migrations/index.js';
 import { createStore } from '../../src/storage/store.js';
 import { DATABASE_KINDS, freshDatabase, type FreshDatabase } from '../helpers/databases.js';
 
@@ -59,7 +60,7 @@ describe.each(DATABASE_KINDS)('repository contract [$name]', ({ name }) => {
   beforeAll(async () => {
     fresh = await freshDatabase(name);
     db = await connectDatabase(fresh.url);
-    expect(await migrateDatabase(db)).toEqual(['0001-initial', '0002-factors']);
+    expect(await migrateDatabase(db)).toEqual(Object.keys(MIGRATIONS).sort());
     expect(await migrateDatabase(db)).toEqual([]); // idempotent
     store = createStore(db);
     for (const [id, accountName] of [

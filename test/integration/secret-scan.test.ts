@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InjectOptions } from 'fastify';
 import { buildServer } from '../../src/http/server.js';
 import { DATABASE_KINDS } from '../helpers/databases.js';
-import { createTestInstallation, type TestInstallation } from '../helpers/installation.js';
+import { createTestInstallation, mfaSessionToken, type TestInstallation } from '../helpers/installation.js';
 
 const PASSWORD = 'planted-secret-passphrase-7731';
 const NEW_PASSWORD = 'second-planted-passphrase-9917';
@@ -86,10 +86,13 @@ describe.each(DATABASE_KINDS)(
         headers: { authorization: `Bearer ${token}` },
         payload: { currentPassword: PASSWORD, newPassword: NEW_PASSWORD },
       });
+      // Creating a user is identity administration: it needs an MFA session (G2).
+      const mfaToken = await mfaSessionToken(inst, { accountName: 'scan', login: 'owner@scan.test' });
+      planted.push(mfaToken);
       const created = await call({
         method: 'POST',
         url: '/v1/users',
-        headers: { authorization: `Bearer ${token}` },
+        headers: { authorization: `Bearer ${mfaToken}` },
         payload: { email: 'u@scan.test' },
       });
       planted.push(created.json().setup.token);
