@@ -126,7 +126,7 @@ export async function auditRefusal(
 }
 
 /** Counts one enrolment attempt against the principal and the source (G4); refuses when over the limit. */
-async function countEnrolmentAttempt(
+export async function countEnrolmentAttempt(
   deps: AppDeps,
   actor: Actor & { kind: 'principal' },
   ctx: RequestContext,
@@ -356,7 +356,17 @@ export async function enableFactor(
       ? await countEnrolmentAttempt(deps, input.actor, input.ctx, 'factor.enable')
       : [];
   const factor = await loadFactor(deps, input.accountId, input.factorId, target.id);
-  if (factor.status !== 'pending') throw new HoldfastError('FACTOR_NOT_PENDING');
+  if (factor.status !== 'pending') {
+    const error = new HoldfastError('FACTOR_NOT_PENDING');
+    await auditRefusal(deps, {
+      actor: input.actor,
+      ctx: input.ctx,
+      action: 'factor.enable',
+      target: factor.id,
+      error,
+    });
+    throw error;
+  }
   const now = deps.clock.now();
   if (factor.pendingSessionId !== null) {
     if (input.actor.kind !== 'principal' || input.actor.session.id !== factor.pendingSessionId) {
@@ -504,8 +514,11 @@ async function releaseHardwareToken(tx: Repositories, factor: Factor, now: numbe
 
 /**
  * G5: when a principal is left without an enabled factor by someone else's action (an admin, a
- * reset), its sessions are revoked (access keys too, once it has any) until it enrols again; when
- * it removes its last factor itself, every other session of it is revoked.
+ * reset), its sessions are revoked until it enrols again; when it removes its last factor itself,
+ * every other session of it is revoked. Either way its temporary AWS credentials are revoked and
+ * its long-term access keys are deactivated (marked as deactivated by the guardrail). Nothing is
+ * re-activated automatically when it enrols again: an administrator, from an MFA session,
+ * re-activates a key with UpdateAccessKey (docs/aws-api.md).
  */
 export async function onFactorLoss(
   deps: AppDeps,
@@ -526,6 +539,15 @@ export async function onFactorLoss(
     reason: 'last_factor_removed',
     ...(actsOnSelf(actor, target) ? { exceptId: actor.session.id } : {}),
   });
+  const keysDeactivated = await tx.accessKeys.deactivateAllForPrincipal({
+    accountId: target.accountId,
+    principalId: target.id,
+  });
+  const temporaryRevoked = await tx.temporaryCredentials.revokeAllForPrincipal({
+    accountId: target.accountId,
+    principalId: target.id,
+    now,
+  });
   await writeAudit(deps, tx, {
     actor: input.actor,
     ctx: input.ctx,
@@ -533,7 +555,13 @@ export async function onFactorLoss(
       accountId: target.accountId,
       action: 'principal.last_factor_lost',
       target: target.id,
-      details: { guardrail: 'G5', sessionsRevoked: revoked, security: true },
+      details: {
+        guardrail: 'G5',
+        sessionsRevoked: revoked,
+        accessKeysDeactivated: keysDeactivated,
+        temporaryCredentialsRevoked: temporaryRevoked,
+        security: true,
+      },
     },
   });
   return true;
@@ -564,7 +592,16 @@ export async function removeFactor(
     factor.status === 'pending' &&
     factor.pendingSessionId !== input.actor.session.id
   ) {
-    throw new HoldfastError('FACTOR_WRONG_SESSION');
+    // G3: a pending factor belongs to the session enrolling it; nobody else cancels it either.
+    const error = new HoldfastError('FACTOR_WRONG_SESSION', undefined, { details: { guardrail: 'G3' } });
+    await auditRefusal(deps, {
+      actor: input.actor,
+      ctx: input.ctx,
+      action: 'factor.remove',
+      target: factor.id,
+      error,
+    });
+    throw error;
   }
   return deps.store.transaction(async (tx) => {
     const now = deps.clock.now();

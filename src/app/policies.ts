@@ -581,7 +581,10 @@ export type AccountSettingsPatch = Pick<
   'stepUpMaxAgeSeconds' | 'initialEnrolmentWindowSeconds' | 'requireSecondApprover'
 >;
 
-/** Changes account settings; anything that would loosen a guardrail is refused (SETTING_WOULD_LOOSEN). */
+/**
+ * Changes account settings. Nothing may exceed a guardrail's cap, and through the API nothing may
+ * become looser than it is (SETTING_WOULD_LOOSEN); the host operator may relax back to the caps.
+ */
 export async function updateAccountSettings(
   deps: AppDeps,
   input: Common & { patch: AccountSettingsPatch },
@@ -605,8 +608,19 @@ export async function updateAccountSettings(
   return deps.store.transaction(async (tx) => {
     const account = await tx.accounts.findById(input.accountId);
     if (account === null) throw new HoldfastError('ACCOUNT_NOT_FOUND');
-    if (account.settings.requireSecondApprover === true && patch.requireSecondApprover === false) {
-      throw new HoldfastError('SETTING_WOULD_LOOSEN', 'a second approver, once required, stays required');
+    // Through the API a setting only moves tighter than it is now; the host operator (CLI) may
+    // move it back within the guardrails' caps.
+    if (input.actor.kind === 'principal') {
+      const current = account.settings;
+      const looser = (next: number | undefined, now: number | undefined) =>
+        next !== undefined && now !== undefined && next > now;
+      if (
+        looser(patch.stepUpMaxAgeSeconds, current.stepUpMaxAgeSeconds) ||
+        looser(patch.initialEnrolmentWindowSeconds, current.initialEnrolmentWindowSeconds) ||
+        (current.requireSecondApprover === true && patch.requireSecondApprover === false)
+      ) {
+        throw new HoldfastError('SETTING_WOULD_LOOSEN', 'through the API a setting can only be tightened');
+      }
     }
     const settings: AccountSettings = { ...account.settings };
     for (const [key, value] of Object.entries(patch) as Array<[keyof AccountSettingsPatch, never]>) {

@@ -90,7 +90,12 @@ export function registerFactorRoutes(server: FastifyInstance, app: App): void {
         summary: 'Start enrolling an authenticator app (pending for 10 minutes, owned by this session)',
         tags: ['factors'],
         body: Type.Object(
-          { name: Type.String({ minLength: 1, maxLength: 64 }) },
+          {
+            name: Type.String({ minLength: 1, maxLength: 64 }),
+            enrolmentGrant: Type.Optional(
+              Type.String({ minLength: 1, maxLength: 128, description: 'one-time enrolment grant (guardrail G3)' }),
+            ),
+          },
           { additionalProperties: false },
         ),
         response: {
@@ -111,6 +116,7 @@ export function registerFactorRoutes(server: FastifyInstance, app: App): void {
         actor: c.actor,
         ctx: requestContext(request),
         name: request.body.name,
+        ...(request.body.enrolmentGrant === undefined ? {} : { enrolmentGrant: request.body.enrolmentGrant }),
       });
       void reply.header('cache-control', 'no-store');
       return reply.status(201).send({
