@@ -13,6 +13,8 @@ import { registerFactorCommands } from './factor-commands.js';
 import { registerMeCommands } from './me-commands.js';
 import { print, progressBar, reportError } from './output.js';
 import { registerTokenCommands } from './token-commands.js';
+import { registerWebAuthnCommands } from './webauthn-commands.js';
+import { registerGrantCommand, registerPolicyCommands } from './policy-commands.js';
 
 const program = new Command('holdfast')
   .description('Holdfast: identity service with multi-factor authentication that cannot be bypassed or lost')
@@ -197,6 +199,8 @@ withDatabaseOptions(user.command('disable').description('disable a user and revo
     }),
   );
 
+registerGrantCommand(user);
+
 const audit = program.command('audit').description('the hash-chained audit log');
 withDatabaseOptions(
   audit.command('verify').description('verify the whole hash chain; names the first broken record'),
@@ -263,6 +267,8 @@ withDatabaseOptions(
 registerFactorCommands(program);
 registerMeCommands(program);
 registerTokenCommands(program);
+registerWebAuthnCommands(program);
+registerPolicyCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.exitCode = reportError(err, false);

@@ -101,9 +101,8 @@ describe('holdfast tokens (built CLI, SQLite)', () => {
   });
 
   it('imports 10,000 tokens from a python3-pskc file (--json)', async () => {
-    const started = performance.now();
+    // How long this takes is measured by `npm run bench` (pskc-import), not asserted here.
     const res = await target.cli(['tokens', 'import', file('bulk.xml'), '--account', 'acme', '--json']);
-    const seconds = (performance.now() - started) / 1000;
     expect(res.code, res.stderr).toBe(0);
     expect(res.json()).toEqual({
       importId: expect.stringMatching(/^imp_/),
@@ -112,8 +111,6 @@ describe('holdfast tokens (built CLI, SQLite)', () => {
     });
     // --json keeps stderr free for a machine reader.
     expect(res.stderr).toBe('');
-    // Parsing, sealing and inserting 10,000 tokens, node start-up included.
-    expect(seconds).toBeLessThan(20);
   });
 
   it('shows a progress bar on stderr without --json', async () => {
