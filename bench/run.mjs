@@ -17,7 +17,15 @@ import {
 
 // Adding a scenario: create bench/scenarios/NAME.mjs (exports name, description, run) and add
 // NAME here. Order matters only for reading the table.
-const SCENARIOS = ['password-sign-in', 'startup', 'totp-verify', 'recovery-code-sign-in', 'pskc-import'];
+const SCENARIOS = [
+  'password-sign-in',
+  'startup',
+  'totp-verify',
+  'recovery-code-sign-in',
+  'pskc-import',
+  'webauthn-verify',
+  'authorization',
+];
 
 function usage() {
   return [

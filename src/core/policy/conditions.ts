@@ -206,7 +206,7 @@ function compileValue({ family, comparison, raw, where, variables }: ValueInput)
       const block = parseCIDR(text.trim());
       if (!block) invalid(where, 'not an IPv4 or IPv6 address or CIDR block');
       return (v) => {
-        const ip = parseIP(String(v).trim());
+        const ip = parseContextIP(String(v));
         return ip !== undefined && cidrContains(block, ip);
       };
     }
@@ -321,6 +321,20 @@ export function compileConditionBlock(
     }
   }
   return out;
+}
+
+let lastIPText: string | undefined;
+let lastIP: ReturnType<typeof parseIP>;
+/**
+ * Parses the request's address for IP conditions. One request is tested against many IpAddress
+ * conditions with the same `aws:SourceIp`, so the last parse is remembered (values are immutable).
+ */
+function parseContextIP(text: string): ReturnType<typeof parseIP> {
+  if (text !== lastIPText) {
+    lastIP = parseIP(text.trim());
+    lastIPText = text;
+  }
+  return lastIP;
 }
 
 function isAbsent(value: ContextValue | undefined): value is undefined | readonly string[] {

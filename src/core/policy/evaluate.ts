@@ -56,14 +56,38 @@ function elementMatches(element: CompiledElement, text: string, context: Request
   return any !== element.negated;
 }
 
-/** True when the statement applies to the request (action, resource and every condition). */
-function statementMatches(
-  statement: CompiledStatement,
-  context: RequestContext,
+/** Most distinct actions remembered per policy (the action catalog is far smaller). */
+const MAX_ACTIONS_PER_POLICY = 1_024;
+const byPolicy = new WeakMap<CompiledPolicy, Map<string, readonly CompiledStatement[]>>();
+
+/**
+ * The statements of a policy whose Action/NotAction matches an action. Action patterns hold no
+ * variables in practice, so the answer depends on the action alone and is remembered per compiled
+ * policy (compiled policies are immutable); a policy with a variable in an action is never cached.
+ */
+function statementsForAction(
+  policy: CompiledPolicy,
   lowerCaseAction: string,
-): boolean {
+  context: RequestContext,
+): readonly CompiledStatement[] {
+  let memo = byPolicy.get(policy);
+  const hit = memo?.get(lowerCaseAction);
+  if (hit !== undefined) return hit;
+  const list = policy.statements.filter((s) => elementMatches(s.action, lowerCaseAction, context));
+  const cacheable = policy.statements.every((s) => s.action.patterns.every((p) => p.static));
+  if (cacheable) {
+    if (memo === undefined) {
+      memo = new Map();
+      byPolicy.set(policy, memo);
+    }
+    if (memo.size < MAX_ACTIONS_PER_POLICY) memo.set(lowerCaseAction, list);
+  }
+  return list;
+}
+
+/** True when a statement whose action matched applies to the request (resource and every condition). */
+function statementApplies(statement: CompiledStatement, context: RequestContext): boolean {
   return (
-    elementMatches(statement.action, lowerCaseAction, context) &&
     elementMatches(statement.resource, context.resource, context) &&
     evaluateConditions(statement.conditions, context)
   );
@@ -78,13 +102,13 @@ interface CollectInput {
 }
 
 function collect({ set, policies, context, lowerCaseAction, into }: CollectInput): void {
-  policies.forEach((policy, policyIndex) => {
-    for (const s of policy.statements) {
-      if (!statementMatches(s, context, lowerCaseAction)) continue;
+  for (let policyIndex = 0; policyIndex < policies.length; policyIndex++) {
+    for (const s of statementsForAction(policies[policyIndex]!, lowerCaseAction, context)) {
+      if (!statementApplies(s, context)) continue;
       const match = { set, policyIndex, statementIndex: s.index, sid: s.sid, effect: s.effect };
       (s.effect === 'Deny' ? into.denies : into.allows).push(match);
     }
-  });
+  }
 }
 
 /** Decides a request: explicit deny > allow (in identity AND account policies) > implicit deny. */

@@ -154,6 +154,23 @@ export function compilePattern(source: string, options: PatternOptions): Compile
     return { source, static: true, matches: (text) => globMatch(codes, text) };
   }
   const wildcards = parts.some((p) => p.kind === 'text' && /[*?]/.test(p.text));
+  const last = parts[parts.length - 1]!;
+  const onlyTrailingStar =
+    last.kind === 'text' &&
+    /^[^*?]*\*$/.test(last.text) &&
+    parts.slice(0, -1).every((p) => p.kind !== 'text' || !/[*?]/.test(p.text));
+  if (onlyTrailingStar) {
+    // `arn:...:${aws:PrincipalAccount}:*` and the like: a resolved prefix and startsWith, no glob.
+    const head = [...parts.slice(0, -1), { kind: 'literal' as const, text: last.text.slice(0, -1) }];
+    return {
+      source,
+      static: false,
+      matches(text, context) {
+        const prefix = resolveTemplate(head, context);
+        return prefix !== undefined && text.startsWith(lower ? prefix.toLowerCase() : prefix);
+      },
+    };
+  }
   if (!wildcards) {
     // Literal text plus variables (`.../user/${aws:username}`): resolve and compare, no glob.
     return {
