@@ -124,6 +124,7 @@ export async function openInstallation(config: Config, options: OpenOptions = {}
         passwordMinLength: config.passwordMinLength,
         setupTokenTtlMs: 72 * 3_600_000,
         mfa: config.mfa,
+        webauthn: config.webauthn,
       },
     });
     return { config, database, store, app, keyRing: loaded, secretBox: box, close: () => database.close() };

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
+import { startBackgroundJobs } from './background.js';
 import type { Config } from './config/config.js';
 import { buildServer } from './http/server.js';
 import { openInstallation, type Installation } from './installation.js';
@@ -38,11 +39,18 @@ export async function startServer(config: Config): Promise<RunningServer> {
   }
   const address = server.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
+  const jobs = startBackgroundJobs({
+    app: installation.app,
+    config: config.delivery,
+    publicUrl: config.publicUrl ?? `${scheme}://${config.host}:${port}`,
+    log: server.log,
+  });
   return {
     server,
     installation,
     url: `${scheme}://${config.host}:${port}`,
     async stop() {
+      await jobs.stop();
       await server.close();
       await installation.close();
     },

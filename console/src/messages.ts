@@ -28,6 +28,9 @@ const WORDS: Readonly<Record<string, string>> = {
   FACTOR_NAME_TAKEN: 'You already have a factor with this name.',
   FACTOR_LIMIT_REACHED: 'You already have the most factors allowed. Remove one first.',
   FACTOR_NOT_FOUND: 'That factor no longer exists.',
+  WEBAUTHN_REGISTRATION_FAILED: 'The key could not be registered. Start again.',
+  WEBAUTHN_AUTHENTICATOR_NOT_ALLOWED: 'Your organisation does not allow this model of key.',
+  WEBAUTHN_CREDENTIAL_EXISTS: 'This key is already registered.',
   ENROLMENT_GRANT_REQUIRED:
     'Adding a factor now needs an enrolment grant. Ask an administrator for one, or use the link sent to you.',
   ENROLMENT_GRANT_INVALID: 'That enrolment grant is not valid (used, expired or for someone else).',
@@ -66,5 +69,10 @@ export function describeError(err: unknown): string {
     const ref = err.requestId ? `, request ${err.requestId}` : '';
     return `${words}${retry} (${err.code}${ref})`;
   }
+  // A WebAuthn ceremony the browser ended (cancelled, timed out, no matching key).
+  if (err instanceof Error && (err.name === 'NotAllowedError' || err.name === 'AbortError')) {
+    return 'The passkey or security key request was cancelled or timed out.';
+  }
+  if (err instanceof Error && err.name === 'InvalidStateError') return 'This key is already registered.';
   return 'Something went wrong in the console.';
 }

@@ -20,11 +20,15 @@ export function requestStepUp(): Promise<boolean> {
 
 async function openDialog(): Promise<boolean> {
   let factors: Factor[];
+  let keys: Factor[];
   try {
     const answer = await get<{ factors: Factor[] }>('/v1/factors', { noStepUp: true });
-    factors = answer.factors.filter((f) => f.status === 'enabled' && usableForCode(f.kind));
+    const enabled = answer.factors.filter((f) => f.status === 'enabled');
+    factors = enabled.filter((f) => usableForCode(f.kind));
+    keys = enabled.filter((f) => factorKind(f.kind).proof === 'webauthn');
   } catch {
     factors = [];
+    keys = [];
   }
 
   return new Promise<boolean>((resolve) => {
@@ -45,6 +49,17 @@ async function openDialog(): Promise<boolean> {
       pattern: '[0-9 ]*',
     });
     const cancel = h('button', { type: 'button', class: 'secondary' }, 'Cancel');
+    // Passkeys and security keys answer with a browser ceremony instead of a code.
+    const keyButton = h(
+      'button',
+      { type: 'button', 'data-testid': 'step-up-webauthn' },
+      'Use a passkey or security key',
+    );
+    const keyStatus = statusLine();
+    const keyBlock =
+      keys.length === 0
+        ? null
+        : h('div', { class: 'actions', 'data-slot': 'webauthn' }, keyButton, keyStatus.el);
     const form = h(
       'form',
       { method: 'dialog' },
@@ -58,13 +73,15 @@ async function openDialog(): Promise<boolean> {
       { class: 'step-up', 'aria-labelledby': titleId, 'data-testid': 'step-up-dialog' },
       h('h2', { id: titleId }, 'Confirm it is you'),
       h('p', {}, 'This change needs a recent second-factor check. Enter a code from one of your factors.'),
-      factors.length === 0
+      keyBlock,
+      factors.length === 0 && keys.length === 0
         ? h(
             'p',
             { class: 'status error', role: 'alert' },
             'You have no enabled factor that this console can check.',
           )
-        : form,
+        : null,
+      factors.length === 0 ? null : form,
       factors.length === 0 ? h('div', { class: 'actions' }, cancel) : null,
     );
 
@@ -77,6 +94,19 @@ async function openDialog(): Promise<boolean> {
       resolve(ok);
     };
     cancel.addEventListener('click', () => finish(false));
+    keyButton.addEventListener('click', () => {
+      keyStatus.clear();
+      void (async () => {
+        try {
+          const { stepUpWithKey } = await import('./webauthn.js');
+          await stepUpWithKey();
+          finish(true);
+        } catch (err) {
+          keyStatus.error(describeError(err));
+          if (isApiError(err, 'AUTH_SESSION_INVALID', 'AUTH_SESSION_REQUIRED')) finish(false);
+        }
+      })();
+    });
     dialog.addEventListener('cancel', (event) => {
       event.preventDefault();
       finish(false);
@@ -103,7 +133,7 @@ async function openDialog(): Promise<boolean> {
 
     document.body.append(dialog);
     dialog.showModal();
-    (factors.length === 0 ? cancel : code).focus();
+    (factors.length === 0 ? (keys.length > 0 ? keyButton : cancel) : code).focus();
   });
 }
 

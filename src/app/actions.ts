@@ -66,7 +66,36 @@ export const ACTIONS = {
   DeleteAccountPolicy: 'holdfast:DeleteAccountPolicy',
   ListAccountPolicies: 'holdfast:ListAccountPolicies',
   SimulatePrincipalPolicy: 'iam:SimulatePrincipalPolicy',
+  DeleteUser: 'iam:DeleteUser',
+  CreateLoginProfile: 'iam:CreateLoginProfile',
+  CreateAccessKey: 'iam:CreateAccessKey',
+  ListAccessKeys: 'iam:ListAccessKeys',
+  UpdateAccessKey: 'iam:UpdateAccessKey',
+  DeleteAccessKey: 'iam:DeleteAccessKey',
+  GetMFADevice: 'iam:GetMFADevice',
+  ListVirtualMFADevices: 'iam:ListVirtualMFADevices',
+  CreateRole: 'iam:CreateRole',
+  GetAccountSummary: 'iam:GetAccountSummary',
+  GetSessionToken: 'sts:GetSessionToken',
+  AssumeRole: 'sts:AssumeRole',
+  GetCallerIdentity: 'sts:GetCallerIdentity',
+  /** The AWS Query endpoint itself: it dispatches each request to one of the IAM/STS actions above. */
+  AwsQuery: 'holdfast:AwsQuery',
   Public: 'holdfast:Public',
+  // Contact channels, recovery, the help-desk reset, delivery and alerts (docs/recovery.md).
+  ListContacts: 'holdfast:ListContacts',
+  UpdateContact: 'holdfast:UpdateContact',
+  CompleteCodeRecovery: 'holdfast:CompleteCodeRecovery',
+  StartRecovery: 'holdfast:StartRecovery',
+  ResetPassword: 'holdfast:ResetPassword',
+  OpenResetRequest: 'holdfast:OpenResetRequest',
+  ApproveResetRequest: 'holdfast:ApproveResetRequest',
+  CancelResetRequest: 'holdfast:CancelResetRequest',
+  ListResetRequests: 'holdfast:ListResetRequests',
+  GetRecoverySettings: 'holdfast:GetRecoverySettings',
+  UpdateRecoverySettings: 'holdfast:UpdateRecoverySettings',
+  ListAlerts: 'holdfast:ListAlerts',
+  ListOutbox: 'holdfast:ListOutbox',
 } as const;
 
 /** An action name. */
@@ -109,6 +138,23 @@ const ADMINISTRATION: readonly Action[] = [
   ACTIONS.DeleteAccountPolicy,
   ACTIONS.ListAccountPolicies,
   ACTIONS.SimulatePrincipalPolicy,
+  ACTIONS.DeleteUser,
+  ACTIONS.CreateLoginProfile,
+  // Access keys are credentials that act without MFA: managing them is identity administration.
+  ACTIONS.CreateAccessKey,
+  ACTIONS.ListAccessKeys,
+  ACTIONS.UpdateAccessKey,
+  ACTIONS.DeleteAccessKey,
+  ACTIONS.CreateRole,
+  ACTIONS.GetAccountSummary,
+  ACTIONS.OpenResetRequest,
+  ACTIONS.ApproveResetRequest,
+  ACTIONS.CancelResetRequest,
+  ACTIONS.ListResetRequests,
+  ACTIONS.GetRecoverySettings,
+  ACTIONS.UpdateRecoverySettings,
+  ACTIONS.ListAlerts,
+  ACTIONS.ListOutbox,
 ];
 
 /**
@@ -116,7 +162,12 @@ const ADMINISTRATION: readonly Action[] = [
  * it replaces a set or sits next to enabled factors: recovery-codes.ts decides that case by case,
  * so a brand-new user can create a first set.
  */
-const FACTOR_SENSITIVE: readonly Action[] = [ACTIONS.DeactivateMFADevice, ACTIONS.ResyncMFADevice];
+const FACTOR_SENSITIVE: readonly Action[] = [
+  ACTIONS.DeactivateMFADevice,
+  ACTIONS.ResyncMFADevice,
+  // A changed e-mail or phone becomes a recovery channel: changing it needs a fresh second factor.
+  ACTIONS.UpdateContact,
+];
 
 const administration = new Set<string>(ADMINISTRATION);
 const factorSensitive = new Set<string>(FACTOR_SENSITIVE);

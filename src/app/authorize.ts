@@ -1,5 +1,6 @@
 import { HoldfastError, type ErrorDetails } from '../core/errors.js';
 import { ASSURANCE_LEVELS, type AssuranceLevel } from '../core/factors/factor.js';
+import { ASSURANCE_PROFILES } from '../core/factors/webauthn/assurance.js';
 import { accountArn, userArn } from '../core/policy/arn.js';
 import { builtinPoliciesFor } from '../core/policy/builtin-roles.js';
 import { buildRequestContext, type CredentialKind, type MfaFacts } from '../core/policy/context.js';
@@ -51,7 +52,8 @@ export function mfaFactsOf(actor: Actor & { kind: 'principal' }): MfaFacts | nul
     authenticatedAtMs: factor.at,
     assurance,
     factorKind: factor.kind,
-    phishingResistant: false,
+    // Only WebAuthn proofs are bound to our origin (NIST SP 800-63B §5.2.5).
+    phishingResistant: factor.kind === 'webauthn' && ASSURANCE_PROFILES[assurance].phishingResistant,
   };
 }
 
@@ -158,7 +160,7 @@ export async function decide(
         authenticatedAtMs: deps.clock.now(),
         assurance: level,
         factorKind: mfa?.factorKind ?? 'totp',
-        phishingResistant: false,
+        phishingResistant: ASSURANCE_PROFILES[level].phishingResistant,
       };
       if (evaluateWith(fresh).decision === 'Allow') return level;
     }
@@ -179,7 +181,14 @@ export async function decide(
   });
   // A guardrail asking for step-up is only worth answering when a step-up would then be allowed.
   if (verdict !== null) {
-    if (weakestSufficientLevel() === null) return forbidden();
+    if (weakestSufficientLevel() === null) {
+      // Still forbidden, but name the guardrail (e.g. G2 for long-term keys, which never carry MFA).
+      const refused = forbidden();
+      const error = new HoldfastError('AUTH_FORBIDDEN', `${verdict.guardrail}: ${verdict.reason}`, {
+        details: { ...refused.error!.details, guardrail: verdict.guardrail },
+      });
+      return { ...refused, error, guardrail: verdict };
+    }
     return { allowed: false, error: guardrailError(verdict), guardrail: verdict, evaluation, resourceArn };
   }
   if (evaluation.decision === 'Allow') return { allowed: true, evaluation, resourceArn };

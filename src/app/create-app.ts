@@ -1,4 +1,11 @@
+import * as accessKeys from './access-keys.js';
+import * as alerts from './alerts.js';
+import * as contacts from './contacts.js';
+import * as delivery from './delivery.js';
+import * as recovery from './recovery.js';
+import * as resets from './resets.js';
 import { readAudit, scanAudit, verifyAudit } from './audit-log.js';
+import * as awsMfaDevices from './aws-mfa-devices.js';
 import {
   authenticate,
   changePassword,
@@ -26,6 +33,7 @@ import { lockoutRisk } from './insights.js';
 import { completeSignInWithSecondFactor, stepUp } from './mfa.js';
 import * as policies from './policies.js';
 import { recoveryCodeStatus, regenerateRecoveryCodes } from './recovery-codes.js';
+import * as webauthn from './webauthn.js';
 import {
   bootstrapAccount,
   completeSetup,
@@ -70,6 +78,17 @@ const USE_CASES = {
   listHardwareTokens,
   assignHardwareToken,
   setHardwareTokenState,
+  webAuthnRegistrationOptions: webauthn.webAuthnRegistrationOptions,
+  registerWebAuthnFactor: webauthn.registerWebAuthnFactor,
+  webAuthnSignInOptions: webauthn.webAuthnSignInOptions,
+  completeSignInWithWebAuthn: webauthn.completeSignInWithWebAuthn,
+  webAuthnStepUpOptions: webauthn.webAuthnStepUpOptions,
+  stepUpWithWebAuthn: webauthn.stepUpWithWebAuthn,
+  passkeySignInOptions: webauthn.passkeySignInOptions,
+  signInWithPasskey: webauthn.signInWithPasskey,
+  listWebAuthnCredentials: webauthn.listWebAuthnCredentials,
+  importWebAuthnMetadata: webauthn.importWebAuthnMetadata,
+  setWebAuthnSettings: webauthn.setWebAuthnSettings,
   lintPolicyDocument: policies.lintPolicyDocument,
   createManagedPolicy: policies.createManagedPolicy,
   listManagedPolicies: policies.listManagedPolicies,
@@ -92,6 +111,53 @@ const USE_CASES = {
   listAccountPolicies: policies.listAccountPolicies,
   updateAccountSettings: policies.updateAccountSettings,
   issueEnrolmentGrant: policies.issueEnrolmentGrant,
+  // The AWS-compatible face (IAM/STS Query API): credentials, roles, devices by serial number.
+  resolveAccessKey: accessKeys.resolveAccessKey,
+  createAccessKey: accessKeys.createAccessKey,
+  createAdminWithAccessKey: accessKeys.createAdminWithAccessKey,
+  listAccessKeys: accessKeys.listAccessKeys,
+  updateAccessKey: accessKeys.updateAccessKey,
+  deleteAccessKey: accessKeys.deleteAccessKey,
+  deleteUser: accessKeys.deleteUser,
+  createLoginProfile: accessKeys.createLoginProfile,
+  createRole: accessKeys.createRole,
+  getSessionToken: accessKeys.getSessionToken,
+  assumeRole: accessKeys.assumeRole,
+  accountSummary: accessKeys.accountSummary,
+  createVirtualMFADevice: awsMfaDevices.createVirtualMFADevice,
+  enableMFADevice: awsMfaDevices.enableMFADevice,
+  resyncMFADevice: awsMfaDevices.resyncMFADevice,
+  deactivateMFADevice: awsMfaDevices.deactivateMFADevice,
+  deleteVirtualMFADevice: awsMfaDevices.deleteVirtualMFADevice,
+  listMFADevices: awsMfaDevices.listMFADevices,
+  listVirtualMFADevices: awsMfaDevices.listVirtualMFADevices,
+  getMFADevice: awsMfaDevices.getMFADevice,
+  codeFactorForSerial: awsMfaDevices.codeFactorForSerial,
+  // Contact channels, recovery, the help-desk reset, delivery and alerts (docs/recovery.md).
+  listContacts: contacts.listContacts,
+  requestContactChange: contacts.requestContactChange,
+  verifyCurrentEmail: contacts.verifyCurrentEmail,
+  verifyContactLink: contacts.verifyContactLink,
+  verifyPhoneCode: contacts.verifyPhoneCode,
+  startRecovery: recovery.startRecovery,
+  verifyRecovery: recovery.verifyRecovery,
+  inspectLink: recovery.inspectLink,
+  cancelByLink: recovery.cancelByLink,
+  runRecoveryScheduler: recovery.runRecoveryScheduler,
+  startPasswordReset: recovery.startPasswordReset,
+  completePasswordReset: recovery.completePasswordReset,
+  completeCodeRecovery: recovery.completeCodeRecovery,
+  openResetRequest: resets.openResetRequest,
+  approveResetRequest: resets.approveResetRequest,
+  cancelResetRequest: resets.cancelResetRequest,
+  listResetRequests: resets.listResetRequests,
+  getRecoverySettings: resets.getRecoverySettings,
+  updateRecoverySettings: resets.updateRecoverySettings,
+  listAlerts: alerts.listAlerts,
+  scanForAlerts: alerts.scanForAlerts,
+  deliverDue: delivery.deliverDue,
+  listOutbox: delivery.listOutbox,
+  renderOutboxMessage: delivery.renderOutboxMessage,
 };
 
 type UseCases = typeof USE_CASES;

@@ -24,6 +24,23 @@ export interface MfaSettings {
   verify: VerifySettings;
 }
 
+/** The WebAuthn Relying Party (W3C WebAuthn Level 2 §5.1.3, §13.4.9: origins are checked exactly). */
+export interface WebAuthnSettings {
+  /** RP ID: a registrable domain suffix of the origins (`localhost` in development). */
+  rpId: string;
+  /** Shown by authenticators. */
+  rpName: string;
+  /** Exact origins browsers may report, e.g. `https://id.example.com`. */
+  origins: string[];
+}
+
+/** The Relying Party of a server on `http://localhost:8080` (Chromium refuses 127.0.0.1 as RP ID). */
+export const DEFAULT_WEBAUTHN_SETTINGS: WebAuthnSettings = {
+  rpId: 'localhost',
+  rpName: 'Holdfast',
+  origins: ['http://localhost:8080'],
+};
+
 /** Settings the use cases read. */
 export interface AppSettings {
   sessionIdleMs: number;
@@ -31,6 +48,8 @@ export interface AppSettings {
   passwordMinLength: number;
   setupTokenTtlMs: number;
   mfa: MfaSettings;
+  /** WebAuthn Relying Party; DEFAULT_WEBAUTHN_SETTINGS when absent. */
+  webauthn?: WebAuthnSettings;
 }
 
 /** Default second-factor settings. */

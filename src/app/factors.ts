@@ -547,6 +547,7 @@ export async function onFactorLoss(
     accountId: target.accountId,
     principalId: target.id,
     now,
+    ...(actsOnSelf(actor, target) ? { exceptId: actor.session.id } : {}),
   });
   await writeAudit(deps, tx, {
     actor: input.actor,

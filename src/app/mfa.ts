@@ -41,11 +41,50 @@ export function recoveryCodeHash(deps: Pick<AppDeps, 'pepper'>, principalId: str
   return hmacBase64url(deps.pepper, `recovery:${principalId}:${normaliseRecoveryCode(code)}`);
 }
 
-/** What the caller of `checkSecondFactor` does on success, inside the transaction. */
-type OnVerified<T> = (tx: Repositories, proof: SessionFactor, methods: string[]) => Promise<T>;
+/**
+ * What the caller of `checkSecondFactor` does on success, inside the transaction. `proof` is
+ * what the session records as its second factor: null when the proof verified but is not
+ * multi-factor (`verified` then still names the factor).
+ */
+type OnVerified<T> = (
+  tx: Repositories,
+  proof: SessionFactor | null,
+  methods: string[],
+  verified: SessionFactor,
+) => Promise<T>;
 
-/** How a second factor is presented: a factor and its code, or a recovery code. */
-export type SecondFactorProof = { factorId: string; code: string } | { recoveryCode: string };
+/**
+ * A second factor proven by something other than a code (a WebAuthn assertion), verified by its
+ * own use case before the attempt's transaction; `checkSecondFactor` still does the throttling,
+ * suspension, failure counting and audit, exactly as for codes.
+ */
+export interface PresentedProof {
+  /** The principal's enabled factor the proof names, or null when it names none of theirs. */
+  factor: Factor | null;
+  /** `ok`, or why the proof failed (audit only). */
+  reason: string;
+  /** The assurance level this proof gives the session. */
+  assurance: string;
+  /** RFC 8176 methods to record. */
+  methods: string[];
+  /** Whether this proof makes the session multi-factor (a UV-less passkey alone does not). */
+  multiFactor: boolean;
+  /**
+   * Inside the attempt's transaction, after throttle and suspension passed: uses up the
+   * challenge and, when `accepted`, records the use (counter, backup state); false when the
+   * proof was used already (replay). Also the place for security side effects of a failure.
+   */
+  settle(tx: Repositories, input: { now: number; accepted: boolean }): Promise<boolean>;
+}
+
+/**
+ * How a second factor is presented: a factor and its code, a recovery code, or a proof verified
+ * by the factor's own use case (given the principal the flow or session is about).
+ */
+export type SecondFactorProof =
+  | { factorId: string; code: string }
+  | { recoveryCode: string }
+  | { present: (principal: Principal) => Promise<PresentedProof> };
 
 function throttleKey(principal: Principal, ctx: RequestContext): string {
   return `mfa:${principal.id}:${ctx.sourceIp ?? 'local'}`;
@@ -56,14 +95,14 @@ function throttleKey(principal: Principal, ctx: RequestContext): string {
  * the driver's verification, the conditional replay-protected update, and the failure
  * bookkeeping. Failures answer MFA_FAILED whatever the reason; the reason is audited.
  */
-async function checkSecondFactor<T>(
+export async function checkSecondFactor<T>(
   deps: AppDeps,
   input: {
     principal: Principal;
     proof: SecondFactorProof;
     ctx: RequestContext;
     actor: Actor | null;
-    purpose: 'sign_in' | 'step_up';
+    purpose: 'sign_in' | 'step_up' | 'passkey_sign_in';
     onVerified: OnVerified<T>;
     onFailure?: (tx: Repositories) => Promise<void>;
   },
@@ -83,15 +122,23 @@ async function checkSecondFactor<T>(
   let factor: Factor | null = null;
   let reason: string;
   let verified: { lastCounter: number; driftSteps: number } | null = null;
+  let presented: PresentedProof | null = null;
   if (usesRecoveryCode) {
     reason = 'recovery_code_wrong';
+  } else if ('present' in proof) {
+    presented = await proof.present(principal);
+    factor = presented.factor;
+    reason = presented.reason;
   } else {
     factor = await deps.store.factors.findById(principal.accountId, proof.factorId);
     if (factor === null || factor.principalId !== principal.id || factor.status !== 'enabled') {
       reason = 'unknown_factor';
       factor = null;
+    } else if (resolveFactorDriver(factor.kind).acceptsCodes === false) {
+      reason = 'code_for_codeless_factor';
     } else {
-      const result = resolveFactorDriver(factor.kind).verify({
+      const driver = resolveFactorDriver(factor.kind);
+      const result = driver.verify({
         state: otpStateOf(deps, factor),
         code: proof.code,
         now: deps.clock.now(),
@@ -137,7 +184,23 @@ async function checkSecondFactor<T>(
 
     let proofOf: SessionFactor | null = null;
     let methods: string[] = [];
-    if (usesRecoveryCode) {
+    let verifiedWithoutMFA = false;
+    if (presented !== null) {
+      const ok = presented.reason === 'ok' && presented.factor !== null;
+      const fresh = await presented.settle(tx, { now, accepted: ok });
+      if (ok && fresh) {
+        proofOf = {
+          factorId: presented.factor!.id,
+          kind: presented.factor!.kind,
+          assurance: presented.assurance,
+          at: now,
+        };
+        methods = presented.methods;
+        verifiedWithoutMFA = !presented.multiFactor;
+      } else if (ok) {
+        reason = 'replayed';
+      }
+    } else if (usesRecoveryCode) {
       if (
         await tx.recoveryCodes.consume({
           principalId: principal.id,
@@ -169,7 +232,10 @@ async function checkSecondFactor<T>(
         await tx.mfaState.put({ ...mfa, consecutiveFailures: 0, suspendedAt: null, updatedAt: now });
       }
       await tx.throttle.clear(key);
-      return { ok: true as const, value: await input.onVerified(tx, proofOf, methods) };
+      // A proof that is not multi-factor on its own (a passkey without user verification)
+      // signs in, but the session carries no verified second factor.
+      const sessionFactor = verifiedWithoutMFA ? null : proofOf;
+      return { ok: true as const, value: await input.onVerified(tx, sessionFactor, methods, proofOf) };
     }
     // Failure bookkeeping: per source (counted above), per factor (insight), per principal
     // (suspension). The factor row comes first, as on the success path: a replayed code's
@@ -292,7 +358,7 @@ export async function completeSignInWithSecondFactor(
     ctx: input.ctx,
     actor: null,
     purpose: 'sign_in',
-    async onVerified(tx, proof, methods) {
+    async onVerified(tx, _sessionFactor, methods, proof) {
       const at = deps.clock.now();
       const transition = nextTransition(SIGN_IN_FLOW, flow, { event: 'factor_ok', now: at });
       if (
@@ -386,7 +452,9 @@ export async function completeSignInWithSecondFactor(
 /** Re-verifies a factor in a live session (step-up), refreshing the MFA the session carries. */
 export async function stepUp(
   deps: AppDeps,
-  input: { actor: Actor & { kind: 'principal' }; ctx: RequestContext; factorId: string; code: string },
+  input: { actor: Actor & { kind: 'principal' }; ctx: RequestContext } & (
+    { factorId: string; code: string } | { proof: SecondFactorProof }
+  ),
 ): Promise<Session> {
   const { principal, session } = input.actor;
   await authorize(
@@ -398,11 +466,11 @@ export async function stepUp(
   );
   return checkSecondFactor(deps, {
     principal,
-    proof: { factorId: input.factorId, code: input.code },
+    proof: 'proof' in input ? input.proof : { factorId: input.factorId, code: input.code },
     ctx: input.ctx,
     actor: input.actor,
     purpose: 'step_up',
-    async onVerified(tx, proof, methods) {
+    async onVerified(tx, _sessionFactor, methods, proof) {
       const merged = [...new Set([...session.auth.methods, ...methods])];
       const auth = { methods: merged, factor: proof };
       await tx.sessions.updateAuth(session.id, auth);

@@ -114,6 +114,20 @@ export async function bootstrapAccount(
     .catch(mapConflict);
 }
 
+/**
+ * The placeholder address of a user created without one (IAM users are named, not mailed). It is
+ * unique (it holds the principal id) and in the `.invalid` top-level domain, which never
+ * resolves (RFC 2606 §2), so no notification to it is ever delivered anywhere.
+ */
+export function noMailAddressFor(principalId: string): string {
+  return `${principalId.toLowerCase()}@no-mail.invalid`;
+}
+
+/** True when the principal was created without an e-mail address of its own. */
+export function hasNoMailAddress(principal: Principal): boolean {
+  return principal.email === noMailAddressFor(principal.id);
+}
+
 /** Creates a user in an account with a role; returns a one-time setup token. */
 export async function createUser(
   deps: AppDeps,
@@ -121,19 +135,24 @@ export async function createUser(
     actor: Actor;
     ctx: RequestContext;
     accountId: string;
-    email: string;
+    /** Optional for users created by name only (IAM CreateUser): see {@link noMailAddressFor}. */
+    email?: string;
     username?: string;
     role?: string;
   },
 ): Promise<{ user: Principal; setup: IssuedSetupToken }> {
-  const email = parseEmail(input.email);
+  if (input.email === undefined && input.username === undefined) {
+    throw new HoldfastError('REQUEST_INVALID', 'a user needs an e-mail address or a user name');
+  }
+  const id = newPrincipalId(deps.random);
+  const email = input.email === undefined ? noMailAddressFor(id) : parseEmail(input.email);
   const username = parseUsername(input.username ?? usernameFromEmail(email));
   const role = (input.role ?? 'user') as Role;
   if (!ROLES.includes(role))
     throw new HoldfastError('REQUEST_INVALID', `role must be one of ${ROLES.join(', ')}`);
   const now = deps.clock.now();
   const user: Principal = {
-    id: newPrincipalId(deps.random),
+    id,
     accountId: input.accountId,
     username,
     email,

@@ -4,6 +4,7 @@ import { createWriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { Command, Option } from 'commander';
 import { auditRecordJSON } from '../app/audit-log.js';
+import { cloudTrailRecordJSON } from '../app/cloudtrail.js';
 import { loadConfig } from '../config/config.js';
 import { HoldfastError } from '../core/errors.js';
 import { rotateMasterKey } from '../key-rotation.js';
@@ -11,6 +12,7 @@ import { connectDatabase, migrateDatabase } from '../storage/connect.js';
 import { ctx, operator, run, setupUrl, withDatabaseOptions, type CommonFlags } from './common.js';
 import { registerFactorCommands } from './factor-commands.js';
 import { registerMeCommands } from './me-commands.js';
+import { registerResetCommands } from './reset-commands.js';
 import { print, progressBar, reportError } from './output.js';
 import { registerTokenCommands } from './token-commands.js';
 import { registerWebAuthnCommands } from './webauthn-commands.js';
@@ -92,30 +94,66 @@ withDatabaseOptions(
 )
   .requiredOption('--account <name>', 'account name (3-63 of a-z 0-9 -)')
   .requiredOption('--owner-email <email>', "owner's e-mail address")
-  .action(async (flags: CommonFlags & { account: string; ownerEmail: string }) =>
-    run(flags, async (inst, config) => {
-      const { account, owner, setup } = await inst.app.bootstrapAccount({
-        accountName: flags.account,
-        ownerEmail: flags.ownerEmail,
-        ctx: ctx(),
-      });
-      const url = setupUrl(config, setup.token);
-      print(
-        flags.json === true,
-        {
-          accountId: account.id,
-          accountName: account.name,
-          ownerId: owner.id,
-          ownerEmail: owner.email,
-          setupToken: setup.token,
-          setupUrl: url,
-          setupExpiresAt: new Date(setup.expiresAt).toISOString(),
-        },
-        () =>
-          `account ${account.name} (${account.id}) created with owner ${owner.email}\n` +
-          `one-time setup link (expires ${new Date(setup.expiresAt).toISOString()}):\n  ${url}`,
-      );
-    }),
+  .option('--admin <name>', 'also create an administrator with this IAM user name (needs --access-key)')
+  .option('--access-key', 'give the administrator a long-term access key for the AWS-compatible API')
+  .action(
+    async (
+      flags: CommonFlags & { account: string; ownerEmail: string; admin?: string; accessKey?: boolean },
+    ) =>
+      run(flags, async (inst, config) => {
+        if ((flags.admin === undefined) !== (flags.accessKey !== true)) {
+          throw new HoldfastError('REQUEST_INVALID', '--admin and --access-key go together');
+        }
+        const { account, owner, setup } = await inst.app.bootstrapAccount({
+          accountName: flags.account,
+          ownerEmail: flags.ownerEmail,
+          ctx: ctx(),
+        });
+        const admin =
+          flags.admin === undefined
+            ? null
+            : await inst.app.createAdminWithAccessKey({
+                ctx: ctx(),
+                accountId: account.id,
+                username: flags.admin,
+              });
+        const url = setupUrl(config, setup.token);
+        const endpoint = (
+          config.publicUrl ?? `${config.tlsCert ? 'https' : 'http'}://${config.host}:${config.port}`
+        ).replace(/\/?$/, '/');
+        print(
+          flags.json === true,
+          {
+            accountId: account.id,
+            accountName: account.name,
+            ownerId: owner.id,
+            ownerEmail: owner.email,
+            setupToken: setup.token,
+            setupUrl: url,
+            setupExpiresAt: new Date(setup.expiresAt).toISOString(),
+            ...(admin === null
+              ? {}
+              : {
+                  endpoint,
+                  admin: {
+                    userName: admin.user.username,
+                    userId: admin.user.id,
+                    arn: `arn:aws:iam::${account.id}:user/${admin.user.username}`,
+                    accessKeyId: admin.key.id,
+                    secretAccessKey: admin.secretAccessKey,
+                  },
+                }),
+          },
+          () =>
+            `account ${account.name} (${account.id}) created with owner ${owner.email}\n` +
+            `one-time setup link (expires ${new Date(setup.expiresAt).toISOString()}):\n  ${url}` +
+            (admin === null
+              ? ''
+              : `\nadministrator ${admin.user.username} with access key ${admin.key.id}` +
+                `\nsecret access key (shown once): ${admin.secretAccessKey}` +
+                `\nAWS endpoint: ${endpoint} (enrol an MFA device with these keys, then use an MFA session)`),
+        );
+      }),
   );
 
 const user = program.command('user').description('manage users');
@@ -229,13 +267,19 @@ withDatabaseOptions(
 withDatabaseOptions(audit.command('export').description('write the audit log as JSON lines'))
   .option('--out <file>', 'output file (default: standard output)')
   .option('--account <account>', 'only this account (id)')
-  .action(async (flags: CommonFlags & { out?: string; account?: string }) =>
+  .addOption(
+    new Option('--format <format>', 'record shape: holdfast, or cloudtrail (AWS CloudTrail events)')
+      .choices(['holdfast', 'cloudtrail'])
+      .default('holdfast'),
+  )
+  .action(async (flags: CommonFlags & { out?: string; account?: string; format: string }) =>
     run(flags, async (inst) => {
       const out: Writable = flags.out ? createWriteStream(flags.out, { mode: 0o600 }) : process.stdout;
+      const shape = flags.format === 'cloudtrail' ? cloudTrailRecordJSON : auditRecordJSON;
       let count = 0;
       for await (const record of inst.app.scanAudit()) {
         if (flags.account !== undefined && record.accountId !== flags.account) continue;
-        if (!out.write(JSON.stringify(auditRecordJSON(record)) + '\n')) await once(out, 'drain');
+        if (!out.write(JSON.stringify(shape(record)) + '\n')) await once(out, 'drain');
         count++;
       }
       if (flags.out) {
@@ -269,6 +313,7 @@ registerMeCommands(program);
 registerTokenCommands(program);
 registerWebAuthnCommands(program);
 registerPolicyCommands(program);
+registerResetCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.exitCode = reportError(err, false);

@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { HoldfastError } from '../core/errors.js';
 import { PASSWORD_DEFAULT_MIN_LENGTH } from '../core/principals/password-rules.js';
-import { DEFAULT_MFA_SETTINGS, type MfaSettings } from '../app/deps.js';
+import { loadDeliveryConfig, type DeliveryConfig } from './delivery-config.js';
+import { DEFAULT_MFA_SETTINGS, type MfaSettings, type WebAuthnSettings } from '../app/deps.js';
 import { OWASP_ARGON2_MINIMUM, type Argon2Params } from '../platform/password-hasher.js';
 
 /** The whole configuration, from flags and environment variables (flags win). */
@@ -22,8 +23,12 @@ export interface Config {
   passwordMinLength: number;
   argon2: Argon2Params;
   mfa: MfaSettings;
+  /** WebAuthn Relying Party (HOLDFAST_WEBAUTHN_RP_ID, HOLDFAST_WEBAUTHN_ORIGIN). */
+  webauthn: WebAuthnSettings;
   /** Raw HOLDFAST_MASTER_KEY (never logged). */
   masterKey: string | undefined;
+  /** Outbox delivery (SMTP, SMS provider, webhooks) and background jobs. */
+  delivery: DeliveryConfig;
 }
 
 /** Flags as the CLI parsed them (all optional). */
@@ -48,6 +53,49 @@ function integer(
     throw new HoldfastError('CONFIG_INVALID', `${name} must be an integer from ${range[0]} to ${range[1]}`);
   }
   return value;
+}
+
+/**
+ * The WebAuthn Relying Party. Origins (comma-separated) default to the origin of the public URL,
+ * else `http://localhost:PORT`: browsers refuse IP addresses as RP IDs, so the development
+ * default is `localhost`. The RP ID defaults to the host of the first origin and must be that
+ * host or a registrable suffix of it (W3C WebAuthn Level 2 §5.1.3 step 8).
+ */
+function webAuthnConfig(
+  env: NodeJS.ProcessEnv,
+  config: Pick<Config, 'publicUrl' | 'port'>,
+): WebAuthnSettings {
+  const fallback =
+    config.publicUrl !== null
+      ? config.publicUrl
+      : `http://localhost:${config.port === 0 ? 8080 : config.port}`;
+  const origins: string[] = [];
+  for (const raw of (env.HOLDFAST_WEBAUTHN_ORIGIN ?? fallback).split(',')) {
+    const text = raw.trim();
+    if (text === '') continue;
+    let url: URL;
+    try {
+      url = new URL(text);
+    } catch {
+      throw new HoldfastError('CONFIG_INVALID', 'HOLDFAST_WEBAUTHN_ORIGIN must list http(s) origins');
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+      throw new HoldfastError('CONFIG_INVALID', 'HOLDFAST_WEBAUTHN_ORIGIN must list http(s) origins');
+    }
+    origins.push(url.origin);
+  }
+  if (origins.length === 0) throw new HoldfastError('CONFIG_INVALID', 'HOLDFAST_WEBAUTHN_ORIGIN is empty');
+  const rpId = (env.HOLDFAST_WEBAUTHN_RP_ID ?? new URL(origins[0]!).hostname).trim().toLowerCase();
+  for (const origin of origins) {
+    const host = new URL(origin).hostname;
+    if (host !== rpId && !host.endsWith(`.${rpId}`)) {
+      throw new HoldfastError(
+        'CONFIG_INVALID',
+        'HOLDFAST_WEBAUTHN_RP_ID must be the host of every WebAuthn origin or a suffix of it',
+      );
+    }
+  }
+  return { rpId, rpName: env.HOLDFAST_WEBAUTHN_RP_NAME ?? 'Holdfast', origins };
 }
 
 /** Builds and validates the configuration from flags and the environment. */
@@ -132,8 +180,11 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
         ),
       },
     },
+    webauthn: { rpId: '', rpName: 'Holdfast', origins: [] },
     masterKey: env.HOLDFAST_MASTER_KEY,
+    delivery: loadDeliveryConfig(env),
   };
+  config.webauthn = webAuthnConfig(env, config);
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(config.logLevel)) {
     throw new HoldfastError(
       'CONFIG_INVALID',

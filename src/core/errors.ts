@@ -6,8 +6,11 @@
  * every code below; a test keeps the two in sync.
  */
 
+import { AWS_ERROR_CODES } from './access-keys/access-key-errors.js';
 import { FACTOR_ERROR_CODES } from './factors/factor-errors.js';
 import { POLICY_ERROR_CODES } from './policy/policy-errors.js';
+import { RECOVERY_ERROR_CODES } from './recovery/recovery-errors.js';
+import { WEBAUTHN_ERROR_CODES } from './factors/webauthn/webauthn-errors.js';
 
 /** The table of every error code with a one-line meaning (mirrored in docs/errors.md). */
 export const ERROR_CODES = {
@@ -67,6 +70,9 @@ export const ERROR_CODES = {
 
   ...FACTOR_ERROR_CODES,
   ...POLICY_ERROR_CODES,
+  ...WEBAUTHN_ERROR_CODES,
+  ...AWS_ERROR_CODES,
+  ...RECOVERY_ERROR_CODES,
 } as const satisfies Record<string, string>;
 
 /** Every error code Holdfast can return. */

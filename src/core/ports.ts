@@ -1,8 +1,14 @@
+import type {
+  AccessKeyRepository,
+  AwsIdentityRepository,
+  TemporaryCredentialRepository,
+} from './access-keys/credentials.js';
 import type { AuditEvent, AuditRecord } from './audit/event.js';
 import type { Factor } from './factors/factor.js';
 import type { HardwareToken } from './factors/hardware-token/inventory.js';
 import type { Flow } from './flows/flow.js';
 import type { Account, Principal } from './principals/types.js';
+import type { RecoveryRepository } from './recovery/types.js';
 import type { Session, SessionAuth } from './sessions/session.js';
 import type { ThrottlePolicy, ThrottleState } from './throttle.js';
 
@@ -291,16 +297,47 @@ export interface OutboxMessage {
   id: string;
   accountId: string | null;
   principalId: string | null;
-  channel: 'email';
+  /** E-mail, an SMS through the phone provider (recovery codes only), or a signed webhook. */
+  channel: 'email' | 'sms' | 'webhook';
   template: string;
   payload: Record<string, string | number | boolean | null>;
   createdAt: number;
+  /** Fixed recipient (an address, number or URL); null: the principal's address at delivery time. */
+  recipient?: string | null;
+}
+
+/** An outbox row with its delivery state. */
+export interface OutboxEntry extends OutboxMessage {
+  recipient: string | null;
+  attempts: number;
+  sentAt: number | null;
+  failedAt: number | null;
+  nextAttemptAt: number | null;
+  lastError: string | null;
 }
 
 /** The transactional outbox (a delivery worker sends what is written here). */
 export interface OutboxRepository {
   insert(message: OutboxMessage): Promise<void>;
   listForPrincipal(principalId: string): Promise<OutboxMessage[]>;
+  /**
+   * Claims up to `limit` due messages for `leaseMs` (conditional update): a message claimed by
+   * one worker is not claimed by another until its lease runs out (a crashed worker's claim).
+   */
+  claimDue(input: {
+    now: number;
+    limit: number;
+    claimId: string;
+    leaseMs: number;
+    /** Only these channels (those with a transport configured). */
+    channels: OutboxMessage['channel'][];
+  }): Promise<OutboxEntry[]>;
+  /** Marks a claimed message sent, replacing its payload (secrets dropped); false if the claim was lost. */
+  markSent(input: { id: string; claimId: string; now: number; payload: OutboxMessage['payload'] }): Promise<boolean>;
+  /** Records a failed attempt: retried at `nextAttemptAt`, or given up when that is null. */
+  markFailed(input: { id: string; claimId: string; now: number; error: string; nextAttemptAt: number | null }): Promise<void>;
+  /** Messages newest first, optionally of one account and only the unsent. */
+  list(input: { accountId?: string; pendingOnly?: boolean; limit: number }): Promise<OutboxEntry[]>;
 }
 
 /** The credential behind a `webauthn` factor (W3C WebAuthn Level 2 §6.5.1 attested credential data). */
@@ -416,6 +453,10 @@ export interface Repositories {
   policies: PolicyRepository;
   enrolment: EnrolmentRepository;
   webauthn: WebAuthnRepository;
+  accessKeys: AccessKeyRepository;
+  temporaryCredentials: TemporaryCredentialRepository;
+  awsIdentities: AwsIdentityRepository;
+  recovery: RecoveryRepository;
 }
 
 /** The store: repositories plus a transaction in which a change and its audit record commit together. */

@@ -11,7 +11,10 @@ import { registerAuthRoutes } from './api/auth-routes.js';
 import { registerFactorRoutes } from './api/factor-routes.js';
 import { registerHardwareTokenRoutes } from './api/hardware-token-routes.js';
 import { registerPolicyRoutes } from './api/policy-routes.js';
+import { registerRecoveryRoutes } from './api/recovery-routes.js';
 import { registerUserRoutes, type SetupLinkBuilder } from './api/user-routes.js';
+import { registerAwsQueryApi } from './aws/router.js';
+import { registerWebAuthnRoutes } from './api/webauthn-routes.js';
 import { registerConsole } from './console.js';
 import { renderDocsPage } from './docs-page.js';
 import { SETUP_PAGE_HTML, SETUP_SCRIPT } from './pages/setup-page.js';
@@ -148,7 +151,10 @@ export async function buildServer(
   registerUserRoutes(server, options.app, setupLink);
   registerFactorRoutes(server, options.app);
   registerHardwareTokenRoutes(server, options.app);
+  registerWebAuthnRoutes(server, options.app);
   registerPolicyRoutes(server, options.app);
+  await registerRecoveryRoutes(server, options.app);
+  await registerAwsQueryApi(server, options.app);
 
   server.get(
     '/v1/openapi.json',

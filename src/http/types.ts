@@ -6,8 +6,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The one action this route performs (DESIGN.md convention 7). */
     action?: Action;
-    /** Whether the route needs a signed-in session. */
-    auth?: 'none' | 'session';
+    /** Whether the route needs a signed-in session (`sigv4`: an AWS SigV4 signature instead). */
+    auth?: 'none' | 'session' | 'sigv4';
   }
   interface FastifyRequest {
     /** The authenticated caller, on routes with `auth: 'session'`. */

@@ -1,3 +1,4 @@
+import type { RecoverySchema } from './recovery-schema.js';
 /** Kysely table types. Times are integer milliseconds since the epoch; JSON is stored as text. */
 export interface AccountsTable {
   id: string;
@@ -154,6 +155,12 @@ export interface OutboxTable {
   created_at: number;
   sent_at: number | null;
   attempts: number;
+  recipient: string | null;
+  next_attempt_at: number | null;
+  claim_id: string | null;
+  claimed_until: number | null;
+  last_error: string | null;
+  failed_at: number | null;
 }
 
 /** The whole database. */
@@ -208,7 +215,101 @@ export interface EnrolmentHistoryTable {
   first_enabled_at: number;
 }
 
-export interface Schema {
+export interface WebAuthnCredentialsTable {
+  factor_id: string;
+  account_id: string;
+  principal_id: string;
+  credential_id: string;
+  public_key: string;
+  algorithm: number;
+  sign_count: number;
+  transports: string;
+  aaguid: string;
+  backup_eligible: number;
+  backed_up: number;
+  user_verified: number;
+  attestation_format: string;
+  attestation_verified: number;
+  aaguid_allowed: number;
+  discoverable: number;
+  user_handle: string;
+  created_at: number;
+  last_used_at: number | null;
+}
+
+export interface WebAuthnChallengesTable {
+  id: string;
+  purpose: string;
+  challenge: string;
+  account_id: string | null;
+  principal_id: string | null;
+  session_id: string | null;
+  flow_id: string | null;
+  data: string;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+}
+
+export interface WebAuthnMetadataTable {
+  account_id: string;
+  serial_number: number;
+  next_update: string;
+  entries: string;
+  imported_at: number;
+}
+
+export interface AccessKeysTable {
+  id: string;
+  account_id: string;
+  principal_id: string;
+  status: string;
+  secret_sealed: string;
+  created_at: number;
+  last_used_at: number | null;
+  last_used_service: string | null;
+  deactivated_by_guardrail: number;
+}
+
+export interface TemporaryCredentialsTable {
+  id: string;
+  account_id: string;
+  principal_id: string;
+  source: string;
+  role_id: string | null;
+  role_session_name: string | null;
+  secret_sealed: string;
+  token_hash: string;
+  mfa: string | null;
+  parent_key_id: string;
+  created_at: number;
+  expires_at: number;
+  revoked_at: number | null;
+}
+
+export interface AwsRolesTable {
+  id: string;
+  account_id: string;
+  name: string;
+  name_key: string;
+  path: string;
+  description: string;
+  trust_policy: string;
+  max_session_duration: number;
+  created_at: number;
+}
+
+export interface AwsMfaDevicesTable {
+  account_id: string;
+  serial_number: string;
+  name: string;
+  path: string;
+  principal_id: string;
+  factor_id: string | null;
+  created_at: number;
+}
+
+export interface Schema extends RecoverySchema {
   accounts: AccountsTable;
   principals: PrincipalsTable;
   setup_tokens: SetupTokensTable;
@@ -228,4 +329,11 @@ export interface Schema {
   policy_attachments: PolicyAttachmentsTable;
   enrolment_grants: EnrolmentGrantsTable;
   enrolment_history: EnrolmentHistoryTable;
+  webauthn_credentials: WebAuthnCredentialsTable;
+  webauthn_challenges: WebAuthnChallengesTable;
+  webauthn_metadata: WebAuthnMetadataTable;
+  access_keys: AccessKeysTable;
+  temporary_credentials: TemporaryCredentialsTable;
+  aws_roles: AwsRolesTable;
+  aws_mfa_devices: AwsMfaDevicesTable;
 }

@@ -19,6 +19,18 @@ export const SEALED_COLUMNS = [
     valueColumn: 'secret_sealed',
     context: (id: string) => `hwtoken:${id}`,
   },
+  {
+    table: 'access_keys',
+    keyColumn: 'id',
+    valueColumn: 'secret_sealed',
+    context: (id: string) => `accesskey:${id}`,
+  },
+  {
+    table: 'temporary_credentials',
+    keyColumn: 'id',
+    valueColumn: 'secret_sealed',
+    context: (id: string) => `tempkey:${id}`,
+  },
 ] as const;
 
 /** One sealed value and where it lives. */

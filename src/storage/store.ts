@@ -1,6 +1,11 @@
 import { sql, type Kysely } from 'kysely';
 import type { Repositories, Store } from '../core/ports.js';
 import type { Database, Dialect } from './connect.js';
+import {
+  accessKeyRepository,
+  awsIdentityRepository,
+  temporaryCredentialRepository,
+} from './repositories/access-keys.js';
 import { accountRepository } from './repositories/accounts.js';
 import { auditRepository } from './repositories/audit.js';
 import { factorRepository } from './repositories/factors.js';
@@ -11,11 +16,13 @@ import { outboxRepository } from './repositories/outbox.js';
 import { policyRepository } from './repositories/policies.js';
 import { enrolmentRepository } from './repositories/enrolment.js';
 import { recoveryCodeRepository } from './repositories/recovery-codes.js';
+import { recoveryRepository } from './repositories/recovery.js';
 import { metaRepository } from './repositories/meta.js';
 import { principalRepository } from './repositories/principals.js';
 import { sessionRepository } from './repositories/sessions.js';
 import { setupTokenRepository } from './repositories/setup-tokens.js';
 import { throttleRepository } from './repositories/throttle.js';
+import { webAuthnRepository } from './repositories/webauthn.js';
 import type { Schema } from './schema.js';
 
 /** Repositories over a database handle or an open transaction. */
@@ -36,6 +43,11 @@ export function createRepositories(db: Kysely<Schema>, dialect: Dialect): Reposi
     outbox: outboxRepository(db),
     policies: policyRepository(db),
     enrolment: enrolmentRepository(db),
+    webauthn: webAuthnRepository(db),
+    accessKeys: accessKeyRepository(db),
+    temporaryCredentials: temporaryCredentialRepository(db),
+    awsIdentities: awsIdentityRepository(db),
+    recovery: recoveryRepository(db),
   };
 }
 

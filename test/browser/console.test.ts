@@ -173,7 +173,7 @@ describe('web console in Chromium', () => {
     await page.getByLabel('Account').fill(ACCOUNT);
     await page.getByLabel('User name or e-mail').fill(email);
     await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   }
 
   /** Fills and submits the step-up dialog with a fresh code. */

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACTIONS } from '../../src/app/actions.js';
+import { AWS_OPERATIONS } from '../../src/http/aws/router.js';
 import { buildTestServer, createTestInstallation, type TestInstallation } from '../helpers/installation.js';
 
 describe('one action per route (DESIGN.md convention 7)', () => {
@@ -20,6 +21,19 @@ describe('one action per route (DESIGN.md convention 7)', () => {
       (r) => r.action === undefined || !catalog.has(r.action) || r.auth === undefined,
     );
     expect(missing).toEqual([]);
+  });
+
+  it('dispatches every AWS Query operation to exactly one catalogued action', () => {
+    const query = routes.filter((r) => r.method === 'POST' && r.url === '/');
+    expect(query).toEqual([{ method: 'POST', url: '/', action: ACTIONS.AwsQuery, auth: 'sigv4' }]);
+    const catalog = new Set<string>(Object.values(ACTIONS));
+    const operations = Object.entries(AWS_OPERATIONS).flatMap(([service, ops]) =>
+      Object.entries(ops).map(([name, op]) => ({ name: `${service}:${name}`, action: op.action })),
+    );
+    expect(operations.length).toBeGreaterThan(25);
+    expect(operations.filter((o) => !catalog.has(o.action))).toEqual([]);
+    // The AWS operation name is the action name: iam:CreateUser is the catalog's iam:CreateUser.
+    expect(operations.filter((o) => o.action !== o.name)).toEqual([]);
   });
 
   it('only public endpoints go without a session', () => {
@@ -44,6 +58,24 @@ describe('one action per route (DESIGN.md convention 7)', () => {
         'POST /v1/setup',
         'POST /v1/sign-in',
         'POST /v1/sign-in/second-factor',
+        'POST /v1/sign-in/second-factor/webauthn/options',
+        'POST /v1/sign-in/second-factor/webauthn',
+        'POST /v1/sign-in/passkey/options',
+        'POST /v1/sign-in/passkey',
+        // Recovery (src/http/api/recovery-routes.ts): answers never reveal whether a login exists.
+        'POST /v1/recovery/start',
+        'POST /v1/recovery/verify',
+        'POST /v1/recovery/cancel',
+        'POST /v1/password-reset/start',
+        'POST /v1/password-reset/complete',
+        'GET /recovery/cancel',
+        'POST /recovery/cancel',
+        'GET /recovery/verify',
+        'POST /recovery/verify',
+        'GET /contacts/verify',
+        'POST /contacts/verify',
+        'GET /password-reset',
+        'POST /password-reset',
       ].sort(),
     );
   });

@@ -17,6 +17,7 @@ interface TOTPEnrolment {
 /** Enrolment: an authenticator app (QR code, key URI, Base32 secret, then a code), then recovery codes. */
 export function render(ctx: PageContext): void {
   const app = h('section', { 'aria-labelledby': 'enrol-app-title' });
+  const keys = h('section', { 'aria-labelledby': 'enrol-webauthn-title', 'data-slot': 'webauthn' });
   ctx.main.append(
     h('h1', {}, 'Add a factor'),
     h(
@@ -37,15 +38,90 @@ export function render(ctx: PageContext): void {
         ' with two consecutive codes.',
       ),
     ),
-    // Passkeys and security keys (WebAuthn) enrol through a browser ceremony; their form goes here.
-    h(
-      'section',
-      { 'aria-labelledby': 'enrol-webauthn-title', 'data-slot': 'webauthn' },
-      h('h2', { id: 'enrol-webauthn-title' }, 'Passkey or security key'),
-      h('p', {}, 'Passkeys and security keys cannot be added from this console yet.'),
-    ),
+    keys,
   );
   startForm(app);
+  keyForm(keys);
+}
+
+/** Passkeys and security keys (WebAuthn): a browser ceremony, no secret to copy. */
+function keyForm(section: HTMLElement): void {
+  const status = statusLine();
+  const name = h('input', { name: 'keyName', type: 'text', required: true, maxlength: 64, value: 'Passkey' });
+  const kinds = [
+    {
+      value: 'passkey',
+      label: 'Passkey',
+      hint: 'Signs you in on its own, with your fingerprint, face or device PIN; may sync between your devices.',
+    },
+    {
+      value: 'security_key',
+      label: 'Security key',
+      hint: 'A USB, NFC or Bluetooth key you touch after your password; the key never leaves it.',
+    },
+  ];
+  const radios = kinds.map((k, i) => {
+    const input = h('input', {
+      type: 'radio',
+      name: 'keyKind',
+      value: k.value,
+      id: `key-kind-${i}`,
+      checked: i === 0,
+    });
+    input.addEventListener('change', () => {
+      if (name.value === 'Passkey' || name.value === 'Security key') name.value = k.label;
+    });
+    return h(
+      'div',
+      { class: 'choice' },
+      input,
+      h('label', { for: input.id }, k.label),
+      h('p', { class: 'hint' }, k.hint),
+    );
+  });
+  const grant = h('input', {
+    name: 'keyEnrolmentGrant',
+    type: 'password',
+    autocomplete: 'off',
+    maxlength: 256,
+  });
+  const form = h(
+    'form',
+    { 'data-testid': 'webauthn-enrol' },
+    h('fieldset', {}, h('legend', {}, 'Kind'), ...radios),
+    field('Name for this key', name, 'So you can tell your keys apart, e.g. "Laptop" or "Blue key".'),
+    h(
+      'details',
+      {},
+      h('summary', {}, 'I have an enrolment grant'),
+      field('Enrolment grant', grant, 'Needed when you lost every factor.'),
+    ),
+    h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Register')),
+  );
+  section.replaceChildren(
+    h('h2', { id: 'enrol-webauthn-title' }, 'Passkey or security key'),
+    h('p', {}, 'Bound to this site, so a look-alike site cannot use it: the strongest kind of factor.'),
+    form,
+    status.el,
+  );
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    status.clear();
+    const kind = form.querySelector<HTMLInputElement>('input[name="keyKind"]:checked')?.value;
+    void busy(form, async () => {
+      try {
+        const { registerKey } = await import('../webauthn.js');
+        const factor = await registerKey({
+          kind: kind === 'security_key' ? 'security_key' : 'passkey',
+          name: name.value.trim(),
+          ...(grant.value.trim() === '' ? {} : { enrolmentGrant: grant.value.trim() }),
+        });
+        status.info(`“${factor.name}” is registered and ready for sign-in.`);
+      } catch (err) {
+        status.error(describeError(err));
+      }
+    });
+  });
 }
 
 function startForm(section: HTMLElement): void {

@@ -46,7 +46,14 @@ export function render(ctx: PageContext): void {
     field('Password', password),
     h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Sign in')),
   );
-  const section = h('section', {}, form, status.el);
+  // Passwordless: the browser offers the passkeys it holds for this site (account named above).
+  const passkeyButton = h(
+    'button',
+    { type: 'button', class: 'secondary', 'data-testid': 'passkey-sign-in' },
+    'Sign in with a passkey',
+  );
+  const passkeyBlock = h('div', { class: 'actions passkey', 'data-slot': 'webauthn' }, passkeyButton);
+  const section = h('section', {}, form, passkeyBlock, status.el);
   ctx.main.append(h('h1', { id: 'sign-in-title' }, 'Sign in'), section);
 
   const done = async (answer: SignInAnswer & { status: 'signed_in' }) => {
@@ -62,6 +69,25 @@ export function render(ctx: PageContext): void {
     );
   };
 
+  passkeyButton.addEventListener('click', () => {
+    status.clear();
+    if (account.value.trim() === '') {
+      status.error('Enter your account first.');
+      focusLater(account);
+      return;
+    }
+    void busy(section, async () => {
+      try {
+        const { signInWithPasskey } = await import('../webauthn.js');
+        const answer = await signInWithPasskey(account.value.trim());
+        window.localStorage.setItem('holdfast.account', account.value.trim());
+        if (answer.status === 'signed_in') await done(answer);
+      } catch (err) {
+        status.error(describeError(err));
+      }
+    });
+  });
+
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     status.clear();
@@ -76,6 +102,7 @@ export function render(ctx: PageContext): void {
         window.localStorage.setItem('holdfast.account', account.value.trim());
         password.value = '';
         if (answer.status === 'signed_in') return done(answer);
+        passkeyBlock.remove();
         section.replaceChildren(secondFactorForm(answer, done));
         section.querySelector<HTMLElement>('h2')?.focus();
       } catch (err) {
@@ -145,20 +172,34 @@ function secondFactorForm(
     h('fieldset', {}, h('legend', {}, 'Choose how to confirm'), ...radios),
     // Passkeys and security keys (WebAuthn) sign in with a browser ceremony instead of a code;
     // their buttons belong in this slot.
-    h(
-      'div',
-      { class: 'ceremonies', 'data-slot': 'webauthn', hidden: ceremonies.length === 0 },
-      ceremonies.map((f) =>
-        h(
-          'p',
-          { class: 'hint' },
-          `${f.name} (${factorKind(f.kind).label}) cannot be used in this console yet.`,
-        ),
-      ),
-    ),
-    h('div', { class: 'field' }, codeLabel, code, codeHint),
-    h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Continue')),
+    h('div', { class: 'field', hidden: choices.length === 0 }, codeLabel, code, codeHint),
+    h('div', { class: 'actions', hidden: choices.length === 0 }, h('button', { type: 'submit' }, 'Continue')),
   );
+  // Passkeys and security keys (WebAuthn) answer with a browser ceremony instead of a code: one
+  // button, since the browser offers every key of the user it finds.
+  const keyButton = h(
+    'button',
+    { type: 'button', 'data-testid': 'webauthn-second-factor' },
+    'Use a passkey or security key',
+  );
+  const keyBlock = h(
+    'div',
+    { class: 'ceremonies', 'data-slot': 'webauthn', hidden: ceremonies.length === 0 },
+    h('p', { class: 'hint' }, ceremonies.map((f) => f.name).join(', ')),
+    h('div', { class: 'actions' }, keyButton),
+  );
+  keyButton.addEventListener('click', () => {
+    status.clear();
+    void busy(keyBlock, async () => {
+      try {
+        const { signInSecondFactor } = await import('../webauthn.js');
+        const answer = await signInSecondFactor(flow.flowId);
+        if (answer.status === 'signed_in') await done(answer);
+      } catch (err) {
+        status.error(describeError(err));
+      }
+    });
+  });
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     status.clear();
@@ -187,13 +228,14 @@ function secondFactorForm(
     'div',
     {},
     h('h2', { tabindex: -1 }, 'Second factor'),
-    choices.length === 0
+    choices.length === 0 && ceremonies.length === 0
       ? h(
           'p',
           { class: 'status error', role: 'alert' },
           'None of your factors can be used in this console. Ask an administrator.',
         )
       : h('p', {}, 'Your password was accepted. Confirm with one of your factors.'),
+    keyBlock,
     choices.length === 0 ? null : form,
     status.el,
   );

@@ -1,13 +1,21 @@
 import type { OTPDigits, OTPHashAlgorithm } from './otp/hotp.js';
 
 /** Kinds of second factor. Adding a kind = a driver folder plus a row in registry.ts. */
-export type FactorKind = 'totp' | 'hardware_token';
+export type FactorKind = 'totp' | 'hardware_token' | 'webauthn';
 
 /**
  * Assurance levels, weakest first (MISSION.md failure 5). A session records the level of the
- * factor that authenticated it so policies can require a minimum. WebAuthn kinds add theirs.
+ * factor that authenticated it so policies can require a minimum. The last three are WebAuthn's
+ * (webauthn/assurance.ts, docs/assurance.md).
  */
-export const ASSURANCE_LEVELS = ['recovery_code', 'software_otp', 'hardware_otp'] as const;
+export const ASSURANCE_LEVELS = [
+  'recovery_code',
+  'software_otp',
+  'hardware_otp',
+  'synced_passkey',
+  'device_bound_key',
+  'attested_hardware_key',
+] as const;
 /** One assurance level. */
 export type AssuranceLevel = (typeof ASSURANCE_LEVELS)[number];
 
@@ -89,6 +97,8 @@ export interface FactorDriver {
   amr: string;
   /** Human label. */
   label: string;
+  /** False for kinds proven by something other than a typed code (WebAuthn assertions). */
+  acceptsCodes?: boolean;
   /** Assurance of a factor of this kind. */
   assurance(input: { adminProvisioned: boolean }): AssuranceLevel;
   /** Checks one code at sign-in or step-up. */

@@ -2,11 +2,13 @@ import { HoldfastError } from '../errors.js';
 import type { FactorDriver, FactorKind } from './factor.js';
 import { hardwareTokenDriver } from './hardware-token/driver.js';
 import { totpDriver } from './totp/driver.js';
+import { webAuthnDriver } from './webauthn/driver.js';
 
 /** The one table of factor drivers. */
 export const FACTOR_DRIVERS: Readonly<Record<FactorKind, FactorDriver>> = {
   totp: totpDriver,
   hardware_token: hardwareTokenDriver,
+  webauthn: webAuthnDriver,
 };
 
 /** The driver for a kind; flows never branch on kinds themselves. */

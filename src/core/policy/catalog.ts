@@ -46,4 +46,6 @@ export const ADMINISTRATION_WRITE_ACTIONS = [
   'holdfast:ImportHardwareTokens',
   'holdfast:AssignHardwareToken',
   'holdfast:UpdateHardwareTokenState',
+  'holdfast:ProvisionWebAuthnKey',
+  'holdfast:ImportWebAuthnMetadata',
 ] as const;

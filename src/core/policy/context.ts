@@ -38,6 +38,9 @@ export const ASSURANCE_LEVEL_NUMBERS: Readonly<Record<AssuranceLevel, number>> =
   recovery_code: 10,
   software_otp: 20,
   hardware_otp: 30,
+  synced_passkey: 40,
+  device_bound_key: 50,
+  attested_hardware_key: 60,
 };
 
 /** Condition keys (lower-cased) that {@link buildRequestContext} alone sets. */

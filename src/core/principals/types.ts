@@ -16,6 +16,10 @@ export interface AccountSettings {
   initialEnrolmentWindowSeconds?: number;
   /** Second approver for every help-desk reset, not only of owners and admins. */
   requireSecondApprover?: boolean;
+  /** WebAuthn attestation asked for at registration: `none` (default) or `direct` (docs/webauthn.md). */
+  webauthnAttestation?: 'none' | 'direct';
+  /** Authenticator models (AAGUIDs) allowed to register; absent: every model. Needs verified attestation. */
+  webauthnAllowedAAGUIDs?: string[];
 }
 
 /** An account (tenant). Accounts share nothing (MISSION.md failure 6). */

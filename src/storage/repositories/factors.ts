@@ -137,6 +137,8 @@ export function factorRepository(db: Kysely<Schema>): FactorRepository {
       await db.updateTable('factors').set({ name }).where('id', '=', id).execute();
     },
     async delete(id) {
+      // A WebAuthn factor's credential goes with it (its credential id may then be registered again).
+      await db.deleteFrom('webauthn_credentials').where('factor_id', '=', id).execute();
       await db.deleteFrom('factors').where('id', '=', id).execute();
     },
     async deleteExpiredPending({ accountId, principalId, now }) {

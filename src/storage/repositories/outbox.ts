@@ -1,6 +1,25 @@
 import type { Kysely } from 'kysely';
-import type { OutboxRepository } from '../../core/ports.js';
-import type { Schema } from '../schema.js';
+import type { OutboxEntry, OutboxRepository } from '../../core/ports.js';
+import type { OutboxTable, Schema } from '../schema.js';
+
+function toEntry(r: OutboxTable): OutboxEntry {
+  const num = (v: number | null) => (v === null ? null : Number(v));
+  return {
+    id: r.id,
+    accountId: r.account_id,
+    principalId: r.principal_id,
+    channel: r.channel as OutboxEntry['channel'],
+    template: r.template,
+    payload: JSON.parse(r.payload),
+    createdAt: Number(r.created_at),
+    recipient: r.recipient,
+    attempts: Number(r.attempts),
+    sentAt: num(r.sent_at),
+    failedAt: num(r.failed_at),
+    nextAttemptAt: num(r.next_attempt_at),
+    lastError: r.last_error,
+  };
+}
 
 /** The transactional outbox on Kysely. */
 export function outboxRepository(db: Kysely<Schema>): OutboxRepository {
@@ -18,6 +37,12 @@ export function outboxRepository(db: Kysely<Schema>): OutboxRepository {
           created_at: m.createdAt,
           sent_at: null,
           attempts: 0,
+          recipient: m.recipient ?? null,
+          next_attempt_at: null,
+          claim_id: null,
+          claimed_until: null,
+          last_error: null,
+          failed_at: null,
         })
         .execute();
     },
@@ -28,15 +53,74 @@ export function outboxRepository(db: Kysely<Schema>): OutboxRepository {
         .where('principal_id', '=', principalId)
         .orderBy('created_at')
         .execute();
-      return rows.map((r) => ({
-        id: r.id,
-        accountId: r.account_id,
-        principalId: r.principal_id,
-        channel: r.channel as 'email',
-        template: r.template,
-        payload: JSON.parse(r.payload),
-        createdAt: r.created_at,
-      }));
+      return rows.map(toEntry);
+    },
+    async claimDue({ now, limit, claimId, leaseMs, channels }) {
+      if (channels.length === 0) return [];
+      // The same conditions sit on the outer UPDATE: PostgreSQL re-checks them on a row another
+      // worker updated meanwhile (READ COMMITTED), so a row is never claimed twice at once.
+      const due = db
+        .selectFrom('outbox')
+        .select('id')
+        .where('sent_at', 'is', null)
+        .where('failed_at', 'is', null)
+        .where('channel', 'in', channels)
+        .where((eb) => eb.or([eb('next_attempt_at', 'is', null), eb('next_attempt_at', '<=', now)]))
+        .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', now)]))
+        .orderBy('created_at')
+        .limit(limit);
+      await db
+        .updateTable('outbox')
+        .set({ claim_id: claimId, claimed_until: now + leaseMs })
+        .where('id', 'in', due)
+        .where('sent_at', 'is', null)
+        .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', now)]))
+        .execute();
+      const rows = await db
+        .selectFrom('outbox')
+        .selectAll()
+        .where('claim_id', '=', claimId)
+        .where('sent_at', 'is', null)
+        .orderBy('created_at')
+        .execute();
+      return rows.map(toEntry);
+    },
+    async markSent({ id, claimId, now, payload }) {
+      const result = await db
+        .updateTable('outbox')
+        .set((eb) => ({
+          sent_at: now,
+          attempts: eb('attempts', '+', 1),
+          payload: JSON.stringify(payload),
+          claimed_until: null,
+          last_error: null,
+        }))
+        .where('id', '=', id)
+        .where('claim_id', '=', claimId)
+        .where('sent_at', 'is', null)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    },
+    async markFailed({ id, claimId, now, error, nextAttemptAt }) {
+      await db
+        .updateTable('outbox')
+        .set((eb) => ({
+          attempts: eb('attempts', '+', 1),
+          last_error: error.slice(0, 200),
+          next_attempt_at: nextAttemptAt,
+          failed_at: nextAttemptAt === null ? now : null,
+          claimed_until: null,
+        }))
+        .where('id', '=', id)
+        .where('claim_id', '=', claimId)
+        .execute();
+    },
+    async list({ accountId, pendingOnly, limit }) {
+      let q = db.selectFrom('outbox').selectAll();
+      if (accountId !== undefined) q = q.where('account_id', '=', accountId);
+      if (pendingOnly === true) q = q.where('sent_at', 'is', null);
+      const rows = await q.orderBy('created_at', 'desc').orderBy('id').limit(limit).execute();
+      return rows.map(toEntry);
     },
   };
 }

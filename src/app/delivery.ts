@@ -1,0 +1,156 @@
+/**
+ * Delivery of the transactional outbox. A worker claims due messages for a lease (so two servers
+ * never send one message at the same time), sends each through its channel's transport, and
+ * marks it sent, dropping the sealed secret it carried. A failure is retried with exponential
+ * backoff (with jitter) until the attempt limit. A worker killed between sending and marking
+ * leaves the claim to expire: the message is then sent once more, never lost; receivers can
+ * recognise the repeat by its message id.
+ */
+
+import type { OutboxEntry, OutboxMessage } from '../core/ports.js';
+import { randomInt } from '../core/random.js';
+import type { AppDeps } from './deps.js';
+import { renderMessage } from './messages.js';
+import { emailAddressOf, messageSecretContext } from './recovery-support.js';
+
+/** Where a message goes out. Absent transports leave messages of their channel in the outbox. */
+export interface Transports {
+  email?: { send(m: { to: string; subject: string; text: string; messageId: string }): Promise<void> };
+  sms?: { send(m: { to: string; body: string; messageId: string }): Promise<void> };
+  webhook?: { send(m: { url: string; body: string; messageId: string }): Promise<void> };
+}
+
+/** How the worker behaves. */
+export interface DeliveryOptions {
+  transports: Transports;
+  publicUrl: string;
+  /** This worker's claim id (unique per process and pass). */
+  claimId: string;
+  leaseMs: number;
+  maxAttempts: number;
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+  batchSize?: number;
+  log?: (fields: Record<string, unknown>, message: string) => void;
+}
+
+/** The delay before retry number `attempts` (1-based): base·2^(attempts−1), capped, with ±20 % jitter. */
+export function backoffDelay(
+  deps: Pick<AppDeps, 'random'>,
+  input: { attempts: number; baseMs: number; maxMs: number },
+): number {
+  const raw = Math.min(input.maxMs, input.baseMs * 2 ** Math.min(30, Math.max(0, input.attempts - 1)));
+  const jitter = Math.floor(raw * 0.2);
+  return Math.max(1, raw - jitter + (jitter > 0 ? randomInt(deps.random, 2 * jitter + 1) : 0));
+}
+
+function channelsOf(transports: Transports): OutboxMessage['channel'][] {
+  const out: OutboxMessage['channel'][] = [];
+  if (transports.email) out.push('email');
+  if (transports.sms) out.push('sms');
+  if (transports.webhook) out.push('webhook');
+  return out;
+}
+
+async function recipientOf(deps: AppDeps, entry: OutboxEntry): Promise<string | null> {
+  if (entry.recipient !== null) return entry.recipient;
+  if (entry.channel !== 'email' || entry.accountId === null || entry.principalId === null) return null;
+  const principal = await deps.store.principals.findById(entry.accountId, entry.principalId);
+  return principal === null ? null : emailAddressOf(deps.store, principal);
+}
+
+async function sendOne(deps: AppDeps, entry: OutboxEntry, options: DeliveryOptions): Promise<void> {
+  const to = await recipientOf(deps, entry);
+  if (to === null) throw new Error('no recipient');
+  const sealed = entry.payload.sealedSecret;
+  const secret =
+    typeof sealed === 'string'
+      ? Buffer.from(deps.secretBox.open(sealed, messageSecretContext(entry.id))).toString('utf8')
+      : null;
+  const { transports } = options;
+  if (entry.channel === 'webhook') {
+    const { sealedSecret: _drop, ...payload } = entry.payload;
+    await transports.webhook!.send({ url: to, body: JSON.stringify(payload), messageId: entry.id });
+    return;
+  }
+  const rendered = renderMessage({ template: entry.template, payload: entry.payload, secret, publicUrl: options.publicUrl });
+  if (entry.channel === 'sms') {
+    await transports.sms!.send({ to, body: rendered.text, messageId: entry.id });
+  } else {
+    await transports.email!.send({ to, subject: rendered.subject, text: rendered.text, messageId: entry.id });
+  }
+}
+
+/** One pass of the worker: claims due messages and sends them. */
+export async function deliverDue(
+  deps: AppDeps,
+  options: DeliveryOptions,
+): Promise<{ sent: number; retried: number; failed: number }> {
+  const result = { sent: 0, retried: 0, failed: 0 };
+  const channels = channelsOf(options.transports);
+  const claimed = await deps.store.outbox.claimDue({
+    now: deps.clock.now(),
+    limit: options.batchSize ?? 20,
+    claimId: options.claimId,
+    leaseMs: options.leaseMs,
+    channels,
+  });
+  for (const entry of claimed) {
+    try {
+      await sendOne(deps, entry, options);
+    } catch (err) {
+      // The error text of a transport never carries the message (secrets stay out of logs).
+      const error = err instanceof Error ? err.message.slice(0, 200) : 'delivery failed';
+      const attempts = entry.attempts + 1;
+      const giveUp = attempts >= options.maxAttempts;
+      const nextAttemptAt = giveUp
+        ? null
+        : deps.clock.now() +
+          backoffDelay(deps, { attempts, baseMs: options.backoffBaseMs, maxMs: options.backoffMaxMs });
+      await deps.store.outbox.markFailed({ id: entry.id, claimId: options.claimId, now: deps.clock.now(), error, nextAttemptAt });
+      options.log?.({ messageId: entry.id, channel: entry.channel, template: entry.template, attempts, error, giveUp }, 'delivery failed');
+      if (giveUp) result.failed++;
+      else result.retried++;
+      continue;
+    }
+    const { sealedSecret: _secret, ...kept } = entry.payload;
+    await deps.store.outbox.markSent({ id: entry.id, claimId: options.claimId, now: deps.clock.now(), payload: kept });
+    result.sent++;
+  }
+  return result;
+}
+
+/** Messages for `holdfast outbox list` (operator). Secrets are never shown, only whether one is held. */
+export async function listOutbox(
+  deps: AppDeps,
+  input: { accountId?: string; pendingOnly?: boolean; limit?: number },
+): Promise<Array<Omit<OutboxEntry, 'payload'> & { payload: OutboxMessage['payload']; holdsSecret: boolean }>> {
+  const rows = await deps.store.outbox.list({
+    ...(input.accountId === undefined ? {} : { accountId: input.accountId }),
+    pendingOnly: input.pendingOnly ?? false,
+    limit: input.limit ?? 100,
+  });
+  return rows.map((r) => {
+    const { sealedSecret, ...payload } = r.payload;
+    return { ...r, payload, holdsSecret: typeof sealedSecret === 'string' };
+  });
+}
+
+/**
+ * The operator's view of one held message, rendered with its secret, for installations without
+ * a transport (the embedded default): the host operator reads and hands it over out of band.
+ */
+export async function renderOutboxMessage(
+  deps: AppDeps,
+  input: { id: string; publicUrl: string },
+): Promise<{ to: string | null; subject: string; text: string } | null> {
+  const [entry] = (await deps.store.outbox.list({ limit: 10_000 })).filter((r) => r.id === input.id);
+  if (entry === undefined) return null;
+  const sealed = entry.payload.sealedSecret;
+  const secret =
+    typeof sealed === 'string'
+      ? Buffer.from(deps.secretBox.open(sealed, messageSecretContext(entry.id))).toString('utf8')
+      : null;
+  const rendered = renderMessage({ template: entry.template, payload: entry.payload, secret, publicUrl: input.publicUrl });
+  return { to: await recipientOf(deps, entry), ...rendered };
+}

@@ -1,0 +1,113 @@
+/**
+ * The background jobs of a server process: the outbox delivery worker, the scheduler that ends
+ * waiting periods of recovery and resets, and the alert scanner. Each loop runs one pass at a
+ * time (never overlapping itself), survives its own errors, and stops cleanly: `stop()` waits
+ * for the pass in flight.
+ */
+
+import { randomUUID } from 'node:crypto';
+import type { App } from './app/create-app.js';
+import type { Transports } from './app/delivery.js';
+import type { DeliveryConfig } from './config/delivery-config.js';
+import { createSmsSender } from './platform/sms.js';
+import { createSmtpSender, type MailSender } from './platform/smtp.js';
+import { postSignedWebhook } from './platform/webhooks.js';
+
+/** A logger shape (pino's). */
+export interface JobLogger {
+  info(fields: Record<string, unknown>, message: string): void;
+  warn(fields: Record<string, unknown>, message: string): void;
+  error(fields: Record<string, unknown>, message: string): void;
+}
+
+/** Running jobs. */
+export interface BackgroundJobs {
+  stop(): Promise<void>;
+}
+
+/** Builds the transports the configuration asks for (none: messages stay in the outbox). */
+export function transportsFor(config: DeliveryConfig): { transports: Transports; close(): void } {
+  const transports: Transports = {};
+  let mail: MailSender | null = null;
+  if (config.smtp !== null) {
+    mail = createSmtpSender(config.smtp);
+    transports.email = mail;
+  }
+  if (config.sms !== null) transports.sms = createSmsSender(config.sms);
+  if (config.webhookSecret !== null) {
+    const secret = config.webhookSecret;
+    transports.webhook = {
+      send: (m) =>
+        postSignedWebhook({ url: m.url, secret, body: m.body, nowSeconds: Math.floor(Date.now() / 1000), messageId: m.messageId }),
+    };
+  }
+  return { transports, close: () => mail?.close() };
+}
+
+function loop(name: string, everyMs: number, pass: () => Promise<void>, log: JobLogger) {
+  let stopped = false;
+  let timer: NodeJS.Timeout | null = null;
+  let running: Promise<void> = Promise.resolve();
+  const tick = () => {
+    running = pass()
+      .catch((err: unknown) => log.error({ job: name, err: err instanceof Error ? err.message : String(err) }, 'job failed'))
+      .finally(() => {
+        if (!stopped) timer = setTimeout(tick, everyMs);
+      });
+  };
+  timer = setTimeout(tick, Math.min(everyMs, 200));
+  return async () => {
+    stopped = true;
+    if (timer !== null) clearTimeout(timer);
+    await running;
+  };
+}
+
+/** Starts the delivery worker, the waiting-period scheduler and the alert scanner. */
+export function startBackgroundJobs(input: {
+  app: App;
+  config: DeliveryConfig;
+  publicUrl: string;
+  log: JobLogger;
+}): BackgroundJobs {
+  const { app, config, log } = input;
+  const { transports, close } = transportsFor(config);
+  const workerId = `wrk_${randomUUID()}`;
+  let pass = 0;
+  let lastReported = 0;
+  const deliver = async () => {
+    pass++;
+    await app.deliverDue({
+      transports,
+      publicUrl: input.publicUrl,
+      claimId: `${workerId}:${pass}`,
+      leaseMs: config.leaseMs,
+      maxAttempts: config.maxAttempts,
+      backoffBaseMs: config.backoffBaseMs,
+      backoffMaxMs: config.backoffMaxMs,
+      log: (fields, message) => log.warn(fields, message),
+    });
+    // Without a transport, say what is waiting (ids and templates only, never content).
+    const held = (await app.listOutbox({ pendingOnly: true, limit: 50 })).filter(
+      (m) => m.createdAt > lastReported && !(m.channel in transports),
+    );
+    for (const m of held.reverse()) {
+      log.info(
+        { messageId: m.id, channel: m.channel, template: m.template, accountId: m.accountId },
+        'message kept in the outbox: no transport configured for its channel (holdfast outbox list)',
+      );
+      lastReported = Math.max(lastReported, m.createdAt);
+    }
+  };
+  const stops = [
+    loop('delivery', config.pollMs, deliver, log),
+    loop('scheduler', config.schedulerMs, async () => void (await app.runRecoveryScheduler()), log),
+    loop('alerts', Math.min(config.pollMs, config.schedulerMs), async () => void (await app.scanForAlerts({ webhooks: config.alertWebhooks })), log),
+  ];
+  return {
+    async stop() {
+      await Promise.all(stops.map((s) => s()));
+      close();
+    },
+  };
+}

@@ -1,0 +1,126 @@
+/**
+ * The STS (2011-06-15) operations Holdfast answers: GetSessionToken (with or without MFA),
+ * AssumeRole (trust policy, MFA carried over or given now) and GetCallerIdentity. Parameter rules
+ * from the STS service model (shared/reference/aws-iam-sts.md §2).
+ */
+
+import { ACTIONS } from '../../app/actions.js';
+import { callerArn, type AwsOperation, type OperationContext } from './operation.js';
+import { readInteger, readString } from './query.js';
+import * as shapes from './shapes.js';
+import { AwsError } from './xml.js';
+
+function readMfa(c: OperationContext): { serialNumber?: string; tokenCode?: string } {
+  const serialNumber = readString(c.params, 'SerialNumber', {
+    minLength: 9,
+    maxLength: 256,
+    pattern: /^[\w+=/:,.@-]*$/,
+    patternText: '[\\w+=/:,.@-]*',
+  });
+  const tokenCode = readString(c.params, 'TokenCode', {
+    minLength: 6,
+    maxLength: 6,
+    pattern: /^[0-9]*$/,
+    patternText: '[\\d]*',
+    sensitive: true,
+  });
+  return {
+    ...(serialNumber === undefined ? {} : { serialNumber }),
+    ...(tokenCode === undefined ? {} : { tokenCode }),
+  };
+}
+
+function resolver(c: OperationContext) {
+  return (user: Parameters<typeof c.app.codeFactorForSerial>[0], serial: string) =>
+    c.app.codeFactorForSerial(user, serial);
+}
+
+/** The STS operations by wire name. */
+export const STS_OPERATIONS: Readonly<Record<string, AwsOperation>> = {
+  GetSessionToken: {
+    action: ACTIONS.GetSessionToken,
+    async handle(c) {
+      const durationSeconds = readInteger(c.params, 'DurationSeconds', { min: 900, max: 129_600 });
+      const credentials = await c.app.getSessionToken({
+        caller: c.caller,
+        ctx: c.ctx,
+        ...(durationSeconds === undefined ? {} : { durationSeconds }),
+        ...readMfa(c),
+        resolveSerial: resolver(c),
+      });
+      return {
+        result: shapes.getSessionTokenResult({ credentials }),
+        audit: {
+          credentials: {
+            accessKeyId: credentials.accessKeyId,
+            expiration: new Date(credentials.expiration).toISOString(),
+          },
+        },
+      };
+    },
+  },
+  AssumeRole: {
+    action: ACTIONS.AssumeRole,
+    async handle(c) {
+      const roleArn = readString(c.params, 'RoleArn', { required: true, minLength: 20, maxLength: 2048 });
+      const roleSessionName = readString(c.params, 'RoleSessionName', {
+        required: true,
+        minLength: 2,
+        maxLength: 64,
+        pattern: /^[\w+=,.@-]*$/,
+        patternText: '[\\w+=,.@-]*',
+      });
+      const durationSeconds = readInteger(c.params, 'DurationSeconds', { min: 900, max: 43_200 });
+      for (const unsupported of ['Policy', 'PolicyArns.member.1.arn', 'Tags.member.1.Key', 'ExternalId']) {
+        if (c.params.has(unsupported)) {
+          // Refused rather than ignored: a caller asking for narrower credentials must not get broader ones.
+          throw new AwsError(
+            'ValidationError',
+            `${unsupported.split('.')[0]} is not supported by this endpoint.`,
+          );
+        }
+      }
+      const assumed = await c.app.assumeRole({
+        caller: c.caller,
+        ctx: c.ctx,
+        roleArn,
+        roleSessionName,
+        ...(durationSeconds === undefined ? {} : { durationSeconds }),
+        ...readMfa(c),
+        resolveSerial: resolver(c),
+      });
+      return {
+        result: shapes.assumeRoleResult({
+          credentials: assumed.credentials,
+          assumedRoleId: assumed.assumedRoleId,
+          assumedRoleArn: assumed.assumedRoleArn,
+        }),
+        audit: {
+          credentials: {
+            accessKeyId: assumed.credentials.accessKeyId,
+            expiration: new Date(assumed.credentials.expiration).toISOString(),
+          },
+          assumedRoleUser: { assumedRoleId: assumed.assumedRoleId, arn: assumed.assumedRoleArn },
+        },
+      };
+    },
+  },
+  GetCallerIdentity: {
+    action: ACTIONS.GetCallerIdentity,
+    // No permission is needed and a Deny does not block it (STS model documentation).
+    async handle(c) {
+      const { caller } = c;
+      const userId =
+        caller.role !== null
+          ? `${caller.role.id}:${caller.temporary?.roleSessionName ?? ''}`
+          : caller.user.id;
+      return {
+        result: shapes.getCallerIdentityResult({
+          userId,
+          account: caller.user.accountId,
+          arn: callerArn(caller),
+        }),
+      };
+    },
+  },
+};

@@ -1,0 +1,60 @@
+/**
+ * E-mail over SMTP (RFC 5321) through nodemailer: implicit TLS (RFC 8314 §3.3, port 465),
+ * STARTTLS required (RFC 3207, port 587), or plain (loopback relays and tests only).
+ */
+
+import nodemailer from 'nodemailer';
+
+/** SMTP settings (HOLDFAST_SMTP_*). */
+export interface SmtpConfig {
+  host: string;
+  port: number;
+  tls: 'implicit' | 'starttls' | 'none';
+  user: string | null;
+  password: string | null;
+  from: string;
+  /** Verify the server certificate (default true; off only for private test relays). */
+  rejectUnauthorized: boolean;
+}
+
+/** One e-mail. `messageId` makes a repeated delivery recognisable to receivers. */
+export interface MailMessage {
+  to: string;
+  subject: string;
+  text: string;
+  messageId: string;
+}
+
+/** Sends e-mail; throws when the server refused it or could not be reached. */
+export interface MailSender {
+  send(message: MailMessage): Promise<void>;
+  close(): void;
+}
+
+/** A pooled SMTP sender. */
+export function createSmtpSender(config: SmtpConfig): MailSender {
+  const transport = nodemailer.createTransport({
+    host: config.host,
+    port: config.port,
+    secure: config.tls === 'implicit',
+    requireTLS: config.tls === 'starttls',
+    ignoreTLS: config.tls === 'none',
+    ...(config.user !== null ? { auth: { user: config.user, pass: config.password ?? '' } } : {}),
+    tls: { rejectUnauthorized: config.rejectUnauthorized },
+    connectionTimeout: 10_000,
+    greetingTimeout: 10_000,
+    socketTimeout: 30_000,
+  });
+  return {
+    async send(message) {
+      await transport.sendMail({
+        from: config.from,
+        to: message.to,
+        subject: message.subject,
+        text: message.text,
+        messageId: `<${message.messageId}@holdfast>`,
+      });
+    },
+    close: () => transport.close(),
+  };
+}
