@@ -6,7 +6,8 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -45,6 +46,7 @@ import {
 import { SignatureV4 } from '@smithy/signature-v4';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeBase32 } from '../../src/core/factors/otp/base32.js';
 import { AWS_OPERATIONS } from '../../src/http/aws/router.js';
 import { connectDatabase } from '../../src/storage/connect.js';
 import { DATABASE_KINDS } from '../helpers/databases.js';
@@ -853,6 +855,69 @@ describe('AWS error codes and the attack on device swaps', () => {
     };
     expect(listed.MFADevices.map((d) => d.SerialNumber)).toContain(created.VirtualMFADevice.SerialNumber);
   }, 90_000);
+
+  it('enables a hardware token from the inventory by its vendor serial (EnableMFADevice)', async () => {
+    // Seed chosen by the test, written to a PSKC file by Debian's python3-pskc (RFC 6030).
+    const secretHex = createHash('sha1').update('holdfast aws hardware token').digest('hex');
+    const dir = mkdtempSync(join(tmpdir(), 'holdfast-pskc-'));
+    const file = join(dir, 'tokens.pskc');
+    const pskc = execFileSync(
+      '/usr/bin/python3',
+      [fileURLToPath(new URL('../fixtures/pskc/generate.py', import.meta.url))],
+      {
+        input: JSON.stringify({
+          keys: [{ serial: 'GAHT00000001', algorithm: 'totp', digits: 6, period: 30, secretHex }],
+        }),
+        encoding: 'utf8',
+      },
+    );
+    writeFileSync(file, pskc);
+    const imported = await target.cli(['tokens', 'import', file, '--account', accountId]);
+    expect(imported.code, imported.stderr).toBe(0);
+    // Not assigned yet: the serial names no device of dana's.
+    const seed = encodeBase32(Buffer.from(secretHex, 'hex'));
+    let t = await enablingStep();
+    const unassigned = await errorOf(
+      iam(session).send(
+        new EnableMFADeviceCommand({
+          UserName: 'dana',
+          SerialNumber: 'GAHT00000001',
+          AuthenticationCode1: oathtool(seed, t - 1),
+          AuthenticationCode2: oathtool(seed, t),
+        }),
+      ),
+    );
+    expect(unassigned.name).toBe('NoSuchEntity');
+    const assigned = await target.cli([
+      'tokens',
+      'assign',
+      '--account',
+      accountId,
+      '--serial',
+      'GAHT00000001',
+      '--user',
+      'dana',
+    ]);
+    expect(assigned.code, assigned.stderr).toBe(0);
+    t = await enablingStep();
+    await iam(session).send(
+      new EnableMFADeviceCommand({
+        UserName: 'dana',
+        SerialNumber: 'GAHT00000001',
+        AuthenticationCode1: oathtool(seed, t - 1),
+        AuthenticationCode2: oathtool(seed, t),
+      }),
+    );
+    const listed = await iam(session).send(new ListMFADevicesCommand({}));
+    expect(listed.MFADevices!.map((d) => d.SerialNumber)).toContain('GAHT00000001');
+    const tokenSession = await sts(user).send(
+      new GetSessionTokenCommand({
+        SerialNumber: 'GAHT00000001',
+        TokenCode: oathtool(seed, currentStep() + 1),
+      }),
+    );
+    expect(tokenSession.Credentials!.AccessKeyId).toMatch(/^ASIA/);
+  }, 60_000);
 
   it('exports the audit log as CloudTrail records, refusals included, without secrets', async () => {
     const result = await target.cli(['audit', 'export', '--format', 'cloudtrail']);
