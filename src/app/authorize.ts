@@ -133,7 +133,7 @@ export async function decide(
 
   const policies = await policiesOf(deps, self);
   const credential: CredentialKind = actor.credential ?? 'session';
-  const evaluateWith = (facts: MfaFacts | null) =>
+  const evaluateWith = (facts: MfaFacts | null, asCredential: CredentialKind = credential) =>
     evaluate({
       identityPolicies: policies.identity,
       accountPolicies: policies.account,
@@ -147,14 +147,17 @@ export async function decide(
         action,
         resource: resourceArn,
         nowMs: deps.clock.now(),
-        credential,
+        credential: asCredential,
         mfa: facts,
         sourceIp: sourceIp ?? undefined,
       }),
     });
-  /** The weakest assurance level whose fresh MFA the policies would allow (sessions only), or null. */
+  /**
+   * The weakest assurance level whose fresh MFA the policies would allow, or null. Asked as an
+   * MFA session would ask: long-term keys cannot step up, but whether MFA would help decides
+   * which refusal they get.
+   */
   const weakestSufficientLevel = (): AssuranceLevel | null => {
-    if (credential !== 'session') return null;
     for (const level of ASSURANCE_LEVELS) {
       const fresh: MfaFacts = {
         authenticatedAtMs: deps.clock.now(),
@@ -162,7 +165,7 @@ export async function decide(
         factorKind: mfa?.factorKind ?? 'totp',
         phishingResistant: ASSURANCE_PROFILES[level].phishingResistant,
       };
-      if (evaluateWith(fresh).decision === 'Allow') return level;
+      if (evaluateWith(fresh, 'session').decision === 'Allow') return level;
     }
     return null;
   };
@@ -181,8 +184,9 @@ export async function decide(
   });
   // A guardrail asking for step-up is only worth answering when a step-up would then be allowed.
   if (verdict !== null) {
-    if (weakestSufficientLevel() === null) {
-      // Still forbidden, but name the guardrail (e.g. G2 for long-term keys, which never carry MFA).
+    if (weakestSufficientLevel() === null) return forbidden();
+    if (credential !== 'session') {
+      // Long-term keys never carry MFA, so they cannot step up: forbidden, naming the guardrail.
       const refused = forbidden();
       const error = new HoldfastError('AUTH_FORBIDDEN', `${verdict.guardrail}: ${verdict.reason}`, {
         details: { ...refused.error!.details, guardrail: verdict.guardrail },
@@ -192,7 +196,7 @@ export async function decide(
     return { allowed: false, error: guardrailError(verdict), guardrail: verdict, evaluation, resourceArn };
   }
   if (evaluation.decision === 'Allow') return { allowed: true, evaluation, resourceArn };
-  const level = weakestSufficientLevel();
+  const level = credential === 'session' ? weakestSufficientLevel() : null;
   if (level === null) return forbidden();
   return {
     allowed: false,
