@@ -363,13 +363,21 @@ describe('holdfast me: self-service through the HTTP API [sqlite, real server]',
     const list = await me(['factors', '--json'], { token });
     expect(list.json()).toMatchObject({ factors: [], recoveryCodes: { remaining: 8 } });
 
+    // Removing the last factor ended every other session (guardrail G5), the recovery one included.
+    expectFailure(await me(['whoami'], { token: recoveryToken }), 'AUTH_SESSION_INVALID');
+
     // Sessions: this one is current; revoking another ends it; signing out ends this one.
+    const other = await signIn(['--recovery-code', recoveryCodes[2]!, '--json']);
+    expectSuccess(other);
+    const otherToken = remember(other.json<SignedIn>().token);
+    const otherId = other.json<SignedIn>().session.id;
     const sessions = await me(['sessions', '--json'], { token });
     const listed = sessions.json<{ sessions: Session[] }>().sessions;
     expect(listed.find((s) => s.current)?.id).toBe(signedIn.json<SignedIn>().session.id);
-    expect(listed.map((s) => s.id)).toContain(recoverySessionId);
-    expectSuccess(await me(['sessions', '--revoke', recoverySessionId], { token }));
-    expectFailure(await me(['whoami'], { token: recoveryToken }), 'AUTH_SESSION_INVALID');
+    expect(listed.map((s) => s.id)).toEqual(expect.arrayContaining([otherId]));
+    expect(listed.map((s) => s.id)).not.toContain(recoverySessionId);
+    expectSuccess(await me(['sessions', '--revoke', otherId], { token }));
+    expectFailure(await me(['whoami'], { token: otherToken }), 'AUTH_SESSION_INVALID');
     expectSuccess(await me(['sign-out'], { token }));
     expectFailure(await me(['whoami'], { token }), 'AUTH_SESSION_INVALID');
   });

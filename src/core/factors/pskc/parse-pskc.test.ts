@@ -293,17 +293,15 @@ describe('parsePSKC: 10,000 tokens', () => {
     encryption: { keyHex: PRE_SHARED_KEY_HEX },
   });
 
-  it('decrypts every secret of an encrypted file in well under a few seconds', () => {
-    const started = performance.now();
+  // How fast is measured by `npm run bench` (pskc-import), never asserted here.
+  it('decrypts every secret of an encrypted file of 10,000 tokens', () => {
     const { tokens } = parsePSKC({ xml: bulkFile, preSharedKey: PRE_SHARED_KEY });
-    const elapsedMs = performance.now() - started;
     expect(tokens).toHaveLength(count);
     tokens.forEach((token, i) => {
       expect(token.serial).toBe(`BULK-${String(i).padStart(6, '0')}`);
       expect(hex(token.secret)).toBe(createHash('sha1').update(`holdfast-bulk-${i}`).digest('hex'));
       expect(token.period).toBe(30);
     });
-    expect(elapsedMs).toBeLessThan(5_000);
   });
 
   it('is all-or-nothing: one bad package among 10,000 fails the file and is named', () => {
