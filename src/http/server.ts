@@ -21,7 +21,7 @@ import { SETUP_PAGE_HTML, SETUP_SCRIPT } from './pages/setup-page.js';
 import { registerErrorHandling } from './plugins/errors.js';
 import { registerMetrics } from './plugins/metrics.js';
 import { authenticateRequest } from './plugins/session-auth.js';
-import { validatorCompiler } from './validation.js';
+import { lazySerializerFactory, validatorCompiler } from './validation.js';
 import './types.js';
 
 /** Largest accepted request body (64 KiB). */
@@ -60,6 +60,7 @@ export async function buildServer(
     return503OnClosing: true,
     // One log line per request (on response) instead of two.
     logController: new LogController({ disableRequestLogging: true }),
+    schemaController: { compilersFactory: { buildSerializer: lazySerializerFactory() } },
     ...(options.https ? { https: options.https } : {}),
   }) as unknown as FastifyInstance;
 
