@@ -38,7 +38,13 @@ export function transportsFor(config: DeliveryConfig): { transports: Transports;
     const secret = config.webhookSecret;
     transports.webhook = {
       send: (m) =>
-        postSignedWebhook({ url: m.url, secret, body: m.body, nowSeconds: Math.floor(Date.now() / 1000), messageId: m.messageId }),
+        postSignedWebhook({
+          url: m.url,
+          secret,
+          body: m.body,
+          nowSeconds: Math.floor(Date.now() / 1000),
+          messageId: m.messageId,
+        }),
     };
   }
   return { transports, close: () => mail?.close() };
@@ -50,7 +56,9 @@ function loop(name: string, everyMs: number, pass: () => Promise<void>, log: Job
   let running: Promise<void> = Promise.resolve();
   const tick = () => {
     running = pass()
-      .catch((err: unknown) => log.error({ job: name, err: err instanceof Error ? err.message : String(err) }, 'job failed'))
+      .catch((err: unknown) =>
+        log.error({ job: name, err: err instanceof Error ? err.message : String(err) }, 'job failed'),
+      )
       .finally(() => {
         if (!stopped) timer = setTimeout(tick, everyMs);
       });
@@ -102,7 +110,12 @@ export function startBackgroundJobs(input: {
   const stops = [
     loop('delivery', config.pollMs, deliver, log),
     loop('scheduler', config.schedulerMs, async () => void (await app.runRecoveryScheduler()), log),
-    loop('alerts', Math.min(config.pollMs, config.schedulerMs), async () => void (await app.scanForAlerts({ webhooks: config.alertWebhooks })), log),
+    loop(
+      'alerts',
+      Math.min(config.pollMs, config.schedulerMs),
+      async () => void (await app.scanForAlerts({ webhooks: config.alertWebhooks })),
+      log,
+    ),
   ];
   return {
     async stop() {

@@ -42,6 +42,7 @@ export const ACTIONS = {
   RevokeUserSessions: 'holdfast:RevokeUserSessions',
   IssueEnrolmentGrant: 'holdfast:IssueEnrolmentGrant',
   ReadAuditLog: 'holdfast:ReadAuditLog',
+  ListOwnSecurityEvents: 'holdfast:ListOwnSecurityEvents',
   VerifyAuditLog: 'holdfast:VerifyAuditLog',
   RotateKeys: 'holdfast:RotateKeys',
   LintPolicy: 'holdfast:LintPolicy',
@@ -95,7 +96,6 @@ export const ACTIONS = {
   GetRecoverySettings: 'holdfast:GetRecoverySettings',
   UpdateRecoverySettings: 'holdfast:UpdateRecoverySettings',
   ListAlerts: 'holdfast:ListAlerts',
-  ListOutbox: 'holdfast:ListOutbox',
 } as const;
 
 /** An action name. */
@@ -154,7 +154,6 @@ const ADMINISTRATION: readonly Action[] = [
   ACTIONS.GetRecoverySettings,
   ACTIONS.UpdateRecoverySettings,
   ACTIONS.ListAlerts,
-  ACTIONS.ListOutbox,
 ];
 
 /**

@@ -6,11 +6,7 @@
  * webhook to every configured URL.
  */
 
-import {
-  ADMIN_CHANGE_ACTIONS,
-  evaluateRules,
-  type RuleFacts,
-} from '../core/alerts/rules.js';
+import { ADMIN_CHANGE_ACTIONS, evaluateRules, type RuleFacts } from '../core/alerts/rules.js';
 import type { AuditRecord } from '../core/audit/event.js';
 import type { Alert } from '../core/recovery/types.js';
 import { ACTIONS } from './actions.js';
@@ -41,15 +37,26 @@ async function factsFor(deps: AppDeps, record: AuditRecord, windowMinutes: numbe
       }
     }
   }
-  if ((record.action === 'auth.sign_in' || record.action === 'auth.mfa_sign_in') && record.outcome === 'success') {
-    const rows = await deps.store.audit.query({ accountId, action: 'mfa.suspend', afterSeq, limit: HISTORY_RECORDS });
+  if (
+    (record.action === 'auth.sign_in' || record.action === 'auth.mfa_sign_in') &&
+    record.outcome === 'success'
+  ) {
+    const rows = await deps.store.audit.query({
+      accountId,
+      action: 'mfa.suspend',
+      afterSeq,
+      limit: HISTORY_RECORDS,
+    });
     facts.suspendedRecently = rows.some(
-      (r) => r.seq < record.seq && r.target === record.target && r.time >= record.time - SUSPENSION_LOOKBACK_MS,
+      (r) =>
+        r.seq < record.seq && r.target === record.target && r.time >= record.time - SUSPENSION_LOOKBACK_MS,
     );
   }
   if (ADMIN_CHANGE_ACTIONS.includes(record.action)) {
     const admins = await adminsOf(deps.store, accountId);
-    const withFactor = new Set((await deps.store.factors.listEnabledByAccount(accountId)).map((f) => f.principalId));
+    const withFactor = new Set(
+      (await deps.store.factors.listEnabledByAccount(accountId)).map((f) => f.principalId),
+    );
     const concerned = new Set([record.target, record.actorId]);
     facts.admins = {
       total: admins.length,
@@ -107,9 +114,14 @@ export async function scanForAlerts(
   const cursor = Number((await deps.store.meta.get(ALERT_CURSOR_KEY)) ?? '0');
   const records = await deps.store.audit.scan(cursor, input.batch ?? 500);
   let raised = 0;
+  const settingsCache = new Map<string, Awaited<ReturnType<typeof recoverySettingsOf>>>();
   for (const record of records) {
     if (record.accountId === null) continue;
-    const settings = await recoverySettingsOf(deps.store, record.accountId);
+    let settings = settingsCache.get(record.accountId);
+    if (settings === undefined) {
+      settings = await recoverySettingsOf(deps.store, record.accountId);
+      settingsCache.set(record.accountId, settings);
+    }
     const facts = await factsFor(deps, record, settings.thresholds.bruteForceWindowMinutes);
     for (const { rule, match } of evaluateRules(record, facts, settings)) {
       const ok = await raise(
@@ -145,5 +157,8 @@ export async function listAlerts(
   input: { actor: Actor; ctx?: RequestContext; accountId: string; limit?: number },
 ): Promise<Alert[]> {
   await authorize(deps, input.actor, ACTIONS.ListAlerts, { accountId: input.accountId }, input.ctx);
-  return deps.store.recovery.listAlerts({ accountId: input.accountId, limit: Math.min(500, input.limit ?? 100) });
+  return deps.store.recovery.listAlerts({
+    accountId: input.accountId,
+    limit: Math.min(500, input.limit ?? 100),
+  });
 }

@@ -63,6 +63,34 @@ export function auditRecordJSON(record: AuditRecord): Record<string, unknown> {
   };
 }
 
+/** Most records "my recent security events" returns. */
+const OWN_EVENTS_LIMIT = 50;
+
+/**
+ * The caller's own recent security events, newest first: what they did and what was done to
+ * them (sign-ins, factor changes, refusals, resets), from the audit log. Self-service.
+ */
+export async function listOwnSecurityEvents(
+  deps: AppDeps,
+  input: { actor: Actor & { kind: 'principal' }; ctx?: RequestContext; limit?: number },
+): Promise<AuditRecord[]> {
+  const { principal } = input.actor;
+  await authorize(
+    deps,
+    input.actor,
+    ACTIONS.ListOwnSecurityEvents,
+    { accountId: principal.accountId, principal },
+    input.ctx,
+  );
+  const limit = Math.min(input.limit ?? OWN_EVENTS_LIMIT, OWN_EVENTS_LIMIT);
+  return deps.store.audit.query({
+    accountId: principal.accountId,
+    about: principal.id,
+    newestFirst: true,
+    limit,
+  });
+}
+
 /** Reads an account's audit records for the API (admins of that account). */
 export async function readAudit(
   deps: AppDeps,

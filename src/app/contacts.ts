@@ -17,6 +17,7 @@ import type { Actor, RequestContext } from './context.js';
 import { newId, writeAudit, type AppDeps } from './deps.js';
 import {
   checkCode,
+  emailAddressOf,
   findLinkToken,
   issueCode,
   issueLinkToken,
@@ -43,7 +44,13 @@ export async function listContacts(
   input: { actor: Actor & { kind: 'principal' }; ctx: RequestContext },
 ): Promise<{ contacts: ContactView[]; emailRequired: boolean; emailVerified: boolean }> {
   const { principal } = input.actor;
-  await authorize(deps, input.actor, ACTIONS.ListContacts, { accountId: principal.accountId, principal }, input.ctx);
+  await authorize(
+    deps,
+    input.actor,
+    ACTIONS.ListContacts,
+    { accountId: principal.accountId, principal },
+    input.ctx,
+  );
   const contacts = await deps.store.recovery.listContacts(principal.accountId, principal.id);
   return {
     contacts: contacts.map((c) => ({
@@ -67,7 +74,8 @@ async function startVerification(
   return deps.store.transaction(async (tx) => {
     const now = deps.clock.now();
     const existing = await tx.recovery.listContacts(principal.accountId, principal.id);
-    for (const c of existing) if (c.kind === kind && c.status === 'pending') await tx.recovery.deleteContact(c.id);
+    for (const c of existing)
+      if (c.kind === kind && c.status === 'pending') await tx.recovery.deleteContact(c.id);
     const old = existing.find((c) => c.kind === kind && c.status === 'verified') ?? null;
     const contact: Contact = {
       id: newId(deps, 'cnt_'),
@@ -81,7 +89,11 @@ async function startVerification(
     };
     await tx.recovery.insertContact(contact);
     if (kind === 'email') {
-      const { token } = await issueLinkToken(deps, tx, { principal, purpose: 'contact_verify', subjectId: contact.id });
+      const { token } = await issueLinkToken(deps, tx, {
+        principal,
+        purpose: 'contact_verify',
+        subjectId: contact.id,
+      });
       await queueMessage(deps, tx, {
         accountId: principal.accountId,
         principalId: principal.id,
@@ -119,7 +131,13 @@ async function startVerification(
         accountId: principal.accountId,
         action: 'contact.change_request',
         target: principal.id,
-        details: { kind, address: maskAddress(address), contactId: contact.id, replaces: old !== null, security: true },
+        details: {
+          kind,
+          address: maskAddress(address),
+          contactId: contact.id,
+          replaces: old !== null,
+          security: true,
+        },
       },
     });
     return { contactId: contact.id };
@@ -137,8 +155,20 @@ export async function requestContactChange(
 ): Promise<{ contactId: string }> {
   const { principal } = input.actor;
   const address = normaliseAddress(input.kind, input.address);
-  await authorize(deps, input.actor, ACTIONS.UpdateContact, { accountId: principal.accountId, principal }, input.ctx);
-  return startVerification(deps, { principal, kind: input.kind, address, ctx: input.ctx, actor: input.actor });
+  await authorize(
+    deps,
+    input.actor,
+    ACTIONS.UpdateContact,
+    { accountId: principal.accountId, principal },
+    input.ctx,
+  );
+  return startVerification(deps, {
+    principal,
+    kind: input.kind,
+    address,
+    ctx: input.ctx,
+    actor: input.actor,
+  });
 }
 
 /**
@@ -150,7 +180,13 @@ export async function verifyCurrentEmail(
   input: { actor: Actor & { kind: 'principal' }; ctx: RequestContext },
 ): Promise<{ contactId: string }> {
   const { principal } = input.actor;
-  await authorize(deps, input.actor, ACTIONS.ListContacts, { accountId: principal.accountId, principal }, input.ctx);
+  await authorize(
+    deps,
+    input.actor,
+    ACTIONS.ListContacts,
+    { accountId: principal.accountId, principal },
+    input.ctx,
+  );
   const current = await verifiedContact(deps.store, principal, 'email');
   if (current !== null && current.address === principal.email) return { contactId: current.id };
   return startVerification(deps, {
@@ -177,7 +213,8 @@ async function makeVerified(
     if (clash !== null && clash.id !== principal.id) throw new HoldfastError('USER_EMAIL_TAKEN');
     await tx.principals.update({ ...principal, email: contact.address, updatedAt: now });
   }
-  if (!(await tx.recovery.verifyContact({ id: contact.id, now }))) throw new HoldfastError('VERIFICATION_INVALID');
+  if (!(await tx.recovery.verifyContact({ id: contact.id, now })))
+    throw new HoldfastError('VERIFICATION_INVALID');
   for (const address of new Set([contact.address, ...(old !== null ? [old.address] : [])])) {
     await queueMessage(deps, tx, {
       accountId: contact.accountId,
@@ -195,7 +232,12 @@ async function makeVerified(
       accountId: contact.accountId,
       action: 'contact.verify',
       target: contact.principalId,
-      details: { kind: contact.kind, address: maskAddress(contact.address), contactId: contact.id, security: true },
+      details: {
+        kind: contact.kind,
+        address: maskAddress(contact.address),
+        contactId: contact.id,
+        security: true,
+      },
     },
   });
   return { ...contact, status: 'verified', verifiedAt: now };
@@ -224,17 +266,72 @@ export async function verifyPhoneCode(
   input: { actor: Actor & { kind: 'principal' }; ctx: RequestContext; code: string },
 ): Promise<{ kind: ContactKind }> {
   const { principal } = input.actor;
-  await authorize(deps, input.actor, ACTIONS.ListContacts, { accountId: principal.accountId, principal }, input.ctx);
+  await authorize(
+    deps,
+    input.actor,
+    ACTIONS.ListContacts,
+    { accountId: principal.accountId, principal },
+    input.ctx,
+  );
   const result = await deps.store.transaction(async (tx) => {
     const pending = (await tx.recovery.listContacts(principal.accountId, principal.id)).find(
       (c) => c.kind === 'phone' && c.status === 'pending',
     );
     if (pending === undefined) return null;
-    if (!(await checkCode(deps, tx, { purpose: 'contact_verify', subjectId: pending.id, code: input.code }))) {
+    if (
+      !(await checkCode(deps, tx, { purpose: 'contact_verify', subjectId: pending.id, code: input.code }))
+    ) {
       return null;
     }
     return makeVerified(deps, tx, { contact: pending, ctx: input.ctx, actor: input.actor });
   });
   if (result === null) throw new HoldfastError('VERIFICATION_INVALID');
   return { kind: result.kind };
+}
+
+/**
+ * Removes the caller's phone (step-up MFA, like any change of a recovery channel). The e-mail
+ * address cannot be removed, only replaced: it is where reset notices and grants go.
+ */
+export async function removeContact(
+  deps: AppDeps,
+  input: { actor: Actor & { kind: 'principal' }; ctx: RequestContext; kind: ContactKind },
+): Promise<{ removed: number }> {
+  const { principal } = input.actor;
+  if (input.kind === 'email') throw new HoldfastError('CONTACT_REQUIRED');
+  await authorize(
+    deps,
+    input.actor,
+    ACTIONS.UpdateContact,
+    { accountId: principal.accountId, principal },
+    input.ctx,
+  );
+  return deps.store.transaction(async (tx) => {
+    const phones = (await tx.recovery.listContacts(principal.accountId, principal.id)).filter(
+      (c) => c.kind === 'phone',
+    );
+    for (const c of phones) await tx.recovery.deleteContact(c.id);
+    const verified = phones.find((c) => c.status === 'verified');
+    if (verified !== undefined) {
+      await queueMessage(deps, tx, {
+        accountId: principal.accountId,
+        principalId: principal.id,
+        channel: 'email',
+        template: 'contact.changed',
+        recipient: await emailAddressOf(tx, principal),
+        payload: { kind: 'phone', address: 'removed' },
+      });
+    }
+    await writeAudit(deps, tx, {
+      actor: input.actor,
+      ctx: input.ctx,
+      fact: {
+        accountId: principal.accountId,
+        action: 'contact.remove',
+        target: principal.id,
+        details: { kind: 'phone', removed: phones.length, security: true },
+      },
+    });
+    return { removed: phones.length };
+  });
 }

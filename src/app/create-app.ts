@@ -4,7 +4,7 @@ import * as contacts from './contacts.js';
 import * as delivery from './delivery.js';
 import * as recovery from './recovery.js';
 import * as resets from './resets.js';
-import { readAudit, scanAudit, verifyAudit } from './audit-log.js';
+import { listOwnSecurityEvents, readAudit, scanAudit, verifyAudit } from './audit-log.js';
 import * as awsMfaDevices from './aws-mfa-devices.js';
 import {
   authenticate,
@@ -61,6 +61,7 @@ const USE_CASES = {
   revokeOwnSession,
   revokeUserSessions,
   readAudit,
+  listOwnSecurityEvents,
   scanAudit,
   verifyAudit,
   createTOTPFactor,
@@ -139,6 +140,7 @@ const USE_CASES = {
   verifyCurrentEmail: contacts.verifyCurrentEmail,
   verifyContactLink: contacts.verifyContactLink,
   verifyPhoneCode: contacts.verifyPhoneCode,
+  removeContact: contacts.removeContact,
   startRecovery: recovery.startRecovery,
   verifyRecovery: recovery.verifyRecovery,
   inspectLink: recovery.inspectLink,

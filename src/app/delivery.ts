@@ -73,7 +73,12 @@ async function sendOne(deps: AppDeps, entry: OutboxEntry, options: DeliveryOptio
     await transports.webhook!.send({ url: to, body: JSON.stringify(payload), messageId: entry.id });
     return;
   }
-  const rendered = renderMessage({ template: entry.template, payload: entry.payload, secret, publicUrl: options.publicUrl });
+  const rendered = renderMessage({
+    template: entry.template,
+    payload: entry.payload,
+    secret,
+    publicUrl: options.publicUrl,
+  });
   if (entry.channel === 'sms') {
     await transports.sms!.send({ to, body: rendered.text, messageId: entry.id });
   } else {
@@ -107,14 +112,28 @@ export async function deliverDue(
         ? null
         : deps.clock.now() +
           backoffDelay(deps, { attempts, baseMs: options.backoffBaseMs, maxMs: options.backoffMaxMs });
-      await deps.store.outbox.markFailed({ id: entry.id, claimId: options.claimId, now: deps.clock.now(), error, nextAttemptAt });
-      options.log?.({ messageId: entry.id, channel: entry.channel, template: entry.template, attempts, error, giveUp }, 'delivery failed');
+      await deps.store.outbox.markFailed({
+        id: entry.id,
+        claimId: options.claimId,
+        now: deps.clock.now(),
+        error,
+        nextAttemptAt,
+      });
+      options.log?.(
+        { messageId: entry.id, channel: entry.channel, template: entry.template, attempts, error, giveUp },
+        'delivery failed',
+      );
       if (giveUp) result.failed++;
       else result.retried++;
       continue;
     }
     const { sealedSecret: _secret, ...kept } = entry.payload;
-    await deps.store.outbox.markSent({ id: entry.id, claimId: options.claimId, now: deps.clock.now(), payload: kept });
+    await deps.store.outbox.markSent({
+      id: entry.id,
+      claimId: options.claimId,
+      now: deps.clock.now(),
+      payload: kept,
+    });
     result.sent++;
   }
   return result;
@@ -124,7 +143,9 @@ export async function deliverDue(
 export async function listOutbox(
   deps: AppDeps,
   input: { accountId?: string; pendingOnly?: boolean; limit?: number },
-): Promise<Array<Omit<OutboxEntry, 'payload'> & { payload: OutboxMessage['payload']; holdsSecret: boolean }>> {
+): Promise<
+  Array<Omit<OutboxEntry, 'payload'> & { payload: OutboxMessage['payload']; holdsSecret: boolean }>
+> {
   const rows = await deps.store.outbox.list({
     ...(input.accountId === undefined ? {} : { accountId: input.accountId }),
     pendingOnly: input.pendingOnly ?? false,
@@ -151,6 +172,11 @@ export async function renderOutboxMessage(
     typeof sealed === 'string'
       ? Buffer.from(deps.secretBox.open(sealed, messageSecretContext(entry.id))).toString('utf8')
       : null;
-  const rendered = renderMessage({ template: entry.template, payload: entry.payload, secret, publicUrl: input.publicUrl });
+  const rendered = renderMessage({
+    template: entry.template,
+    payload: entry.payload,
+    secret,
+    publicUrl: input.publicUrl,
+  });
   return { to: await recipientOf(deps, entry), ...rendered };
 }

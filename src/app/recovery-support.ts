@@ -8,6 +8,7 @@ import { HoldfastError } from '../core/errors.js';
 import { parseAlertSettings, type AlertSettings } from '../core/alerts/rules.js';
 import type { OutboxMessage, Repositories } from '../core/ports.js';
 import type { Principal } from '../core/principals/types.js';
+import type { ThrottlePolicy } from '../core/throttle.js';
 import { parseRecoverySettings, type RecoverySettings } from '../core/recovery/policy.js';
 import type { Contact, ContactKind, VerificationPurpose, VerificationToken } from '../core/recovery/types.js';
 import { randomString } from '../core/random.js';
@@ -22,6 +23,44 @@ export const LINK_TTL_MS = 24 * 3_600_000;
 export const CODE_TTL_MS = 10 * 60_000;
 /** Wrong codes one code survives. */
 export const CODE_MAX_ATTEMPTS = 5;
+
+/**
+ * Limits on the public recovery and password-reset starts: each sends mail and SMS, so a login
+ * gets 5 an hour and a source 50 an hour before a doubling delay (the same whether the login
+ * exists or not, so the limit reveals nothing).
+ */
+export const RECOVERY_START_THROTTLE: ThrottlePolicy = {
+  freeFailures: 5,
+  baseDelayMs: 60_000,
+  maxDelayMs: 3_600_000,
+  windowMs: 3_600_000,
+};
+
+/** Counts one public recovery start against the login and the source; refuses when over the limit. */
+export async function countRecoveryStart(
+  deps: AppDeps,
+  input: { kind: string; account: string; login: string; sourceIp: string | null },
+): Promise<void> {
+  const now = deps.clock.now();
+  const keys = [
+    {
+      key: `${input.kind}:login:${input.account.toLowerCase()}:${input.login.toLowerCase()}`,
+      policy: RECOVERY_START_THROTTLE,
+    },
+    {
+      key: `${input.kind}:ip:${input.sourceIp ?? 'local'}`,
+      policy: { ...RECOVERY_START_THROTTLE, freeFailures: 50 },
+    },
+  ];
+  for (const { key, policy } of keys) {
+    const hit = await deps.store.throttle.hit({ key, policy, now });
+    if (!hit.allowed) {
+      throw new HoldfastError('AUTH_THROTTLED', 'too many recovery requests; retry later', {
+        details: { retryAfterSeconds: Math.ceil(hit.waitMs / 1000) },
+      });
+    }
+  }
+}
 
 /** The context (AAD) a message secret is sealed under: bound to its message. */
 export function messageSecretContext(messageId: string): string {
@@ -155,7 +194,10 @@ export async function verifiedContact(
 }
 
 /** Where e-mail to a principal goes: the verified address, else the address on file. */
-export async function emailAddressOf(tx: Pick<Repositories, 'recovery'>, principal: Principal): Promise<string> {
+export async function emailAddressOf(
+  tx: Pick<Repositories, 'recovery'>,
+  principal: Principal,
+): Promise<string> {
   return (await verifiedContact(tx, principal, 'email'))?.address ?? principal.email;
 }
 
@@ -169,7 +211,10 @@ export async function recoverySettingsOf(
 }
 
 /** Active owners and admins of an account. */
-export async function adminsOf(tx: Pick<Repositories, 'principals'>, accountId: string): Promise<Principal[]> {
+export async function adminsOf(
+  tx: Pick<Repositories, 'principals'>,
+  accountId: string,
+): Promise<Principal[]> {
   return (await tx.principals.list(accountId)).filter(
     (p) => p.status === 'active' && (p.role === 'owner' || p.role === 'admin'),
   );

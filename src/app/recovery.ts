@@ -17,7 +17,14 @@
 import { HoldfastError } from '../core/errors.js';
 import type { Repositories } from '../core/ports.js';
 import type { Principal } from '../core/principals/types.js';
-import { transitionFor, waitFor, type RecoveryEvent, isOpen, RECOVERY_FLOW, MAX_WAIT_MS } from '../core/recovery/policy.js';
+import {
+  transitionFor,
+  waitFor,
+  type RecoveryEvent,
+  isOpen,
+  RECOVERY_FLOW,
+  MAX_WAIT_MS,
+} from '../core/recovery/policy.js';
 import type { RecoveryRequest } from '../core/recovery/types.js';
 import { hasMFA } from '../core/sessions/session.js';
 import { sha256Hex } from '../platform/hashing.js';
@@ -31,6 +38,7 @@ import {
   adminsOf,
   CODE_MAX_ATTEMPTS,
   checkCode,
+  countRecoveryStart,
   emailAddressOf,
   findLinkToken,
   issueCode,
@@ -187,7 +195,8 @@ export async function beginWait(
     details: { ...(input.details ?? {}), waitUntil: now + input.request.waitMs },
   });
   const target = await tx.principals.findById(waiting.accountId, waiting.principalId);
-  if (target !== null) await announceRequest(deps, tx, { request: waiting, target, template: 'recovery.pending' });
+  if (target !== null)
+    await announceRequest(deps, tx, { request: waiting, target, template: 'recovery.pending' });
   return waiting;
 }
 
@@ -199,8 +208,15 @@ export async function startRecovery(
   deps: AppDeps,
   input: { ctx: RequestContext; account: string; login: string },
 ): Promise<{ status: 'started' }> {
+  await countRecoveryStart(deps, {
+    kind: 'recover',
+    account: input.account,
+    login: input.login,
+    sourceIp: input.ctx.sourceIp,
+  });
   const account = await findAccount(deps, input.account);
-  const principal = account === null ? null : await deps.store.principals.findByLogin(account.id, input.login);
+  const principal =
+    account === null ? null : await deps.store.principals.findByLogin(account.id, input.login);
   await deps.store.transaction(async (tx) => {
     const refuse = (reason: string) =>
       writeAudit(deps, tx, {
@@ -215,17 +231,24 @@ export async function startRecovery(
           details: { reason, security: true },
         },
       });
-    if (account === null || principal === null || principal.status !== 'active') return refuse('unknown_login');
+    if (account === null || principal === null || principal.status !== 'active')
+      return refuse('unknown_login');
     const email = await verifiedContact(tx, principal, 'email');
     const phone = await verifiedContact(tx, principal, 'phone');
     if (email === null || phone === null) return refuse('channels_not_verified');
     const now = deps.clock.now();
-    const open = (await tx.recovery.listRequests({ accountId: account.id, principalId: principal.id })).filter(
-      (r) => isOpen(r.state),
-    );
+    const open = (
+      await tx.recovery.listRequests({ accountId: account.id, principalId: principal.id })
+    ).filter((r) => isOpen(r.state));
     if (open.some((r) => r.state !== 'verifying')) return refuse('request_open');
     for (const stale of open) {
-      await transitionRequest(deps, tx, { request: stale, event: 'expire', actor: null, ctx: input.ctx, details: { reason: 'restarted' } });
+      await transitionRequest(deps, tx, {
+        request: stale,
+        event: 'expire',
+        actor: null,
+        ctx: input.ctx,
+        details: { reason: 'restarted' },
+      });
     }
     const settings = await recoverySettingsOf(tx, account.id);
     const request: RecoveryRequest = {
@@ -251,7 +274,12 @@ export async function startRecovery(
       cancelledBy: null,
     };
     await tx.recovery.insertRequest(request);
-    const link = await issueLinkToken(deps, tx, { principal, purpose: 'recovery_email', subjectId: request.id, ttlMs: 3_600_000 });
+    const link = await issueLinkToken(deps, tx, {
+      principal,
+      purpose: 'recovery_email',
+      subjectId: request.id,
+      ttlMs: 3_600_000,
+    });
     await queueMessage(deps, tx, {
       accountId: account.id,
       principalId: principal.id,
@@ -301,7 +329,9 @@ export async function verifyRecovery(
       await transitionRequest(deps, tx, { request, event: 'expire', actor: null, ctx: input.ctx });
       return null;
     }
-    if (!(await checkCode(deps, tx, { purpose: 'recovery_phone', subjectId: request.id, code: input.code }))) {
+    if (
+      !(await checkCode(deps, tx, { purpose: 'recovery_phone', subjectId: request.id, code: input.code }))
+    ) {
       const live = await tx.recovery.findLiveToken({ purpose: 'recovery_phone', subjectId: request.id, now });
       await writeAudit(deps, tx, {
         actor: null,
@@ -316,7 +346,13 @@ export async function verifyRecovery(
         },
       });
       if (live === null || live.attempts >= CODE_MAX_ATTEMPTS) {
-        await transitionRequest(deps, tx, { request, event: 'expire', actor: null, ctx: input.ctx, details: { reason: 'too_many_codes' } });
+        await transitionRequest(deps, tx, {
+          request,
+          event: 'expire',
+          actor: null,
+          ctx: input.ctx,
+          details: { reason: 'too_many_codes' },
+        });
       }
       return null;
     }
@@ -344,7 +380,8 @@ export async function inspectLink(
     purposes: ['cancel', 'recovery_email', 'password_reset', 'contact_verify'],
   });
   if (token === null) return null;
-  const request = token.purpose === 'cancel' ? await deps.store.recovery.findRequestById(token.subjectId) : null;
+  const request =
+    token.purpose === 'cancel' ? await deps.store.recovery.findRequestById(token.subjectId) : null;
   const target =
     request === null ? null : await deps.store.principals.findById(request.accountId, request.principalId);
   return { purpose: token.purpose, requestKind: request?.kind ?? null, username: target?.username ?? null };
@@ -386,7 +423,12 @@ export async function noticeOutcome(
   const { request } = input;
   const target = await tx.principals.findById(request.accountId, request.principalId);
   if (target === null) return;
-  const payload = { requestId: request.id, kind: request.kind, username: target.username, state: request.state };
+  const payload = {
+    requestId: request.id,
+    kind: request.kind,
+    username: target.username,
+    state: request.state,
+  };
   const recipients = [target, ...(await adminsOf(tx, request.accountId)).filter((a) => a.id !== target.id)];
   for (const p of recipients) {
     await queueMessage(deps, tx, {
@@ -405,12 +447,21 @@ export async function noticeOutcome(
  * and credentials revoked (G5), and a one-time enrolment grant goes to its e-mail. The MFA
  * requirement stays: the grant only lets the user enrol a new factor.
  */
-async function completeRequest(deps: AppDeps, request: RecoveryRequest, ctx: RequestContext): Promise<boolean> {
+async function completeRequest(
+  deps: AppDeps,
+  request: RecoveryRequest,
+  ctx: RequestContext,
+): Promise<boolean> {
   return deps.store
     .transaction(async (tx) => {
       const now = deps.clock.now();
       const current = await tx.recovery.findRequestById(request.id);
-      if (current === null || current.state !== 'waiting' || current.waitUntil === null || current.waitUntil > now) {
+      if (
+        current === null ||
+        current.state !== 'waiting' ||
+        current.waitUntil === null ||
+        current.waitUntil > now
+      ) {
         return false;
       }
       await transitionRequest(deps, tx, {
@@ -424,8 +475,29 @@ async function completeRequest(deps: AppDeps, request: RecoveryRequest, ctx: Req
       const target = await tx.principals.findById(current.accountId, current.principalId);
       if (target === null) return true;
       const factors = await tx.factors.listByPrincipal(target.accountId, target.id);
-      for (const factor of factors) await tx.factors.delete(factor.id);
-      await tx.recoveryCodes.replaceSet({ accountId: target.accountId, principalId: target.id, codes: [], now });
+      for (const factor of factors) {
+        await tx.factors.delete(factor.id);
+        // A token the user no longer has must not go back to the pool: it is marked lost.
+        const token =
+          factor.hardwareTokenId === null
+            ? null
+            : await tx.hardwareTokens.findById(factor.accountId, factor.hardwareTokenId);
+        if (token !== null && token.state === 'assigned') {
+          await tx.hardwareTokens.update({
+            ...token,
+            state: 'lost',
+            principalId: null,
+            factorId: null,
+            updatedAt: now,
+          });
+        }
+      }
+      await tx.recoveryCodes.replaceSet({
+        accountId: target.accountId,
+        principalId: target.id,
+        codes: [],
+        now,
+      });
       await onFactorLoss(deps, tx, { actor: SYSTEM, ctx, target });
       const token = 'hfgrant_' + Buffer.from(deps.random.bytes(32)).toString('base64url');
       await tx.enrolment.insertGrant({
@@ -446,7 +518,12 @@ async function completeRequest(deps: AppDeps, request: RecoveryRequest, ctx: Req
           accountId: target.accountId,
           action: 'enrolment_grant.issue',
           target: target.id,
-          details: { reason: current.kind, requestId: current.id, expiresAt: now + RECOVERY_GRANT_TTL_MS, security: true },
+          details: {
+            reason: current.kind,
+            requestId: current.id,
+            expiresAt: now + RECOVERY_GRANT_TTL_MS,
+            security: true,
+          },
         },
       });
       await queueMessage(deps, tx, {
@@ -466,7 +543,12 @@ async function completeRequest(deps: AppDeps, request: RecoveryRequest, ctx: Req
           channel: 'email',
           template: 'recovery.completed',
           recipient: await emailAddressOf(tx, admin),
-          payload: { requestId: current.id, kind: current.kind, username: target.username, audience: 'admin' },
+          payload: {
+            requestId: current.id,
+            kind: current.kind,
+            username: target.username,
+            audience: 'admin',
+          },
         });
       }
       return true;
@@ -494,7 +576,10 @@ export async function runRecoveryScheduler(
   let expired = 0;
   for (const account of await deps.store.accounts.list()) {
     const stale = (
-      await deps.store.recovery.listRequests({ accountId: account.id, states: ['verifying', 'awaiting_approval'] })
+      await deps.store.recovery.listRequests({
+        accountId: account.id,
+        states: ['verifying', 'awaiting_approval'],
+      })
     ).filter((r) => r.expiresAt <= deps.clock.now());
     for (const request of stale) {
       const moved = await deps.store
@@ -512,8 +597,15 @@ export async function startPasswordReset(
   deps: AppDeps,
   input: { ctx: RequestContext; account: string; login: string },
 ): Promise<{ status: 'started' }> {
+  await countRecoveryStart(deps, {
+    kind: 'pwreset',
+    account: input.account,
+    login: input.login,
+    sourceIp: input.ctx.sourceIp,
+  });
   const account = await findAccount(deps, input.account);
-  const principal = account === null ? null : await deps.store.principals.findByLogin(account.id, input.login);
+  const principal =
+    account === null ? null : await deps.store.principals.findByLogin(account.id, input.login);
   await deps.store.transaction(async (tx) => {
     const email = principal === null ? null : await verifiedContact(tx, principal, 'email');
     if (account === null || principal === null || principal.status !== 'active' || email === null) {
@@ -565,14 +657,17 @@ export async function completePasswordReset(
   input: { ctx: RequestContext; token: string; password: string },
 ): Promise<{ principalId: string }> {
   const preview = await findLinkToken(deps, deps.store, { token: input.token, purposes: ['password_reset'] });
-  const principal = preview === null ? null : await deps.store.principals.findById(preview.accountId, preview.principalId);
+  const principal =
+    preview === null ? null : await deps.store.principals.findById(preview.accountId, preview.principalId);
   const account = preview === null ? null : await deps.store.accounts.findById(preview.accountId);
-  if (preview === null || principal === null || account === null) throw new HoldfastError('VERIFICATION_INVALID');
+  if (preview === null || principal === null || account === null)
+    throw new HoldfastError('VERIFICATION_INVALID');
   checkNewPassword(deps, { password: input.password, principal, account });
   const passwordHash = await deps.passwords.hash(input.password);
   return deps.store.transaction(async (tx) => {
     const now = deps.clock.now();
-    if (!(await tx.recovery.consumeToken({ id: preview.id, now }))) throw new HoldfastError('VERIFICATION_INVALID');
+    if (!(await tx.recovery.consumeToken({ id: preview.id, now })))
+      throw new HoldfastError('VERIFICATION_INVALID');
     const current = await tx.principals.findById(principal.accountId, principal.id);
     if (current === null || current.status !== 'active') throw new HoldfastError('VERIFICATION_INVALID');
     await tx.principals.update({ ...current, passwordHash, passwordChangedAt: now, updatedAt: now });
@@ -618,7 +713,13 @@ export async function completeCodeRecovery(
   },
 ): Promise<{ factorsRemoved: number; sessionsRevoked: number }> {
   const { principal, session } = input.actor;
-  await authorize(deps, input.actor, ACTIONS.CompleteCodeRecovery, { accountId: principal.accountId, principal }, input.ctx);
+  await authorize(
+    deps,
+    input.actor,
+    ACTIONS.CompleteCodeRecovery,
+    { accountId: principal.accountId, principal },
+    input.ctx,
+  );
   if (!hasMFA(session) || session.auth.factor?.kind !== 'recovery_code') {
     throw new HoldfastError('RECOVERY_NOT_RECOVERY_SESSION');
   }
@@ -628,7 +729,10 @@ export async function completeCodeRecovery(
     const factors = await tx.factors.listByPrincipal(principal.accountId, principal.id);
     const fresh = factors.filter((f) => f.status === 'enabled' && (f.enabledAt ?? 0) >= session.createdAt);
     if (fresh.length === 0) {
-      throw new HoldfastError('RECOVERY_STATE_INVALID', 'enrol and enable a new factor in this session first');
+      throw new HoldfastError(
+        'RECOVERY_STATE_INVALID',
+        'enrol and enable a new factor in this session first',
+      );
     }
     const keep = new Set(input.keepFactorIds ?? []);
     const lost = factors.filter(

@@ -28,7 +28,12 @@ interface Common {
 
 async function auditFailure(
   deps: AppDeps,
-  input: Common & { action: string; target: string | null; error: HoldfastError; details?: Record<string, string | number | boolean | null | string[]> },
+  input: Common & {
+    action: string;
+    target: string | null;
+    error: HoldfastError;
+    details?: Record<string, string | number | boolean | null | string[]>;
+  },
 ): Promise<void> {
   await deps.store.transaction((tx) =>
     writeAudit(deps, tx, {
@@ -55,13 +60,25 @@ export async function openResetRequest(
   input: Common & { userRef: string; evidence: EvidenceItem[]; reason?: string },
 ): Promise<RecoveryRequest> {
   const target = await requireUser(deps, input.accountId, input.userRef);
-  await authorize(deps, input.actor, ACTIONS.OpenResetRequest, { accountId: input.accountId, principal: target }, input.ctx);
+  await authorize(
+    deps,
+    input.actor,
+    ACTIONS.OpenResetRequest,
+    { accountId: input.accountId, principal: target },
+    input.ctx,
+  );
   const requesterId = input.actor.kind === 'principal' ? input.actor.principal.id : null;
   if (requesterId === target.id) {
     const error = new HoldfastError('GUARDRAIL_DENIED', 'G6: nobody opens a reset of their own factors', {
       details: { guardrail: 'G6' },
     });
-    await auditFailure(deps, { ...input, action: 'reset.request', target: target.id, error, details: { guardrail: 'G6' } });
+    await auditFailure(deps, {
+      ...input,
+      action: 'reset.request',
+      target: target.id,
+      error,
+      details: { guardrail: 'G6' },
+    });
     throw error;
   }
   const settings = await recoverySettingsOf(deps.store, input.accountId);
@@ -83,9 +100,9 @@ export async function openResetRequest(
   const account = await deps.store.accounts.findById(input.accountId);
   if (account === null) throw new HoldfastError('ACCOUNT_NOT_FOUND');
   return deps.store.transaction(async (tx) => {
-    const open = (await tx.recovery.listRequests({ accountId: input.accountId, principalId: target.id })).filter((r) =>
-      isOpen(r.state),
-    );
+    const open = (
+      await tx.recovery.listRequests({ accountId: input.accountId, principalId: target.id })
+    ).filter((r) => isOpen(r.state));
     if (open.length > 0) throw new HoldfastError('RECOVERY_IN_PROGRESS');
     const now = deps.clock.now();
     const required = approvalsRequired({
@@ -135,7 +152,13 @@ export async function openResetRequest(
       },
     });
     if (required === 0) {
-      return beginWait(deps, tx, { request, event: 'approved', actor: input.actor, ctx: input.ctx, details: { approvals: 0 } });
+      return beginWait(deps, tx, {
+        request,
+        event: 'approved',
+        actor: input.actor,
+        ctx: input.ctx,
+        details: { approvals: 0 },
+      });
     }
     // Everyone hears of it now, before any approval: the target and the owners and admins can cancel.
     await announceRequest(deps, tx, { request, target, template: 'reset.requested' });
@@ -155,16 +178,28 @@ export async function approveResetRequest(
     deps,
     input.actor,
     ACTIONS.ApproveResetRequest,
-    { accountId: input.accountId, principal: target, ...(request.requestedBy === null ? {} : { requesterId: request.requestedBy }) },
+    {
+      accountId: input.accountId,
+      principal: target,
+      ...(request.requestedBy === null ? {} : { requesterId: request.requestedBy }),
+    },
     input.ctx,
   );
-  if (input.actor.kind !== 'principal') throw new HoldfastError('AUTH_FORBIDDEN', 'an approval is given by a person');
+  if (input.actor.kind !== 'principal')
+    throw new HoldfastError('AUTH_FORBIDDEN', 'an approval is given by a person');
   const approverId = input.actor.principal.id;
   return deps.store.transaction(async (tx) => {
     const current = await tx.recovery.findRequest(input.accountId, input.requestId);
     if (current === null) throw new HoldfastError('RECOVERY_NOT_FOUND');
     if (current.state !== 'awaiting_approval') throw new HoldfastError('RECOVERY_STATE_INVALID');
-    if (!(await tx.recovery.addApproval({ requestId: current.id, accountId: current.accountId, approverId, now: deps.clock.now() }))) {
+    if (
+      !(await tx.recovery.addApproval({
+        requestId: current.id,
+        accountId: current.accountId,
+        approverId,
+        now: deps.clock.now(),
+      }))
+    ) {
       throw new HoldfastError('RECOVERY_ALREADY_APPROVED');
     }
     const approvals = [...current.approvals, approverId];
@@ -203,7 +238,13 @@ export async function cancelResetRequest(
   const self = input.actor.kind === 'principal' && input.actor.principal.id === target.id;
   // The target may always stop a request about themselves; others need the permission.
   if (!self) {
-    await authorize(deps, input.actor, ACTIONS.CancelResetRequest, { accountId: input.accountId, principal: target }, input.ctx);
+    await authorize(
+      deps,
+      input.actor,
+      ACTIONS.CancelResetRequest,
+      { accountId: input.accountId, principal: target },
+      input.ctx,
+    );
   }
   return deps.store.transaction(async (tx) => {
     const current = await tx.recovery.findRequest(input.accountId, input.requestId);
@@ -229,7 +270,10 @@ export async function listResetRequests(
   input: Common & { states?: RecoveryState[] },
 ): Promise<RecoveryRequest[]> {
   await authorize(deps, input.actor, ACTIONS.ListResetRequests, { accountId: input.accountId }, input.ctx);
-  return deps.store.recovery.listRequests({ accountId: input.accountId, ...(input.states ? { states: input.states } : {}) });
+  return deps.store.recovery.listRequests({
+    accountId: input.accountId,
+    ...(input.states ? { states: input.states } : {}),
+  });
 }
 
 /** Reads the account's recovery and alert settings. */
@@ -244,15 +288,30 @@ export async function updateRecoverySettings(
   deps: AppDeps,
   input: Common & { changes: Record<string, unknown> },
 ): Promise<Record<string, unknown>> {
-  await authorize(deps, input.actor, ACTIONS.UpdateRecoverySettings, { accountId: input.accountId }, input.ctx);
-  const allowed = ['recoveryWaitSeconds', 'userResetWaitSeconds', 'evidenceChecklist', 'alertThresholds', 'disabledAlertRules'];
+  await authorize(
+    deps,
+    input.actor,
+    ACTIONS.UpdateRecoverySettings,
+    { accountId: input.accountId },
+    input.ctx,
+  );
+  const allowed = [
+    'recoveryWaitSeconds',
+    'userResetWaitSeconds',
+    'evidenceChecklist',
+    'alertThresholds',
+    'disabledAlertRules',
+  ];
   for (const key of Object.keys(input.changes)) {
     if (!allowed.includes(key)) throw new HoldfastError('RECOVERY_SETTING_INVALID', `unknown setting ${key}`);
   }
   return deps.store.transaction(async (tx) => {
     const merged = { ...(await tx.recovery.getSettings(input.accountId)), ...input.changes };
     for (const [k, v] of Object.entries(merged)) if (v === null) delete merged[k];
-    await recoverySettingsOf({ recovery: { ...tx.recovery, getSettings: async () => merged } }, input.accountId);
+    await recoverySettingsOf(
+      { recovery: { ...tx.recovery, getSettings: async () => merged } },
+      input.accountId,
+    );
     await tx.recovery.putSettings({ accountId: input.accountId, document: merged, now: deps.clock.now() });
     await writeAudit(deps, tx, {
       actor: input.actor,

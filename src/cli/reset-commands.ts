@@ -1,83 +1,89 @@
 /**
  * `holdfast reset ...`, `holdfast outbox ...` and `holdfast alerts`.
  *
- * The help-desk reset is driven through the HTTP API with an MFA-authenticated session of an
- * admin or help-desk agent (`--token` or HOLDFAST_TOKEN), exactly like the console: the server
- * enforces evidence, approvals and waits; the CLI holds no rule of its own. `reset run-due`,
- * `outbox` and `alerts` act as the host operator on the database (trusted, audited).
+ * The help-desk reset commands act as the person whose MFA session token they are given
+ * (`--token` or HOLDFAST_TOKEN): the same use cases, authentication and authorization as the HTTP
+ * API, so evidence, G6, second approvals and waits are enforced exactly as for the console.
+ * `reset run-due`, `outbox` and `alerts` act as the host operator on the database (trusted,
+ * audited).
  */
 import { Option, type Command } from 'commander';
+import type { Actor } from '../app/context.js';
 import { HoldfastError } from '../core/errors.js';
+import type { RecoveryRequest, RecoveryState } from '../core/recovery/types.js';
+import type { Installation } from '../installation.js';
 import { ctx, operator, run, withDatabaseOptions, type CommonFlags } from './common.js';
-import { print, reportError } from './output.js';
+import { print } from './output.js';
 
-interface ApiFlags {
-  url: string;
+interface TokenFlags extends CommonFlags {
   token?: string;
-  json?: boolean;
 }
 
-async function api(flags: ApiFlags, method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
-  if (!flags.token) throw new HoldfastError('AUTH_SESSION_REQUIRED', 'give --token or set HOLDFAST_TOKEN');
-  let res: Response;
-  try {
-    res = await fetch(`${flags.url.replace(/\/$/, '')}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${flags.token}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      signal: AbortSignal.timeout(30_000),
-    });
-  } catch {
-    // fetch's own message may quote headers: never shown.
-    throw new HoldfastError('STORAGE_UNAVAILABLE', `cannot reach ${flags.url}`);
-  }
-  const parsed = (await res.json().catch(() => ({}))) as Record<string, unknown>;
-  if (!res.ok) {
-    const error = (parsed.error ?? {}) as { code?: string; message?: string };
-    const code = (error.code ?? 'INTERNAL_ERROR') as ConstructorParameters<typeof HoldfastError>[0];
-    throw new HoldfastError(code, error.message ?? `HTTP ${res.status}`);
-  }
-  return parsed;
+/** Adds the database options and the session token to a command. */
+function withSessionOptions(command: Command): Command {
+  return withDatabaseOptions(command).addOption(
+    new Option('--token <token>', 'MFA session token of an admin or help-desk agent').env('HOLDFAST_TOKEN'),
+  );
 }
 
-function withApiOptions(command: Command): Command {
-  return command
-    .addOption(new Option('--url <url>', 'server URL').env('HOLDFAST_URL').default('http://127.0.0.1:8080'))
-    .addOption(new Option('--token <token>', 'MFA session token of an admin or help-desk agent').env('HOLDFAST_TOKEN'))
-    .option('--json', 'machine-readable output');
+/**
+ * Runs `work` as the principal whose session token was given: the same authentication and the
+ * same authorization (G2, G6, policies) as the HTTP API. The host operator's own trust is not
+ * used here: a reset is always opened and approved by identified people.
+ */
+async function asPrincipal(
+  flags: TokenFlags,
+  work: (inst: Installation, actor: Actor & { kind: 'principal' }, accountId: string) => Promise<void>,
+): Promise<void> {
+  await run(flags, async (inst) => {
+    if (!flags.token) throw new HoldfastError('AUTH_SESSION_REQUIRED', 'give --token or set HOLDFAST_TOKEN');
+    const auth = await inst.app.authenticate(flags.token);
+    await work(
+      inst,
+      { kind: 'principal', principal: auth.principal, session: auth.session },
+      auth.account.id,
+    );
+  });
 }
 
-function apiAction<T extends ApiFlags>(work: (flags: T, ...args: string[]) => Promise<void>) {
-  return async (...args: unknown[]) => {
-    const flags = args.find((a) => typeof a === 'object' && a !== null && 'url' in a) as T;
-    try {
-      await work(flags, ...(args.filter((a) => typeof a === 'string') as string[]));
-    } catch (err) {
-      process.exitCode = reportError(err, flags.json === true);
-    }
+function requestView(r: RecoveryRequest) {
+  const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+  return {
+    id: r.id,
+    kind: r.kind,
+    state: r.state,
+    userId: r.principalId,
+    requestedBy: r.requestedBy,
+    evidence: r.evidence,
+    reason: r.reason,
+    approvalsRequired: r.approvalsRequired,
+    approvals: r.approvals,
+    waitUntil: iso(r.waitUntil),
+    createdAt: iso(r.createdAt),
   };
 }
 
-function requestLine(r: Record<string, unknown>): string {
-  return `${String(r.id)}  ${String(r.kind)}  ${String(r.state)}  user=${String(r.userId)}  approvals=${(r.approvals as string[]).length}/${String(r.approvalsRequired)}  waitUntil=${String(r.waitUntil ?? '-')}`;
+function requestLine(r: ReturnType<typeof requestView>): string {
+  return `${r.id}  ${r.kind}  ${r.state}  user=${r.userId}  approvals=${r.approvals.length}/${r.approvalsRequired}  waitUntil=${r.waitUntil ?? '-'}`;
 }
 
 /** Parses `kind:note` evidence items. */
 export function parseEvidence(items: string[]): Array<{ kind: string; note: string }> {
   return items.map((item) => {
     const i = item.indexOf(':');
-    return i < 0 ? { kind: item.trim(), note: '' } : { kind: item.slice(0, i).trim(), note: item.slice(i + 1).trim() };
+    return i < 0
+      ? { kind: item.trim(), note: '' }
+      : { kind: item.slice(0, i).trim(), note: item.slice(i + 1).trim() };
   });
 }
 
 /** Registers `reset`, `outbox` and `alerts`. */
 export function registerResetCommands(program: Command): void {
-  const reset = program.command('reset').description('help-desk MFA reset (evidence, second approver, waiting period)');
+  const reset = program
+    .command('reset')
+    .description('help-desk MFA reset (evidence, second approver, waiting period)');
 
-  withApiOptions(reset.command('request').description('open an MFA reset request for a user'))
+  withSessionOptions(reset.command('request').description('open an MFA reset request for a user'))
     .requiredOption('--user <user>', 'user id, e-mail or user name')
     .option(
       '--evidence <kind:note...>',
@@ -85,45 +91,78 @@ export function registerResetCommands(program: Command): void {
       [],
     )
     .option('--reason <text>', 'why the reset is needed')
-    .action(
-      apiAction(async (flags: ApiFlags & { user: string; evidence: string[]; reason?: string }) => {
-        const out = await api(flags, 'POST', '/v1/resets', {
-          user: flags.user,
-          evidence: parseEvidence(flags.evidence),
-          ...(flags.reason === undefined ? {} : { reason: flags.reason }),
-        });
-        const r = out.request as Record<string, unknown>;
-        print(flags.json === true, out, () => `reset request opened\n${requestLine(r)}`);
+    .action(async (flags: TokenFlags & { user: string; evidence: string[]; reason?: string }) =>
+      asPrincipal(flags, async (inst, actor, accountId) => {
+        const r = requestView(
+          await inst.app.openResetRequest({
+            actor,
+            ctx: ctx(),
+            accountId,
+            userRef: flags.user,
+            evidence: parseEvidence(flags.evidence),
+            ...(flags.reason === undefined ? {} : { reason: flags.reason }),
+          }),
+        );
+        print(flags.json === true, { request: r }, () => `reset request opened\n${requestLine(r)}`);
       }),
     );
-  withApiOptions(reset.command('approve').description('approve a reset as the second approver').argument('<id>'))
-    .action(
-      apiAction(async (flags: ApiFlags, id?: string) => {
-        const out = await api(flags, 'POST', `/v1/resets/${encodeURIComponent(id ?? '')}/approve`, {});
-        print(flags.json === true, out, () => `approved\n${requestLine(out.request as Record<string, unknown>)}`);
+  withSessionOptions(reset.command('approve').description('approve a reset as the second approver'))
+    .argument('<id>', 'request id')
+    .action(async (id: string, flags: TokenFlags) =>
+      asPrincipal(flags, async (inst, actor, accountId) => {
+        const r = requestView(
+          await inst.app.approveResetRequest({ actor, ctx: ctx(), accountId, requestId: id }),
+        );
+        print(flags.json === true, { request: r }, () => `approved\n${requestLine(r)}`);
       }),
     );
-  withApiOptions(reset.command('cancel').description('cancel a pending recovery or reset').argument('<id>'))
+  withSessionOptions(reset.command('cancel').description('cancel a pending recovery or reset'))
+    .argument('<id>', 'request id')
     .option('--reason <text>', 'why')
-    .action(
-      apiAction(async (flags: ApiFlags & { reason?: string }, id?: string) => {
-        const out = await api(flags, 'POST', `/v1/resets/${encodeURIComponent(id ?? '')}/cancel`, {
-          ...(flags.reason === undefined ? {} : { reason: flags.reason }),
-        });
-        print(flags.json === true, out, () => `cancelled\n${requestLine(out.request as Record<string, unknown>)}`);
+    .action(async (id: string, flags: TokenFlags & { reason?: string }) =>
+      asPrincipal(flags, async (inst, actor, accountId) => {
+        const r = requestView(
+          await inst.app.cancelResetRequest({
+            actor,
+            ctx: ctx(),
+            accountId,
+            requestId: id,
+            ...(flags.reason === undefined ? {} : { reason: flags.reason }),
+          }),
+        );
+        print(flags.json === true, { request: r }, () => `cancelled\n${requestLine(r)}`);
       }),
     );
-  withApiOptions(reset.command('list').description('list recovery and reset requests'))
-    .option('--state <state>', 'only this state')
-    .action(
-      apiAction(async (flags: ApiFlags & { state?: string }) => {
-        const out = await api(flags, 'GET', `/v1/resets${flags.state ? `?state=${encodeURIComponent(flags.state)}` : ''}`);
-        const list = out.requests as Array<Record<string, unknown>>;
-        print(flags.json === true, out, () => (list.length === 0 ? 'no requests' : list.map(requestLine).join('\n')));
+  withSessionOptions(reset.command('list').description('list recovery and reset requests'))
+    .addOption(
+      new Option('--state <state>', 'only this state').choices([
+        'verifying',
+        'awaiting_approval',
+        'waiting',
+        'completed',
+        'cancelled',
+        'expired',
+      ]),
+    )
+    .action(async (flags: TokenFlags & { state?: RecoveryState }) =>
+      asPrincipal(flags, async (inst, actor, accountId) => {
+        const list = (
+          await inst.app.listResetRequests({
+            actor,
+            ctx: ctx(),
+            accountId,
+            ...(flags.state === undefined ? {} : { states: [flags.state] }),
+          })
+        ).map(requestView);
+        print(flags.json === true, { requests: list }, () =>
+          list.length === 0 ? 'no requests' : list.map(requestLine).join('\n'),
+        );
       }),
     );
   withDatabaseOptions(
-    reset.command('run-due').description('complete requests whose waiting period is over (the server does this itself)'),
+    reset
+      .command('run-due')
+      .description('complete requests whose waiting period is over (the server does this itself)'),
   ).action(async (flags: CommonFlags) =>
     run(flags, async (inst) => {
       const out = await inst.app.runRecoveryScheduler({ ctx: ctx() });
@@ -132,13 +171,16 @@ export function registerResetCommands(program: Command): void {
   );
 
   const outbox = program.command('outbox').description('messages waiting in or sent from the outbox');
-  withDatabaseOptions(outbox.command('list').description('list messages, newest first (contents of secrets never shown)'))
+  withDatabaseOptions(
+    outbox.command('list').description('list messages, newest first (contents of secrets never shown)'),
+  )
     .option('--account <account>', 'account id or name')
     .option('--pending', 'only messages not sent yet')
     .option('--limit <n>', 'at most this many', '100')
     .action(async (flags: CommonFlags & { account?: string; pending?: boolean; limit: string }) =>
       run(flags, async (inst) => {
-        const account = flags.account === undefined ? undefined : await inst.app.requireAccount(flags.account);
+        const account =
+          flags.account === undefined ? undefined : await inst.app.requireAccount(flags.account);
         const list = await inst.app.listOutbox({
           ...(account === undefined ? {} : { accountId: account.id }),
           pendingOnly: flags.pending === true,
@@ -163,13 +205,19 @@ export function registerResetCommands(program: Command): void {
           view.length === 0
             ? 'no messages'
             : view
-                .map((m) => `${m.createdAt}  ${m.id}  ${m.status.padEnd(7)} ${m.channel.padEnd(7)} ${m.template}  to=${m.recipient ?? m.principalId ?? '-'}`)
+                .map(
+                  (m) =>
+                    `${m.createdAt}  ${m.id}  ${m.status.padEnd(7)} ${m.channel.padEnd(7)} ${m.template}  to=${m.recipient ?? m.principalId ?? '-'}`,
+                )
                 .join('\n'),
         );
       }),
     );
   withDatabaseOptions(
-    outbox.command('show').description('render one message with its link or code, for hand delivery').argument('<id>'),
+    outbox
+      .command('show')
+      .description('render one message with its link or code, for hand delivery')
+      .argument('<id>'),
   ).action(async (id: string, flags: CommonFlags) =>
     run(flags, async (inst, config) => {
       const base = config.publicUrl ?? `http://${config.host}:${config.port}`;
@@ -197,7 +245,10 @@ export function registerResetCommands(program: Command): void {
           list.length === 0
             ? 'no alerts'
             : list
-                .map((a) => `${new Date(a.createdAt).toISOString()}  ${a.severity.padEnd(8)} ${a.ruleId}  ${a.summary}`)
+                .map(
+                  (a) =>
+                    `${new Date(a.createdAt).toISOString()}  ${a.severity.padEnd(8)} ${a.ruleId}  ${a.summary}`,
+                )
                 .join('\n'),
         );
       }),

@@ -63,11 +63,20 @@ function smsConfig(env: NodeJS.ProcessEnv): SmsConfig | null {
         'HOLDFAST_SMS_ACCOUNT_SID, HOLDFAST_SMS_AUTH_TOKEN and HOLDFAST_SMS_FROM are needed for twilio',
       );
     }
-    return { provider, baseUrl: env.HOLDFAST_SMS_URL ?? 'https://api.twilio.com', accountSid: sid, authToken: token, from };
+    return {
+      provider,
+      baseUrl: env.HOLDFAST_SMS_URL ?? 'https://api.twilio.com',
+      accountSid: sid,
+      authToken: token,
+      from,
+    };
   }
   if (provider === 'webhook') {
     if (!env.HOLDFAST_SMS_URL || !env.HOLDFAST_SMS_WEBHOOK_SECRET) {
-      throw new HoldfastError('CONFIG_INVALID', 'HOLDFAST_SMS_URL and HOLDFAST_SMS_WEBHOOK_SECRET are needed');
+      throw new HoldfastError(
+        'CONFIG_INVALID',
+        'HOLDFAST_SMS_URL and HOLDFAST_SMS_WEBHOOK_SECRET are needed',
+      );
     }
     return { provider, url: env.HOLDFAST_SMS_URL, secret: env.HOLDFAST_SMS_WEBHOOK_SECRET };
   }
@@ -81,11 +90,15 @@ export function loadDeliveryConfig(env: NodeJS.ProcessEnv): DeliveryConfig {
     .map((s) => s.trim())
     .filter((s) => s !== '');
   for (const url of alertWebhooks) {
-    if (!/^https?:\/\//.test(url)) throw new HoldfastError('CONFIG_INVALID', 'HOLDFAST_ALERT_WEBHOOK_URLS must list http(s) URLs');
+    if (!/^https?:\/\//.test(url))
+      throw new HoldfastError('CONFIG_INVALID', 'HOLDFAST_ALERT_WEBHOOK_URLS must list http(s) URLs');
   }
   const webhookSecret = env.HOLDFAST_WEBHOOK_SECRET ?? null;
   if (alertWebhooks.length > 0 && (webhookSecret === null || webhookSecret.length < 16)) {
-    throw new HoldfastError('CONFIG_INVALID', 'HOLDFAST_WEBHOOK_SECRET (16 characters or more) is needed for webhooks');
+    throw new HoldfastError(
+      'CONFIG_INVALID',
+      'HOLDFAST_WEBHOOK_SECRET (16 characters or more) is needed for webhooks',
+    );
   }
   return {
     smtp: smtpConfig(env),

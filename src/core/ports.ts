@@ -88,6 +88,10 @@ export interface AuditQuery {
   limit: number;
   action?: string;
   actorId?: string;
+  /** Records this principal made or that name it as their target. */
+  about?: string;
+  /** Newest first (default: oldest first, after `afterSeq`). */
+  newestFirst?: boolean;
 }
 
 /** The append-only, hash-chained audit log. */
@@ -333,9 +337,20 @@ export interface OutboxRepository {
     channels: OutboxMessage['channel'][];
   }): Promise<OutboxEntry[]>;
   /** Marks a claimed message sent, replacing its payload (secrets dropped); false if the claim was lost. */
-  markSent(input: { id: string; claimId: string; now: number; payload: OutboxMessage['payload'] }): Promise<boolean>;
+  markSent(input: {
+    id: string;
+    claimId: string;
+    now: number;
+    payload: OutboxMessage['payload'];
+  }): Promise<boolean>;
   /** Records a failed attempt: retried at `nextAttemptAt`, or given up when that is null. */
-  markFailed(input: { id: string; claimId: string; now: number; error: string; nextAttemptAt: number | null }): Promise<void>;
+  markFailed(input: {
+    id: string;
+    claimId: string;
+    now: number;
+    error: string;
+    nextAttemptAt: number | null;
+  }): Promise<void>;
   /** Messages newest first, optionally of one account and only the unsent. */
   list(input: { accountId?: string; pendingOnly?: boolean; limit: number }): Promise<OutboxEntry[]>;
 }

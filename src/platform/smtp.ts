@@ -3,7 +3,7 @@
  * STARTTLS required (RFC 3207, port 587), or plain (loopback relays and tests only).
  */
 
-import nodemailer from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 
 /** SMTP settings (HOLDFAST_SMTP_*). */
 export interface SmtpConfig {
@@ -31,23 +31,33 @@ export interface MailSender {
   close(): void;
 }
 
-/** A pooled SMTP sender. */
+/**
+ * A pooled SMTP sender. nodemailer loads with the first message: an installation without SMTP,
+ * or a server that has nothing to send, never loads it.
+ */
 export function createSmtpSender(config: SmtpConfig): MailSender {
-  const transport = nodemailer.createTransport({
-    host: config.host,
-    port: config.port,
-    secure: config.tls === 'implicit',
-    requireTLS: config.tls === 'starttls',
-    ignoreTLS: config.tls === 'none',
-    ...(config.user !== null ? { auth: { user: config.user, pass: config.password ?? '' } } : {}),
-    tls: { rejectUnauthorized: config.rejectUnauthorized },
-    connectionTimeout: 10_000,
-    greetingTimeout: 10_000,
-    socketTimeout: 30_000,
-  });
+  let transport: Promise<Transporter> | undefined;
+  const connect = async (): Promise<Transporter> => {
+    const { default: nodemailer } = await import('nodemailer');
+    return nodemailer.createTransport({
+      host: config.host,
+      port: config.port,
+      secure: config.tls === 'implicit',
+      requireTLS: config.tls === 'starttls',
+      ignoreTLS: config.tls === 'none',
+      ...(config.user !== null ? { auth: { user: config.user, pass: config.password ?? '' } } : {}),
+      tls: { rejectUnauthorized: config.rejectUnauthorized },
+      connectionTimeout: 10_000,
+      greetingTimeout: 10_000,
+      socketTimeout: 30_000,
+    });
+  };
   return {
     async send(message) {
-      await transport.sendMail({
+      transport ??= connect();
+      await (
+        await transport
+      ).sendMail({
         from: config.from,
         to: message.to,
         subject: message.subject,
@@ -55,6 +65,8 @@ export function createSmtpSender(config: SmtpConfig): MailSender {
         messageId: `<${message.messageId}@holdfast>`,
       });
     },
-    close: () => transport.close(),
+    close: () => {
+      void transport?.then((t) => t.close());
+    },
   };
 }

@@ -127,7 +127,9 @@ export async function startHttpStandIn(): Promise<HttpStandIn> {
         res.writeHead(failStatus, { 'content-type': 'application/json' }).end('{"message":"unavailable"}');
         return;
       }
-      res.writeHead(201, { 'content-type': 'application/json' }).end('{"sid":"SM00000000000000000000000000000000","status":"queued"}');
+      res
+        .writeHead(201, { 'content-type': 'application/json' })
+        .end('{"sid":"SM00000000000000000000000000000000","status":"queued"}');
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));

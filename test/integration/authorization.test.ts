@@ -551,5 +551,14 @@ describe.each(DATABASE_KINDS)('authorization over HTTP [$name]', ({ name }) => {
     }
     expect(seen).toContain('MFA_STEP_UP_REQUIRED');
     expect(seen).toContain('FACTOR_WRONG_SESSION');
+    // The user sees the refused attempts among their own recent security events, newest first.
+    const mine = await call('GET', '/v1/me/events', userSession);
+    expectStatus(mine, 200);
+    const refusedHere = (
+      mine.body.events as Array<{ outcome: string; sourceIPAddress: string; eventTime: string }>
+    ).filter((e) => e.outcome === 'failure' && e.sourceIPAddress === attackerIp);
+    expect(refusedHere.length).toBeGreaterThan(0);
+    const times = (mine.body.events as Array<{ eventTime: string }>).map((e) => e.eventTime);
+    expect([...times].sort().reverse()).toEqual(times);
   });
 });

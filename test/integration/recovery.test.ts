@@ -20,8 +20,23 @@ import {
   mfaSessionToken,
   type TestInstallation,
 } from '../helpers/installation.js';
-import { linkIn, startHttpStandIn, startMailbox, type HttpStandIn, type Mailbox } from '../helpers/mailbox.js';
-import { PASSWORD, STEP_MS, expectError, expectStatus, injectHttp, mfaApi, totpAt, type MfaApi } from '../helpers/mfa.js';
+import {
+  linkIn,
+  startHttpStandIn,
+  startMailbox,
+  type HttpStandIn,
+  type Mailbox,
+} from '../helpers/mailbox.js';
+import {
+  PASSWORD,
+  STEP_MS,
+  expectError,
+  expectStatus,
+  injectHttp,
+  mfaApi,
+  totpAt,
+  type MfaApi,
+} from '../helpers/mfa.js';
 
 const HOUR = 3_600_000;
 const PUBLIC_URL = 'http://holdfast.test';
@@ -60,9 +75,24 @@ describe.each(DATABASE_KINDS)('recovery and help-desk reset [$name]', ({ name })
     });
     ({ transports, close: closeTransports } = transportsFor(inst.config.delivery));
     await createUserWithPassword(inst, { accountName: 'acme', email: users.owner, password: PASSWORD });
-    await createUserWithPassword(inst, { accountName: 'acme', email: users.admin1, password: PASSWORD, role: 'admin' });
-    await createUserWithPassword(inst, { accountName: 'acme', email: users.admin2, password: PASSWORD, role: 'admin' });
-    await createUserWithPassword(inst, { accountName: 'acme', email: users.helpdesk, password: PASSWORD, role: 'helpdesk' });
+    await createUserWithPassword(inst, {
+      accountName: 'acme',
+      email: users.admin1,
+      password: PASSWORD,
+      role: 'admin',
+    });
+    await createUserWithPassword(inst, {
+      accountName: 'acme',
+      email: users.admin2,
+      password: PASSWORD,
+      role: 'admin',
+    });
+    await createUserWithPassword(inst, {
+      accountName: 'acme',
+      email: users.helpdesk,
+      password: PASSWORD,
+      role: 'helpdesk',
+    });
     server = await buildTestServer(inst);
     api = mfaApi(injectHttp(server), 'acme');
     for (const login of Object.values(users)) await verifyEmail(login);
@@ -119,7 +149,11 @@ describe.each(DATABASE_KINDS)('recovery and help-desk reset [$name]', ({ name })
     });
   }
   async function verifyEmail(login: string): Promise<void> {
-    const res = await api.http({ method: 'POST', url: '/v1/contacts/verify-current', token: await token(login) });
+    const res = await api.http({
+      method: 'POST',
+      url: '/v1/contacts/verify-current',
+      token: await token(login),
+    });
     expectStatus(res, 202);
     await deliver();
     const mail = lastMail(login, /Confirm your e-mail/);
@@ -128,21 +162,42 @@ describe.each(DATABASE_KINDS)('recovery and help-desk reset [$name]', ({ name })
   }
   async function addPhone(login: string, phone: string): Promise<void> {
     const t = await token(login);
-    expectStatus(await api.http({ method: 'POST', url: '/v1/contacts', token: t, body: { kind: 'phone', address: phone } }), 202);
+    expectStatus(
+      await api.http({
+        method: 'POST',
+        url: '/v1/contacts',
+        token: t,
+        body: { kind: 'phone', address: phone },
+      }),
+      202,
+    );
     await deliver();
     const code = /(\d{6})/.exec(lastSms(phone))![1]!;
-    expectStatus(await api.http({ method: 'POST', url: '/v1/contacts/phone/verify', token: t, body: { code } }), 200);
+    expectStatus(
+      await api.http({ method: 'POST', url: '/v1/contacts/phone/verify', token: t, body: { code } }),
+      200,
+    );
   }
   /** A user with a password, a verified e-mail and an enabled authenticator app. */
   async function newUser(login: string, options: { phone?: string; role?: string } = {}) {
-    const { userId } = await createUserWithPassword(inst, { accountName: 'acme', email: login, password: PASSWORD, role: options.role ?? 'user' });
+    const { userId } = await createUserWithPassword(inst, {
+      accountName: 'acme',
+      email: login,
+      password: PASSWORD,
+      role: options.role ?? 'user',
+    });
     const passwordToken = await api.passwordToken(login);
     const enrol = await api.enrolTOTP(passwordToken, 'phone app');
     expectStatus(enrol, 201);
     const secret = enrol.body.secret as string;
     const factorId = enrol.body.factor.id as string;
     const now = inst.clock.now();
-    expectStatus(await api.enable(passwordToken, factorId, { codes: [totpAt(secret, now - STEP_MS), totpAt(secret, now)] }), 200);
+    expectStatus(
+      await api.enable(passwordToken, factorId, {
+        codes: [totpAt(secret, now - STEP_MS), totpAt(secret, now)],
+      }),
+      200,
+    );
     inst.clock.advance(STEP_MS);
     await verifyEmail(login);
     if (options.phone !== undefined) await addPhone(login, options.phone);
@@ -156,23 +211,32 @@ describe.each(DATABASE_KINDS)('recovery and help-desk reset [$name]', ({ name })
     return res.body.token as string;
   }
   const requestsOf = async (principalId: string) =>
-    (await inst.store.recovery.listRequests({ accountId: (await inst.store.accounts.findByName('acme'))!.id })).filter(
-      (r) => r.principalId === principalId,
-    );
+    (
+      await inst.store.recovery.listRequests({
+        accountId: (await inst.store.accounts.findByName('acme'))!.id,
+      })
+    ).filter((r) => r.principalId === principalId);
 
   it('(a) knowing a name and an e-mail gets nobody MFA removed: evidence is required, and the help desk never resets an admin', async () => {
     const alice = await newUser('alice@acme.test');
     const helpdesk = await token(users.helpdesk);
-    const open = (body: unknown, t = helpdesk) => api.http({ method: 'POST', url: '/v1/resets', token: t, body });
+    const open = (body: unknown, t = helpdesk) =>
+      api.http({ method: 'POST', url: '/v1/resets', token: t, body });
 
     expectError(await open({ user: alice.login, evidence: [] }), 400, 'RECOVERY_EVIDENCE_REQUIRED');
     // Free text is not evidence: only items of the checklist count.
     expectError(
-      await open({ user: alice.login, evidence: [{ kind: 'caller_knew_details', note: 'knew her name and e-mail' }] }),
+      await open({
+        user: alice.login,
+        evidence: [{ kind: 'caller_knew_details', note: 'knew her name and e-mail' }],
+      }),
       400,
       'RECOVERY_EVIDENCE_REQUIRED',
     );
-    const forAdmin = await open({ user: users.admin1, evidence: [{ kind: 'phone_callback', note: 'called back' }] });
+    const forAdmin = await open({
+      user: users.admin1,
+      evidence: [{ kind: 'phone_callback', note: 'called back' }],
+    });
     expectError(forAdmin, 403, 'GUARDRAIL_DENIED');
     expect(forAdmin.body.error.guardrail).toBe('G6');
     // A password-only session of the help desk cannot even try (G2).
@@ -184,9 +248,14 @@ describe.each(DATABASE_KINDS)('recovery and help-desk reset [$name]', ({ name })
     );
 
     expect(await requestsOf(alice.id)).toEqual([]);
-    const factors = await inst.store.factors.listByPrincipal(alice.id.length ? (await inst.store.accounts.findByName('acme'))!.id : '', alice.id);
+    const factors = await inst.store.factors.listByPrincipal(
+      alice.id.length ? (await inst.store.accounts.findByName('acme'))!.id : '',
+      alice.id,
+    );
     expect(factors.filter((f) => f.status === 'enabled').map((f) => f.id)).toEqual([alice.factorId]);
-    const refused = (await inst.store.audit.query({ action: 'reset.request', limit: 1000 })).filter((r) => r.target === alice.id);
+    const refused = (await inst.store.audit.query({ action: 'reset.request', limit: 1000 })).filter(
+      (r) => r.target === alice.id,
+    );
     expect(refused.map((r) => [r.outcome, r.errorCode])).toEqual([
       ['failure', 'RECOVERY_EVIDENCE_REQUIRED'],
       ['failure', 'RECOVERY_EVIDENCE_REQUIRED'],
@@ -203,7 +272,11 @@ describe.each(DATABASE_KINDS)('recovery and help-desk reset [$name]', ({ name })
       method: 'POST',
       url: '/v1/resets',
       token: await token(users.admin1),
-      body: { user: target.login, evidence: [{ kind: 'id_document', note: 'passport checked on a video call' }], reason: 'lost phone' },
+      body: {
+        user: target.login,
+        evidence: [{ kind: 'id_document', note: 'passport checked on a video call' }],
+        reason: 'lost phone',
+      },
     });
     expectStatus(opened, 201);
     const id = opened.body.request.id as string;
@@ -233,22 +306,33 @@ describe.each(DATABASE_KINDS)('recovery and help-desk reset [$name]', ({ name })
     expect(cancelled.statusCode, cancelled.body).toBe(200);
     expect((await requestsOf(target.id))[0]).toMatchObject({ state: 'cancelled', cancelledBy: target.id });
     // A second click (or another recipient's link) finds nothing left to cancel.
-    expect((await followForm(cancelLink)).statusCode).toBe(400);
+    const again = await server.inject({ method: 'GET', url: cancelLink });
+    expect(again.body).toContain('This link is not valid');
+    const token2 = new URL(cancelLink, 'http://x').searchParams.get('token')!;
+    expectError(
+      await api.http({ method: 'POST', url: '/v1/recovery/cancel', body: { token: token2 } }),
+      400,
+      'VERIFICATION_INVALID',
+    );
 
     inst.clock.advance(25 * HOUR);
     expect((await inst.app.runRecoveryScheduler()).completed).toBe(0);
-    const factors = await inst.store.factors.listByPrincipal(opened.body.request.userId ? (await inst.store.accounts.findByName('acme'))!.id : '', target.id);
+    const factors = await inst.store.factors.listByPrincipal(
+      opened.body.request.userId ? (await inst.store.accounts.findByName('acme'))!.id : '',
+      target.id,
+    );
     expect(factors.map((f) => f.id)).toEqual([target.factorId]);
     await deliver();
     expect(lastMail(users.admin2, /cancelled/).text).toContain('admin3');
-    const audit = (await inst.store.audit.query({ limit: 100_000 })).filter((r) => r.details.requestId === id);
+    const audit = (await inst.store.audit.query({ limit: 100_000 })).filter(
+      (r) => r.details.requestId === id,
+    );
     expect(audit.map((r) => r.action)).toEqual(['reset.request', 'reset.approve', 'reset.cancel']);
     expect(audit[0]!.details.evidence).toEqual(['id_document']);
   });
 
   it('a help-desk reset of a user ends, after the wait, in an enrolment grant, never in MFA switched off', async () => {
     const bob = await newUser('bob@acme.test');
-    const bobSession = await mfaSignIn(bob.login, bob.factorId, bob.secret);
     const opened = await api.http({
       method: 'POST',
       url: '/v1/resets',
@@ -258,24 +342,45 @@ describe.each(DATABASE_KINDS)('recovery and help-desk reset [$name]', ({ name })
     expectStatus(opened, 201);
     expect(opened.body.request).toMatchObject({ state: 'waiting', approvalsRequired: 0 });
 
-    inst.clock.advance(23 * HOUR);
+    inst.clock.advance(23.5 * HOUR);
     expect((await inst.app.runRecoveryScheduler()).completed).toBe(0);
+    // Bob still signs in with his factor during the wait (nothing changed yet)...
+    const bobSession = await mfaSignIn(bob.login, bob.factorId, bob.secret);
+    inst.clock.advance(29 * 60_000);
     expectStatus(await api.http({ method: 'GET', url: '/v1/session', token: bobSession }), 200);
-    inst.clock.advance(2 * HOUR);
+    inst.clock.advance(2 * 60_000);
     expect((await inst.app.runRecoveryScheduler()).completed).toBe(1);
 
     // G5: sessions gone; the factor gone; the MFA requirement is not.
-    expectError(await api.http({ method: 'GET', url: '/v1/session', token: bobSession }), 401, 'AUTH_SESSION_INVALID');
+    expectError(
+      await api.http({ method: 'GET', url: '/v1/session', token: bobSession }),
+      401,
+      'AUTH_SESSION_INVALID',
+    );
     await deliver();
     const grant = /(hfgrant_[A-Za-z0-9_-]+)/.exec(lastMail(bob.login, /Enrol a new second factor/).text)![1]!;
     const password = await api.passwordToken(bob.login);
-    expectError(await api.http({ method: 'POST', url: '/v1/factors/totp', token: password, body: { name: 'new' } }), 403, 'ENROLMENT_GRANT_REQUIRED');
-    const enrol = await api.http({ method: 'POST', url: '/v1/factors/totp', token: password, body: { name: 'new', enrolmentGrant: grant } });
+    expectError(
+      await api.http({ method: 'POST', url: '/v1/factors/totp', token: password, body: { name: 'new' } }),
+      403,
+      'ENROLMENT_GRANT_REQUIRED',
+    );
+    const enrol = await api.http({
+      method: 'POST',
+      url: '/v1/factors/totp',
+      token: password,
+      body: { name: 'new', enrolmentGrant: grant },
+    });
     expectStatus(enrol, 201);
     // The grant is single use.
     expectError(
-      await api.http({ method: 'POST', url: '/v1/factors/totp', token: password, body: { name: 'again', enrolmentGrant: grant } }),
-      400,
+      await api.http({
+        method: 'POST',
+        url: '/v1/factors/totp',
+        token: password,
+        body: { name: 'again', enrolmentGrant: grant },
+      }),
+      403,
       'ENROLMENT_GRANT_INVALID',
     );
   });
@@ -297,7 +402,9 @@ describe.each(DATABASE_KINDS)('recovery and help-desk reset [$name]', ({ name })
     expectStatus(enrol, 201);
     const now = inst.clock.now();
     expectStatus(
-      await api.enable(t, enrol.body.factor.id, { codes: [totpAt(enrol.body.secret, now - STEP_MS), totpAt(enrol.body.secret, now)] }),
+      await api.enable(t, enrol.body.factor.id, {
+        codes: [totpAt(enrol.body.secret, now - STEP_MS), totpAt(enrol.body.secret, now)],
+      }),
       200,
     );
     // ...and the lost one is dropped, every other session ended.
@@ -305,14 +412,23 @@ describe.each(DATABASE_KINDS)('recovery and help-desk reset [$name]', ({ name })
     expectStatus(done, 200);
     expect(done.body.factorsRemoved).toBe(1);
     expect(done.body.sessionsRevoked).toBeGreaterThanOrEqual(2);
-    expectError(await api.http({ method: 'GET', url: '/v1/session', token: otherSession }), 401, 'AUTH_SESSION_INVALID');
+    expectError(
+      await api.http({ method: 'GET', url: '/v1/session', token: otherSession }),
+      401,
+      'AUTH_SESSION_INVALID',
+    );
     expectStatus(await api.http({ method: 'GET', url: '/v1/session', token: t }), 200);
     const listed = await api.listFactors(t);
     expect(listed.body.factors.map((f: { name: string }) => f.name)).toEqual(['new phone']);
     await mfaSignIn(carol.login, enrol.body.factor.id, enrol.body.secret);
     // Only a recovery-code session can do this.
     expectError(
-      await api.http({ method: 'POST', url: '/v1/recovery/code/complete', token: await token(carol.login), body: {} }),
+      await api.http({
+        method: 'POST',
+        url: '/v1/recovery/code/complete',
+        token: await token(carol.login),
+        body: {},
+      }),
       403,
       'RECOVERY_NOT_RECOVERY_SESSION',
     );
@@ -336,7 +452,11 @@ describe.each(DATABASE_KINDS)('recovery and help-desk reset [$name]', ({ name })
     const ok = await followForm(link, { code });
     expect(ok.statusCode, ok.body).toBe(200);
     const [request] = await requestsOf(dave.id);
-    expect(request).toMatchObject({ kind: 'self_service', state: 'waiting', waitUntil: inst.clock.now() + 24 * HOUR });
+    expect(request).toMatchObject({
+      kind: 'self_service',
+      state: 'waiting',
+      waitUntil: inst.clock.now() + 24 * HOUR,
+    });
 
     await deliver();
     expect(lastMail(dave.login, /will be reset/).text).toContain('/recovery/cancel?token=');
@@ -351,28 +471,75 @@ describe.each(DATABASE_KINDS)('recovery and help-desk reset [$name]', ({ name })
     expect((await inst.store.factors.listByPrincipal(request!.accountId, dave.id)).length).toBe(0);
   });
 
+  it('limits recovery starts per login, whether or not the login exists', async () => {
+    const start = () =>
+      api.http({
+        method: 'POST',
+        url: '/v1/recovery/start',
+        body: { account: 'acme', login: 'ghost@acme.test' },
+      });
+    // Five free, a sixth sets a delay, the seventh waits for it.
+    for (let i = 0; i < 6; i++) expectStatus(await start(), 202);
+    expectError(await start(), 429, 'AUTH_THROTTLED');
+  });
+
   it('a forgotten password: the e-mail link sets a new one, sessions end, and the second factor is still asked', async () => {
     const erin = await newUser('erin@acme.test');
     const before = await mfaSignIn(erin.login, erin.factorId, erin.secret);
-    expectStatus(await api.http({ method: 'POST', url: '/v1/password-reset/start', body: { account: 'acme', login: erin.login } }), 202);
+    expectStatus(
+      await api.http({
+        method: 'POST',
+        url: '/v1/password-reset/start',
+        body: { account: 'acme', login: erin.login },
+      }),
+      202,
+    );
     await deliver();
     const link = linkIn(lastMail(erin.login, /Reset your password/).text, '/password-reset');
     const newPassword = 'a completely different passphrase 42';
     const set = await followForm(link, { password: newPassword });
     expect(set.statusCode, set.body).toBe(200);
-    expectError(await api.http({ method: 'GET', url: '/v1/session', token: before }), 401, 'AUTH_SESSION_INVALID');
-    const signIn = await api.http({ method: 'POST', url: '/v1/sign-in', body: { account: 'acme', login: erin.login, password: newPassword } });
+    expectError(
+      await api.http({ method: 'GET', url: '/v1/session', token: before }),
+      401,
+      'AUTH_SESSION_INVALID',
+    );
+    const signIn = await api.http({
+      method: 'POST',
+      url: '/v1/sign-in',
+      body: { account: 'acme', login: erin.login, password: newPassword },
+    });
     expectStatus(signIn, 200);
     expect(signIn.body.status).toBe('second_factor_required');
-    expect((await followForm(link, { password: newPassword })).statusCode).toBe(400);
+    // The link is single use.
+    const token2 = new URL(link, 'http://x').searchParams.get('token')!;
+    expectError(
+      await api.http({
+        method: 'POST',
+        url: '/v1/password-reset/complete',
+        body: { token: token2, password: 'yet another passphrase 77' },
+      }),
+      400,
+      'VERIFICATION_INVALID',
+    );
+    await deliver();
     expect(lastMail(erin.login, /password was changed/).text).toContain('second factors are unchanged');
   });
 
   it('changing an e-mail needs a fresh second factor, tells the old address, and takes effect only once verified', async () => {
     const frank = await newUser('frank@acme.test');
     const change = (t: string) =>
-      api.http({ method: 'POST', url: '/v1/contacts', token: t, body: { kind: 'email', address: 'frank.new@acme.test' } });
-    expectError(await change(await token(frank.login, inst.clock.now() - 20 * 60_000)), 403, 'MFA_STEP_UP_REQUIRED');
+      api.http({
+        method: 'POST',
+        url: '/v1/contacts',
+        token: t,
+        body: { kind: 'email', address: 'frank.new@acme.test' },
+      });
+    expectError(
+      await change(await token(frank.login, inst.clock.now() - 20 * 60_000)),
+      403,
+      'MFA_STEP_UP_REQUIRED',
+    );
     expectStatus(await change(await token(frank.login)), 202);
     await deliver();
     expect(lastMail(frank.login, /change of your contact details/).text).toContain('f***@acme.test');
@@ -383,6 +550,25 @@ describe.each(DATABASE_KINDS)('recovery and help-desk reset [$name]', ({ name })
     await deliver();
     expect(lastMail(frank.login, /contact details changed/)).toBeDefined();
     expect(lastMail('frank.new@acme.test', /contact details changed/)).toBeDefined();
+    // The e-mail can only be replaced; the phone can be removed, with a fresh second factor.
+    await addPhone('frank.new@acme.test', '+14155550199');
+    const remove = async (kind: string, factorAt?: number) =>
+      api.http({
+        method: 'DELETE',
+        url: `/v1/contacts/${kind}`,
+        token: await token('frank.new@acme.test', factorAt),
+      });
+    expectError(await remove('email'), 409, 'CONTACT_REQUIRED');
+    expectError(await remove('phone', inst.clock.now() - 20 * 60_000), 403, 'MFA_STEP_UP_REQUIRED');
+    const removed = await remove('phone');
+    expectStatus(removed, 200);
+    expect(removed.body.removed).toBe(1);
+    const listed = await api.http({
+      method: 'GET',
+      url: '/v1/contacts',
+      token: await token('frank.new@acme.test'),
+    });
+    expect(listed.body.contacts.map((c: { kind: string }) => c.kind)).toEqual(['email']);
   });
 
   it('raises alerts for resets and recovery, lists them, and mails them to the admins', async () => {
@@ -390,11 +576,21 @@ describe.each(DATABASE_KINDS)('recovery and help-desk reset [$name]', ({ name })
     const res = await api.http({ method: 'GET', url: '/v1/alerts', token: await token(users.admin1) });
     expectStatus(res, 200);
     const rules = new Set(res.body.alerts.map((a: { ruleId: string }) => a.ruleId));
-    for (const rule of ['HF-RESET', 'HF-RECOVERY', 'HF-RECOVERY-CODE', 'HF-FACTOR-REMOVED']) expect(rules).toContain(rule);
+    for (const rule of ['HF-RESET', 'HF-RECOVERY', 'HF-RECOVERY-CODE', 'HF-FACTOR-REMOVED'])
+      expect(rules).toContain(rule);
     // Scanning again raises nothing twice.
     expect((await inst.app.scanForAlerts()).raised).toBe(0);
     await deliver();
     expect(lastMail(users.owner, /Holdfast alert/).text).toContain('Rule HF-');
-    expectError(await api.http({ method: 'GET', url: '/v1/alerts', token: await api.passwordToken(users.helpdesk) }), 403, 'MFA_STEP_UP_REQUIRED');
+    expectError(
+      await api.http({ method: 'GET', url: '/v1/alerts', token: await api.passwordToken(users.admin2) }),
+      403,
+      'MFA_STEP_UP_REQUIRED',
+    );
+    expectError(
+      await api.http({ method: 'GET', url: '/v1/alerts', token: await token(users.helpdesk) }),
+      403,
+      'AUTH_FORBIDDEN',
+    );
   });
 });

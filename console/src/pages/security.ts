@@ -13,6 +13,7 @@ export async function render(ctx: PageContext): Promise<void> {
   const recovery = h('section', { 'aria-labelledby': 'recovery-title' });
   const sessions = h('section', { 'aria-labelledby': 'sessions-title' });
   const password = h('section', { 'aria-labelledby': 'password-title' });
+  const events = h('section', { 'aria-labelledby': 'events-title' });
   const used = ctx.query.get('recoveryUsed');
   append(ctx.main, [
     h('h1', {}, 'My security'),
@@ -26,10 +27,11 @@ export async function render(ctx: PageContext): Promise<void> {
     factors,
     recovery,
     sessions,
+    events,
     password,
   ]);
   passwordSection(password);
-  await Promise.all([factorSection(factors, recovery), sessionSection(sessions)]);
+  await Promise.all([factorSection(factors, recovery), sessionSection(sessions), eventSection(events)]);
 }
 
 async function factorSection(section: HTMLElement, recovery: HTMLElement, message?: string): Promise<void> {
@@ -373,4 +375,48 @@ function passwordSection(section: HTMLElement): void {
       }
     });
   });
+}
+
+interface SecurityEvent {
+  eventTime: string;
+  eventName: string;
+  outcome: string;
+  errorCode: string | null;
+  sourceIPAddress: string | null;
+  userIdentity: { principalId: string | null };
+}
+
+/** My recent security events (newest first): sign-ins, factor changes, refusals, resets. */
+async function eventSection(section: HTMLElement): Promise<void> {
+  const { events } = await get<{ events: SecurityEvent[] }>('/v1/me/events');
+  replaceChildren(
+    section,
+    h('h2', { id: 'events-title' }, 'Recent security events'),
+    events.length === 0
+      ? h('p', {}, 'No events yet.')
+      : h(
+          'table',
+          { class: 'data' },
+          h('caption', { class: 'visually-hidden' }, 'My recent security events'),
+          h(
+            'thead',
+            {},
+            h('tr', {}, ...['When', 'Event', 'Outcome', 'From'].map((c) => h('th', { scope: 'col' }, c))),
+          ),
+          h(
+            'tbody',
+            {},
+            ...events.map((e) =>
+              h(
+                'tr',
+                { class: e.outcome === 'failure' ? 'failure' : '' },
+                h('th', { scope: 'row' }, formatTime(e.eventTime)),
+                h('td', {}, e.eventName),
+                h('td', {}, e.outcome === 'failure' ? `refused (${e.errorCode ?? 'error'})` : 'ok'),
+                h('td', {}, e.sourceIPAddress ?? '—'),
+              ),
+            ),
+          ),
+        ),
+  );
 }

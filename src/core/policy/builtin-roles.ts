@@ -46,6 +46,7 @@ const USER = {
         'holdfast:StepUp',
         'holdfast:GetRecoveryCodeStatus',
         'holdfast:RegenerateRecoveryCodes',
+        'holdfast:ListOwnSecurityEvents',
         'holdfast:ListContacts',
         'holdfast:UpdateContact',
         'holdfast:CompleteCodeRecovery',

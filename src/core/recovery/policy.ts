@@ -21,7 +21,12 @@ export const RECOVERY_TRANSITIONS: readonly Transition<RecoveryState, RecoveryEv
   { from: 'verifying', on: 'channels_proven', to: 'waiting', audit: 'recovery.wait_started' },
   { from: 'awaiting_approval', on: 'approved', to: 'waiting', audit: 'reset.approve' },
   { from: 'waiting', on: 'wait_over', to: 'completed', audit: 'recovery.complete' },
-  ...OPEN.map((from) => ({ from, on: 'cancel' as const, to: 'cancelled' as const, audit: 'recovery.cancel' })),
+  ...OPEN.map((from) => ({
+    from,
+    on: 'cancel' as const,
+    to: 'cancelled' as const,
+    audit: 'recovery.cancel',
+  })),
   { from: 'verifying', on: 'expire', to: 'expired', audit: 'recovery.expire' },
   { from: 'awaiting_approval', on: 'expire', to: 'expired', audit: 'recovery.expire' },
 ];
@@ -110,7 +115,10 @@ export type EvidenceKind = keyof typeof EVIDENCE_KINDS;
  * Validates the evidence of a reset: at least one item from the account's checklist, each with
  * a note. Free text without a checklist item is refused (MISSION.md failure 3).
  */
-export function checkEvidence(items: readonly EvidenceItem[], checklist: readonly string[] | undefined): EvidenceItem[] {
+export function checkEvidence(
+  items: readonly EvidenceItem[],
+  checklist: readonly string[] | undefined,
+): EvidenceItem[] {
   const allowed = new Set(checklist ?? Object.keys(EVIDENCE_KINDS));
   const valid = items.filter((item) => allowed.has(item.kind));
   if (valid.length === 0 || valid.length !== items.length) {
@@ -132,7 +140,10 @@ export function parseRecoverySettings(raw: Record<string, unknown>): RecoverySet
     const v = raw[name];
     if (v === undefined || v === null) return undefined;
     if (typeof v !== 'number' || !Number.isInteger(v) || v < min / 1000 || v > MAX_WAIT_MS / 1000) {
-      throw new HoldfastError('RECOVERY_SETTING_INVALID', `${name} must be an integer from ${min / 1000} to ${MAX_WAIT_MS / 1000}`);
+      throw new HoldfastError(
+        'RECOVERY_SETTING_INVALID',
+        `${name} must be an integer from ${min / 1000} to ${MAX_WAIT_MS / 1000}`,
+      );
     }
     return v;
   };
@@ -142,8 +153,15 @@ export function parseRecoverySettings(raw: Record<string, unknown>): RecoverySet
   if (user !== undefined) out.userResetWaitSeconds = user;
   const list = raw.evidenceChecklist;
   if (list !== undefined && list !== null) {
-    if (!Array.isArray(list) || list.length === 0 || !list.every((k) => typeof k === 'string' && k in EVIDENCE_KINDS)) {
-      throw new HoldfastError('RECOVERY_SETTING_INVALID', 'evidenceChecklist must list built-in evidence kinds');
+    if (
+      !Array.isArray(list) ||
+      list.length === 0 ||
+      !list.every((k) => typeof k === 'string' && k in EVIDENCE_KINDS)
+    ) {
+      throw new HoldfastError(
+        'RECOVERY_SETTING_INVALID',
+        'evidenceChecklist must list built-in evidence kinds',
+      );
     }
     out.evidenceChecklist = [...new Set(list as string[])];
   }

@@ -6,7 +6,8 @@
 
 /** Recovery error codes with a one-line meaning each (mirrored in docs/errors.md). */
 export const RECOVERY_ERROR_CODES = {
-  CONTACT_INVALID: 'The e-mail address or phone number is not well formed (phones: E.164, e.g. +14155550100).',
+  CONTACT_INVALID:
+    'The e-mail address or phone number is not well formed (phones: E.164, e.g. +14155550100).',
   CONTACT_NOT_VERIFIED: 'The principal has no verified contact of the kind this step needs.',
   CONTACT_REQUIRED: 'Owners and admins must keep a verified e-mail address; it can be replaced, not removed.',
   VERIFICATION_INVALID: 'The verification link or code is unknown, used, expired or wrong.',

@@ -21,11 +21,7 @@ export interface Contact {
 
 /** What a one-time verification token proves. */
 export type VerificationPurpose =
-  | 'contact_verify'
-  | 'recovery_email'
-  | 'recovery_phone'
-  | 'password_reset'
-  | 'cancel';
+  'contact_verify' | 'recovery_email' | 'recovery_phone' | 'password_reset' | 'cancel';
 
 /** A one-time link token or code, stored only as a hash. */
 export interface VerificationToken {
@@ -48,12 +44,7 @@ export type RecoveryKind = 'self_service' | 'helpdesk';
 
 /** States of a recovery or reset request. */
 export type RecoveryState =
-  | 'verifying'
-  | 'awaiting_approval'
-  | 'waiting'
-  | 'completed'
-  | 'cancelled'
-  | 'expired';
+  'verifying' | 'awaiting_approval' | 'waiting' | 'completed' | 'cancelled' | 'expired';
 
 /** One recorded verification step of a help-desk reset. */
 export interface EvidenceItem {
@@ -121,25 +112,43 @@ export interface RecoveryRepository {
   insertToken(token: VerificationToken): Promise<void>;
   findTokenByHash(tokenHash: string): Promise<VerificationToken | null>;
   /** The newest unused token of a purpose for a subject. */
-  findLiveToken(input: { purpose: string; subjectId: string; now: number }): Promise<VerificationToken | null>;
+  findLiveToken(input: {
+    purpose: string;
+    subjectId: string;
+    now: number;
+  }): Promise<VerificationToken | null>;
   /** Marks a live token used (conditional update: single use); false when it was not live. */
   consumeToken(input: { id: string; now: number }): Promise<boolean>;
   /** Counts one wrong attempt; returns the new count. */
   recordTokenFailure(id: string): Promise<number>;
   /** Invalidates every unused token of a purpose for a subject or principal. */
-  revokeTokens(input: { purpose: string; subjectId?: string; principalId?: string; now: number }): Promise<void>;
+  revokeTokens(input: {
+    purpose: string;
+    subjectId?: string;
+    principalId?: string;
+    now: number;
+  }): Promise<void>;
 
   insertRequest(request: RecoveryRequest): Promise<void>;
   findRequest(accountId: string, id: string): Promise<RecoveryRequest | null>;
   /** A request by id across accounts (for public links and the scheduler). */
   findRequestById(id: string): Promise<RecoveryRequest | null>;
-  listRequests(input: { accountId: string; states?: RecoveryState[]; principalId?: string }): Promise<RecoveryRequest[]>;
+  listRequests(input: {
+    accountId: string;
+    states?: RecoveryState[];
+    principalId?: string;
+  }): Promise<RecoveryRequest[]>;
   /** Saves a request only if it was not changed meanwhile (`updatedAt` as a version). */
   updateRequest(request: RecoveryRequest, expectedUpdatedAt: number): Promise<boolean>;
   /** Requests whose waiting period is over at `now` (all accounts). */
   dueRequests(now: number, limit: number): Promise<RecoveryRequest[]>;
   /** Records an approval; false when this approver had approved already. */
-  addApproval(input: { requestId: string; accountId: string; approverId: string; now: number }): Promise<boolean>;
+  addApproval(input: {
+    requestId: string;
+    accountId: string;
+    approverId: string;
+    now: number;
+  }): Promise<boolean>;
 
   getSettings(accountId: string): Promise<Record<string, unknown>>;
   putSettings(input: { accountId: string; document: Record<string, unknown>; now: number }): Promise<void>;

@@ -93,7 +93,11 @@ export function registerFactorRoutes(server: FastifyInstance, app: App): void {
           {
             name: Type.String({ minLength: 1, maxLength: 64 }),
             enrolmentGrant: Type.Optional(
-              Type.String({ minLength: 1, maxLength: 128, description: 'one-time enrolment grant (guardrail G3)' }),
+              Type.String({
+                minLength: 1,
+                maxLength: 128,
+                description: 'one-time enrolment grant (guardrail G3)',
+              }),
             ),
           },
           { additionalProperties: false },

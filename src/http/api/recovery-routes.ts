@@ -15,8 +15,6 @@ import { requestContext } from '../plugins/session-auth.js';
 import type { Caller } from '../types.js';
 import { ErrorBody, IdParams } from './schemas.js';
 
-
-
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 /** A recovery or reset request as the API shows it. */
@@ -54,7 +52,10 @@ function alertJSON(a: Alert) {
 }
 
 const Login = Type.Object(
-  { account: Type.String({ minLength: 1, maxLength: 64 }), login: Type.String({ minLength: 1, maxLength: 254 }) },
+  {
+    account: Type.String({ minLength: 1, maxLength: 64 }),
+    login: Type.String({ minLength: 1, maxLength: 254 }),
+  },
   { additionalProperties: false },
 );
 const Token = Type.String({ minLength: 1, maxLength: 200 });
@@ -128,7 +129,9 @@ export async function registerRecoveryRoutes(server: FastifyInstance, app: App):
     },
     async (request, reply) => {
       const c = caller(request);
-      return reply.status(202).send(await app.verifyCurrentEmail({ actor: c.actor, ctx: requestContext(request) }));
+      return reply
+        .status(202)
+        .send(await app.verifyCurrentEmail({ actor: c.actor, ctx: requestContext(request) }));
     },
   );
   r.post(
@@ -138,7 +141,10 @@ export async function registerRecoveryRoutes(server: FastifyInstance, app: App):
       schema: {
         summary: 'Enter the code sent to my new phone number',
         tags: ['recovery'],
-        body: Type.Object({ code: Type.String({ minLength: 1, maxLength: 12 }) }, { additionalProperties: false }),
+        body: Type.Object(
+          { code: Type.String({ minLength: 1, maxLength: 12 }) },
+          { additionalProperties: false },
+        ),
       },
     },
     async (request) => {
@@ -147,6 +153,21 @@ export async function registerRecoveryRoutes(server: FastifyInstance, app: App):
     },
   );
 
+  r.delete(
+    '/v1/contacts/:kind',
+    {
+      config: { action: ACTIONS.UpdateContact, auth: 'session' },
+      schema: {
+        summary: 'Remove my phone (step-up MFA); the e-mail address can only be replaced',
+        tags: ['recovery'],
+        params: Type.Object({ kind: Type.Union([Type.Literal('email'), Type.Literal('phone')]) }),
+      },
+    },
+    async (request) => {
+      const c = caller(request);
+      return app.removeContact({ actor: c.actor, ctx: requestContext(request), kind: request.params.kind });
+    },
+  );
   r.post(
     '/v1/recovery/start',
     {
@@ -159,7 +180,11 @@ export async function registerRecoveryRoutes(server: FastifyInstance, app: App):
     },
     async (request, reply) =>
       reply.status(202).send(
-        await app.startRecovery({ ctx: requestContext(request), account: request.body.account, login: request.body.login }),
+        await app.startRecovery({
+          ctx: requestContext(request),
+          account: request.body.account,
+          login: request.body.login,
+        }),
       ),
   );
   r.post(
@@ -169,7 +194,10 @@ export async function registerRecoveryRoutes(server: FastifyInstance, app: App):
       schema: {
         summary: 'Prove the e-mail link and the phone code; the waiting period starts',
         tags: ['recovery'],
-        body: Type.Object({ token: Token, code: Type.String({ minLength: 1, maxLength: 12 }) }, { additionalProperties: false }),
+        body: Type.Object(
+          { token: Token, code: Type.String({ minLength: 1, maxLength: 12 }) },
+          { additionalProperties: false },
+        ),
       },
     },
     async (request) => {
@@ -187,14 +215,18 @@ export async function registerRecoveryRoutes(server: FastifyInstance, app: App):
         body: Type.Object({ token: Token }, { additionalProperties: false }),
       },
     },
-    async (request) => ({ cancelled: true, ...(await app.cancelByLink({ ctx: requestContext(request), token: request.body.token })) }),
+    async (request) => ({
+      cancelled: true,
+      ...(await app.cancelByLink({ ctx: requestContext(request), token: request.body.token })),
+    }),
   );
   r.post(
     '/v1/recovery/code/complete',
     {
       config: { action: ACTIONS.CompleteCodeRecovery, auth: 'session' },
       schema: {
-        summary: 'After signing in with a recovery code and enabling a new factor: drop the lost factors, end other sessions',
+        summary:
+          'After signing in with a recovery code and enabling a new factor: drop the lost factors, end other sessions',
         tags: ['recovery'],
         body: Type.Object(
           { keepFactorIds: Type.Optional(Type.Array(Type.String({ maxLength: 64 }), { maxItems: 32 })) },
@@ -215,11 +247,19 @@ export async function registerRecoveryRoutes(server: FastifyInstance, app: App):
     '/v1/password-reset/start',
     {
       config: { action: ACTIONS.ResetPassword, auth: 'none' },
-      schema: { summary: 'E-mail a password reset link (MFA stays required)', tags: ['recovery'], body: Login },
+      schema: {
+        summary: 'E-mail a password reset link (MFA stays required)',
+        tags: ['recovery'],
+        body: Login,
+      },
     },
     async (request, reply) =>
       reply.status(202).send(
-        await app.startPasswordReset({ ctx: requestContext(request), account: request.body.account, login: request.body.login }),
+        await app.startPasswordReset({
+          ctx: requestContext(request),
+          account: request.body.account,
+          login: request.body.login,
+        }),
       ),
   );
   r.post(
@@ -229,7 +269,10 @@ export async function registerRecoveryRoutes(server: FastifyInstance, app: App):
       schema: {
         summary: 'Set a new password with a reset link token',
         tags: ['recovery'],
-        body: Type.Object({ token: Token, password: Type.String({ minLength: 1, maxLength: 256 }) }, { additionalProperties: false }),
+        body: Type.Object(
+          { token: Token, password: Type.String({ minLength: 1, maxLength: 256 }) },
+          { additionalProperties: false },
+        ),
       },
     },
     async (request) => {
@@ -265,10 +308,15 @@ export async function registerRecoveryRoutes(server: FastifyInstance, app: App):
     {
       config: { action: ACTIONS.OpenResetRequest, auth: 'session' },
       schema: {
-        summary: 'Open a help-desk MFA reset (recorded evidence required; second approver for owners and admins)',
+        summary:
+          'Open a help-desk MFA reset (recorded evidence required; second approver for owners and admins)',
         tags: ['resets'],
         body: Type.Object(
-          { user: Type.String({ minLength: 1, maxLength: 254 }), evidence: Evidence, reason: Type.Optional(Type.String({ maxLength: 500 })) },
+          {
+            user: Type.String({ minLength: 1, maxLength: 254 }),
+            evidence: Evidence,
+            reason: Type.Optional(Type.String({ maxLength: 500 })),
+          },
           { additionalProperties: false },
         ),
       },
@@ -334,7 +382,11 @@ export async function registerRecoveryRoutes(server: FastifyInstance, app: App):
     },
     async (request) => {
       const c = caller(request);
-      return app.getRecoverySettings({ actor: c.actor, ctx: requestContext(request), accountId: c.account.id });
+      return app.getRecoverySettings({
+        actor: c.actor,
+        ctx: requestContext(request),
+        accountId: c.account.id,
+      });
     },
   );
   r.patch(
@@ -342,7 +394,8 @@ export async function registerRecoveryRoutes(server: FastifyInstance, app: App):
     {
       config: { action: ACTIONS.UpdateRecoverySettings, auth: 'session' },
       schema: {
-        summary: 'Change recovery waits (floors: 1 h; 15 min for user resets), checklist and alert thresholds',
+        summary:
+          'Change recovery waits (floors: 1 h; 15 min for user resets), checklist and alert thresholds',
         tags: ['resets'],
         body: Type.Record(Type.String(), Type.Unknown()),
       },
@@ -388,7 +441,10 @@ export async function registerRecoveryRoutes(server: FastifyInstance, app: App):
     );
     const s = scope.withTypeProvider<TypeBoxTypeProvider>();
     const page = { config: { action: ACTIONS.Public, auth: 'none' as const } };
-    const TokenQuery = { querystring: Type.Object({ token: Type.Optional(Type.String({ maxLength: 200 })) }), hide: true };
+    const TokenQuery = {
+      querystring: Type.Object({ token: Type.Optional(Type.String({ maxLength: 200 })) }),
+      hide: true,
+    };
     const FormBody = (extra: Record<string, ReturnType<typeof Type.String>> = {}) => ({
       body: Type.Object({ token: Token, ...extra }),
       hide: true,
@@ -404,7 +460,10 @@ export async function registerRecoveryRoutes(server: FastifyInstance, app: App):
       const out = await app.cancelByLink({ ctx: requestContext(request), token: request.body.token });
       return html(
         reply,
-        donePage('Cancelled', `The ${out.kind === 'helpdesk' ? 'MFA reset' : 'account recovery'} was cancelled. Nothing changed.`),
+        donePage(
+          'Cancelled',
+          `The ${out.kind === 'helpdesk' ? 'MFA reset' : 'account recovery'} was cancelled. Nothing changed.`,
+        ),
       );
     });
     s.get('/recovery/verify', { ...page, schema: TokenQuery }, async (request, reply) => {
@@ -416,7 +475,11 @@ export async function registerRecoveryRoutes(server: FastifyInstance, app: App):
       { ...page, schema: FormBody({ code: Type.String({ minLength: 1, maxLength: 12 }) }) },
       async (request, reply) => {
         const body = request.body as { token: string; code: string };
-        const out = await app.verifyRecovery({ ctx: requestContext(request), token: body.token, code: body.code });
+        const out = await app.verifyRecovery({
+          ctx: requestContext(request),
+          token: body.token,
+          code: body.code,
+        });
         return html(
           reply,
           donePage(
@@ -443,8 +506,15 @@ export async function registerRecoveryRoutes(server: FastifyInstance, app: App):
       { ...page, schema: FormBody({ password: Type.String({ minLength: 1, maxLength: 256 }) }) },
       async (request, reply) => {
         const body = request.body as { token: string; password: string };
-        await app.completePasswordReset({ ctx: requestContext(request), token: body.token, password: body.password });
-        return html(reply, donePage('Password set', 'Your password is set. Sign in with it and your second factor.'));
+        await app.completePasswordReset({
+          ctx: requestContext(request),
+          token: body.token,
+          password: body.password,
+        });
+        return html(
+          reply,
+          donePage('Password set', 'Your password is set. Sign in with it and your second factor.'),
+        );
       },
     );
   });

@@ -228,4 +228,23 @@ export function registerUserRoutes(server: FastifyInstance, app: App, setupLink:
       };
     },
   );
+
+  r.get(
+    '/v1/me/events',
+    {
+      config: { action: ACTIONS.ListOwnSecurityEvents, auth: 'session' },
+      schema: {
+        summary: 'My recent security events (what I did and what was done to me), newest first',
+        tags: ['audit'],
+        response: {
+          200: Type.Object({ events: Type.Array(Type.Object({}, { additionalProperties: true })) }),
+        },
+      },
+    },
+    async (request) => {
+      const c = caller(request);
+      const events = await app.listOwnSecurityEvents({ actor: c.actor, ctx: requestContext(request) });
+      return { events: events.map(auditRecordJSON) };
+    },
+  );
 }

@@ -27,7 +27,10 @@ ${body}
 const hidden = (token: string) => `<input type="hidden" name="token" value="${escapeHtml(token)}">`;
 
 /** The "this was not me — cancel" page. */
-export function cancelPage(token: string, info: { requestKind: string | null; username: string | null } | null): string {
+export function cancelPage(
+  token: string,
+  info: { requestKind: string | null; username: string | null } | null,
+): string {
   if (info === null) return invalidPage();
   const what = info.requestKind === 'helpdesk' ? 'MFA reset' : 'account recovery';
   return page(

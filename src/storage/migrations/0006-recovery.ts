@@ -18,7 +18,11 @@ export const migration0006: Migration = {
       .addColumn('created_at', 'bigint', (c) => c.notNull())
       .addColumn('verified_at', 'bigint')
       .execute();
-    await db.schema.createIndex('contacts_principal').on('contacts').columns(['account_id', 'principal_id']).execute();
+    await db.schema
+      .createIndex('contacts_principal')
+      .on('contacts')
+      .columns(['account_id', 'principal_id'])
+      .execute();
 
     await db.schema
       .createTable('verification_tokens')
@@ -101,7 +105,11 @@ export const migration0006: Migration = {
       .addColumn('created_at', 'bigint', (c) => c.notNull())
       .addUniqueConstraint('alerts_rule_event', ['rule_id', 'event_id'])
       .execute();
-    await db.schema.createIndex('alerts_account').on('alerts').columns(['account_id', 'created_at']).execute();
+    await db.schema
+      .createIndex('alerts_account')
+      .on('alerts')
+      .columns(['account_id', 'created_at'])
+      .execute();
 
     // Delivery state: who the message goes to, when it may be tried next, and the claim of the
     // worker sending it (so two servers never send one message at once).
@@ -119,7 +127,14 @@ export const migration0006: Migration = {
   },
   async down(db: Kysely<unknown>): Promise<void> {
     await db.schema.dropIndex('outbox_due').execute();
-    for (const name of ['failed_at', 'last_error', 'claimed_until', 'claim_id', 'next_attempt_at', 'recipient']) {
+    for (const name of [
+      'failed_at',
+      'last_error',
+      'claimed_until',
+      'claim_id',
+      'next_attempt_at',
+      'recipient',
+    ]) {
       await db.schema.alterTable('outbox').dropColumn(name).execute();
     }
     for (const table of [

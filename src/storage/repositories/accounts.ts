@@ -30,7 +30,11 @@ export function accountRepository(db: Kysely<Schema>): AccountRepository {
       return row ? toAccount(row) : null;
     },
     async updateSettings(id, settings) {
-      await db.updateTable('accounts').set({ settings: JSON.stringify(settings) }).where('id', '=', id).execute();
+      await db
+        .updateTable('accounts')
+        .set({ settings: JSON.stringify(settings) })
+        .where('id', '=', id)
+        .execute();
     },
     async list() {
       return (await db.selectFrom('accounts').selectAll().orderBy('created_at').execute()).map(toAccount);

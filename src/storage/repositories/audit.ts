@@ -91,7 +91,14 @@ export function auditRepository(db: Kysely<Schema>, dialect: Dialect): AuditRepo
       if (q.accountId !== undefined) query = query.where('account_id', '=', q.accountId);
       if (q.action !== undefined) query = query.where('action', '=', q.action);
       if (q.actorId !== undefined) query = query.where('actor_id', '=', q.actorId);
-      const rows = await query.orderBy('seq').limit(q.limit).execute();
+      const about = q.about;
+      if (about !== undefined) {
+        query = query.where((eb) => eb.or([eb('actor_id', '=', about), eb('target', '=', about)]));
+      }
+      const rows = await query
+        .orderBy('seq', q.newestFirst === true ? 'desc' : 'asc')
+        .limit(q.limit)
+        .execute();
       return rows.map(toRecord);
     },
     async count() {
