@@ -16,6 +16,7 @@ import { registerResetCommands } from './reset-commands.js';
 import { print, progressBar, reportError } from './output.js';
 import { registerTokenCommands } from './token-commands.js';
 import { registerWebAuthnCommands } from './webauthn-commands.js';
+import { registerCredentialsCommand } from './credentials-command.js';
 import { registerGrantCommand, registerPolicyCommands } from './policy-commands.js';
 
 const program = new Command('holdfast')
@@ -312,6 +313,7 @@ registerFactorCommands(program);
 registerMeCommands(program);
 registerTokenCommands(program);
 registerWebAuthnCommands(program);
+registerCredentialsCommand(program);
 registerPolicyCommands(program);
 registerResetCommands(program);
 
