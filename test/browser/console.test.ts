@@ -17,6 +17,7 @@ import { promisify } from 'node:util';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { closeServer, settleWithin } from '../helpers/teardown.js';
 import { ManualClock } from '../../src/core/clock.js';
 import { CONSOLE_DIR, registerConsole } from '../../src/http/console.js';
 import {
@@ -112,11 +113,11 @@ describe('web console in Chromium', () => {
   }, 180_000);
 
   afterAll(async () => {
-    for (const c of contexts) await c.close().catch(() => undefined);
-    await browser?.close();
-    await server?.close();
+    for (const c of contexts) await settleWithin(c.close(), 5_000);
+    await settleWithin(browser?.close(), 10_000);
+    await closeServer(server);
     await inst?.destroy();
-  });
+  }, 60_000);
 
   /** A fresh browser profile (own cookies) with one page. */
   async function newPage(

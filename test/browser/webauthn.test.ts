@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { chromium, type Browser, type BrowserContext, type CDPSession, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { closeServer, settleWithin } from '../helpers/teardown.js';
 import { ManualClock } from '../../src/core/clock.js';
 import { CONSOLE_DIR } from '../../src/http/console.js';
 import {
@@ -105,11 +106,11 @@ describe('passkeys and security keys in Chromium', () => {
   }, 180_000);
 
   afterAll(async () => {
-    await context?.close().catch(() => undefined);
-    await browser?.close();
-    await server?.close();
+    await settleWithin(context?.close(), 5_000);
+    await settleWithin(browser?.close(), 10_000);
+    await closeServer(server);
     await inst?.destroy();
-  });
+  }, 60_000);
 
   const shot = (name: string) => page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
 

@@ -190,10 +190,14 @@ function normaliseHeaders(headers: SigV4Headers): Map<string, string> {
 
 /** SigV4 URI encoding: RFC 3986 unreserved characters kept, all else `%XX` upper-case. */
 export function uriEncode(value: string): string {
-  return encodeURIComponent(value).replace(
-    /[!'()*]/g,
-    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
-  );
+  let encoded: string;
+  try {
+    encoded = encodeURIComponent(value);
+  } catch {
+    // A lone surrogate cannot be UTF-8 encoded, so no client could have signed it.
+    throw new SigV4Error('IncompleteSignature', 'malformed', 'The request path or query is not valid UTF-8.');
+  }
+  return encoded.replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
 function safeDecode(value: string): string {
