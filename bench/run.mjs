@@ -25,6 +25,8 @@ const SCENARIOS = [
   'pskc-import',
   'webauthn-verify',
   'authorization',
+  'aws-api',
+  'outbox-delivery',
 ];
 
 function usage() {

@@ -100,10 +100,22 @@ export async function deliverDue(
     leaseMs: options.leaseMs,
     channels,
   });
+  // The record of one sent message is written while the next one goes out: sending waits on the
+  // relay, recording on the disk, and neither needs the other. At most one record is outstanding,
+  // so a crash can leave at most the message being recorded and the one being sent to go again.
+  // (A failed record is kept, not left as a rejected promise, and thrown at the next wait: the
+  // message's claim then runs out and it is sent once more, as after a crash.)
+  let recording: Promise<void> = Promise.resolve();
+  let recordFailure: { error: unknown } | null = null;
+  const recorded = async () => {
+    await recording;
+    if (recordFailure !== null) throw recordFailure.error;
+  };
   for (const entry of claimed) {
     try {
       await sendOne(deps, entry, options);
     } catch (err) {
+      await recorded();
       // The error text of a transport never carries the message (secrets stay out of logs).
       const error = err instanceof Error ? err.message.slice(0, 200) : 'delivery failed';
       const attempts = entry.attempts + 1;
@@ -127,15 +139,20 @@ export async function deliverDue(
       else result.retried++;
       continue;
     }
+    await recorded();
     const { sealedSecret: _secret, ...kept } = entry.payload;
-    await deps.store.outbox.markSent({
-      id: entry.id,
-      claimId: options.claimId,
-      now: deps.clock.now(),
-      payload: kept,
-    });
-    result.sent++;
+    recording = deps.store.outbox
+      .markSent({ id: entry.id, claimId: options.claimId, now: deps.clock.now(), payload: kept })
+      .then(
+        () => {
+          result.sent++;
+        },
+        (error: unknown) => {
+          recordFailure = { error };
+        },
+      );
   }
+  await recorded();
   return result;
 }
 

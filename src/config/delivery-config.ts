@@ -105,7 +105,7 @@ export function loadDeliveryConfig(env: NodeJS.ProcessEnv): DeliveryConfig {
     sms: smsConfig(env),
     alertWebhooks,
     webhookSecret,
-    pollMs: int(env, 'HOLDFAST_DELIVERY_POLL_MS', 2000, [50, 600_000]),
+    pollMs: int(env, 'HOLDFAST_DELIVERY_POLL_MS', 250, [50, 600_000]),
     leaseMs: int(env, 'HOLDFAST_DELIVERY_LEASE_SECONDS', 60, [1, 3600]) * 1000,
     maxAttempts: int(env, 'HOLDFAST_DELIVERY_MAX_ATTEMPTS', 8, [1, 100]),
     backoffBaseMs: int(env, 'HOLDFAST_DELIVERY_BACKOFF_MS', 5000, [10, 3_600_000]),

@@ -40,6 +40,10 @@ export function createSmtpSender(config: SmtpConfig): MailSender {
   const connect = async (): Promise<Transporter> => {
     const { default: nodemailer } = await import('nodemailer');
     return nodemailer.createTransport({
+      // One connection kept open and reused: the worker sends one message at a time, and a new
+      // connection per message (greeting, EHLO, QUIT) would cap delivery at a few messages a second.
+      pool: true,
+      maxConnections: 1,
       host: config.host,
       port: config.port,
       secure: config.tls === 'implicit',
