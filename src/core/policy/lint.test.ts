@@ -1,77 +1,13 @@
 import { describe, expect, it } from 'vitest';
+import { AWS_FLAWED_NOV_2018, AWS_MANAGE_OWN_MFA_PAGE } from '../../../test/fixtures/aws-sample-policies.js';
 import { lintPolicy, type LintFinding } from './lint.js';
 
 const doc = (statements: unknown[]) => JSON.stringify({ Version: '2012-10-17', Statement: statements });
 const codes = (findings: LintFinding[]) => findings.map((f) => f.code).sort();
 
-/** shared/reference/aws-iam-sts.md §5.6(b): the 21 Nov 2018 tutorial revision. */
-const AWS_2018_TUTORIAL = doc([
-  {
-    Sid: 'AllowManageOwnVirtualMFADevice',
-    Effect: 'Allow',
-    Action: ['iam:CreateVirtualMFADevice', 'iam:DeleteVirtualMFADevice'],
-    Resource: 'arn:aws:iam::*:mfa/${aws:username}',
-  },
-  {
-    Sid: 'AllowManageOwnUserMFA',
-    Effect: 'Allow',
-    Action: ['iam:DeactivateMFADevice', 'iam:EnableMFADevice', 'iam:ListMFADevices', 'iam:ResyncMFADevice'],
-    Resource: 'arn:aws:iam::*:user/${aws:username}',
-  },
-  {
-    Sid: 'BlockMostAccessUnlessSignedInWithMFA',
-    Effect: 'Deny',
-    NotAction: [
-      'iam:CreateVirtualMFADevice',
-      'iam:DeleteVirtualMFADevice',
-      'iam:DeactivateMFADevice',
-      'iam:EnableMFADevice',
-      'iam:ListMFADevices',
-      'iam:ResyncMFADevice',
-      'sts:GetSessionToken',
-    ],
-    Resource: '*',
-    Condition: { BoolIfExists: { 'aws:MultiFactorAuthPresent': 'false' } },
-  },
-]);
-
-/** §5.5: the "Security credentials page" sample; Deactivate is allowed but not exempt from the deny. */
-const AWS_SECURITY_CREDENTIALS_SAMPLE = doc([
-  { Sid: 'AllowViewAccountInfo', Effect: 'Allow', Action: 'iam:ListVirtualMFADevices', Resource: '*' },
-  {
-    Sid: 'AllowManageOwnVirtualMFADevice',
-    Effect: 'Allow',
-    Action: ['iam:CreateVirtualMFADevice'],
-    Resource: 'arn:aws:iam::*:mfa/*',
-  },
-  {
-    Sid: 'AllowManageOwnUserMFA',
-    Effect: 'Allow',
-    Action: [
-      'iam:DeactivateMFADevice',
-      'iam:EnableMFADevice',
-      'iam:GetUser',
-      'iam:ListMFADevices',
-      'iam:ResyncMFADevice',
-    ],
-    Resource: 'arn:aws:iam::*:user/${aws:username}',
-  },
-  {
-    Sid: 'DenyAllExceptListedIfNoMFA',
-    Effect: 'Deny',
-    NotAction: [
-      'iam:CreateVirtualMFADevice',
-      'iam:EnableMFADevice',
-      'iam:GetUser',
-      'iam:ListMFADevices',
-      'iam:ListVirtualMFADevices',
-      'iam:ResyncMFADevice',
-      'sts:GetSessionToken',
-    ],
-    Resource: '*',
-    Condition: { BoolIfExists: { 'aws:MultiFactorAuthPresent': 'false' } },
-  },
-]);
+/** §5.6(b), the 21 Nov 2018 tutorial revision, and §5.5, the current "Security credentials page" sample. */
+const AWS_2018_TUTORIAL = JSON.stringify(AWS_FLAWED_NOV_2018);
+const AWS_SECURITY_CREDENTIALS_SAMPLE = JSON.stringify(AWS_MANAGE_OWN_MFA_PAGE);
 
 describe('lintPolicy', () => {
   it('flags the 2018 AWS tutorial policy that let DeactivateMFADevice through without MFA, and says why', () => {
@@ -80,8 +16,8 @@ describe('lintPolicy', () => {
       (f) => f.code === 'MFA_SENSITIVE_WITHOUT_MFA' && f.message.includes('iam:DeactivateMFADevice'),
     );
     expect(deactivate).toBeDefined();
-    expect(deactivate!.statement).toBe(1);
-    expect(deactivate!.sid).toBe('AllowManageOwnUserMFA');
+    expect(deactivate!.statement).toBe(0);
+    expect(deactivate!.sid).toBe('AllowManageOwnVirtualMFADevice');
     expect(deactivate!.message).toContain('long-term access keys');
     expect(deactivate!.message).toContain('exempts it through NotAction');
     expect(deactivate!.message).toContain('BlockMostAccessUnlessSignedInWithMFA');
