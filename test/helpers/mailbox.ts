@@ -7,6 +7,8 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
+import type { Transports } from '../../src/app/delivery.js';
+import type { Installation } from '../../src/installation.js';
 
 /** One received e-mail. */
 export interface ReceivedMail {
@@ -143,4 +145,28 @@ export async function startHttpStandIn(): Promise<HttpStandIn> {
     },
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
+}
+
+let deliveryPass = 0;
+
+/**
+ * Runs the delivery worker of an installation until nothing is due (what the background job does
+ * in a server, on demand): tests then read what the mailbox and the SMS stand-in received.
+ */
+export async function deliverAll(
+  inst: Installation,
+  input: { transports: Transports; publicUrl: string },
+): Promise<void> {
+  for (;;) {
+    const r = await inst.app.deliverDue({
+      transports: input.transports,
+      publicUrl: input.publicUrl,
+      claimId: `test-${process.pid}-${++deliveryPass}`,
+      leaseMs: 60_000,
+      maxAttempts: 5,
+      backoffBaseMs: 1000,
+      backoffMaxMs: 60_000,
+    });
+    if (r.sent + r.retried + r.failed === 0) return;
+  }
 }

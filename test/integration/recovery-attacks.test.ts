@@ -29,11 +29,12 @@ import {
   type TestInstallation,
 } from '../helpers/installation.js';
 import {
+  deliverAll,
+  type HttpStandIn,
   linkIn,
+  type Mailbox,
   startHttpStandIn,
   startMailbox,
-  type HttpStandIn,
-  type Mailbox,
 } from '../helpers/mailbox.js';
 import {
   PASSWORD,
@@ -63,7 +64,6 @@ describe.each(DATABASE_KINDS)('recovery under attack; no silent loss of MFA [$na
   let transports: Transports;
   let closeTransports: () => void;
   let accountId: string;
-  let pass = 0;
 
   const staff = {
     owner: 'owner@acme.test',
@@ -117,20 +117,8 @@ describe.each(DATABASE_KINDS)('recovery under attack; no silent loss of MFA [$na
   });
 
   /** Runs the delivery worker until nothing is due. */
-  async function deliver(): Promise<void> {
-    for (;;) {
-      const r = await inst.app.deliverDue({
-        transports,
-        publicUrl: PUBLIC_URL,
-        claimId: `attack-${++pass}`,
-        leaseMs: 60_000,
-        maxAttempts: 5,
-        backoffBaseMs: 1000,
-        backoffMaxMs: 60_000,
-      });
-      if (r.sent + r.retried + r.failed === 0) return;
-    }
-  }
+  const deliver = () => deliverAll(inst, { transports, publicUrl: PUBLIC_URL });
+
   const token = (login: string) => mfaSessionToken(inst, { accountName: 'acme', login });
   const mailsTo = (address: string, subject: RegExp) =>
     mailbox.to(address).filter((m) => subject.test(m.subject));

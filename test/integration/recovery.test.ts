@@ -21,11 +21,12 @@ import {
   type TestInstallation,
 } from '../helpers/installation.js';
 import {
+  deliverAll,
+  type HttpStandIn,
   linkIn,
+  type Mailbox,
   startHttpStandIn,
   startMailbox,
-  type HttpStandIn,
-  type Mailbox,
 } from '../helpers/mailbox.js';
 import {
   PASSWORD,
@@ -49,7 +50,6 @@ describe.each(DATABASE_KINDS)('recovery and help-desk reset [$name]', ({ name })
   let sms: HttpStandIn;
   let transports: Transports;
   let closeTransports: () => void;
-  let pass = 0;
 
   const users = {
     owner: 'owner@acme.test',
@@ -106,20 +106,8 @@ describe.each(DATABASE_KINDS)('recovery and help-desk reset [$name]', ({ name })
   });
 
   /** Runs the delivery worker until nothing is due. */
-  async function deliver(): Promise<void> {
-    for (;;) {
-      const r = await inst.app.deliverDue({
-        transports,
-        publicUrl: PUBLIC_URL,
-        claimId: `test-${++pass}`,
-        leaseMs: 60_000,
-        maxAttempts: 5,
-        backoffBaseMs: 1000,
-        backoffMaxMs: 60_000,
-      });
-      if (r.sent + r.retried + r.failed === 0) return;
-    }
-  }
+  const deliver = () => deliverAll(inst, { transports, publicUrl: PUBLIC_URL });
+
   const token = (login: string, factorAt?: number) =>
     mfaSessionToken(inst, { accountName: 'acme', login, ...(factorAt === undefined ? {} : { factorAt }) });
   const lastMail = (address: string, subject: RegExp) => {
