@@ -510,7 +510,7 @@ export async function setHardwareTokenState(
       );
     }
     if (bound.status === 'enabled' && input.actor.kind === 'principal') {
-      requireRecentMFA(deps, input.actor.session);
+      await requireRecentMFA(deps, input.actor.session);
     }
   }
   const now = deps.clock.now();

@@ -10,7 +10,7 @@ import type { ThrottlePolicy } from '../core/throttle.js';
 import { hmacBase64url } from '../platform/hashing.js';
 import { ACTIONS } from './actions.js';
 import { createSession, type IssuedSession } from './auth.js';
-import { authorize } from './authorize.js';
+import { authorize, stepUpMaxAgeMs } from './authorize.js';
 import type { Actor, RequestContext } from './context.js';
 import { notifyPrincipal, writeAudit, type AppDeps } from './deps.js';
 import { otpStateOf } from './factor-secrets.js';
@@ -490,14 +490,17 @@ export async function stepUp(
 }
 
 /**
- * The step-up check, in one place: sensitive factor changes need a session whose second factor
- * was verified within the configured age (15 minutes at most).
+ * The step-up check (guardrail G1) for use cases that decide case by case whether they need it:
+ * the session's second factor must be verified within the account's step-up age (the
+ * installation's, tightened by the account setting; 15 minutes at most), as `authorize` applies
+ * it to factor-sensitive actions.
  */
-export function requireRecentMFA(deps: AppDeps, session: Session): void {
+export async function requireRecentMFA(deps: AppDeps, session: Session): Promise<void> {
+  const maxAgeMs = stepUpMaxAgeMs(deps, await deps.store.accounts.findById(session.accountId));
   const factor = session.auth.factor;
-  if (factor === null || deps.clock.now() - factor.at > deps.settings.mfa.stepUpMaxAgeMs) {
+  if (factor === null || deps.clock.now() - factor.at > maxAgeMs) {
     throw new HoldfastError('MFA_STEP_UP_REQUIRED', undefined, {
-      details: { guardrail: 'G1', maxAgeSeconds: Math.floor(deps.settings.mfa.stepUpMaxAgeMs / 1000) },
+      details: { guardrail: 'G1', maxAgeSeconds: Math.floor(maxAgeMs / 1000) },
     });
   }
 }

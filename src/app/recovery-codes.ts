@@ -56,7 +56,7 @@ export async function regenerateRecoveryCodes(
     deps.store.factors.listByPrincipal(principal.accountId, principal.id),
   ]);
   if (remaining > 0 || factors.some((f) => f.status === 'enabled') || hasMFA(session))
-    requireRecentMFA(deps, session);
+    await requireRecentMFA(deps, session);
   const codes = Array.from({ length: RECOVERY_CODE_COUNT }, () => {
     const raw = randomString(deps.random, RECOVERY_CODE_ALPHABET, RECOVERY_CODE_LENGTH);
     return `${raw.slice(0, 5)}-${raw.slice(5)}`;

@@ -723,7 +723,7 @@ export async function completeCodeRecovery(
   if (!hasMFA(session) || session.auth.factor?.kind !== 'recovery_code') {
     throw new HoldfastError('RECOVERY_NOT_RECOVERY_SESSION');
   }
-  requireRecentMFA(deps, session);
+  await requireRecentMFA(deps, session);
   return deps.store.transaction(async (tx) => {
     const now = deps.clock.now();
     const factors = await tx.factors.listByPrincipal(principal.accountId, principal.id);

@@ -306,6 +306,10 @@ describe.each(DATABASE_KINDS)('authorization over HTTP [$name]', ({ name }) => {
       const res = await call('DELETE', `/v1/factors/${factor.id}`, session);
       expectError(res, 403, 'MFA_STEP_UP_REQUIRED');
       expect(res.body.error).toMatchObject({ guardrail: 'G1', maxAgeSeconds: 120 });
+      // The same tightened age guards recovery-code regeneration next to an enabled factor.
+      const codes = await call('POST', '/v1/recovery-codes', session);
+      expectError(codes, 403, 'MFA_STEP_UP_REQUIRED');
+      expect(codes.body.error).toMatchObject({ guardrail: 'G1', maxAgeSeconds: 120 });
       // Back up again: not through the API (only tighter), only by the host operator.
       expectError(
         await call('PATCH', '/v1/account/settings', ownerMfa, { stepUpMaxAgeSeconds: 900 }),
