@@ -94,3 +94,21 @@ export function cidrContains(block: CIDRBlock, ip: IPValue): boolean {
   const shift = BigInt((block.v6 ? 128 : 32) - block.prefix);
   return block.value >> shift === ip.value >> shift;
 }
+
+/**
+ * The key a client address is throttled under: an IPv4 address as written, an IPv6 address as
+ * its /64 (RFC 4291 §2.5.4: one subscriber usually holds a whole /64, so counting single IPv6
+ * addresses would hand an attacker billions of fresh budgets), `local` when there is none.
+ */
+export function sourceKeyOf(ip: string | null): string {
+  if (ip === null) return 'local';
+  const parsed = parseIP(ip);
+  if (parsed === undefined) return ip;
+  if (!parsed.v6) {
+    const v = parsed.value;
+    return [24n, 16n, 8n, 0n].map((s) => String((v >> s) & 0xffn)).join('.');
+  }
+  const prefix = parsed.value >> 64n;
+  const groups = [48n, 32n, 16n, 0n].map((s) => ((prefix >> s) & 0xffffn).toString(16));
+  return `${groups.join(':')}::/64`;
+}

@@ -5,6 +5,12 @@ import { migration0003 } from './0003-authorization.js';
 import { migration0004 } from './0004-access-keys.js';
 import { migration0005 } from './0005-webauthn.js';
 import { migration0006 } from './0006-recovery.js';
+import { migration0007 } from './0007-mfa-hardening.js';
+import { migration0008 } from './0008-credential-binding.js';
+import { migration0009 } from './0009-policy-lockout.js';
+import { migration0010 } from './0010-throttles.js';
+import { migration0011 } from './0011-audit-checkpoints.js';
+import { migration0012 } from './0012-operations.js';
 
 /** Every migration in order; names sort lexically. The same set serves SQLite and PostgreSQL. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -14,6 +20,12 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0004-access-keys': migration0004,
   '0005-webauthn': migration0005,
   '0006-recovery': migration0006,
+  '0007-mfa-hardening': migration0007,
+  '0008-credential-binding': migration0008,
+  '0009-policy-lockout': migration0009,
+  '0010-throttles': migration0010,
+  '0011-audit-checkpoints': migration0011,
+  '0012-operations': migration0012,
 };
 
 /** A provider that reads the migrations from code (no file-system scan, works from dist/). */
