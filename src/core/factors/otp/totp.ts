@@ -167,7 +167,8 @@ function stepCode(
  * Verifies a code within ±window steps of the current step plus the remembered drift.
  * A step at or before lastAcceptedStep is never accepted, so a code works once (RFC 6238
  * §5.2); the reason tells replay from mismatch for the audit log only (DESIGN.md rule 3).
- * On success the drift becomes the matched step minus the current step (RFC 6238 §6).
+ * On success `driftSteps` is the matched step minus the current step: the offset seen. What a
+ * factor remembers is decided by its driver (otp-checks.ts: a single code never moves it).
  */
 export function verifyTOTP(options: VerifyTOTPOptions): VerifyTOTPResult {
   const range = searchRange({
