@@ -58,6 +58,7 @@ import {
   type CliTarget,
   type ServeProcess,
 } from '../helpers/processes.js';
+import { clientPath, withoutClients } from '../helpers/external-clients.js';
 
 interface Keys {
   accessKeyId: string;
@@ -66,8 +67,15 @@ interface Keys {
 }
 
 const STEP = 30_000;
-const OATHTOOL = '/usr/bin/oathtool';
-const AWS_CLI = '/usr/bin/aws';
+/**
+ * Codes come from oathtool throughout; one test drives the Debian AWS CLI, one imports a
+ * python3-pskc file. Skipped where they are missing (named by `npm test`), never in CI.
+ */
+const clientSuite = describe.skipIf(withoutClients('oathtool'));
+const NO_AWS_CLI = withoutClients('aws');
+const NO_PSKC = withoutClients('python3-pskc');
+const OATHTOOL = clientPath('oathtool');
+const AWS_CLI = clientPath('aws');
 
 /** The code oathtool shows for a Base32 seed at RFC 6238 time step `step`. */
 function oathtool(seed: string, step: number): string {
@@ -156,7 +164,7 @@ class NodeSha256 {
   }
 }
 
-describe.each(DATABASE_KINDS)('AWS IAM/STS Query API with real clients [$name]', ({ name }) => {
+clientSuite.each(DATABASE_KINDS)('AWS IAM/STS Query API with real clients [$name]', ({ name }) => {
   let target: CliTarget;
   let serve: ServeProcess;
   let boot: {
@@ -522,7 +530,7 @@ describe.each(DATABASE_KINDS)('AWS IAM/STS Query API with real clients [$name]',
   }, 120_000);
 });
 
-describe('AWS error codes and the attack on device swaps', () => {
+clientSuite('AWS error codes and the attack on device swaps', () => {
   let target: CliTarget;
   let serve: ServeProcess;
   let accountId: string;
@@ -797,7 +805,10 @@ describe('AWS error codes and the attack on device swaps', () => {
     expect(calls.every((e) => e.outcome === 'failure')).toBe(true);
   }, 90_000);
 
-  it('works with the Debian AWS CLI: get-user, get-caller-identity, create-virtual-mfa-device --outfile', async () => {
+  it('works with the Debian AWS CLI: get-user, get-caller-identity, create-virtual-mfa-device --outfile', async ({
+    skip,
+  }) => {
+    skip(NO_AWS_CLI, 'the AWS CLI (Debian awscli) is not installed');
     const me = JSON.parse(awsCli(serve.url, user, ['sts', 'get-caller-identity'])) as { Arn: string };
     expect(me.Arn).toBe(`arn:aws:iam::${accountId}:user/dana`);
     const got = JSON.parse(awsCli(serve.url, user, ['iam', 'get-user'])) as { User: { UserName: string } };
@@ -856,13 +867,16 @@ describe('AWS error codes and the attack on device swaps', () => {
     expect(listed.MFADevices.map((d) => d.SerialNumber)).toContain(created.VirtualMFADevice.SerialNumber);
   }, 90_000);
 
-  it('enables a hardware token from the inventory by its vendor serial (EnableMFADevice)', async () => {
+  it('enables a hardware token from the inventory by its vendor serial (EnableMFADevice)', async ({
+    skip,
+  }) => {
+    skip(NO_PSKC, 'python3-pskc is not installed');
     // Seed chosen by the test, written to a PSKC file by Debian's python3-pskc (RFC 6030).
     const secretHex = createHash('sha1').update('holdfast aws hardware token').digest('hex');
     const dir = mkdtempSync(join(tmpdir(), 'holdfast-pskc-'));
     const file = join(dir, 'tokens.pskc');
     const pskc = execFileSync(
-      '/usr/bin/python3',
+      clientPath('python3-pskc'),
       [fileURLToPath(new URL('../fixtures/pskc/generate.py', import.meta.url))],
       {
         input: JSON.stringify({

@@ -29,12 +29,16 @@ import {
   type CliTarget,
   type ServeProcess,
 } from '../helpers/processes.js';
+import { clientPath, withoutClients } from '../helpers/external-clients.js';
 
 const STEP = 30_000;
-const AWS_CLI = '/usr/bin/aws';
+/** The AWS CLI and oathtool: skipped where missing (named by `npm test`), never in CI. */
+const clientSuite = describe.skipIf(withoutClients('aws', 'oathtool'));
+const AWS_CLI = clientPath('aws');
+const OATHTOOL = clientPath('oathtool');
 
 function oathtool(seed: string, step: number): string {
-  return execFileSync('/usr/bin/oathtool', ['--totp', '--base32', '--now', `@${step * 30 + 1}`, seed], {
+  return execFileSync(OATHTOOL, ['--totp', '--base32', '--now', `@${step * 30 + 1}`, seed], {
     encoding: 'utf8',
   }).trim();
 }
@@ -136,7 +140,7 @@ describe('holdfast credentials: pure parts', () => {
   });
 });
 
-describe('holdfast credentials as credential_process of the AWS CLI [sqlite]', () => {
+clientSuite('holdfast credentials as credential_process of the AWS CLI [sqlite]', () => {
   let target: CliTarget;
   let serve: ServeProcess;
   let dir: string;

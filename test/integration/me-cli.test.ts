@@ -25,6 +25,7 @@ import {
   type CliResult,
   type ServeProcess,
 } from '../helpers/processes.js';
+import { clientPath, withoutClients } from '../helpers/external-clients.js';
 
 const run = promisify(execFile);
 
@@ -34,7 +35,7 @@ const WRONG_PASSWORD = 'definitely not the password';
 
 /** oathtool's code for a Base32 secret at the start of a TOTP step (RFC 6238, SHA-1, 6 digits, 30 s). */
 async function oathtool(secret: string, step: number): Promise<string> {
-  const { stdout } = await run('oathtool', [
+  const { stdout } = await run(clientPath('oathtool'), [
     '--totp',
     '--base32',
     '--now',
@@ -61,7 +62,10 @@ interface SignedIn {
   recoveryCodesRemaining?: number | null;
 }
 
-describe('holdfast me: self-service through the HTTP API [sqlite, real server]', () => {
+// The steps build on each other and take codes from oathtool: skipped without it (not in CI).
+const clientSuite = describe.skipIf(withoutClients('oathtool'));
+
+clientSuite('holdfast me: self-service through the HTTP API [sqlite, real server]', () => {
   let fresh: FreshDatabase;
   let server: ServeProcess;
   /** Every `holdfast me` run: its arguments and what it printed, for the secret scans at the end. */

@@ -1,8 +1,8 @@
 /**
  * Independent TOTP clients against the real clock: Debian's `oathtool` computes codes from the
  * Base32 secret enrolment returns, and `pass otp` (pass + pass-extension-otp) takes the
- * otpauth:// key URI and prints codes. CI installs both (.ci/run): a missing binary fails here,
- * it is never skipped.
+ * otpauth:// key URI and prints codes. CI installs both (.ci/run), where a missing binary fails
+ * here; elsewhere its tests are skipped and `npm test` names it in its closing banner.
  */
 import { execFile, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -28,10 +28,15 @@ import {
   totpAt,
   type MfaApi,
 } from '../helpers/mfa.js';
+import { clientPath, withoutClients } from '../helpers/external-clients.js';
 
 const run = promisify(execFile);
 
-/** Runs a client binary; its trimmed stdout. Fails (never skips) when the binary is missing. */
+const NO_OATHTOOL = withoutClients('oathtool');
+const NO_PASS_OTP = withoutClients('pass', 'pass-otp', 'oathtool');
+const PASS = clientPath('pass');
+
+/** Runs a client binary; its trimmed stdout. */
 async function client(
   command: string,
   args: string[],
@@ -50,14 +55,14 @@ async function client(
 
 /** oathtool's code for a Base32 secret at a time (RFC 6238, SHA-1, 6 digits, 30 s). */
 const oathtool = (secret: string, timeMs?: number) =>
-  client('oathtool', [
+  client(clientPath('oathtool'), [
     '--totp',
     '--base32',
     ...(timeMs === undefined ? [] : ['--now', `@${Math.floor(timeMs / 1000)}`]),
     secret,
   ]);
 
-describe('independent TOTP clients (real clock) [sqlite]', () => {
+describe.skipIf(NO_OATHTOOL)('independent TOTP clients (real clock) [sqlite]', () => {
   let inst: TestInstallation;
   let server: FastifyInstance;
   let api: MfaApi;
@@ -116,7 +121,7 @@ describe('independent TOTP clients (real clock) [sqlite]', () => {
     });
   });
 
-  describe('pass otp', () => {
+  describe.skipIf(NO_PASS_OTP)('pass otp', () => {
     let gnupgHome: string;
     let storeDir: string;
     let env: NodeJS.ProcessEnv;
@@ -141,7 +146,7 @@ describe('independent TOTP clients (real clock) [sqlite]', () => {
         ],
         { env },
       );
-      await client('pass', ['init', 'holdfast-test@example.invalid'], { env });
+      await client(PASS, ['init', 'holdfast-test@example.invalid'], { env });
     });
     afterAll(() => {
       // Stop the gpg-agent that gpg started for this home only.
@@ -155,11 +160,11 @@ describe('independent TOTP clients (real clock) [sqlite]', () => {
     it('takes the key URI; its codes sign in and enable a second factor', async () => {
       const user = await newUser();
       const phone = await enrol(user.token, 'pass');
-      await client('pass', ['otp', 'insert', '--echo', 'holdfast/phone'], {
+      await client(PASS, ['otp', 'insert', '--echo', 'holdfast/phone'], {
         env,
         input: `${phone.keyUri}\n`,
       });
-      expect(await client('pass', ['otp', 'uri', 'holdfast/phone'], { env })).toBe(phone.keyUri);
+      expect(await client(PASS, ['otp', 'uri', 'holdfast/phone'], { env })).toBe(phone.keyUri);
 
       // Enabled with the two previous steps' codes (pass only shows the current one)...
       const step = stepOf(Date.now());
@@ -171,7 +176,7 @@ describe('independent TOTP clients (real clock) [sqlite]', () => {
 
       // ...then pass's code signs in.
       const flowId = await api.startFlow(user.email);
-      const code = await client('pass', ['otp', 'holdfast/phone'], { env });
+      const code = await client(PASS, ['otp', 'holdfast/phone'], { env });
       expect(code).toMatch(/^\d{6}$/);
       const signedIn = await api.secondFactor(flowId, { factorId: phone.id, code });
       expectStatus(signedIn, 200);
@@ -179,11 +184,11 @@ describe('independent TOTP clients (real clock) [sqlite]', () => {
 
       // From that MFA session, a second factor kept in pass is enabled with pass's code.
       const laptop = await enrol(signedIn.body.token, 'laptop');
-      await client('pass', ['otp', 'insert', '--echo', 'holdfast/laptop'], {
+      await client(PASS, ['otp', 'insert', '--echo', 'holdfast/laptop'], {
         env,
         input: `${laptop.keyUri}\n`,
       });
-      const laptopCode = await client('pass', ['otp', 'holdfast/laptop'], { env });
+      const laptopCode = await client(PASS, ['otp', 'holdfast/laptop'], { env });
       const enabled = await api.enable(signedIn.body.token, laptop.id, { code: laptopCode });
       expectStatus(enabled, 200);
       expect(enabled.body.factor.status).toBe('enabled');
