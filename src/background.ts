@@ -54,6 +54,8 @@ export function transportsFor(config: DeliveryConfig): { transports: Transports;
 const DELIVERY_BATCH = 20;
 /** The alert scanner runs at most this often, however often the delivery worker polls. */
 const ALERT_SCAN_MS = 2000;
+/** Expired throttle rows and known clients are pruned this often. */
+export const THROTTLE_PRUNE_MS = 10 * 60_000;
 
 /**
  * Runs `pass` every `everyMs`, one at a time. A pass that resolves `true` has more work waiting
@@ -131,6 +133,7 @@ export function startBackgroundJobs(input: {
       async () => void (await app.scanForAlerts({ webhooks: config.alertWebhooks })),
       log,
     ),
+    loop('throttle-prune', THROTTLE_PRUNE_MS, async () => void (await app.pruneThrottles()), log),
   ];
   return {
     async stop() {

@@ -9,12 +9,23 @@ import {
   type SessionAuth,
   type SessionChannel,
 } from '../core/sessions/session.js';
-import { LOGIN_THROTTLE, SOURCE_THROTTLE, type ThrottlePolicy } from '../core/throttle.js';
+import { sourceKeyOf } from '../core/policy/ip-address.js';
+import {
+  KNOWN_CLIENT_TOKENS_KEPT,
+  KNOWN_CLIENT_TTL_MS,
+  KNOWN_SOURCES_KEPT,
+  LOGIN_THROTTLE,
+  passwordThrottleKeys,
+  throttleWaitMs,
+  type PasswordClient,
+  type PasswordThrottleKey,
+} from '../core/throttle.js';
 import { hmacBase64url, sha256Hex } from '../platform/hashing.js';
 import { ACTIONS } from './actions.js';
 import { authorize } from './authorize.js';
 import type { Actor, RequestContext } from './context.js';
-import { newId, writeAudit, type AppDeps } from './deps.js';
+import { revokeDerived } from './derived-credentials.js';
+import { newId, writeAudit, writeRefusal, type AppDeps } from './deps.js';
 import { offeredFactors, type OfferedFactor, type SignInFlowData } from './mfa.js';
 import { checkNewPassword, findAccount, requireUser } from './users.js';
 
@@ -31,9 +42,11 @@ export interface IssuedSession {
 
 /** Outcome of the password step: signed in, or a flow waiting for any enabled second factor. */
 export type SignInResult =
-  | ({ status: 'signed_in' } & IssuedSession)
+  | ({ status: 'signed_in'; knownClient: string } & IssuedSession)
   | {
       status: 'second_factor_required';
+      /** The known-client token for this client (set as a cookie, or kept by API clients). */
+      knownClient: string;
       flowId: string;
       expiresAt: number;
       principal: Principal;
@@ -93,54 +106,159 @@ export async function createSession(
   return { session, principal: input.principal, token, csrfToken: csrfTokenFor(deps, session.id) };
 }
 
-function throttleKeys(input: { accountKey: string; login: string; sourceIp: string | null }) {
-  const keys: Array<{ key: string; policy: ThrottlePolicy }> = [
-    { key: `pwd:login:${input.accountKey}:${input.login.toLowerCase()}`, policy: LOGIN_THROTTLE },
-  ];
-  if (input.sourceIp !== null) keys.push({ key: `pwd:ip:${input.sourceIp}`, policy: SOURCE_THROTTLE });
-  return keys;
+/** Prefix of known-client tokens (OWASP device cookie), recognisable by secret scanners. */
+export const KNOWN_CLIENT_PREFIX = 'hfc_';
+
+/** The stored form of a known client's secret: a keyed hash (the pepper), never the secret. */
+function knownClientHash(deps: AppDeps, material: string): string {
+  return sha256Hex(hmacBase64url(deps.pepper, `known-client:${material}`));
+}
+
+/**
+ * Which budgets this attempt meets: a valid known-client token of the resolved principal, a
+ * network it signed in from before, or neither. Made-up logins share one budget per source.
+ */
+async function classifyClient(
+  deps: AppDeps,
+  input: { principal: Principal | null; sourceKey: string; knownClient: string | null },
+): Promise<PasswordClient> {
+  const { principal } = input;
+  if (principal === null) return { kind: 'unknown_login' };
+  const now = deps.clock.now();
+  const token = input.knownClient;
+  if (token !== null && token.startsWith(KNOWN_CLIENT_PREFIX) && token.length <= 100) {
+    const found = await deps.store.throttle.findKnownClient({
+      secretHash: knownClientHash(deps, token),
+      now,
+    });
+    if (found !== null && found.kind === 'token' && found.principalId === principal.id) {
+      return { kind: 'known_client', clientId: found.id };
+    }
+  }
+  const source = await deps.store.throttle.findKnownClient({
+    secretHash: knownClientHash(deps, `source:${principal.id}:${input.sourceKey}`),
+    now,
+  });
+  return source !== null && source.principalId === principal.id
+    ? { kind: 'known_source' }
+    : { kind: 'untrusted' };
+}
+
+/**
+ * After a correct password: remembers this network for the principal and issues (or refreshes)
+ * the client's known-client token. Returns the token to hand to the client.
+ */
+async function rememberClient(
+  deps: AppDeps,
+  tx: Repositories,
+  input: { principal: Principal; sourceKey: string; client: PasswordClient; knownClient: string | null },
+): Promise<string> {
+  const now = deps.clock.now();
+  const base = {
+    accountId: input.principal.accountId,
+    principalId: input.principal.id,
+    createdAt: now,
+    lastUsedAt: now,
+    expiresAt: now + KNOWN_CLIENT_TTL_MS,
+  };
+  await tx.throttle.rememberKnownClient({
+    client: {
+      ...base,
+      id: newId(deps, 'kcl_'),
+      kind: 'source',
+      secretHash: knownClientHash(deps, `source:${input.principal.id}:${input.sourceKey}`),
+    },
+    keep: KNOWN_SOURCES_KEPT,
+  });
+  const token =
+    input.client.kind === 'known_client' && input.knownClient !== null
+      ? input.knownClient
+      : KNOWN_CLIENT_PREFIX + Buffer.from(deps.random.bytes(32)).toString('base64url');
+  await tx.throttle.rememberKnownClient({
+    client: { ...base, id: newId(deps, 'kcl_'), kind: 'token', secretHash: knownClientHash(deps, token) },
+    keep: KNOWN_CLIENT_TOKENS_KEPT,
+  });
+  return token;
 }
 
 /**
  * Counts one attempt on every key before the password is checked, atomically, so concurrent
  * guesses cannot all slip through on a stale count. Returns the wait when any key is in its
- * delay (and then counts nothing).
+ * delay (and then counts nothing). `peek` keys are only looked at: their wait is returned apart.
  */
 async function countAttempt(
   deps: AppDeps,
-  keys: Array<{ key: string; policy: ThrottlePolicy }>,
-): Promise<number> {
+  keys: PasswordThrottleKey[],
+  peek: string[],
+): Promise<{ waitMs: number; peekWaitMs: number }> {
   return deps.store.transaction(async (tx) => {
     const now = deps.clock.now();
+    const peekWaitMs = Math.max(
+      0,
+      ...(await tx.throttle.get(peek)).map((state) => throttleWaitMs(state, now)),
+    );
     const counted: string[] = [];
     for (const { key, policy } of keys) {
       const hit = await tx.throttle.hit({ key, policy, now });
       if (!hit.allowed) {
         for (const done of counted) await tx.throttle.release(done);
-        return hit.waitMs;
+        return { waitMs: hit.waitMs, peekWaitMs };
       }
       counted.push(key);
     }
-    return 0;
+    return { waitMs: 0, peekWaitMs };
   });
 }
 
 /**
  * The password step of the sign-in flow. Unknown accounts, unknown logins, disabled users and
  * wrong passwords all answer AUTH_INVALID_CREDENTIALS after one argon2id verification; the
- * reason goes to the audit log only. Repeated failures are slowed per login and per source.
+ * reason goes to the audit log only.
+ *
+ * Repeated failures are slowed (NIST SP 800-63B §5.2.2, OWASP Authentication Cheat Sheet) per
+ * resolved principal and source network (IPv6 /64), per principal across sources for clients it
+ * does not know, and per source for failures against existing logins. A client holding a
+ * known-client token of the principal (issued after a correct password), or coming from a network
+ * the principal signed in from before, skips the budgets an attacker elsewhere can fill: the real
+ * user is not kept out by someone sending one wrong password each time the wait ends. Made-up
+ * logins share one budget per source (no row per login string, and a real user behind the same
+ * address is never slowed by them); while that budget is in its wait, every failure from the
+ * source answers AUTH_THROTTLED after the same verification, so the answer never tells whether a
+ * login exists.
  */
 export async function signIn(
   deps: AppDeps,
-  input: { ctx: RequestContext; account: string; login: string; password: string; channel: SessionChannel },
+  input: {
+    ctx: RequestContext;
+    account: string;
+    login: string;
+    password: string;
+    channel: SessionChannel;
+    /** A known-client token the client holds (cookie or JSON), if any. */
+    knownClient?: string | null;
+  },
 ): Promise<SignInResult> {
   const account = await findAccount(deps, input.account);
-  const accountKey = account?.id ?? `unknown:${input.account.trim().toLowerCase()}`;
-  const keys = throttleKeys({ accountKey, login: input.login, sourceIp: input.ctx.sourceIp });
-  const wait = await countAttempt(deps, keys);
-  if (wait > 0) {
+  const login = input.login.trim();
+  const sourceKey = sourceKeyOf(input.ctx.sourceIp);
+  const principal =
+    account === null || login === '' ? null : await deps.store.principals.findByLogin(account.id, login);
+  const knownClient = input.knownClient ?? null;
+  const client = await classifyClient(deps, { principal, sourceKey, knownClient });
+  const keys = passwordThrottleKeys({ principalId: principal?.id ?? null, sourceKey, client });
+  // Looked at, never counted: made-up logins see the existing-login source budget, existing
+  // logins (except from a known client) the made-up-login budget of the same source.
+  const peek =
+    client.kind === 'unknown_login'
+      ? [`pwd:source:${sourceKey}`]
+      : client.kind === 'known_client'
+        ? []
+        : [`pwd:unknown:${sourceKey}`];
+  const counted = await countAttempt(deps, keys, peek);
+  const throttled = async (waitMs: number): Promise<never> => {
+    // Counted per source and window, not one row each (writeRefusal).
     await deps.store.transaction((tx) =>
-      writeAudit(deps, tx, {
+      writeRefusal(deps, tx, {
         actor: null,
         ctx: input.ctx,
         fact: {
@@ -154,17 +272,23 @@ export async function signIn(
       }),
     );
     throw new HoldfastError('AUTH_THROTTLED', undefined, {
-      details: { retryAfterSeconds: Math.ceil(wait / 1000) },
+      details: { retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)) },
     });
-  }
+  };
+  // A budget of an existing login in its wait: refused before any verification.
+  if (counted.waitMs > 0 && client.kind !== 'unknown_login') return throttled(counted.waitMs);
+  // The existing-login source budget in its wait: made-up logins are refused the same way.
+  if (client.kind === 'unknown_login' && counted.peekWaitMs > 0) return throttled(counted.peekWaitMs);
 
-  const principal =
-    account === null ? null : await deps.store.principals.findByLogin(account.id, input.login);
   const usable = principal !== null && principal.status === 'active' && principal.passwordHash !== null;
   const hash = usable ? principal.passwordHash! : await dummyHash(deps);
   const passwordOk = (await deps.passwords.verify(hash, input.password)) && usable;
 
   if (!passwordOk) {
+    // Made-up logins in their source's wait, and failures of existing logins while that budget
+    // is in its wait, answer alike (after the same verification).
+    const sourceWait = client.kind === 'unknown_login' ? counted.waitMs : counted.peekWaitMs;
+    if (sourceWait > 0) return throttled(sourceWait);
     const reason =
       account === null
         ? 'unknown_account'
@@ -219,9 +343,14 @@ export async function signIn(
       event: needsSecondFactor ? 'password_ok_mfa_needed' : 'password_ok',
       now: at,
     });
-    // Success: the per-login count starts again; the source keeps its history minus this attempt.
-    await tx.throttle.clear(keys[0]!.key);
-    for (const { key } of keys.slice(1)) await tx.throttle.release(key);
+    // Success: the per-login and per-client counts start again; the source and the principal's
+    // untrusted-client budget keep their history minus this attempt (a success does not wipe
+    // what an attacker elsewhere has spent).
+    for (const { key } of keys) {
+      if (key.startsWith('pwd:login:') || key.startsWith('pwd:client:')) await tx.throttle.clear(key);
+      else await tx.throttle.release(key);
+    }
+    const clientToken = await rememberClient(deps, tx, { principal, sourceKey, client, knownClient });
     if (upgradedHash !== null) {
       await tx.principals.update({ ...principal, passwordHash: upgradedHash, updatedAt: at });
     }
@@ -244,6 +373,7 @@ export async function signIn(
         principal,
         factors: offered.factors,
         recoveryCodes: offered.recoveryCodes,
+        knownClient: clientToken,
       };
     }
     const issued = await createSession(deps, tx, {
@@ -262,8 +392,16 @@ export async function signIn(
         details: { sessionId: issued.session.id, methods: ['pwd'], passwordRehashed: upgradedHash !== null },
       },
     });
-    return { status: 'signed_in', ...issued };
+    return { status: 'signed_in', ...issued, knownClient: clientToken };
   });
+}
+
+/**
+ * Deletes throttle rows whose wait is over and whose failures are forgotten, and known clients
+ * not seen for their lifetime (run periodically by the server; `holdfast` jobs may call it too).
+ */
+export async function pruneThrottles(deps: AppDeps): Promise<{ pruned: number }> {
+  return { pruned: await deps.store.throttle.prune(deps.clock.now()) };
 }
 
 /** Resolves a session token to a live session, or AUTH_SESSION_INVALID (unknown, forged, revoked, expired). */
@@ -362,10 +500,25 @@ export async function revokeUserSessions(
       now: deps.clock.now(),
       reason: 'admin_revoked',
     });
+    // Temporary AWS credentials are sessions too: they end here as well (the acting one stays).
+    const { temporaryCredentialsRevoked } = await revokeDerived(deps, tx, {
+      actor: input.actor,
+      ctx: input.ctx,
+      accountId: user.accountId,
+      principalId: user.id,
+      temporaryOnly: true,
+      reason: 'admin_revoked',
+      ...(input.actor.kind === 'principal' ? { exceptId: input.actor.session.id } : {}),
+    });
     await writeAudit(deps, tx, {
       actor: input.actor,
       ctx: input.ctx,
-      fact: { accountId: user.accountId, action: 'session.revoke_all', target: user.id, details: { count } },
+      fact: {
+        accountId: user.accountId,
+        action: 'session.revoke_all',
+        target: user.id,
+        details: { count, temporaryCredentialsRevoked },
+      },
     });
     return count;
   });
@@ -391,10 +544,11 @@ export async function changePassword(
   );
   const account = await deps.store.accounts.findById(principal.accountId);
   if (account === null) throw new HoldfastError('ACCOUNT_NOT_FOUND');
-  const ok =
-    principal.passwordHash !== null &&
-    (await deps.passwords.verify(principal.passwordHash, input.currentPassword));
-  if (!ok) {
+  // Guesses of the current password (a stolen session guessing it to take the account over) are
+  // slowed per principal like sign-in guesses (NIST SP 800-63B §5.2.2), counted before checking.
+  const throttleKey = `pwd:change:${principal.id}`;
+  const counted = await countAttempt(deps, [{ key: throttleKey, policy: LOGIN_THROTTLE }], []);
+  const refuse = async (errorCode: 'PASSWORD_MISMATCH' | 'AUTH_THROTTLED'): Promise<never> => {
     await deps.store.transaction((tx) =>
       writeAudit(deps, tx, {
         actor: input.actor,
@@ -404,12 +558,23 @@ export async function changePassword(
           action: 'user.password_change',
           target: principal.id,
           outcome: 'failure',
-          errorCode: 'PASSWORD_MISMATCH',
+          errorCode,
+          details: { security: true },
         },
       }),
     );
-    throw new HoldfastError('PASSWORD_MISMATCH');
-  }
+    throw errorCode === 'AUTH_THROTTLED'
+      ? new HoldfastError('AUTH_THROTTLED', undefined, {
+          details: { retryAfterSeconds: Math.max(1, Math.ceil(counted.waitMs / 1000)) },
+        })
+      : new HoldfastError('PASSWORD_MISMATCH');
+  };
+  if (counted.waitMs > 0) return refuse('AUTH_THROTTLED');
+  const ok =
+    principal.passwordHash !== null &&
+    (await deps.passwords.verify(principal.passwordHash, input.currentPassword));
+  if (!ok) return refuse('PASSWORD_MISMATCH');
+  await deps.store.throttle.clear(throttleKey);
   checkNewPassword(deps, { password: input.newPassword, principal, account });
   const passwordHash = await deps.passwords.hash(input.newPassword);
   await deps.store.transaction(async (tx) => {
@@ -419,6 +584,15 @@ export async function changePassword(
       accountId: principal.accountId,
       principalId: principal.id,
       now,
+      reason: 'password_changed',
+      exceptId: session.id,
+    });
+    await revokeDerived(deps, tx, {
+      actor: input.actor,
+      ctx: input.ctx,
+      accountId: principal.accountId,
+      principalId: principal.id,
+      temporaryOnly: true,
       reason: 'password_changed',
       exceptId: session.id,
     });

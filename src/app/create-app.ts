@@ -18,6 +18,7 @@ import type { AppDeps } from './deps.js';
 import {
   createTOTPFactor,
   enableFactor,
+  pruneThrottles,
   listFactors,
   removeFactor,
   renameFactor,
@@ -52,6 +53,7 @@ const USE_CASES = {
   createUser,
   disableUser,
   getUser,
+  pruneThrottles,
   listUsers,
   requireAccount,
   signIn,

@@ -12,6 +12,7 @@ import type { ThrottlePolicy } from '../core/throttle.js';
 import { parseRecoverySettings, type RecoverySettings } from '../core/recovery/policy.js';
 import type { Contact, ContactKind, VerificationPurpose, VerificationToken } from '../core/recovery/types.js';
 import { randomString } from '../core/random.js';
+import { sourceKeyOf } from '../core/policy/ip-address.js';
 import { constantTimeEqual, hmacBase64url, sha256Hex } from '../platform/hashing.js';
 import { newId, type AppDeps } from './deps.js';
 
@@ -25,9 +26,11 @@ export const CODE_TTL_MS = 10 * 60_000;
 export const CODE_MAX_ATTEMPTS = 5;
 
 /**
- * Limits on the public recovery and password-reset starts: each sends mail and SMS, so a login
- * gets 5 an hour and a source 50 an hour before a doubling delay (the same whether the login
- * exists or not, so the limit reveals nothing).
+ * Limits on the public recovery and password-reset starts: each sends mail and SMS, so a
+ * principal gets 5 an hour and a source network 50 an hour before a doubling delay. The
+ * per-login limit is keyed on the resolved principal, never on the strings as typed (the account
+ * id or name, case and whitespace, e-mail or user name are one budget); a login that resolves to
+ * nobody gets a budget of its normalised string, shaped the same, so the limit reveals nothing.
  */
 export const RECOVERY_START_THROTTLE: ThrottlePolicy = {
   freeFailures: 5,
@@ -36,21 +39,44 @@ export const RECOVERY_START_THROTTLE: ThrottlePolicy = {
   windowMs: 3_600_000,
 };
 
-/** Counts one public recovery start against the login and the source; refuses when over the limit. */
+/** Texts (SMS) with a recovery code one principal can be sent per day, whoever asks. */
+export const SMS_SENDS_PER_DAY = 5;
+const SMS_DAILY: ThrottlePolicy = {
+  freeFailures: SMS_SENDS_PER_DAY - 1,
+  baseDelayMs: 24 * 3_600_000,
+  maxDelayMs: 24 * 3_600_000,
+  windowMs: 24 * 3_600_000,
+};
+
+/**
+ * Counts one public recovery start against the source network (first: a source over its limit
+ * creates no per-login row) and the resolved principal; refuses when over the limit.
+ */
 export async function countRecoveryStart(
   deps: AppDeps,
-  input: { kind: string; account: string; login: string; sourceIp: string | null },
+  input: {
+    kind: string;
+    account: string;
+    login: string;
+    sourceIp: string | null;
+    /** The account and principal the strings resolved to, if any. */
+    resolved: { accountId: string | null; principalId: string | null };
+  },
 ): Promise<void> {
   const now = deps.clock.now();
+  const { accountId, principalId } = input.resolved;
+  const loginKey =
+    principalId !== null
+      ? `${input.kind}:principal:${principalId}`
+      : `${input.kind}:login:${sha256Hex(
+          `${accountId ?? `?${input.account.trim().toLowerCase()}`}\n${input.login.trim().toLowerCase()}`,
+        )}`;
   const keys = [
     {
-      key: `${input.kind}:login:${input.account.toLowerCase()}:${input.login.toLowerCase()}`,
-      policy: RECOVERY_START_THROTTLE,
-    },
-    {
-      key: `${input.kind}:ip:${input.sourceIp ?? 'local'}`,
+      key: `${input.kind}:ip:${sourceKeyOf(input.sourceIp)}`,
       policy: { ...RECOVERY_START_THROTTLE, freeFailures: 50 },
     },
+    { key: loginKey, policy: RECOVERY_START_THROTTLE },
   ];
   for (const { key, policy } of keys) {
     const hit = await deps.store.throttle.hit({ key, policy, now });
@@ -60,6 +86,19 @@ export async function countRecoveryStart(
       });
     }
   }
+}
+
+/**
+ * Counts one text (SMS) with a code to a principal, inside the caller's transaction: false when
+ * the principal already got {@link SMS_SENDS_PER_DAY} today (the start then sends nothing).
+ */
+export async function countSmsSend(deps: AppDeps, tx: Repositories, principalId: string): Promise<boolean> {
+  const hit = await tx.throttle.hit({
+    key: `sms:principal:${principalId}`,
+    policy: SMS_DAILY,
+    now: deps.clock.now(),
+  });
+  return hit.allowed;
 }
 
 /** The context (AAD) a message secret is sealed under: bound to its message. */

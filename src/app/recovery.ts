@@ -16,7 +16,7 @@
 
 import { HoldfastError } from '../core/errors.js';
 import type { Repositories } from '../core/ports.js';
-import type { Principal } from '../core/principals/types.js';
+import type { Account, Principal } from '../core/principals/types.js';
 import {
   transitionFor,
   waitFor,
@@ -33,12 +33,14 @@ import { authorize } from './authorize.js';
 import type { Actor, RequestContext } from './context.js';
 import { newId, writeAudit, type AppDeps } from './deps.js';
 import { onFactorLoss } from './factors.js';
+import { revokeDerived } from './derived-credentials.js';
 import { requireRecentMFA } from './mfa.js';
 import {
   adminsOf,
   CODE_MAX_ATTEMPTS,
   checkCode,
   countRecoveryStart,
+  countSmsSend,
   emailAddressOf,
   findLinkToken,
   issueCode,
@@ -200,6 +202,18 @@ export async function beginWait(
   return waiting;
 }
 
+/** The account and principal an account string and login resolve to (trimmed; e-mail case-insensitive). */
+async function resolveLogin(
+  deps: AppDeps,
+  input: { account: string; login: string },
+): Promise<{ account: Account | null; principal: Principal | null }> {
+  const account = await findAccount(deps, input.account);
+  const login = input.login.trim();
+  const principal =
+    account === null || login === '' ? null : await deps.store.principals.findByLogin(account.id, login);
+  return { account, principal };
+}
+
 /**
  * Starts self-service recovery without a recovery code. The answer is the same whether or not the
  * login exists or has verified channels (the reason goes to the audit log only).
@@ -208,15 +222,14 @@ export async function startRecovery(
   deps: AppDeps,
   input: { ctx: RequestContext; account: string; login: string },
 ): Promise<{ status: 'started' }> {
+  const { account, principal } = await resolveLogin(deps, input);
   await countRecoveryStart(deps, {
     kind: 'recover',
     account: input.account,
     login: input.login,
     sourceIp: input.ctx.sourceIp,
+    resolved: { accountId: account?.id ?? null, principalId: principal?.id ?? null },
   });
-  const account = await findAccount(deps, input.account);
-  const principal =
-    account === null ? null : await deps.store.principals.findByLogin(account.id, input.login);
   await deps.store.transaction(async (tx) => {
     const refuse = (reason: string) =>
       writeAudit(deps, tx, {
@@ -241,15 +254,45 @@ export async function startRecovery(
       await tx.recovery.listRequests({ accountId: account.id, principalId: principal.id })
     ).filter((r) => isOpen(r.state));
     if (open.some((r) => r.state !== 'verifying')) return refuse('request_open');
+    // A restart never expires a live request: anyone who knows the account and login can ask,
+    // and the link and code already sent to the user must keep working. The answer is the same.
+    const live = open.find((r) => r.expiresAt > now);
+    if (live !== undefined) {
+      const code = await tx.recovery.findLiveToken({ purpose: 'recovery_phone', subjectId: live.id, now });
+      if (code !== null) return refuse('request_live');
+      // The code (10 minutes) died before the request (an hour): a fresh code for the same
+      // request, within the daily cap on texts.
+      if (!(await countSmsSend(deps, tx, principal.id))) return refuse('sms_cap');
+      const fresh = await issueCode(deps, tx, { principal, purpose: 'recovery_phone', subjectId: live.id });
+      await queueMessage(deps, tx, {
+        accountId: account.id,
+        principalId: principal.id,
+        channel: 'sms',
+        template: 'recovery.verify_phone',
+        recipient: phone.address,
+        secret: fresh,
+      });
+      await writeAudit(deps, tx, {
+        actor: null,
+        ctx: input.ctx,
+        fact: {
+          accountId: account.id,
+          action: 'recovery.start',
+          target: principal.id,
+          details: { requestId: live.id, kind: 'self_service', resent: 'code', security: true },
+        },
+      });
+      return;
+    }
     for (const stale of open) {
       await transitionRequest(deps, tx, {
         request: stale,
         event: 'expire',
         actor: null,
         ctx: input.ctx,
-        details: { reason: 'restarted' },
       });
     }
+    if (!(await countSmsSend(deps, tx, principal.id))) return refuse('sms_cap');
     const settings = await recoverySettingsOf(tx, account.id);
     const request: RecoveryRequest = {
       id: newId(deps, 'rcv_'),
@@ -597,18 +640,29 @@ export async function startPasswordReset(
   deps: AppDeps,
   input: { ctx: RequestContext; account: string; login: string },
 ): Promise<{ status: 'started' }> {
+  const { account, principal } = await resolveLogin(deps, input);
   await countRecoveryStart(deps, {
     kind: 'pwreset',
     account: input.account,
     login: input.login,
     sourceIp: input.ctx.sourceIp,
+    resolved: { accountId: account?.id ?? null, principalId: principal?.id ?? null },
   });
-  const account = await findAccount(deps, input.account);
-  const principal =
-    account === null ? null : await deps.store.principals.findByLogin(account.id, input.login);
   await deps.store.transaction(async (tx) => {
     const email = principal === null ? null : await verifiedContact(tx, principal, 'email');
-    if (account === null || principal === null || principal.status !== 'active' || email === null) {
+    const now = deps.clock.now();
+    // A restart never expires a live link: the one already sent keeps working (same answer).
+    const live =
+      principal === null
+        ? null
+        : await tx.recovery.findLiveToken({ purpose: 'password_reset', subjectId: principal.id, now });
+    if (
+      account === null ||
+      principal === null ||
+      principal.status !== 'active' ||
+      email === null ||
+      live !== null
+    ) {
       await writeAudit(deps, tx, {
         actor: null,
         ctx: input.ctx,
@@ -618,13 +672,11 @@ export async function startPasswordReset(
           target: principal?.id ?? null,
           outcome: 'failure',
           errorCode: 'CONTACT_NOT_VERIFIED',
-          details: { security: true },
+          details: { security: true, ...(live !== null ? { reason: 'request_live' } : {}) },
         },
       });
       return;
     }
-    const now = deps.clock.now();
-    await tx.recovery.revokeTokens({ purpose: 'password_reset', principalId: principal.id, now });
     const { token } = await issueLinkToken(deps, tx, {
       principal,
       purpose: 'password_reset',
@@ -671,10 +723,12 @@ export async function completePasswordReset(
     const current = await tx.principals.findById(principal.accountId, principal.id);
     if (current === null || current.status !== 'active') throw new HoldfastError('VERIFICATION_INVALID');
     await tx.principals.update({ ...current, passwordHash, passwordChangedAt: now, updatedAt: now });
-    const revoked = await tx.sessions.revokeAllForPrincipal({
+    // Every session and temporary AWS credential of the principal ends with the old password.
+    const { sessionsRevoked: revoked } = await revokeDerived(deps, tx, {
+      actor: null,
+      ctx: input.ctx,
       accountId: current.accountId,
       principalId: current.id,
-      now,
       reason: 'password_reset',
     });
     await queueMessage(deps, tx, {
@@ -745,6 +799,16 @@ export async function completeCodeRecovery(
       now,
       reason: 'recovered_with_code',
       exceptId: session.id,
+    });
+    // The temporary AWS credentials go too (whatever minted them, the lost factors included).
+    await revokeDerived(deps, tx, {
+      actor: input.actor,
+      ctx: input.ctx,
+      accountId: principal.accountId,
+      principalId: principal.id,
+      temporaryOnly: true,
+      exceptId: session.id,
+      reason: 'recovery_completed',
     });
     await queueMessage(deps, tx, {
       accountId: principal.accountId,

@@ -119,7 +119,7 @@ export interface ThrottleRepository {
     policy: ThrottlePolicy;
     now: number;
   }): Promise<{ allowed: boolean; waitMs: number }>;
-  /** Takes back one counted attempt (it succeeded). */
+  /** Takes back one counted attempt (it succeeded), and the wait it set. */
   release(key: string): Promise<void>;
 }
 
@@ -147,6 +147,27 @@ export interface FactorRepository {
   recordPendingFailure(id: string): Promise<number>;
   rename(input: { id: string; name: string }): Promise<void>;
   delete(id: string): Promise<void>;
+  /** Deletes throttle rows and known clients past their expiry; returns how many rows went. */
+  prune(now: number): Promise<number>;
+  /** A live known client by the hash of its secret (a client token, or a principal's network). */
+  findKnownClient(input: { secretHash: string; now: number }): Promise<KnownClient | null>;
+  /**
+   * Records a known client (or refreshes the one with the same secret hash), keeping at most
+   * `keep` of that kind per principal (the least recently used go first).
+   */
+  rememberKnownClient(input: { client: KnownClient; keep: number }): Promise<void>;
+}
+
+/** A client token or network that signed in before as a principal (OWASP device cookie). */
+export interface KnownClient {
+  id: string;
+  accountId: string;
+  principalId: string;
+  kind: 'token' | 'source';
+  secretHash: string;
+  createdAt: number;
+  lastUsedAt: number;
+  expiresAt: number;
   /** Removes a principal's pending factors that expired before `now`. */
   deleteExpiredPending(input: { accountId: string; principalId: string; now: number }): Promise<void>;
 }

@@ -93,6 +93,20 @@ export interface FactorsTable {
   id: string;
   account_id: string;
   principal_id: string;
+  /** After this the row means nothing and may be pruned (0010). */
+  expires_at: number;
+}
+
+/** A client or network that signed in before as a principal (0010): skips the per-login delay. */
+export interface KnownClientTable {
+  id: string;
+  account_id: string;
+  principal_id: string;
+  kind: string;
+  secret_hash: string;
+  created_at: number;
+  last_used_at: number;
+  expires_at: number;
   kind: string;
   name: string;
   status: string;
@@ -337,3 +351,4 @@ export interface Schema extends RecoverySchema {
   aws_roles: AwsRolesTable;
   aws_mfa_devices: AwsMfaDevicesTable;
 }
+  known_clients: KnownClientTable;

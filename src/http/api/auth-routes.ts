@@ -4,11 +4,24 @@ import type { FastifyInstance } from 'fastify';
 import { ACTIONS } from '../../app/actions.js';
 import { csrfTokenFor, type IssuedSession } from '../../app/auth.js';
 import type { App } from '../../app/create-app.js';
+import { KNOWN_CLIENT_TTL_MS } from '../../core/throttle.js';
 import { clearSessionCookies, requestContext, setSessionCookies } from '../plugins/session-auth.js';
 import type { Caller } from '../types.js';
 import { ErrorBody, IdParams, SessionBody, UserBody, sessionJSON, userJSON } from './schemas.js';
 
 const Password = Type.String({ minLength: 1, maxLength: 1024 });
+
+/**
+ * Cookie holding the known-client token (OWASP Authentication Cheat Sheet, device cookies): set
+ * after a correct password, sent back only to the sign-in routes, HttpOnly. A client holding it
+ * skips the per-login delay an attacker elsewhere can impose, within its own budget.
+ */
+export const KNOWN_CLIENT_COOKIE = 'holdfast_client';
+const KnownClient = Type.String({
+  minLength: 1,
+  maxLength: 100,
+  description: 'the known-client token from an earlier sign-in (API clients; browsers use the cookie)',
+});
 
 /** Sign-in, sign-out, first-password setup, own sessions and password. */
 export function registerAuthRoutes(server: FastifyInstance, app: App): void {
@@ -23,6 +36,7 @@ export function registerAuthRoutes(server: FastifyInstance, app: App): void {
     csrfToken: Type.Optional(Type.String()),
     reviewFactors: Type.Optional(Type.Boolean()),
     recoveryCodesRemaining: Type.Optional(Type.Union([Type.Integer(), Type.Null()])),
+    knownClient: Type.Optional(Type.String()),
   });
   const OfferedFactor = Type.Object({
     id: Type.String(),
@@ -79,6 +93,7 @@ export function registerAuthRoutes(server: FastifyInstance, app: App): void {
                 description: 'bearer: token in the body; cookie: HttpOnly cookie (console)',
               }),
             ),
+            knownClient: Type.Optional(KnownClient),
           },
           { additionalProperties: false },
         ),
@@ -91,6 +106,7 @@ export function registerAuthRoutes(server: FastifyInstance, app: App): void {
               expiresAt: Type.String(),
               factors: Type.Array(OfferedFactor),
               recoveryCodes: Type.Boolean(),
+              knownClient: Type.Optional(Type.String()),
             }),
           ]),
           401: ErrorBody,
@@ -105,9 +121,21 @@ export function registerAuthRoutes(server: FastifyInstance, app: App): void {
         login: request.body.login,
         password: request.body.password,
         channel: request.body.session ?? 'bearer',
+        knownClient: request.body.knownClient ?? request.cookies[KNOWN_CLIENT_COOKIE] ?? null,
       });
-      if (result.status === 'signed_in') return signedIn(request, reply, result);
+      const channel = request.body.session ?? 'bearer';
+      void reply.setCookie(KNOWN_CLIENT_COOKIE, result.knownClient, {
+        path: '/v1/sign-in',
+        httpOnly: true,
+        sameSite: 'strict',
+        secure: request.protocol === 'https',
+        maxAge: Math.floor(KNOWN_CLIENT_TTL_MS / 1000),
+      });
+      // API clients keep the token themselves; browsers only ever see the HttpOnly cookie.
+      const known = channel === 'bearer' ? { knownClient: result.knownClient } : {};
+      if (result.status === 'signed_in') return { ...signedIn(request, reply, result), ...known };
       return {
+        ...known,
         status: result.status,
         flowId: result.flowId,
         expiresAt: new Date(result.expiresAt).toISOString(),
