@@ -1,6 +1,6 @@
 #!/usr/bin/env -S node --max-semi-space-size=2
 import { once } from 'node:events';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { Command, Option } from 'commander';
 import { auditRecordJSON } from '../app/audit-log.js';
@@ -19,8 +19,14 @@ import { registerWebAuthnCommands } from './webauthn-commands.js';
 import { registerCredentialsCommand } from './credentials-command.js';
 import { registerGrantCommand, registerPolicyCommands } from './policy-commands.js';
 
+/** The installed package's version (dist/cli/main.js sits two folders below package.json). */
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
+
 const program = new Command('holdfast')
   .description('Holdfast: identity service with multi-factor authentication that cannot be bypassed or lost')
+  .version(version, '-V, --version', 'print the version of Holdfast')
   .showHelpAfterError();
 
 withDatabaseOptions(program.command('serve').description('run the HTTP server'))
