@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
+import { flushRefusalSummaries } from './app/deps.js';
 import { startBackgroundJobs } from './background.js';
 import type { Config } from './config/config.js';
 import { buildServer } from './http/server.js';
@@ -31,6 +32,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
         redact: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'],
       },
       https: tls ? { cert: readFileSync(config.tlsCert!), key: readFileSync(config.tlsKey!) } : null,
+      metricsToken: config.metricsToken,
+      timeouts: config.timeouts,
     });
     await server.listen({ host: config.host, port: config.port });
   } catch (err) {
@@ -52,6 +55,13 @@ export async function startServer(config: Config): Promise<RunningServer> {
     async stop() {
       await jobs.stop();
       await server.close();
+      // Refusals still being counted get their summary record before the database closes.
+      await flushRefusalSummaries(installation.app.deps, { all: true }).catch((err: unknown) =>
+        server.log.error(
+          { err: err instanceof Error ? err.message : String(err) },
+          'refusal summaries not written',
+        ),
+      );
       await installation.close();
     },
   };

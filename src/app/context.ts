@@ -1,3 +1,4 @@
+import type { Repositories } from '../core/ports.js';
 import type { Principal } from '../core/principals/types.js';
 import type { Session } from '../core/sessions/session.js';
 
@@ -6,6 +7,26 @@ export interface RequestContext {
   requestId: string;
   sourceIp: string | null;
   userAgent: string | null;
+  /**
+   * The record of the call that carried this request (an AWS API call), when the face keeps one:
+   * the use case's transaction appends it next to the record of its change, so that the change
+   * and the record of the call that made it commit together.
+   */
+  call?: CallRecord;
+}
+
+/** What a face gives a use case to record the call in the transaction of its change. */
+export interface CallRecord {
+  /** Appends the call's record inside `tx`, right after the record of the change `fact` (once per transaction). */
+  appendWithChange(
+    tx: Repositories,
+    fact: {
+      accountId: string | null;
+      action: string;
+      target: string | null;
+      details?: Record<string, unknown>;
+    },
+  ): Promise<void>;
 }
 
 /** Who is acting: a signed-in principal, or the host operator running the CLI against the database. */

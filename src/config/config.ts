@@ -29,6 +29,10 @@ export interface Config {
   masterKey: string | undefined;
   /** Outbox delivery (SMTP, SMS provider, webhooks) and background jobs. */
   delivery: DeliveryConfig;
+  /** Bearer token /metrics requires (HOLDFAST_METRICS_TOKEN); null: /metrics answers 404. Never logged. */
+  metricsToken: string | null;
+  /** Connection limits of the HTTP server, in milliseconds. */
+  timeouts: { requestMs: number; headersMs: number; idleMs: number; keepAliveMs: number };
 }
 
 /** Flags as the CLI parsed them (all optional). */
@@ -96,6 +100,15 @@ function webAuthnConfig(
     }
   }
   return { rpId, rpName: env.HOLDFAST_WEBAUTHN_RP_NAME ?? 'Holdfast', origins };
+}
+
+/** The metrics token: unset or empty means /metrics is off; a set one must be long enough to resist guessing. */
+function metricsToken(raw: string | undefined): string | null {
+  if (raw === undefined || raw.trim() === '') return null;
+  if (raw.trim().length < 16) {
+    throw new HoldfastError('CONFIG_INVALID', 'HOLDFAST_METRICS_TOKEN must be at least 16 characters');
+  }
+  return raw.trim();
 }
 
 /** Builds and validates the configuration from flags and the environment. */
@@ -183,6 +196,24 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     webauthn: { rpId: '', rpName: 'Holdfast', origins: [] },
     masterKey: env.HOLDFAST_MASTER_KEY,
     delivery: loadDeliveryConfig(env),
+    metricsToken: metricsToken(env.HOLDFAST_METRICS_TOKEN),
+    timeouts: {
+      requestMs:
+        integer('HOLDFAST_REQUEST_TIMEOUT_SECONDS', env.HOLDFAST_REQUEST_TIMEOUT_SECONDS, 30, [1, 600]) *
+        1000,
+      headersMs:
+        integer('HOLDFAST_HEADERS_TIMEOUT_SECONDS', env.HOLDFAST_HEADERS_TIMEOUT_SECONDS, 10, [1, 600]) *
+        1000,
+      idleMs:
+        integer('HOLDFAST_IDLE_TIMEOUT_SECONDS', env.HOLDFAST_IDLE_TIMEOUT_SECONDS, 60, [1, 3600]) * 1000,
+      keepAliveMs:
+        integer(
+          'HOLDFAST_KEEP_ALIVE_TIMEOUT_SECONDS',
+          env.HOLDFAST_KEEP_ALIVE_TIMEOUT_SECONDS,
+          10,
+          [1, 600],
+        ) * 1000,
+    },
   };
   config.webauthn = webAuthnConfig(env, config);
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(config.logLevel)) {

@@ -20,6 +20,7 @@ export const ERROR_CODES = {
   REQUEST_TOO_LARGE: "The request body is larger than the route's limit (64 KiB; 16 MiB for a PSKC import).",
   REQUEST_UNSUPPORTED_MEDIA_TYPE: 'The Content-Type of the request is not accepted by this route.',
   REQUEST_ROUTE_NOT_FOUND: 'No route answers this method and path.',
+  METRICS_TOKEN_INVALID: 'The metrics endpoint needs the bearer token set in HOLDFAST_METRICS_TOKEN.',
 
   // Authentication and sessions
   AUTH_INVALID_CREDENTIALS:

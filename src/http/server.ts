@@ -2,6 +2,8 @@ import cookie from '@fastify/cookie';
 import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import { randomUUID } from 'node:crypto';
+import { createServer as createHttpServer, type RequestListener, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { sql } from 'kysely';
 import { ACTIONS } from '../app/actions.js';
@@ -37,6 +39,53 @@ export interface ServerOptions {
   publicUrl: string;
   logger?: FastifyServerOptions['logger'];
   https?: { cert: Buffer; key: Buffer } | null;
+  /** Bearer token that /metrics requires; null (default): /metrics answers 404. */
+  metricsToken?: string | null;
+  /** Connection limits; DEFAULT_TIMEOUTS when absent. */
+  timeouts?: Partial<ServerTimeouts>;
+}
+
+/**
+ * How long a client may take (OWASP Denial of Service Cheat Sheet: bound every wait a client
+ * controls). A connection that sends its headers or body too slowly is answered 408 and closed;
+ * an idle one is closed.
+ */
+export interface ServerTimeouts {
+  /** Whole request, headers and body (Node's `requestTimeout`). */
+  requestMs: number;
+  /** Request headers (Node's `headersTimeout`; at most `requestMs`). */
+  headersMs: number;
+  /** A connection with no traffic at all is closed after this (socket timeout). */
+  idleMs: number;
+  /** An idle keep-alive connection between requests is closed after this. */
+  keepAliveMs: number;
+}
+
+/** Default connection limits. */
+export const DEFAULT_TIMEOUTS: ServerTimeouts = {
+  requestMs: 30_000,
+  headersMs: 10_000,
+  idleMs: 60_000,
+  keepAliveMs: 10_000,
+};
+
+/** The Node server with the connection limits set (Fastify sets none by default). */
+function serverFactory(timeouts: ServerTimeouts, https: ServerOptions['https']) {
+  return (handler: RequestListener): Server => {
+    const common = {
+      requestTimeout: timeouts.requestMs,
+      headersTimeout: Math.min(timeouts.headersMs, timeouts.requestMs),
+      keepAliveTimeout: timeouts.keepAliveMs,
+      // How often Node looks for requests past their time (its default, 30 s, would let a
+      // slow client hold a connection that long past a shorter limit).
+      connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(timeouts.requestMs / 4))),
+    };
+    const server = https
+      ? createHttpsServer({ ...common, cert: https.cert, key: https.key }, handler)
+      : createHttpServer(common, handler);
+    server.setTimeout(timeouts.idleMs);
+    return server as Server;
+  };
 }
 
 /** Every registered route with its method, URL and declared action (for the action-coverage test). */
@@ -61,6 +110,7 @@ export async function buildServer(
     // One log line per request (on response) instead of two.
     logController: new LogController({ disableRequestLogging: true }),
     schemaController: { compilersFactory: { buildSerializer: lazySerializerFactory() } },
+    serverFactory: serverFactory({ ...DEFAULT_TIMEOUTS, ...(options.timeouts ?? {}) }, options.https),
     ...(options.https ? { https: options.https } : {}),
   }) as unknown as FastifyInstance;
 
@@ -125,7 +175,7 @@ export async function buildServer(
       'request',
     );
   });
-  registerMetrics(server);
+  registerMetrics(server, { token: options.metricsToken ?? null });
   server.get(
     '/healthz',
     { config: { action: ACTIONS.Public, auth: 'none' }, schema: { hide: true } },

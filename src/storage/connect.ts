@@ -2,7 +2,7 @@
  * The only module that imports database drivers. It turns a `--db` URL into a Kysely instance:
  * `sqlite:PATH` (embedded default, WAL, durable commits) or `postgres://...` (multi-instance).
  */
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type SQLite from 'better-sqlite3';
 import type pg from 'pg';
@@ -66,10 +66,30 @@ export async function connectDatabase(url: string, options: ConnectOptions = {})
   throw new HoldfastError('CONFIG_INVALID', 'database URL must start with sqlite: or postgres://');
 }
 
+/**
+ * The database holds password hashes, sealed secrets and the audit trail: it is readable by its
+ * owner only (0600), like the master key file. A new file is created that way (SQLite gives its
+ * -wal and -shm files the mode of the database file); an existing one, and its -wal and -shm,
+ * are tightened.
+ */
+function restrictDatabaseFiles(path: string): void {
+  try {
+    if (!existsSync(path)) closeSync(openSync(path, 'a', 0o600));
+    for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+      if (existsSync(file)) chmodSync(file, 0o600);
+    }
+  } catch (cause) {
+    throw new HoldfastError('STORAGE_UNAVAILABLE', `cannot open SQLite database at ${path}`, { cause });
+  }
+}
+
 // Drivers load on demand: an installation on SQLite never pays for pg's code, and vice versa.
 async function connectSQLite(path: string, options: ConnectOptions): Promise<Database> {
   if (path === '') throw new HoldfastError('CONFIG_INVALID', 'sqlite: URL needs a path (or :memory:)');
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  if (path !== ':memory:') {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    restrictDatabaseFiles(path);
+  }
   const { default: SQLiteDatabase } = await import('better-sqlite3');
   let raw: SQLite.Database;
   try {

@@ -11,7 +11,9 @@ import { checkCredentialScope, type AwsCaller } from '../../app/access-keys.js';
 import { ACTIONS } from '../../app/actions.js';
 import type { RequestContext } from '../../app/context.js';
 import type { App } from '../../app/create-app.js';
-import { writeAudit } from '../../app/deps.js';
+import type { CallRecord } from '../../app/context.js';
+import { writeAudit, writeRefusal, type AuditFact } from '../../app/deps.js';
+import type { Repositories } from '../../core/ports.js';
 import { isHoldfastError, type HoldfastError } from '../../core/errors.js';
 import { IAM_OPERATIONS } from './iam-actions.js';
 import { callerArn, type AwsOperation, type OperationOutcome } from './operation.js';
@@ -187,43 +189,157 @@ interface CallFacts {
   params: ReadonlyMap<string, string> | null;
 }
 
+/** The `aws.call` record of a call, in the caller's words. */
+function callFact(
+  facts: CallFacts,
+  outcome: { error: AwsError | null; detail?: string; response?: Record<string, unknown> | undefined },
+): AuditFact {
+  const { caller } = facts;
+  const temporary = caller?.temporary ?? null;
+  return {
+    accountId: facts.accountId,
+    action: 'aws.call',
+    target: facts.operation,
+    outcome: outcome.error === null ? 'success' : 'failure',
+    errorCode: outcome.error?.code ?? null,
+    details: {
+      eventSource: facts.service === undefined ? null : AWS_EVENT_SOURCES[facts.service],
+      eventName: facts.operation,
+      awsRegion: facts.region,
+      accessKeyId: facts.accessKeyId,
+      identityType: caller === null ? null : caller.role !== null ? 'AssumedRole' : 'IAMUser',
+      identityArn: caller === null ? null : callerArn(caller),
+      credentialKind: caller?.kind ?? null,
+      mfaAuthenticated: temporary?.mfa !== null && temporary !== null,
+      sessionCreatedAt: temporary === null ? null : new Date(temporary.createdAt).toISOString(),
+      requestParameters: facts.params === null ? null : JSON.stringify(auditableParameters(facts.params)),
+      responseElements: outcome.response === undefined ? null : JSON.stringify(outcome.response),
+      errorMessage: outcome.error?.message ?? null,
+      ...(outcome.detail === undefined ? {} : { reason: outcome.detail }),
+      ...(outcome.error !== null && outcome.error.code === 'AccessDenied' ? { security: true } : {}),
+    },
+  };
+}
+
+/** Writes a call's record in a transaction of its own (read-only calls and refusals). */
 async function auditCall(
   app: App,
   ctx: RequestContext,
   facts: CallFacts,
-  outcome: { error: AwsError | null; detail?: string; response?: Record<string, unknown> | undefined },
+  outcome: {
+    error: AwsError | null;
+    detail?: string;
+    response?: Record<string, unknown> | undefined;
+    /** The signature was not verified: anyone can send such a request again and again. */
+    unverified?: boolean;
+  },
 ): Promise<void> {
-  const { caller } = facts;
-  const temporary = caller?.temporary ?? null;
+  const { call: _call, ...own } = ctx;
+  const input = { actor: facts.caller?.actor ?? null, ctx: own, fact: callFact(facts, outcome) };
+  // Refusals of requests nobody authenticated are counted per source and reason rather than
+  // written one row each.
   await app.deps.store.transaction((tx) =>
-    writeAudit(app.deps, tx, {
-      actor: caller?.actor ?? null,
-      ctx,
-      fact: {
-        accountId: facts.accountId,
-        action: 'aws.call',
-        target: facts.operation,
-        outcome: outcome.error === null ? 'success' : 'failure',
-        errorCode: outcome.error?.code ?? null,
-        details: {
-          eventSource: facts.service === undefined ? null : AWS_EVENT_SOURCES[facts.service],
-          eventName: facts.operation,
-          awsRegion: facts.region,
-          accessKeyId: facts.accessKeyId,
-          identityType: caller === null ? null : caller.role !== null ? 'AssumedRole' : 'IAMUser',
-          identityArn: caller === null ? null : callerArn(caller),
-          credentialKind: caller?.kind ?? null,
-          mfaAuthenticated: temporary?.mfa !== null && temporary !== null,
-          sessionCreatedAt: temporary === null ? null : new Date(temporary.createdAt).toISOString(),
-          requestParameters: facts.params === null ? null : JSON.stringify(auditableParameters(facts.params)),
-          responseElements: outcome.response === undefined ? null : JSON.stringify(outcome.response),
-          errorMessage: outcome.error?.message ?? null,
-          ...(outcome.detail === undefined ? {} : { reason: outcome.detail }),
-          ...(outcome.error !== null && outcome.error.code === 'AccessDenied' ? { security: true } : {}),
-        },
-      },
-    }),
+    outcome.unverified === true && outcome.error !== null
+      ? writeRefusal(app.deps, tx, input)
+      : writeAudit(app.deps, tx, input),
   );
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
+
+/**
+ * The response elements of a mutating call, from the record of the change it made (the call's
+ * record is written in the change's transaction, before the handler has the use case's answer).
+ * Secrets never appear: only identifiers, as CloudTrail shows them.
+ */
+const RESPONSE_FROM_CHANGE: Readonly<
+  Record<
+    string,
+    (input: {
+      params: ReadonlyMap<string, string>;
+      caller: AwsCaller;
+      accountId: string;
+      fact: { target: string | null; details?: Record<string, unknown> };
+      now: number;
+    }) => Record<string, unknown>
+  >
+> = {
+  CreateUser: ({ params, fact }) => ({ user: { userName: params.get('UserName'), userId: fact.target } }),
+  CreateLoginProfile: ({ params, caller }) => ({
+    loginProfile: { userName: params.get('UserName') ?? caller.user.username },
+  }),
+  CreateAccessKey: ({ params, caller, fact, now }) => ({
+    accessKey: {
+      userName: params.get('UserName') ?? caller.user.username,
+      accessKeyId: text(fact.details?.accessKeyId),
+      status: 'Active',
+      createDate: iso(now),
+    },
+  }),
+  CreatePolicy: ({ params, fact }) => ({
+    policy: { policyName: params.get('PolicyName'), arn: fact.target },
+  }),
+  CreateRole: ({ params, fact }) => ({
+    role: { roleName: params.get('RoleName'), roleId: text(fact.details?.roleId), arn: fact.target },
+  }),
+  GetSessionToken: ({ fact, now }) => ({
+    credentials: {
+      accessKeyId: text(fact.details?.accessKeyId),
+      expiration: iso(now + Number(fact.details?.durationSeconds ?? 43_200) * 1000),
+    },
+  }),
+  AssumeRole: ({ params, fact, accountId }) => {
+    const roleName = (fact.target ?? '').split('/').at(-1) ?? '';
+    const sessionName = text(fact.details?.sessionName) ?? params.get('RoleSessionName') ?? '';
+    return {
+      credentials: { accessKeyId: text(fact.details?.accessKeyId) },
+      assumedRoleUser: { arn: `arn:aws:sts::${accountId}:assumed-role/${roleName}/${sessionName}` },
+    };
+  },
+};
+
+/**
+ * The call's record, for the use case to append in the transaction of the change it makes
+ * (docs/aws-api.md: a change and the record of the call that made it commit together). Once
+ * per transaction; `appended` says whether any transaction took it.
+ */
+function callRecorder(
+  app: App,
+  ctx: RequestContext,
+  facts: CallFacts,
+  caller: AwsCaller,
+): CallRecord & { appended: boolean } {
+  const taken = new WeakSet<Repositories>();
+  const recorder = {
+    appended: false,
+    async appendWithChange(
+      tx: Repositories,
+      change: { target: string | null; details?: Record<string, unknown> },
+    ): Promise<void> {
+      if (taken.has(tx)) return;
+      taken.add(tx);
+      recorder.appended = true;
+      const respond = facts.operation === null ? undefined : RESPONSE_FROM_CHANGE[facts.operation];
+      const response =
+        respond === undefined || facts.params === null
+          ? undefined
+          : respond({
+              params: facts.params,
+              caller,
+              accountId: caller.user.accountId,
+              fact: change,
+              now: app.deps.clock.now(),
+            });
+      const { call: _call, ...own } = ctx;
+      await writeAudit(app.deps, tx, {
+        actor: caller.actor,
+        ctx: own,
+        fact: callFact(facts, { error: null, response }),
+      });
+    },
+  };
+  return recorder;
 }
 
 /** Registers `POST /` (the IAM and STS Query API) in its own scope, with a raw-body parser. */
@@ -265,6 +381,7 @@ async function handleQuery(app: App, cache: SigningKeyCache, request: FastifyReq
     params: null,
   };
   let catalogAction: string = ACTIONS.AwsQuery;
+  let verifiedSignature = false;
   const send = (status: number, xml: string) =>
     reply
       .status(status)
@@ -300,6 +417,7 @@ async function handleQuery(app: App, cache: SigningKeyCache, request: FastifyReq
         return { secretAccessKey: found.secretAccessKey, caller: found.caller };
       },
     });
+    verifiedSignature = true;
     const service = verified.service as AwsService;
     facts.service = service;
     facts.region = verified.region;
@@ -315,14 +433,16 @@ async function handleQuery(app: App, cache: SigningKeyCache, request: FastifyReq
     }
     catalogAction = operation.action;
     checkCredentialScope(caller, { service, operation: parsed.action });
+    const recorder = callRecorder(app, ctx, facts, caller);
     const outcome: OperationOutcome = await operation.handle({
       app,
       caller,
-      ctx,
+      ctx: { ...ctx, call: recorder },
       params: parsed.params,
       accountId: caller.user.accountId,
     });
-    await auditCall(app, ctx, facts, { error: null, response: outcome.audit });
+    // A change already committed its call's record with it; a read-only call writes its own now.
+    if (!recorder.appended) await auditCall(app, ctx, facts, { error: null, response: outcome.audit });
     return send(
       200,
       writeSuccessResponse({ service, action: parsed.action, requestId, result: outcome.result }),
@@ -334,6 +454,7 @@ async function handleQuery(app: App, cache: SigningKeyCache, request: FastifyReq
     // must not hide the answer.
     await auditCall(app, ctx, facts, {
       error,
+      unverified: !verifiedSignature,
       ...(err instanceof SigV4Error ? { detail: err.reason } : {}),
       ...(isHoldfastError(err) ? { detail: err.code } : {}),
     }).catch((auditErr: unknown) => request.log.error({ err: auditErr }, 'audit write failed'));

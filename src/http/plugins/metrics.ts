@@ -1,9 +1,19 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { ACTIONS } from '../../app/actions.js';
+import { HoldfastError } from '../../core/errors.js';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 
-/** Prometheus metrics at /metrics: request counts and latencies by route, plus process metrics. */
-export function registerMetrics(server: FastifyInstance): Registry {
+const digest = (text: string) => createHash('sha256').update(text, 'utf8').digest();
+
+/**
+ * Prometheus metrics at /metrics: request counts and latencies by route, plus process metrics.
+ * They describe the installation's traffic, so they are not public: without a token the route
+ * answers as if it did not exist (404); with one, a scrape must present it as a bearer token
+ * (compared in constant time), else 401.
+ */
+export function registerMetrics(server: FastifyInstance, options: { token: string | null }): Registry {
+  const expected = options.token === null ? null : digest(options.token);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const requests = new Counter({
@@ -27,7 +37,14 @@ export function registerMetrics(server: FastifyInstance): Registry {
   server.get(
     '/metrics',
     { config: { action: ACTIONS.Public, auth: 'none' }, schema: { hide: true } },
-    async (_request, reply) => {
+    async (request, reply) => {
+      if (expected === null) throw new HoldfastError('REQUEST_ROUTE_NOT_FOUND');
+      const header = request.headers.authorization ?? '';
+      const presented = /^Bearer (.+)$/i.exec(header)?.[1] ?? '';
+      if (!timingSafeEqual(digest(presented), expected)) {
+        void reply.header('www-authenticate', 'Bearer realm="holdfast-metrics"');
+        throw new HoldfastError('METRICS_TOKEN_INVALID');
+      }
       return reply.type(registry.contentType).send(await registry.metrics());
     },
   );
