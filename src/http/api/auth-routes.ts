@@ -343,7 +343,7 @@ export function registerAuthRoutes(server: FastifyInstance, app: App): void {
           { currentPassword: Password, newPassword: Password },
           { additionalProperties: false },
         ),
-        response: { 204: Type.Null(), 400: ErrorBody },
+        response: { 204: Type.Null(), 400: ErrorBody, 429: ErrorBody },
       },
     },
     async (request, reply) => {
