@@ -31,7 +31,7 @@ import { authorize } from './authorize.js';
 import type { Actor, RequestContext } from './context.js';
 import { writeAudit, type AppDeps } from './deps.js';
 import { checkSecondFactor } from './mfa.js';
-import { checkNewPassword, createUser, requireUser } from './users.js';
+import { checkNewPassword, createUser, keepAnOwnerWhoCanSignIn, requireUser } from './users.js';
 
 /** Sealing context of a long-term secret access key. */
 export function accessKeySecretContext(id: string): string {
@@ -423,9 +423,7 @@ export async function deleteUser(
         },
       );
     }
-    if (user.role === 'owner' && (await tx.principals.countActiveOwners(user.accountId)) <= 1) {
-      throw new HoldfastError('USER_LAST_OWNER');
-    }
+    await keepAnOwnerWhoCanSignIn(tx, user);
     await tx.awsIdentities.deletePrincipal(user.accountId, user.id);
     await writeAudit(deps, tx, {
       actor: input.actor,

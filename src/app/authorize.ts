@@ -5,7 +5,12 @@ import { accountArn, userArn } from '../core/policy/arn.js';
 import { builtinPoliciesFor } from '../core/policy/builtin-roles.js';
 import { buildRequestContext, type CredentialKind, type MfaFacts } from '../core/policy/context.js';
 import { evaluate, type EvaluationResult } from '../core/policy/evaluate.js';
-import { checkGuardrails, MAX_STEP_UP_AGE_MS, type GuardrailVerdict } from '../core/policy/guardrails.js';
+import {
+  breakGlassFor,
+  checkGuardrails,
+  MAX_STEP_UP_AGE_MS,
+  type GuardrailVerdict,
+} from '../core/policy/guardrails.js';
 import { compilePolicyCached, type CompiledPolicy } from '../core/policy/parse-policy.js';
 import type { Account, Principal } from '../core/principals/types.js';
 import { actionTraits, type Action } from './actions.js';
@@ -21,6 +26,11 @@ export interface Resource {
   arn?: string;
   /** For approvals: who opened the request (G6: nobody approves their own). */
   requesterId?: string;
+  /**
+   * Everyone else an indirect edit reaches (G6): the members of a group whose policies change.
+   * Each must be a principal the actor may act on.
+   */
+  reaches?: readonly Principal[];
 }
 
 /** The outcome of a decision, with the reason, for denials, audit and simulation. */
@@ -108,7 +118,8 @@ export async function decide(
     (target !== undefined ? userArn(target.accountId, target.username) : accountArn(resource.accountId));
   if (
     self.accountId !== resource.accountId ||
-    (target !== undefined && target.accountId !== self.accountId)
+    (target !== undefined && target.accountId !== self.accountId) ||
+    (resource.reaches ?? []).some((p) => p.accountId !== self.accountId)
   ) {
     return { allowed: false, error: new HoldfastError('AUTH_FORBIDDEN'), resourceArn };
   }
@@ -126,13 +137,27 @@ export async function decide(
     nowMs: deps.clock.now(),
     stepUpMaxAgeMs: stepUpMaxAgeMs(deps, account),
     requesterId: resource.requesterId,
+    action,
+    reached: (resource.reaches ?? []).map((p) => ({ principalId: p.id, role: p.role })),
   });
   if (verdict?.outcome === 'deny') {
     return { allowed: false, error: guardrailError(verdict), guardrail: verdict, resourceArn };
   }
 
-  const policies = await policiesOf(deps, self);
   const credential: CredentialKind = actor.credential ?? 'session';
+  // G7: an owner's way back (policy management, own security) is decided by the built-in owner
+  // policy and the guardrails alone; no customer policy can close it.
+  const breakGlass = breakGlassFor({
+    action,
+    actor: { principalId: self.id, role: self.role },
+    targetId: target?.id ?? null,
+    interactiveSession: credential === 'session',
+    hasMfa: mfa !== null,
+  });
+  const policies =
+    breakGlass === 'policies-ignored'
+      ? { identity: [...builtinPoliciesFor(self.role)], account: [] }
+      : await policiesOf(deps, self);
   const evaluateWith = (facts: MfaFacts | null, asCredential: CredentialKind = credential) =>
     evaluate({
       identityPolicies: policies.identity,
@@ -170,6 +195,16 @@ export async function decide(
     return null;
   };
   const evaluation = evaluateWith(mfa);
+  if (breakGlass === 'needs-mfa' && evaluation.decision !== 'Allow') {
+    // The break-glass opens after a step-up (it never skips MFA): ask for one, naming G2 when it
+    // applies, else G7.
+    const because: GuardrailVerdict = verdict ?? {
+      guardrail: 'G7',
+      outcome: 'step-up',
+      reason: 'an owner manages policies and their own security through a policy denial from an MFA session',
+    };
+    return { allowed: false, error: guardrailError(because), guardrail: because, evaluation, resourceArn };
+  }
   const forbidden = (): AuthorizationDecision => ({
     allowed: false,
     evaluation,

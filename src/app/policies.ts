@@ -406,6 +406,35 @@ async function requireGroup(deps: AppDeps, accountId: string, name: string): Pro
   return group;
 }
 
+/** The principals a change to a group's policies reaches (G6 checks each one). */
+async function membersOf(deps: AppDeps, group: PolicyGroup): Promise<Principal[]> {
+  const ids = await deps.store.policies.members(group.id);
+  const found = await Promise.all(ids.map((id) => deps.store.principals.findById(group.accountId, id)));
+  return found.filter((p): p is Principal => p !== null);
+}
+
+/**
+ * Loads a group and authorizes a change of its policies: the group is the resource, and every
+ * member is reached by the change, so the help desk may not touch a group holding an owner or an
+ * admin, nor an admin one holding an owner (G6, indirect edits).
+ */
+async function groupTarget(
+  deps: AppDeps,
+  input: Common & { groupName: string },
+  action: Action,
+): Promise<{ group: PolicyGroup; arn: string }> {
+  const group = await requireGroup(deps, input.accountId, input.groupName);
+  const arn = groupArn(input.accountId, group.name);
+  await authorize(
+    deps,
+    input.actor,
+    action,
+    { accountId: input.accountId, arn, reaches: await membersOf(deps, group) },
+    input.ctx,
+  );
+  return { group, arn };
+}
+
 /** Creates a group. */
 export async function createGroup(deps: AppDeps, input: Common & { name: string }): Promise<PolicyGroup> {
   const name = checkName(input.name, 'group');
@@ -449,7 +478,10 @@ export async function listGroups(
   );
 }
 
-/** Adds a user to a group or removes one (the user is the target: G6 applies to it). */
+/**
+ * Adds a user to a group or removes one. The user is the target (G6 applies to it), so nobody
+ * moves a principal they may not act on into (or out of) a group's policies.
+ */
 export async function setGroupMembership(
   deps: AppDeps,
   input: Common & { groupName: string; userRef: string; member: boolean },
@@ -484,9 +516,7 @@ export async function putGroupPolicy(
   input: Common & { groupName: string; name: string; document: string },
 ): Promise<SavedPolicy> {
   const name = checkName(input.name, 'policy');
-  const group = await requireGroup(deps, input.accountId, input.groupName);
-  const arn = groupArn(input.accountId, group.name);
-  await authorize(deps, input.actor, ACTIONS.PutGroupPolicy, { accountId: input.accountId, arn }, input.ctx);
+  const { group, arn } = await groupTarget(deps, input, ACTIONS.PutGroupPolicy);
   return savePolicy(deps, {
     ...input,
     name,
@@ -503,15 +533,7 @@ export async function attachGroupPolicy(
   deps: AppDeps,
   input: Common & { groupName: string; policyArn: string },
 ): Promise<void> {
-  const group = await requireGroup(deps, input.accountId, input.groupName);
-  const arn = groupArn(input.accountId, group.name);
-  await authorize(
-    deps,
-    input.actor,
-    ACTIONS.AttachGroupPolicy,
-    { accountId: input.accountId, arn },
-    input.ctx,
-  );
+  const { group, arn } = await groupTarget(deps, input, ACTIONS.AttachGroupPolicy);
   await attachment(deps, {
     ...input,
     subjectType: 'group',
@@ -521,9 +543,95 @@ export async function attachGroupPolicy(
   });
 }
 
+/** Detaches a managed policy from a group. */
+export async function detachGroupPolicy(
+  deps: AppDeps,
+  input: Common & { groupName: string; policyArn: string },
+): Promise<void> {
+  const { group, arn } = await groupTarget(deps, input, ACTIONS.DetachGroupPolicy);
+  await attachment(deps, {
+    ...input,
+    subjectType: 'group',
+    subjectId: group.id,
+    subjectArn: arn,
+    attach: false,
+  });
+}
+
+/** The managed policies attached to a group. */
+export async function listAttachedGroupPolicies(
+  deps: AppDeps,
+  input: Common & { groupName: string },
+): Promise<StoredPolicy[]> {
+  const group = await requireGroup(deps, input.accountId, input.groupName);
+  await authorize(
+    deps,
+    input.actor,
+    ACTIONS.ListAttachedGroupPolicies,
+    { accountId: input.accountId, arn: groupArn(input.accountId, group.name) },
+    input.ctx,
+  );
+  return deps.store.policies.attachedTo(group.id);
+}
+
+/** Lists the inline policies of a group. */
+export async function listGroupPolicies(
+  deps: AppDeps,
+  input: Common & { groupName: string },
+): Promise<StoredPolicy[]> {
+  const group = await requireGroup(deps, input.accountId, input.groupName);
+  await authorize(
+    deps,
+    input.actor,
+    ACTIONS.ListGroupPolicies,
+    { accountId: input.accountId, arn: groupArn(input.accountId, group.name) },
+    input.ctx,
+  );
+  return deps.store.policies.list({ accountId: input.accountId, scope: 'group', ownerId: group.id });
+}
+
+/** Reads an inline policy of a group. */
+export async function getGroupPolicy(
+  deps: AppDeps,
+  input: Common & { groupName: string; name: string },
+): Promise<StoredPolicy> {
+  const group = await requireGroup(deps, input.accountId, input.groupName);
+  const arn = groupArn(input.accountId, group.name);
+  await authorize(
+    deps,
+    input.actor,
+    ACTIONS.GetGroupPolicy,
+    { accountId: input.accountId, arn: `${arn}/policy/${input.name}` },
+    input.ctx,
+  );
+  return requirePolicy(deps, {
+    accountId: input.accountId,
+    scope: 'group',
+    ownerId: group.id,
+    name: input.name,
+  });
+}
+
+/** Deletes an inline policy of a group. */
+export async function deleteGroupPolicy(
+  deps: AppDeps,
+  input: Common & { groupName: string; name: string },
+): Promise<void> {
+  const { group, arn } = await groupTarget(deps, input, ACTIONS.DeleteGroupPolicy);
+  await deletePolicy(deps, {
+    ...input,
+    scope: 'group',
+    ownerId: group.id,
+    arn: `${arn}/policy/${input.name}`,
+  });
+}
+
 // ---- Account-wide policies and settings ----
 
-/** Creates or replaces an account-wide policy: it caps what any identity policy of the account grants. */
+/**
+ * Creates or replaces an account-wide policy: it caps what any identity policy of the account
+ * grants, owners' included, so only an owner (or the host operator) writes one (G7).
+ */
 export async function putAccountPolicy(
   deps: AppDeps,
   input: Common & { name: string; document: string },
@@ -548,9 +656,19 @@ export async function putAccountPolicy(
   });
 }
 
-/** Deletes an account-wide policy. */
+/**
+ * Deletes an account-wide policy, named by its name or its id. Only an owner or the host operator
+ * may (G7); an owner always may, whatever the policies say (the break-glass).
+ */
 export async function deleteAccountPolicy(deps: AppDeps, input: Common & { name: string }): Promise<void> {
-  const arn = `${accountArn(input.accountId)}/policy/${input.name}`;
+  let name = input.name;
+  if (!NAME.test(name) || name.startsWith('pol_')) {
+    const byId = (await deps.store.policies.list({ accountId: input.accountId, scope: 'account' })).find(
+      (p) => p.id === input.name,
+    );
+    if (byId !== undefined) name = byId.name;
+  }
+  const arn = `${accountArn(input.accountId)}/policy/${name}`;
   await authorize(
     deps,
     input.actor,
@@ -558,7 +676,7 @@ export async function deleteAccountPolicy(deps: AppDeps, input: Common & { name:
     { accountId: input.accountId, arn },
     input.ctx,
   );
-  await deletePolicy(deps, { ...input, scope: 'account', ownerId: null, arn });
+  await deletePolicy(deps, { ...input, name, scope: 'account', ownerId: null, arn });
 }
 
 /** Lists the account-wide policies. */

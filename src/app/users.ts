@@ -225,7 +225,29 @@ export async function getUser(
   return user;
 }
 
-/** Disables a principal and revokes its sessions; the last active owner cannot be disabled. */
+/**
+ * Refuses a change that would take `leaving` away from the owners (disable, delete) when no other
+ * owner is active with a password: the account always keeps an owner who can sign in and undo
+ * whatever an admin did (USER_LAST_OWNER). Checked inside the transaction that makes the change.
+ */
+export async function keepAnOwnerWhoCanSignIn(
+  tx: Pick<Repositories, 'principals'>,
+  leaving: Principal,
+): Promise<void> {
+  if (leaving.role !== 'owner' || leaving.status !== 'active') return;
+  const principals = await tx.principals.list(leaving.accountId);
+  const another = principals.some(
+    (p) => p.id !== leaving.id && p.role === 'owner' && p.status === 'active' && p.passwordHash !== null,
+  );
+  if (!another) {
+    throw new HoldfastError(
+      'USER_LAST_OWNER',
+      'the account would be left without an active owner who can sign in',
+    );
+  }
+}
+
+/** Disables a principal and revokes its sessions; the last owner who can sign in cannot be disabled. */
 export async function disableUser(
   deps: AppDeps,
   input: { actor: Actor; ctx: RequestContext; accountId: string; userRef: string },
@@ -240,13 +262,7 @@ export async function disableUser(
   );
   return deps.store.transaction(async (tx) => {
     const now = deps.clock.now();
-    if (
-      user.role === 'owner' &&
-      user.status === 'active' &&
-      (await tx.principals.countActiveOwners(user.accountId)) <= 1
-    ) {
-      throw new HoldfastError('USER_LAST_OWNER');
-    }
+    await keepAnOwnerWhoCanSignIn(tx, user);
     const updated: Principal = { ...user, status: 'disabled', updatedAt: now };
     await tx.principals.update(updated);
     const revoked = await tx.sessions.revokeAllForPrincipal({

@@ -48,6 +48,64 @@ export function registerPolicyCommands(program: Command): void {
     .action((flags: { role: Role }) => {
       process.stdout.write(builtinPolicyDocument(flags.role) + '\n');
     });
+
+  registerAccountPolicyCommands(policy);
+}
+
+/**
+ * `holdfast policy account list|delete`: the host operator's way to undo an account-wide policy
+ * that shuts everyone out (owners keep a break-glass path through the API, but the host operator
+ * holds the database either way). Each deletion is audited as an operator action.
+ */
+function registerAccountPolicyCommands(policy: Command): void {
+  const account = policy.command('account').description('account-wide policies (host operator)');
+
+  withDatabaseOptions(account.command('list').description("list an account's account-wide policies"))
+    .requiredOption('--account <account>', 'account id or name')
+    .action(async (flags: CommonFlags & { account: string }) =>
+      run(flags, async (inst) => {
+        const found = await inst.app.requireAccount(flags.account);
+        const policies = await inst.app.listAccountPolicies({
+          actor: operator,
+          ctx: ctx(),
+          accountId: found.id,
+        });
+        const rows = policies.map((p) => ({
+          id: p.id,
+          name: p.name,
+          description: p.description,
+          document: p.document,
+          updatedAt: new Date(p.updatedAt).toISOString(),
+        }));
+        print(flags.json === true, { accountId: found.id, policies: rows }, () =>
+          rows.length === 0
+            ? 'no account-wide policies'
+            : rows.map((r) => `${r.id}  ${r.name}  (updated ${r.updatedAt})`).join('\n'),
+        );
+      }),
+    );
+
+  withDatabaseOptions(
+    account.command('delete').description('delete an account-wide policy (audited as an operator action)'),
+  )
+    .requiredOption('--account <account>', 'account id or name')
+    .requiredOption('--policy <policy>', 'policy name or id')
+    .action(async (flags: CommonFlags & { account: string; policy: string }) =>
+      run(flags, async (inst) => {
+        const found = await inst.app.requireAccount(flags.account);
+        await inst.app.deleteAccountPolicy({
+          actor: operator,
+          ctx: ctx(),
+          accountId: found.id,
+          name: flags.policy,
+        });
+        print(
+          flags.json === true,
+          { accountId: found.id, deleted: flags.policy },
+          () => `deleted the account-wide policy ${flags.policy}`,
+        );
+      }),
+    );
 }
 
 /** `holdfast user enrolment-grant`: a one-time grant to enrol a factor without an MFA session (G3). */

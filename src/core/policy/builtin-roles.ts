@@ -21,6 +21,9 @@ export const OWNER_ONLY_ACTIONS = [
   'holdfast:AddOwner',
   'holdfast:RemoveOwner',
   'holdfast:RotateKeys',
+  // Account-wide policies cap owners too: only owners write them (guardrail G7 says the same).
+  'holdfast:PutAccountPolicy',
+  'holdfast:DeleteAccountPolicy',
 ] as const;
 
 /** Self-service on one's own user and MFA devices (`${aws:username}`). */

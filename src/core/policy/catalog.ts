@@ -36,6 +36,8 @@ export const ADMINISTRATION_WRITE_ACTIONS = [
   'iam:RemoveUserFromGroup',
   'iam:PutGroupPolicy',
   'iam:AttachGroupPolicy',
+  'iam:DeleteGroupPolicy',
+  'iam:DetachGroupPolicy',
   'holdfast:DisableUser',
   'holdfast:CreateSetupLink',
   'holdfast:RevokeUserSessions',

@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import type { Role } from '../principals/types.js';
-import { checkEnrolment, checkGuardrails, MAX_STEP_UP_AGE_MS, type GuardrailInput } from './guardrails.js';
+import {
+  breakGlassFor,
+  BREAK_GLASS_POLICY_ACTIONS,
+  BREAK_GLASS_SELF_ACTIONS,
+  checkEnrolment,
+  checkGuardrails,
+  MAX_STEP_UP_AGE_MS,
+  type BreakGlassInput,
+  type GuardrailInput,
+} from './guardrails.js';
 
 const NOW = Date.UTC(2026, 0, 1, 12);
 const MIN = 60_000;
@@ -97,6 +106,92 @@ describe('checkGuardrails', () => {
     });
     expect(checkGuardrails(input({ traits: both, mfaAgeMs: null }))).toMatchObject({ guardrail: 'G2' });
     expect(checkGuardrails(input({ traits: both, mfaAgeMs: 20 * MIN }))).toMatchObject({ guardrail: 'G1' });
+  });
+
+  for (const role of roles) {
+    for (const reachedRole of roles) {
+      const allowed = mayTarget[role].includes(reachedRole);
+      it(`G6: ${role} changing a group that holds another ${reachedRole} is ${allowed ? 'not refused' : 'refused'}`, () => {
+        const verdict = checkGuardrails(
+          input({
+            role,
+            reached: [
+              { principalId: 'u1', role: 'user' },
+              { principalId: 'them', role: reachedRole },
+            ],
+          }),
+        );
+        if (allowed) expect(verdict).toBeNull();
+        else expect(verdict).toMatchObject({ guardrail: 'G6', outcome: 'deny' });
+      });
+    }
+  }
+
+  it('G6: a group that holds the actor themselves is not a refusal for that reason', () => {
+    expect(
+      checkGuardrails(input({ role: 'helpdesk', reached: [{ principalId: 'me', role: 'helpdesk' }] })),
+    ).toBeNull();
+  });
+
+  it('G7: only an owner puts or deletes account-wide policies, and it is a hard deny', () => {
+    for (const action of ['holdfast:PutAccountPolicy', 'holdfast:DeleteAccountPolicy']) {
+      for (const role of ['admin', 'helpdesk', 'user'] as Role[]) {
+        expect(checkGuardrails(input({ role, action }))).toMatchObject({ guardrail: 'G7', outcome: 'deny' });
+      }
+      expect(checkGuardrails(input({ role: 'owner', action }))).toBeNull();
+      // Owners still need MFA for it (G2).
+      expect(
+        checkGuardrails(
+          input({
+            role: 'owner',
+            action,
+            mfaAgeMs: null,
+            traits: { administration: true, factorSensitive: false },
+          }),
+        ),
+      ).toMatchObject({ guardrail: 'G2' });
+    }
+    expect(checkGuardrails(input({ role: 'admin', action: 'holdfast:ListAccountPolicies' }))).toBeNull();
+  });
+});
+
+describe('breakGlassFor (G7)', () => {
+  const base: BreakGlassInput = {
+    action: 'holdfast:DeleteAccountPolicy',
+    actor: { principalId: 'me', role: 'owner' },
+    targetId: null,
+    interactiveSession: true,
+    hasMfa: true,
+  };
+  it('sets customer policies aside for an owner MFA session managing policies', () => {
+    for (const action of BREAK_GLASS_POLICY_ACTIONS) {
+      expect(breakGlassFor({ ...base, action }), action).toBe('policies-ignored');
+      expect(breakGlassFor({ ...base, action, targetId: 'them' }), action).toBe('policies-ignored');
+    }
+  });
+  it("covers the owner's own security only on themselves", () => {
+    for (const action of BREAK_GLASS_SELF_ACTIONS) {
+      expect(breakGlassFor({ ...base, action, targetId: 'me' }), action).toBe('policies-ignored');
+      expect(breakGlassFor({ ...base, action, targetId: 'them' }), action).toBeNull();
+    }
+  });
+  it('never skips MFA: without it only the way to a step-up stays open', () => {
+    expect(breakGlassFor({ ...base, hasMfa: false })).toBe('needs-mfa');
+    expect(breakGlassFor({ ...base, hasMfa: false, action: 'iam:ListMFADevices', targetId: 'me' })).toBe(
+      'needs-mfa',
+    );
+    expect(breakGlassFor({ ...base, hasMfa: false, action: 'holdfast:StepUp', targetId: 'me' })).toBe(
+      'policies-ignored',
+    );
+  });
+  it('is for owners in interactive sessions only, and for the listed actions only', () => {
+    for (const role of ['admin', 'helpdesk', 'user'] as Role[]) {
+      expect(breakGlassFor({ ...base, actor: { principalId: 'me', role } })).toBeNull();
+    }
+    expect(breakGlassFor({ ...base, interactiveSession: false })).toBeNull();
+    expect(breakGlassFor({ ...base, action: 'iam:ListUsers' })).toBeNull();
+    expect(breakGlassFor({ ...base, action: 'holdfast:PutAccountPolicy' })).toBeNull();
+    expect(breakGlassFor({ ...base, action: 'iam:AttachUserPolicy', targetId: 'me' })).toBeNull();
   });
 });
 

@@ -9,7 +9,10 @@
  *   account settings, hardware tokens, the audit log) needs an MFA session.
  * - G3 enrolling a factor: see {@link checkEnrolment}.
  * - G6 the help desk never acts on owners or admins, admins never on owners, and nobody approves
- *   their own request or a request about themselves.
+ *   their own request or a request about themselves. It covers indirect edits too: a policy change
+ *   on a group reaches every member of the group.
+ * - G7 owners keep the account: only owners put or delete account-wide policies, and an owner keeps
+ *   a break-glass path (see {@link breakGlassFor}) that no customer policy can close.
  * (G4 rate limits and G5 "losing the last factor" are enforced where factors change state.)
  */
 
@@ -59,10 +62,17 @@ export interface GuardrailInput {
   stepUpMaxAgeMs: number;
   /** For approvals: who opened the request being approved. */
   requesterId?: string | undefined;
+  /** The action asked for (G7: owner-only actions). */
+  action?: string | undefined;
+  /**
+   * Every principal an indirect edit reaches besides the target (G6): the members of a group whose
+   * policies change, or who would receive a managed policy through a group.
+   */
+  reached?: readonly GuardrailTarget[] | undefined;
 }
 
 /** Guardrail ids. */
-export type GuardrailId = 'G1' | 'G2' | 'G3' | 'G4' | 'G5' | 'G6';
+export type GuardrailId = 'G1' | 'G2' | 'G3' | 'G4' | 'G5' | 'G6' | 'G7';
 
 /** Why a guardrail stopped a request. `step-up` can be cured by verifying a factor; `deny` cannot. */
 export interface GuardrailVerdict {
@@ -81,7 +91,100 @@ const MAY_TARGET: Readonly<Record<Role, ReadonlySet<Role>>> = {
   user: new Set(),
 };
 
-/** Applies G6, G2 and G1, in that order (a hard deny first, then what step-up can cure). */
+/**
+ * Actions only an owner may take, whatever any policy says (G7). Account-wide policies cap every
+ * principal of the account, owners included, so whoever writes them decides what owners can do.
+ */
+export const OWNER_ONLY_GUARDRAIL_ACTIONS: readonly string[] = [
+  'holdfast:PutAccountPolicy',
+  'holdfast:DeleteAccountPolicy',
+];
+
+/**
+ * Policy management an owner always keeps (G7 break-glass): enough to find and undo any customer
+ * policy (account-wide, inline, managed, group, and group membership).
+ */
+export const BREAK_GLASS_POLICY_ACTIONS: readonly string[] = [
+  'holdfast:ListAccountPolicies',
+  'holdfast:DeleteAccountPolicy',
+  'iam:ListPolicies',
+  'iam:GetPolicy',
+  'iam:DeletePolicy',
+  'iam:ListUserPolicies',
+  'iam:GetUserPolicy',
+  'iam:DeleteUserPolicy',
+  'iam:DetachUserPolicy',
+  'iam:ListAttachedUserPolicies',
+  'iam:ListGroups',
+  'iam:RemoveUserFromGroup',
+  'iam:ListGroupPolicies',
+  'iam:GetGroupPolicy',
+  'iam:DeleteGroupPolicy',
+  'iam:DetachGroupPolicy',
+  'iam:ListAttachedGroupPolicies',
+];
+
+/** The owner's own security, kept on themselves only (G7 break-glass). */
+export const BREAK_GLASS_SELF_ACTIONS: readonly string[] = [
+  'holdfast:GetSession',
+  'holdfast:ListSessions',
+  'holdfast:RevokeSession',
+  'holdfast:SignOut',
+  'holdfast:StepUp',
+  'iam:ChangePassword',
+  'holdfast:GetRecoveryCodeStatus',
+  'holdfast:RegenerateRecoveryCodes',
+  'iam:ListMFADevices',
+  'iam:GetMFADevice',
+  'iam:CreateVirtualMFADevice',
+  'iam:EnableMFADevice',
+  'iam:ResyncMFADevice',
+  'iam:DeactivateMFADevice',
+  'iam:DeleteVirtualMFADevice',
+  'holdfast:RenameMFADevice',
+];
+
+/** What a session needs to reach an MFA session at all: never closed to an owner by a policy. */
+const BREAK_GLASS_WITHOUT_MFA: ReadonlySet<string> = new Set([
+  'holdfast:GetSession',
+  'holdfast:SignOut',
+  'holdfast:StepUp',
+]);
+const breakGlassPolicy = new Set(BREAK_GLASS_POLICY_ACTIONS);
+const breakGlassSelf = new Set(BREAK_GLASS_SELF_ACTIONS);
+const ownerOnly = new Set(OWNER_ONLY_GUARDRAIL_ACTIONS);
+
+/** Inputs of {@link breakGlassFor}. */
+export interface BreakGlassInput {
+  action: string;
+  actor: { principalId: string; role: Role };
+  /** The principal acted on (null: the account or a policy). */
+  targetId: string | null;
+  /** Only interactive sessions (password and factor) use the break-glass; long-term keys never do. */
+  interactiveSession: boolean;
+  /** The acting session passed a second factor. */
+  hasMfa: boolean;
+}
+
+/**
+ * G7 break-glass: whether customer policies are set aside for this request. `policies-ignored`:
+ * only the built-in owner policy and the other guardrails decide (G1 and G2 still ask for MFA);
+ * `needs-mfa`: the owner gets the break-glass after a step-up, so a refusal answers step-up;
+ * null: policies decide as usual. A customer policy can deny owners anything else, but never the
+ * way to undo that policy or the owner's own factors, sessions and password.
+ */
+export function breakGlassFor(input: BreakGlassInput): 'policies-ignored' | 'needs-mfa' | null {
+  if (input.actor.role !== 'owner' || !input.interactiveSession) return null;
+  const self = input.targetId === input.actor.principalId;
+  const covered = breakGlassPolicy.has(input.action) || (self && breakGlassSelf.has(input.action));
+  if (!covered) return null;
+  if (self && BREAK_GLASS_WITHOUT_MFA.has(input.action)) return 'policies-ignored';
+  return input.hasMfa ? 'policies-ignored' : 'needs-mfa';
+}
+
+const article = (role: Role) => (role === 'admin' ? 'an' : 'a');
+
+/** Applies G6, G7, G2 and G1, in that order (hard denies first, then what step-up can cure). */
 export function checkGuardrails(input: GuardrailInput): GuardrailVerdict | null {
   const { actor, target, traits } = input;
   const onOther = target !== null && target.principalId !== actor.principalId;
@@ -89,8 +192,21 @@ export function checkGuardrails(input: GuardrailInput): GuardrailVerdict | null 
     return {
       guardrail: 'G6',
       outcome: 'deny',
-      reason: `the ${actor.role} role can never act on ${target.role === 'admin' ? 'an' : 'a'} ${target.role}`,
+      reason: `the ${actor.role} role can never act on ${article(target.role)} ${target.role}`,
     };
+  }
+  const shielded = (input.reached ?? []).find(
+    (p) => p.principalId !== actor.principalId && !MAY_TARGET[actor.role].has(p.role),
+  );
+  if (shielded !== undefined) {
+    return {
+      guardrail: 'G6',
+      outcome: 'deny',
+      reason: `the ${actor.role} role can never change what applies to ${article(shielded.role)} ${shielded.role}`,
+    };
+  }
+  if (input.action !== undefined && ownerOnly.has(input.action) && actor.role !== 'owner') {
+    return { guardrail: 'G7', outcome: 'deny', reason: 'only an owner manages account-wide policies' };
   }
   if (input.requesterId !== undefined && input.requesterId === actor.principalId) {
     return { guardrail: 'G6', outcome: 'deny', reason: 'nobody approves their own request' };

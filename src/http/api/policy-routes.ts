@@ -426,6 +426,107 @@ export function registerPolicyRoutes(server: FastifyInstance, app: App): void {
   );
 
   r.get(
+    '/v1/groups/:name/attached-policies',
+    {
+      config: { action: ACTIONS.ListAttachedGroupPolicies, auth: 'session' },
+      schema: {
+        summary: 'Managed policies attached to a group',
+        tags: ['policies'],
+        params: Named,
+        response: { 200: Type.Object({ policies: Type.Array(PolicyBody) }), ...errors },
+      },
+    },
+    async (request) => {
+      const policies = await app.listAttachedGroupPolicies({
+        ...common(request),
+        groupName: request.params.name,
+      });
+      return { policies: policies.map((p) => policyJSON(p)) };
+    },
+  );
+
+  r.delete(
+    '/v1/groups/:name/attached-policies/:policyName',
+    {
+      config: { action: ACTIONS.DetachGroupPolicy, auth: 'session' },
+      schema: {
+        summary: 'Detach a managed policy from a group',
+        tags: ['policies'],
+        params: GroupPolicy,
+        response: { 204: Type.Null(), ...errors },
+      },
+    },
+    async (request, reply) => {
+      const c = common(request);
+      await app.detachGroupPolicy({
+        ...c,
+        groupName: request.params.name,
+        policyArn: policyArn(c.accountId, request.params.policyName),
+      });
+      return reply.status(204).send(null);
+    },
+  );
+
+  r.get(
+    '/v1/groups/:name/policies',
+    {
+      config: { action: ACTIONS.ListGroupPolicies, auth: 'session' },
+      schema: {
+        summary: "A group's inline policies",
+        tags: ['policies'],
+        params: Named,
+        response: { 200: Type.Object({ policies: Type.Array(PolicyBody) }), ...errors },
+      },
+    },
+    async (request) => {
+      const policies = await app.listGroupPolicies({ ...common(request), groupName: request.params.name });
+      return { policies: policies.map((p) => policyJSON(p)) };
+    },
+  );
+
+  r.get(
+    '/v1/groups/:name/policies/:policyName',
+    {
+      config: { action: ACTIONS.GetGroupPolicy, auth: 'session' },
+      schema: {
+        summary: 'An inline policy of a group',
+        tags: ['policies'],
+        params: GroupPolicy,
+        response: { 200: PolicyBody, ...errors },
+      },
+    },
+    async (request) =>
+      policyJSON(
+        await app.getGroupPolicy({
+          ...common(request),
+          groupName: request.params.name,
+          name: request.params.policyName,
+        }),
+      ),
+  );
+
+  r.delete(
+    '/v1/groups/:name/policies/:policyName',
+    {
+      config: { action: ACTIONS.DeleteGroupPolicy, auth: 'session' },
+      schema: {
+        summary: 'Delete an inline policy of a group',
+        tags: ['policies'],
+        params: GroupPolicy,
+        response: { 204: Type.Null(), ...errors },
+      },
+    },
+    async (request, reply) => {
+      await app.deleteGroupPolicy({
+        ...common(request),
+        groupName: request.params.name,
+        name: request.params.policyName,
+      });
+      return reply.status(204).send(null);
+    },
+  );
+
+  r.get(
     '/v1/account/policies',
     {
       config: { action: ACTIONS.ListAccountPolicies, auth: 'session' },
@@ -445,7 +546,7 @@ export function registerPolicyRoutes(server: FastifyInstance, app: App): void {
     {
       config: { action: ACTIONS.PutAccountPolicy, auth: 'session' },
       schema: {
-        summary: 'Create or replace an account-wide policy (linted)',
+        summary: 'Create or replace an account-wide policy (linted; owners only)',
         tags: ['policies'],
         params: Named,
         body: DocumentInput,
@@ -467,7 +568,7 @@ export function registerPolicyRoutes(server: FastifyInstance, app: App): void {
     {
       config: { action: ACTIONS.DeleteAccountPolicy, auth: 'session' },
       schema: {
-        summary: 'Delete an account-wide policy',
+        summary: 'Delete an account-wide policy (owners only)',
         tags: ['policies'],
         params: Named,
         response: { 204: Type.Null(), ...errors },
