@@ -5,9 +5,9 @@
  * the same message, and secrets dropped once delivered. SQLite and PostgreSQL.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeAudit } from '../../src/app/deps.js';
+import { notifyPrincipal, writeAudit } from '../../src/app/deps.js';
 import { backoffDelay } from '../../src/app/delivery.js';
-import { transportsFor } from '../../src/background.js';
+import { startBackgroundJobs, transportsFor } from '../../src/background.js';
 import { loadDeliveryConfig } from '../../src/config/delivery-config.js';
 import { queueMessage } from '../../src/app/recovery-support.js';
 import { systemRandom } from '../../src/platform/system.js';
@@ -24,7 +24,7 @@ import {
   createUserWithPassword,
   type TestInstallation,
 } from '../helpers/installation.js';
-import { startHttpStandIn, type HttpStandIn } from '../helpers/mailbox.js';
+import { startHttpStandIn, startMailbox, type HttpStandIn, type Mailbox } from '../helpers/mailbox.js';
 import { PASSWORD } from '../helpers/mfa.js';
 
 const SECRET = 'whsec_test_0123456789abcdef';
@@ -322,4 +322,81 @@ describe.each(DATABASE_KINDS)('the outbox worker [$name]', ({ name }) => {
       }),
     ).toBe('bad_signature');
   });
+});
+
+describe.each(DATABASE_KINDS)('the delivery worker of a running server, over SMTP [$name]', ({ name }) => {
+  let inst: TestInstallation;
+  let mailbox: Mailbox;
+
+  beforeAll(async () => {
+    inst = await createTestInstallation(name);
+    mailbox = await startMailbox();
+  });
+  afterAll(async () => {
+    await inst?.destroy();
+    await mailbox?.close();
+  });
+
+  it('delivers what the outbox holds with its own claim ids (wrk_<uuid>:<pass>) to a real SMTP server', async () => {
+    const { accountId, userId } = await createUserWithPassword(inst, {
+      accountName: 'acme',
+      email: 'alice@acme.test',
+      password: PASSWORD,
+    });
+    const queued = [];
+    for (const factorName of ['phone', 'key']) {
+      queued.push(factorName);
+      await inst.store.transaction((tx) =>
+        notifyPrincipal(inst.app.deps, tx, {
+          accountId,
+          principalId: userId,
+          template: 'factor.added',
+          payload: { factorName },
+        }),
+      );
+    }
+    const failures: string[] = [];
+    const log = {
+      info: () => undefined,
+      warn: (fields: Record<string, unknown>, message: string) =>
+        failures.push(`${message} ${JSON.stringify(fields)}`),
+      error: (fields: Record<string, unknown>, message: string) =>
+        failures.push(`${message} ${JSON.stringify(fields)}`),
+    };
+    // The worker exactly as `holdfast serve` runs it.
+    const jobs = startBackgroundJobs({
+      app: inst.app,
+      config: loadDeliveryConfig({
+        HOLDFAST_SMTP_HOST: '127.0.0.1',
+        HOLDFAST_SMTP_PORT: String(mailbox.port),
+        HOLDFAST_SMTP_TLS: 'none',
+        HOLDFAST_SMTP_FROM: 'Holdfast <holdfast@acme.test>',
+        HOLDFAST_DELIVERY_POLL_MS: '50',
+      }),
+      publicUrl: 'http://127.0.0.1:8080',
+      log,
+    });
+    try {
+      for (
+        let waited = 0;
+        mailbox.to('alice@acme.test').length < queued.length && waited < 30_000;
+        waited += 50
+      ) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    } finally {
+      await jobs.stop();
+    }
+    expect(failures).toEqual([]);
+    const mails = mailbox.to('alice@acme.test');
+    expect(mails.map((m) => m.subject)).toEqual(
+      queued.map(() => 'A second factor was added to your account'),
+    );
+    expect(mails.map((m) => m.text).join('\n')).toContain('"phone"');
+    const rows = (await inst.store.outbox.list({ limit: 100 })).filter(
+      (m) => m.principalId === userId && m.template === 'factor.added',
+    );
+    expect(rows).toHaveLength(queued.length);
+    expect(rows.every((m) => m.sentAt !== null)).toBe(true);
+  }, 60_000);
 });
