@@ -326,6 +326,8 @@ describe.each(DATABASE_KINDS)('second factors over HTTP [$name]', ({ name }) => 
           { id: b.id, kind: 'totp', name: 'phone B', lastUsedAt: null },
         ],
         recoveryCodes: false,
+        // The password was right: the client gets its known-client token (docs/mfa.md).
+        knownClient: expect.stringMatching(/^hfc_/),
       });
       expect(res.body.token).toBeUndefined();
 
