@@ -31,7 +31,7 @@ import {
   setHardwareTokenState,
 } from './hardware-tokens.js';
 import { lockoutRisk } from './insights.js';
-import { completeSignInWithSecondFactor, stepUp } from './mfa.js';
+import { completeSignInWithSecondFactor, liftMfaSuspension, stepUp } from './mfa.js';
 import * as policies from './policies.js';
 import { recoveryCodeStatus, regenerateRecoveryCodes } from './recovery-codes.js';
 import * as webauthn from './webauthn.js';
@@ -75,6 +75,7 @@ const USE_CASES = {
   lockoutRisk,
   completeSignInWithSecondFactor,
   stepUp,
+  liftMfaSuspension,
   recoveryCodeStatus,
   regenerateRecoveryCodes,
   importHardwareTokens,

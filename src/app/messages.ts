@@ -36,7 +36,11 @@ const RENDERERS: Record<string, (p: Payload, secret: string | null, base: string
   }),
   'mfa.suspended': () => ({
     subject: 'Second-factor sign-in suspended',
-    text: 'Too many wrong second-factor codes were entered for your account; second-factor sign-in is suspended. Use a recovery code or contact your administrator.',
+    text: 'Too many wrong second-factor codes were entered for your account; second-factor sign-in from places you never signed in from is suspended for a day. From your usual device and network you can still sign in, and a recovery code always works. If this was not you, someone may know your password: change it, and contact your administrator.',
+  }),
+  'mfa.suspension_lifted': () => ({
+    subject: 'Second-factor sign-in is no longer suspended',
+    text: 'The suspension of second-factor sign-in on your account was lifted. If you did not expect this, contact your administrator.',
   }),
   'contact.verify_email': (_p, secret, base) => ({
     subject: 'Confirm your e-mail address',

@@ -1,9 +1,12 @@
 import { HoldfastError } from '../core/errors.js';
 import type { Factor } from '../core/factors/factor.js';
+import { codesComparedPerCheck } from '../core/factors/otp/otp-checks.js';
 import { resolveFactorDriver } from '../core/factors/registry.js';
+import { isMultiFactorSignIn } from '../core/factors/webauthn/assurance.js';
 import { nextTransition, type Flow } from '../core/flows/flow.js';
 import { SIGN_IN_FLOW, type SignInState } from '../core/flows/sign-in.js';
-import type { Repositories } from '../core/ports.js';
+import { sourceKeyOf } from '../core/policy/ip-address.js';
+import type { MfaState, Repositories } from '../core/ports.js';
 import type { Principal } from '../core/principals/types.js';
 import type { Session, SessionChannel, SessionFactor } from '../core/sessions/session.js';
 import type { ThrottlePolicy } from '../core/throttle.js';
@@ -12,21 +15,58 @@ import { ACTIONS } from './actions.js';
 import { createSession, type IssuedSession } from './auth.js';
 import { authorize, stepUpMaxAgeMs } from './authorize.js';
 import type { Actor, RequestContext } from './context.js';
-import { notifyPrincipal, writeAudit, type AppDeps } from './deps.js';
+import { notifyPrincipal, writeAudit, writeRefusal, type AppDeps } from './deps.js';
 import { otpStateOf } from './factor-secrets.js';
+import { requireUser } from './users.js';
+
+const DAY_MS = 24 * 60 * 60_000;
 
 /**
- * Second-factor guessing is slowed per principal *and source address*: an attacker hammering
- * from one place waits longer and longer, while the owner signing in from elsewhere is not
- * delayed at all. Only the per-principal count of consecutive failures (all sources) suspends
- * second-factor sign-in, at the NIST SP 800-63B §5.2.2 limit of 100 (docs/mfa.md).
+ * Second-factor guessing (docs/mfa.md, "Online guessing budget"; NIST SP 800-63B §5.2.2, OWASP
+ * Authentication Cheat Sheet) is slowed three ways, none of which an attacker can turn against
+ * the user signing in from their own device or network:
+ *
+ * - per (principal, source), for a source no second factor of this principal ever succeeded
+ *   from: delays that keep doubling (1 s, 2 s, 4 s ... up to 30 days) and are remembered for 90
+ *   days, so a source that never succeeds gets about two dozen guesses a month;
+ * - per (principal, known source), for the user's own device or network (a second factor
+ *   succeeded from it before): the same doubling but capped at 5 minutes, so nothing an
+ *   attacker does holds the user back longer;
+ * - per principal, a budget (MFA_PRINCIPAL_BUDGET) that every source a factor never succeeded
+ *   from draws on: more addresses buy no speed, and a success from elsewhere does not refill it.
+ *
+ * Sources are keyed with `sourceKeyOf`: an IPv6 address counts as its /64.
  */
 export const MFA_SOURCE_THROTTLE: ThrottlePolicy = {
   freeFailures: 3,
   baseDelayMs: 1000,
-  maxDelayMs: 15 * 60_000,
-  windowMs: 24 * 60 * 60_000,
+  maxDelayMs: 30 * DAY_MS,
+  windowMs: 90 * DAY_MS,
 };
+
+/** The per-source delays of a known source (the user's own device or network): capped at 5 minutes. */
+export const MFA_KNOWN_SOURCE_THROTTLE: ThrottlePolicy = {
+  freeFailures: 5,
+  baseDelayMs: 1000,
+  maxDelayMs: 5 * 60_000,
+  windowMs: DAY_MS,
+};
+
+/**
+ * The per-principal guessing budget, a GCRA (leaky bucket) in units of "codes a guess is
+ * compared with" (`codesComparedPerCheck`: 3 for a 6-digit TOTP with a ±1 window, 11 for an
+ * HOTP token with a look-ahead of 10). 60 units at once (20 TOTP guesses), then one unit an hour
+ * (8 TOTP guesses a day): over 30 days at most 60 + 720 = 780 units, so a random guesser's chance
+ * of hitting a 6-digit code stays below 780 / 10^6, under 1 in 1,000.
+ */
+export const MFA_PRINCIPAL_BUDGET = { capacityUnits: 60, unitRefillMs: 60 * 60_000 } as const;
+
+/** How long a suspension lasts before it lifts by itself (the alert and audit records stay). */
+export const MFA_SUSPENSION_MS = DAY_MS;
+
+/** A source stays known this long after its last success; at most this many are remembered. */
+const KNOWN_SOURCE_TTL_MS = 90 * DAY_MS;
+const MAX_KNOWN_SOURCES = 16;
 
 /** Consecutive failures at which the user is told that someone is failing their second factor. */
 const FAILURE_NOTICE_AT = 5;
@@ -39,6 +79,48 @@ export function normaliseRecoveryCode(code: string): string {
 /** The keyed hash a recovery code is stored as, bound to its principal. */
 export function recoveryCodeHash(deps: Pick<AppDeps, 'pepper'>, principalId: string, code: string): string {
   return hmacBase64url(deps.pepper, `recovery:${principalId}:${normaliseRecoveryCode(code)}`);
+}
+
+/** When a suspension lifts by itself (older rows carry no end: the default length applies). */
+export function suspensionEndsAt(state: Pick<MfaState, 'suspendedAt' | 'suspendedUntil'>): number | null {
+  if (state.suspendedAt === null) return null;
+  return state.suspendedUntil ?? state.suspendedAt + MFA_SUSPENSION_MS;
+}
+
+/** Whether second-factor sign-in from unknown sources is suspended at `now`. */
+export function isSuspended(state: Pick<MfaState, 'suspendedAt' | 'suspendedUntil'>, now: number): boolean {
+  const ends = suspensionEndsAt(state);
+  return ends !== null && now < ends;
+}
+
+/** Whether a second factor of this principal succeeded from `source` within the last 90 days. */
+export function isKnownSource(
+  state: Pick<MfaState, 'knownSources'> | null,
+  source: string,
+  now: number,
+): boolean {
+  return state?.knownSources.some((s) => s.key === source && now - s.at <= KNOWN_SOURCE_TTL_MS) ?? false;
+}
+
+/** Remembers a success from `source` (most recent first, old and surplus entries dropped). */
+function rememberSource(state: MfaState, source: string, now: number): MfaState['knownSources'] {
+  const others = state.knownSources.filter((s) => s.key !== source && now - s.at <= KNOWN_SOURCE_TTL_MS);
+  return [{ key: source, at: now }, ...others].slice(0, MAX_KNOWN_SOURCES);
+}
+
+/**
+ * The GCRA check of the per-principal budget: milliseconds until a guess costing `units` fits,
+ * 0 when it fits now. A guess costing more than the capacity fits when the bucket is empty.
+ */
+export function budgetWaitMs(budgetUntil: number, units: number, now: number): number {
+  const r = MFA_PRINCIPAL_BUDGET.unitRefillMs;
+  const capacity = Math.max(MFA_PRINCIPAL_BUDGET.capacityUnits, units) * r;
+  return Math.max(0, Math.max(budgetUntil, now) + units * r - now - capacity);
+}
+
+/** The budget after charging `units` at `now` (call only when `budgetWaitMs` is 0). */
+export function chargeBudget(budgetUntil: number, units: number, now: number): number {
+  return Math.max(budgetUntil, now) + units * MFA_PRINCIPAL_BUDGET.unitRefillMs;
 }
 
 /**
@@ -56,7 +138,8 @@ type OnVerified<T> = (
 /**
  * A second factor proven by something other than a code (a WebAuthn assertion), verified by its
  * own use case before the attempt's transaction; `checkSecondFactor` still does the throttling,
- * suspension, failure counting and audit, exactly as for codes.
+ * suspension, failure counting and audit, exactly as for codes, and decides whether the proof
+ * makes the session multi-factor.
  */
 export interface PresentedProof {
   /** The principal's enabled factor the proof names, or null when it names none of theirs. */
@@ -65,10 +148,10 @@ export interface PresentedProof {
   reason: string;
   /** The assurance level this proof gives the session. */
   assurance: string;
-  /** RFC 8176 methods to record. */
+  /** RFC 8176 methods to record (`mfa` is added by `checkSecondFactor` when it applies). */
   methods: string[];
-  /** Whether this proof makes the session multi-factor (a UV-less passkey alone does not). */
-  multiFactor: boolean;
+  /** Whether the authenticator verified the user (PIN, biometric): W3C WebAuthn §6.1, the UV flag. */
+  userVerified: boolean;
   /**
    * Inside the attempt's transaction, after throttle and suspension passed: uses up the
    * challenge and, when `accepted`, records the use (counter, backup state); false when the
@@ -86,14 +169,28 @@ export type SecondFactorProof =
   | { recoveryCode: string }
   | { present: (principal: Principal) => Promise<PresentedProof> };
 
-function throttleKey(principal: Principal, ctx: RequestContext): string {
-  return `mfa:${principal.id}:${ctx.sourceIp ?? 'local'}`;
+/**
+ * The one rule for whether a verified proof gives a session MFA facts (I1, docs/mfa.md): a
+ * factor's code or a recovery code that counts always does (they follow a password or an access
+ * key); a WebAuthn assertion does only with user verification, or when the flow or session it
+ * completes already holds a first factor (a password, an access key). NIST SP 800-63B §5.1.9.
+ */
+export function proofIsMultiFactor(input: {
+  presented: Pick<PresentedProof, 'userVerified'> | null;
+  firstFactorVerified: boolean;
+}): boolean {
+  if (input.presented === null) return true;
+  return isMultiFactorSignIn({
+    passwordVerified: input.firstFactorVerified,
+    userVerified: input.presented.userVerified,
+  });
 }
 
 /**
- * The one place a second factor is checked (sign-in and step-up alike): throttle, suspension,
- * the driver's verification, the conditional replay-protected update, and the failure
- * bookkeeping. Failures answer MFA_FAILED whatever the reason; the reason is audited.
+ * The one place a second factor is checked (sign-in, step-up, passkey sign-in, STS TokenCode):
+ * throttles, budget, suspension, the driver's verification, the conditional replay-protected
+ * update, the failure bookkeeping, and the MFA facts the proof gives. Failures answer MFA_FAILED
+ * whatever the reason; the reason is audited.
  */
 export async function checkSecondFactor<T>(
   deps: AppDeps,
@@ -103,12 +200,18 @@ export async function checkSecondFactor<T>(
     ctx: RequestContext;
     actor: Actor | null;
     purpose: 'sign_in' | 'step_up' | 'passkey_sign_in';
+    /**
+     * A first factor (password, access key) was verified earlier in this flow or session. Only
+     * WebAuthn proofs depend on it (proofIsMultiFactor); absent means no.
+     */
+    firstFactorVerified?: boolean;
     onVerified: OnVerified<T>;
     onFailure?: (tx: Repositories) => Promise<void>;
   },
 ): Promise<T> {
   const { principal, proof, ctx } = input;
-  const key = throttleKey(principal, ctx);
+  const source = sourceKeyOf(ctx.sourceIp);
+  const key = `mfa:${principal.id}:${source}`;
   const auditBase = {
     accountId: principal.accountId,
     action: `auth.mfa_${input.purpose}`,
@@ -123,6 +226,8 @@ export async function checkSecondFactor<T>(
   let reason: string;
   let verified: { lastCounter: number; driftSteps: number } | null = null;
   let presented: PresentedProof | null = null;
+  // What a failed guess costs the per-principal budget: the codes it was compared with.
+  let units = 1;
   if (usesRecoveryCode) {
     reason = 'recovery_code_wrong';
   } else if ('present' in proof) {
@@ -138,6 +243,7 @@ export async function checkSecondFactor<T>(
       reason = 'code_for_codeless_factor';
     } else {
       const driver = resolveFactorDriver(factor.kind);
+      units = codesComparedPerCheck(factor.params, deps.settings.mfa.verify);
       const result = driver.verify({
         state: otpStateOf(deps, factor),
         code: proof.code,
@@ -149,42 +255,85 @@ export async function checkSecondFactor<T>(
     }
   }
 
+  /** A refusal before any check: audited and committed, nothing else changes. */
+  const refuse = async (
+    tx: Repositories,
+    code: 'AUTH_THROTTLED' | 'MFA_SUSPENDED',
+    waitMs: number,
+    scope: 'source' | 'principal',
+  ) => {
+    // Repeatable at will by whoever holds the password: counted per source and window (writeRefusal).
+    await writeRefusal(deps, tx, {
+      actor: input.actor,
+      ctx,
+      fact: { ...auditBase, outcome: 'failure', errorCode: code, details: { scope } },
+    });
+    return {
+      ok: false as const,
+      error: new HoldfastError(code, undefined, {
+        details: { retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)) },
+      }),
+    };
+  };
+
   // One transaction (one durable commit) per attempt: count it, check it, record the outcome.
   const outcome = await deps.store.transaction(async (tx) => {
     const now = deps.clock.now();
+    // Known sources only grow on success; a stale read here at worst picks the stricter policy.
+    const before = await tx.mfaState.get(principal.id);
+    const known = isKnownSource(before, source, now);
+    // Recovery codes (50 bits each) are the way back in: no budget, no suspension.
+    const budgeted = !known && !usesRecoveryCode;
+    if (budgeted && before !== null) {
+      // Checked again under the lock below; this early answer spares the source a counted hit.
+      const wait = budgetWaitMs(before.budgetUntil, units, now);
+      if (wait > 0) return refuse(tx, 'AUTH_THROTTLED', wait, 'principal');
+    }
     // Counted before any outcome is acted on, under a row lock: a burst of concurrent guesses is
     // throttled too. Refusals are audited and committed, not rolled back.
-    const hit = await tx.throttle.hit({ key, policy: MFA_SOURCE_THROTTLE, now });
-    if (!hit.allowed) {
-      await writeAudit(deps, tx, {
-        actor: input.actor,
-        ctx,
-        fact: { ...auditBase, outcome: 'failure', errorCode: 'AUTH_THROTTLED' },
-      });
-      return {
-        ok: false as const,
-        error: new HoldfastError('AUTH_THROTTLED', undefined, {
-          details: { retryAfterSeconds: Math.ceil(hit.waitMs / 1000) },
-        }),
-      };
-    }
+    const hit = await tx.throttle.hit({
+      key,
+      policy: known ? MFA_KNOWN_SOURCE_THROTTLE : MFA_SOURCE_THROTTLE,
+      now,
+    });
+    if (!hit.allowed) return refuse(tx, 'AUTH_THROTTLED', hit.waitMs, 'source');
     // Locked for the rest of the attempt (PostgreSQL): attempts of one user from several
-    // addresses are decided one after another, so none slips past a suspension that an
-    // attempt in flight is about to impose. Lock order everywhere: throttle, mfa_state, factor.
-    const mfa = await tx.mfaState.lock({ principalId: principal.id, accountId: principal.accountId, now });
-    // A suspension stops factor codes; recovery codes (50+ bits each) remain the way back in.
-    if (mfa.suspendedAt !== null && !usesRecoveryCode) {
+    // addresses are decided one after another, so none slips past a budget or suspension that
+    // an attempt in flight is about to change. Lock order everywhere: throttle, mfa_state, factor.
+    let mfa = await tx.mfaState.lock({ principalId: principal.id, accountId: principal.accountId, now });
+    if (mfa.suspendedAt !== null && !isSuspended(mfa, now)) {
+      // The suspension ran its course: it lifts by itself and the count starts again.
+      mfa = { ...mfa, consecutiveFailures: 0, suspendedAt: null, suspendedUntil: null, updatedAt: now };
+      await tx.mfaState.put(mfa);
       await writeAudit(deps, tx, {
-        actor: input.actor,
+        actor: null,
         ctx,
-        fact: { ...auditBase, outcome: 'failure', errorCode: 'MFA_SUSPENDED' },
+        fact: {
+          accountId: principal.accountId,
+          action: 'mfa.suspension_lift',
+          target: principal.id,
+          details: { reason: 'expired' },
+        },
       });
-      return { ok: false as const, error: new HoldfastError('MFA_SUSPENDED') };
+    }
+    // A suspension stops factors from sources they never succeeded from; the user's own device
+    // or network and recovery codes still work (I4: an attacker cannot lock the user out).
+    if (budgeted && isSuspended(mfa, now)) {
+      await tx.throttle.release(key);
+      return refuse(tx, 'MFA_SUSPENDED', suspensionEndsAt(mfa)! - now, 'principal');
+    }
+    if (budgeted) {
+      const wait = budgetWaitMs(mfa.budgetUntil, units, now);
+      if (wait > 0) {
+        await tx.throttle.release(key);
+        return refuse(tx, 'AUTH_THROTTLED', wait, 'principal');
+      }
+      mfa = { ...mfa, budgetUntil: chargeBudget(mfa.budgetUntil, units, now), updatedAt: now };
+      await tx.mfaState.put(mfa);
     }
 
     let proofOf: SessionFactor | null = null;
     let methods: string[] = [];
-    let verifiedWithoutMFA = false;
     if (presented !== null) {
       const ok = presented.reason === 'ok' && presented.factor !== null;
       const fresh = await presented.settle(tx, { now, accepted: ok });
@@ -196,11 +345,12 @@ export async function checkSecondFactor<T>(
           at: now,
         };
         methods = presented.methods;
-        verifiedWithoutMFA = !presented.multiFactor;
       } else if (ok) {
         reason = 'replayed';
       }
     } else if (usesRecoveryCode) {
+      // Only a code of a set issued from an MFA session of a principal with an enabled factor
+      // counts (the repository never consumes a legacy or void code).
       if (
         await tx.recoveryCodes.consume({
           principalId: principal.id,
@@ -228,13 +378,50 @@ export async function checkSecondFactor<T>(
       }
     }
     if (proofOf !== null) {
-      if (mfa.consecutiveFailures > 0 || mfa.suspendedAt !== null) {
-        await tx.mfaState.put({ ...mfa, consecutiveFailures: 0, suspendedAt: null, updatedAt: now });
+      const multiFactor = proofIsMultiFactor({
+        presented,
+        firstFactorVerified: input.firstFactorVerified ?? false,
+      });
+      // Only a multi-factor success makes its source known and forgives that source's failures
+      // (a stolen key without its PIN must not buy its holder the user's standing). Failures from
+      // elsewhere still count towards the suspension, and the budget keeps what other sources
+      // spent: a success refunds only this attempt's own charge.
+      const [row] = multiFactor ? await tx.throttle.get([key]) : [];
+      const ownFailures = multiFactor ? Math.max(0, (row?.failures ?? 1) - 1) : 0;
+      const next: MfaState = {
+        ...mfa,
+        consecutiveFailures: usesRecoveryCode ? 0 : Math.max(0, mfa.consecutiveFailures - ownFailures),
+        budgetUntil: budgeted
+          ? Math.max(now, mfa.budgetUntil - units * MFA_PRINCIPAL_BUDGET.unitRefillMs)
+          : mfa.budgetUntil,
+        knownSources: multiFactor ? rememberSource(mfa, source, now) : mfa.knownSources,
+        updatedAt: now,
+      };
+      if (usesRecoveryCode && mfa.suspendedAt !== null) {
+        // A recovery code proves the user: it lifts a suspension.
+        next.suspendedAt = null;
+        next.suspendedUntil = null;
+        await writeAudit(deps, tx, {
+          actor: null,
+          ctx,
+          fact: {
+            accountId: principal.accountId,
+            action: 'mfa.suspension_lift',
+            target: principal.id,
+            details: { reason: 'recovery_code' },
+          },
+        });
       }
-      await tx.throttle.clear(key);
-      // A proof that is not multi-factor on its own (a passkey without user verification)
-      // signs in, but the session carries no verified second factor.
-      const sessionFactor = verifiedWithoutMFA ? null : proofOf;
+      await tx.mfaState.put(next);
+      if (multiFactor) await tx.throttle.clear(key);
+      else await tx.throttle.release(key);
+      // RFC 8176 `mfa`: the authenticator alone was multi-factor (a passkey with user verification).
+      if (presented !== null && multiFactor && input.firstFactorVerified !== true) {
+        methods = [...methods, 'mfa'];
+      }
+      // A proof that is not multi-factor on its own (a passkey without user verification, with
+      // no first factor before it) is verified, but the session gets no MFA facts from it.
+      const sessionFactor = multiFactor ? proofOf : null;
       return { ok: true as const, value: await input.onVerified(tx, sessionFactor, methods, proofOf) };
     }
     // Failure bookkeeping: per source (counted above), per factor (insight), per principal
@@ -255,7 +442,12 @@ export async function checkSecondFactor<T>(
         ...auditBase,
         outcome: 'failure',
         errorCode: 'MFA_FAILED',
-        details: { reason, factorId: factor?.id ?? null, consecutiveFailures: state.consecutiveFailures },
+        details: {
+          reason,
+          factorId: factor?.id ?? null,
+          consecutiveFailures: state.consecutiveFailures,
+          knownSource: known,
+        },
       },
     });
     if (state.consecutiveFailures === FAILURE_NOTICE_AT) {
@@ -267,7 +459,8 @@ export async function checkSecondFactor<T>(
       });
     }
     if (state.consecutiveFailures >= deps.settings.mfa.suspendAfterFailures && state.suspendedAt === null) {
-      await tx.mfaState.put({ ...state, suspendedAt: now, updatedAt: now });
+      const until = now + MFA_SUSPENSION_MS;
+      await tx.mfaState.put({ ...state, suspendedAt: now, suspendedUntil: until, updatedAt: now });
       await writeAudit(deps, tx, {
         actor: null,
         ctx,
@@ -275,7 +468,7 @@ export async function checkSecondFactor<T>(
           accountId: principal.accountId,
           action: 'mfa.suspend',
           target: principal.id,
-          details: { consecutiveFailures: state.consecutiveFailures },
+          details: { consecutiveFailures: state.consecutiveFailures, until, security: true },
         },
       });
       await notifyPrincipal(deps, tx, {
@@ -288,6 +481,106 @@ export async function checkSecondFactor<T>(
   });
   if (!outcome.ok) throw outcome.error;
   return outcome.value;
+}
+
+/**
+ * Ends a second-factor suspension and its failure count (the audit and alert records stay). Called
+ * inside the transaction of: an enrolment through an enrolment grant, a completed help-desk reset
+ * or account recovery, and an admin's or the operator's "lift suspension". Audited when there was
+ * something to lift.
+ */
+export async function clearMfaSuspension(
+  deps: AppDeps,
+  tx: Repositories,
+  input: {
+    principal: Pick<Principal, 'id' | 'accountId'>;
+    reason: 'enrolment_grant' | 'helpdesk_reset' | 'recovery' | 'admin' | 'operator' | 'recovery_code';
+    actor: Actor | null;
+    ctx: RequestContext;
+  },
+): Promise<boolean> {
+  const now = deps.clock.now();
+  const state = await tx.mfaState.lock({
+    principalId: input.principal.id,
+    accountId: input.principal.accountId,
+    now,
+  });
+  const wasSuspended = isSuspended(state, now);
+  if (state.consecutiveFailures === 0 && state.suspendedAt === null) return false;
+  await tx.mfaState.put({
+    ...state,
+    consecutiveFailures: 0,
+    suspendedAt: null,
+    suspendedUntil: null,
+    updatedAt: now,
+  });
+  if (wasSuspended) {
+    await writeAudit(deps, tx, {
+      actor: input.actor,
+      ctx: input.ctx,
+      fact: {
+        accountId: input.principal.accountId,
+        action: 'mfa.suspension_lift',
+        target: input.principal.id,
+        details: { reason: input.reason, security: true },
+      },
+    });
+  }
+  return wasSuspended;
+}
+
+/** Second-factor suspension state of a principal, as an admin sees it. */
+export interface MfaSuspensionStatus {
+  suspended: boolean;
+  suspendedAt: number | null;
+  suspendedUntil: number | null;
+  consecutiveFailures: number;
+}
+
+/**
+ * An admin (MFA session; guardrails G2 and G6 apply through `authorize`) or the host operator
+ * lifts a user's second-factor suspension. Audited (`mfa.suspension_lift`), the user is told.
+ */
+export async function liftMfaSuspension(
+  deps: AppDeps,
+  input: { actor: Actor; ctx: RequestContext; accountId: string; userRef: string },
+): Promise<MfaSuspensionStatus & { lifted: boolean }> {
+  const user = await requireUser(deps, input.accountId, input.userRef);
+  await authorize(
+    deps,
+    input.actor,
+    ACTIONS.LiftMfaSuspension,
+    { accountId: input.accountId, principal: user },
+    input.ctx,
+  );
+  return deps.store.transaction(async (tx) => {
+    const lifted = await clearMfaSuspension(deps, tx, {
+      principal: user,
+      reason: input.actor.kind === 'operator' ? 'operator' : 'admin',
+      actor: input.actor,
+      ctx: input.ctx,
+    });
+    if (!lifted) {
+      // Nothing was suspended: still one record of the command (a failure count may have been reset).
+      await writeAudit(deps, tx, {
+        actor: input.actor,
+        ctx: input.ctx,
+        fact: {
+          accountId: user.accountId,
+          action: 'mfa.suspension_lift',
+          target: user.id,
+          details: { reason: 'not_suspended' },
+        },
+      });
+    } else {
+      await notifyPrincipal(deps, tx, {
+        accountId: user.accountId,
+        principalId: user.id,
+        template: 'mfa.suspension_lifted',
+      });
+    }
+    return { lifted, suspended: false, suspendedAt: null, suspendedUntil: null, consecutiveFailures: 0 };
+  });
 }
 
 /** A factor as the sign-in flow offers it. */
@@ -358,7 +651,11 @@ export async function completeSignInWithSecondFactor(
     ctx: input.ctx,
     actor: null,
     purpose: 'sign_in',
-    async onVerified(tx, _sessionFactor, methods, proof) {
+    // The flow passed the password step.
+    firstFactorVerified: true,
+    async onVerified(tx, sessionFactor, methods, proof) {
+      // With the password behind it, every verified proof is multi-factor (proofIsMultiFactor).
+      if (sessionFactor === null) throw new HoldfastError('INTERNAL_ERROR');
       const at = deps.clock.now();
       const transition = nextTransition(SIGN_IN_FLOW, flow, { event: 'factor_ok', now: at });
       if (
@@ -464,29 +761,57 @@ export async function stepUp(
     { accountId: principal.accountId, principal },
     input.ctx,
   );
-  return checkSecondFactor(deps, {
-    principal,
-    proof: 'proof' in input ? input.proof : { factorId: input.factorId, code: input.code },
-    ctx: input.ctx,
-    actor: input.actor,
-    purpose: 'step_up',
-    async onVerified(tx, _sessionFactor, methods, proof) {
-      const merged = [...new Set([...session.auth.methods, ...methods])];
-      const auth = { methods: merged, factor: proof };
-      await tx.sessions.updateAuth(session.id, auth);
-      await writeAudit(deps, tx, {
-        actor: input.actor,
-        ctx: input.ctx,
-        fact: {
-          accountId: principal.accountId,
-          action: 'session.step_up',
-          target: session.id,
-          details: { factorId: proof.factorId },
-        },
-      });
-      return { ...session, auth };
-    },
-  });
+  try {
+    return await checkSecondFactor(deps, {
+      principal,
+      proof: 'proof' in input ? input.proof : { factorId: input.factorId, code: input.code },
+      ctx: input.ctx,
+      actor: input.actor,
+      purpose: 'step_up',
+      // A session that began with a password holds its first factor; one that began with a
+      // passkey alone does not, so a key without user verification cannot make it multi-factor.
+      firstFactorVerified: session.auth.methods.includes('pwd'),
+      async onVerified(tx, sessionFactor, methods, proof) {
+        // Nothing changes (the transaction rolls back): the refusal is audited below.
+        if (sessionFactor === null) throw new HoldfastError('MFA_USER_VERIFICATION_REQUIRED');
+        return refreshSession(tx, methods, proof);
+      },
+    });
+  } catch (err) {
+    if (err instanceof HoldfastError && err.code === 'MFA_USER_VERIFICATION_REQUIRED') {
+      await deps.store.transaction((tx) =>
+        writeAudit(deps, tx, {
+          actor: input.actor,
+          ctx: input.ctx,
+          fact: {
+            accountId: principal.accountId,
+            action: 'session.step_up',
+            target: session.id,
+            outcome: 'failure',
+            errorCode: err.code,
+          },
+        }),
+      );
+    }
+    throw err;
+  }
+
+  async function refreshSession(tx: Repositories, methods: string[], proof: SessionFactor): Promise<Session> {
+    const merged = [...new Set([...session.auth.methods, ...methods])];
+    const auth = { methods: merged, factor: proof };
+    await tx.sessions.updateAuth(session.id, auth);
+    await writeAudit(deps, tx, {
+      actor: input.actor,
+      ctx: input.ctx,
+      fact: {
+        accountId: principal.accountId,
+        action: 'session.step_up',
+        target: session.id,
+        details: { factorId: proof.factorId },
+      },
+    });
+    return { ...session, auth };
+  }
 }
 
 /**

@@ -1,4 +1,6 @@
 import { HoldfastError } from '../core/errors.js';
+import type { Repositories } from '../core/ports.js';
+import type { Principal } from '../core/principals/types.js';
 import { randomString } from '../core/random.js';
 import { hasMFA } from '../core/sessions/session.js';
 import { ACTIONS } from './actions.js';
@@ -36,8 +38,10 @@ export async function recoveryCodeStatus(
 
 /**
  * Generates a new set of 10 single-use codes (shown once, stored only as keyed hashes), replacing
- * any earlier set. Replacing an existing set, or creating one next to enabled factors, needs a
- * recent MFA (step-up).
+ * any earlier set. Recovery codes are a backup of a factor, never a first factor: they are issued
+ * only to a session verified, recently, with one of the principal's factors (not a recovery
+ * code), while the principal has an enabled factor, which is decided inside the transaction that
+ * writes them. The set records the session and factor it was issued from (its provenance).
  */
 export async function regenerateRecoveryCodes(
   deps: AppDeps,
@@ -51,18 +55,19 @@ export async function regenerateRecoveryCodes(
     { accountId: principal.accountId, principal },
     input.ctx,
   );
-  const [remaining, factors] = await Promise.all([
-    deps.store.recoveryCodes.countRemaining(principal.id),
-    deps.store.factors.listByPrincipal(principal.accountId, principal.id),
-  ]);
-  if (remaining > 0 || factors.some((f) => f.status === 'enabled') || hasMFA(session))
-    await requireRecentMFA(deps, session);
+  const issuedWith = issuingFactor(input.actor);
+  if (issuedWith === null) return refuse(deps, input, new HoldfastError('RECOVERY_CODES_NEED_FACTOR'));
+  // G1: a recent MFA, as for every factor-sensitive change.
+  await requireRecentMFA(deps, session);
   const codes = Array.from({ length: RECOVERY_CODE_COUNT }, () => {
     const raw = randomString(deps.random, RECOVERY_CODE_ALPHABET, RECOVERY_CODE_LENGTH);
     return `${raw.slice(0, 5)}-${raw.slice(5)}`;
   });
   if (new Set(codes).size !== codes.length) throw new HoldfastError('INTERNAL_ERROR');
-  await deps.store.transaction(async (tx) => {
+  const written = await deps.store.transaction(async (tx) => {
+    // Decided here, with the write: a factor removed a moment ago does not leave codes behind.
+    const factors = await tx.factors.listByPrincipal(principal.accountId, principal.id);
+    if (!factors.some((f) => f.status === 'enabled')) return false;
     await tx.recoveryCodes.replaceSet({
       accountId: principal.accountId,
       principalId: principal.id,
@@ -71,6 +76,7 @@ export async function regenerateRecoveryCodes(
         codeHash: recoveryCodeHash(deps, principal.id, code),
       })),
       now: deps.clock.now(),
+      issued: { factorId: issuedWith, sessionId: session.id },
     });
     await writeAudit(deps, tx, {
       actor: input.actor,
@@ -79,7 +85,7 @@ export async function regenerateRecoveryCodes(
         accountId: principal.accountId,
         action: 'recovery_code.regenerate',
         target: principal.id,
-        details: { count: codes.length },
+        details: { count: codes.length, issuedWithFactor: issuedWith },
       },
     });
     await notifyPrincipal(deps, tx, {
@@ -87,6 +93,70 @@ export async function regenerateRecoveryCodes(
       principalId: principal.id,
       template: 'recovery_code.regenerated',
     });
+    return true;
   });
+  if (!written) return refuse(deps, input, new HoldfastError('RECOVERY_CODES_NEED_FACTOR'));
   return codes;
+}
+
+/**
+ * The factor an MFA session was verified with, when it can issue recovery codes: an MFA session
+ * (not an access key) whose second factor was a factor, not a recovery code.
+ */
+function issuingFactor(actor: Actor & { kind: 'principal' }): string | null {
+  const factor = actor.session.auth.factor;
+  if ((actor.credential ?? 'session') !== 'session') return null;
+  if (!hasMFA(actor.session) || factor === null || factor.kind === 'recovery_code') return null;
+  return factor.factorId;
+}
+
+async function refuse(
+  deps: AppDeps,
+  input: { actor: Actor & { kind: 'principal' }; ctx: RequestContext },
+  error: HoldfastError,
+): Promise<never> {
+  await deps.store.transaction((tx) =>
+    writeAudit(deps, tx, {
+      actor: input.actor,
+      ctx: input.ctx,
+      fact: {
+        accountId: input.actor.principal.accountId,
+        action: 'recovery_code.regenerate',
+        target: input.actor.principal.id,
+        outcome: 'failure',
+        errorCode: error.code,
+      },
+    }),
+  );
+  throw error;
+}
+
+/**
+ * When a principal's first factor is enabled, any recovery codes left from before (issued under a
+ * factor that has since been removed) no longer count: a new set is issued from a session that
+ * verified the new factor. Called inside the transaction that enables the factor.
+ */
+export async function voidRecoveryCodesBeforeFirstFactor(
+  deps: AppDeps,
+  tx: Repositories,
+  input: { principal: Pick<Principal, 'id' | 'accountId'>; enabledFactorId: string; ctx: RequestContext },
+): Promise<number> {
+  const others = (await tx.factors.listByPrincipal(input.principal.accountId, input.principal.id)).filter(
+    (f) => f.status === 'enabled' && f.id !== input.enabledFactorId,
+  );
+  if (others.length > 0) return 0;
+  const voided = await tx.recoveryCodes.voidAll(input.principal.id);
+  if (voided > 0) {
+    await writeAudit(deps, tx, {
+      actor: null,
+      ctx: input.ctx,
+      fact: {
+        accountId: input.principal.accountId,
+        action: 'recovery_code.void',
+        target: input.principal.id,
+        details: { voided, reason: 'first_factor_enabled', security: true },
+      },
+    });
+  }
+  return voided;
 }

@@ -34,7 +34,7 @@ import type { Actor, RequestContext } from './context.js';
 import { newId, writeAudit, type AppDeps } from './deps.js';
 import { onFactorLoss } from './factors.js';
 import { revokeDerived } from './derived-credentials.js';
-import { requireRecentMFA } from './mfa.js';
+import { clearMfaSuspension, requireRecentMFA } from './mfa.js';
 import {
   adminsOf,
   CODE_MAX_ATTEMPTS,
@@ -542,6 +542,13 @@ async function completeRequest(
         now,
       });
       await onFactorLoss(deps, tx, { actor: SYSTEM, ctx, target });
+      // A suspension from before must not stand between the user and their new factor.
+      await clearMfaSuspension(deps, tx, {
+        principal: target,
+        reason: current.kind === 'helpdesk' ? 'helpdesk_reset' : 'recovery',
+        actor: SYSTEM,
+        ctx,
+      });
       const token = 'hfgrant_' + Buffer.from(deps.random.bytes(32)).toString('base64url');
       await tx.enrolment.insertGrant({
         id: newId(deps, 'egr_'),
@@ -780,6 +787,12 @@ export async function completeCodeRecovery(
   await requireRecentMFA(deps, session);
   return deps.store.transaction(async (tx) => {
     const now = deps.clock.now();
+    // Only a code of a set issued from an MFA session of a principal with an enabled factor is a
+    // second factor (recovery-codes.ts); a session opened with a code minted any other way, or
+    // before sets recorded where they came from, cannot finish a recovery.
+    if (!(await tx.recoveryCodes.usedAt({ principalId: principal.id, usedAt: session.auth.factor!.at }))) {
+      throw new HoldfastError('RECOVERY_NOT_RECOVERY_SESSION');
+    }
     const factors = await tx.factors.listByPrincipal(principal.accountId, principal.id);
     const fresh = factors.filter((f) => f.status === 'enabled' && (f.enabledAt ?? 0) >= session.createdAt);
     if (fresh.length === 0) {
@@ -800,6 +813,7 @@ export async function completeCodeRecovery(
       reason: 'recovered_with_code',
       exceptId: session.id,
     });
+    await clearMfaSuspension(deps, tx, { principal, reason: 'recovery', actor: input.actor, ctx: input.ctx });
     // The temporary AWS credentials go too (whatever minted them, the lost factors included).
     await revokeDerived(deps, tx, {
       actor: input.actor,

@@ -21,11 +21,7 @@ import type {
 import { HoldfastError } from '../core/errors.js';
 import type { Factor, OTPParams } from '../core/factors/factor.js';
 import { checkAAGUID, createAAGUIDPolicy } from '../core/factors/webauthn/aaguid-policy.js';
-import {
-  isMultiFactorSignIn,
-  webAuthnAssurance,
-  type WebAuthnAssuranceLevel,
-} from '../core/factors/webauthn/assurance.js';
+import { webAuthnAssurance, type WebAuthnAssuranceLevel } from '../core/factors/webauthn/assurance.js';
 import {
   modelStatus,
   parseMDSBlob,
@@ -732,8 +728,6 @@ async function presentAssertion(
     /** What the challenge must be bound to. */
     flowId?: string;
     sessionId?: string;
-    /** A password was verified earlier in this sign-in (or session). */
-    passwordVerified: boolean;
     ctx: RequestContext;
   },
 ): Promise<PresentedProof> {
@@ -793,14 +787,14 @@ async function presentAssertion(
           aaguidAllowed: owned.aaguidAllowed,
         })
       : 'device_bound_key';
-  const multiFactor = isMultiFactorSignIn({ passwordVerified: input.passwordVerified, userVerified });
   return {
     factor,
     reason,
     assurance,
-    // RFC 8176: `hwk` proof of possession of a key; `mfa` when the authenticator alone was multi-factor.
-    methods: !input.passwordVerified && multiFactor ? ['hwk', 'mfa'] : ['hwk'],
-    multiFactor,
+    // RFC 8176 `hwk`: proof of possession of a key. Whether the assertion makes the session
+    // multi-factor (and adds `mfa`) is decided in one place: proofIsMultiFactor (mfa.ts).
+    methods: ['hwk'],
+    userVerified,
     async settle(tx, { now: at, accepted }) {
       const fresh = challenge !== null && (await tx.webauthn.consumeChallenge({ id: challenge.id, now: at }));
       if (outcome !== null && !outcome.ok && outcome.reason === 'clone_suspected' && owned !== null) {
@@ -857,7 +851,6 @@ export async function completeSignInWithWebAuthn(
           response: input.response,
           purpose: 'sign_in',
           flowId: input.flowId,
-          passwordVerified: true,
           ctx: input.ctx,
         }),
     },
@@ -912,9 +905,8 @@ export async function stepUpWithWebAuthn(
           response: input.response,
           purpose: 'step_up',
           sessionId: input.actor.session.id,
-          // A session that began with a password has its first factor; one that began with a
-          // passkey alone needs user verification now to become multi-factor.
-          passwordVerified: input.actor.session.auth.methods.includes('pwd'),
+          // Whether this makes the session multi-factor is stepUp's call (proofIsMultiFactor): a
+          // session that began with a passkey alone needs user verification now.
           ctx: input.ctx,
         }),
     },
@@ -1007,13 +999,14 @@ export async function signInWithPasskey(
             challengeId: input.challengeId,
             response: input.response,
             purpose: 'passkey',
-            passwordVerified: false,
             ctx: input.ctx,
           }),
       },
       ctx: input.ctx,
       actor: null,
       purpose: 'passkey_sign_in',
+      // No password: only user verification makes this sign-in multi-factor.
+      firstFactorVerified: false,
       async onVerified(tx, sessionFactor, methods, verified) {
         const issued = await createSession(deps, tx, {
           principal,

@@ -12,6 +12,7 @@ import { connectDatabase, migrateDatabase } from '../storage/connect.js';
 import { ctx, operator, run, setupUrl, withDatabaseOptions, type CommonFlags } from './common.js';
 import { registerFactorCommands } from './factor-commands.js';
 import { registerMeCommands } from './me-commands.js';
+import { registerSuspensionCommand } from './mfa-commands.js';
 import { registerResetCommands } from './reset-commands.js';
 import { print, progressBar, reportError } from './output.js';
 import { registerTokenCommands } from './token-commands.js';
@@ -245,6 +246,7 @@ withDatabaseOptions(user.command('disable').description('disable a user and revo
   );
 
 registerGrantCommand(user);
+registerSuspensionCommand(user);
 
 const audit = program.command('audit').description('the hash-chained audit log');
 withDatabaseOptions(

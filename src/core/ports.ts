@@ -71,6 +71,19 @@ export interface SessionRepository {
     reason: string;
     exceptId?: string;
   }): Promise<number>;
+  /**
+   * Revokes the live sessions of a principal derived from a credential: those in which
+   * `factorId` was verified, or (`withoutMfa`) those without MFA facts; except `exceptId`.
+   */
+  revokeDerived(input: {
+    accountId: string;
+    principalId: string;
+    now: number;
+    reason: string;
+    factorId?: string;
+    withoutMfa?: boolean;
+    exceptId?: string;
+  }): Promise<number>;
 }
 
 /** Stored flows (state machines). */
@@ -170,6 +183,11 @@ export interface KnownClient {
   expiresAt: number;
   /** Removes a principal's pending factors that expired before `now`. */
   deleteExpiredPending(input: { accountId: string; principalId: string; now: number }): Promise<void>;
+  /**
+   * Deletes every pending factor of a principal that it created itself (admin-assigned tokens
+   * stay), except `exceptId`; returns the ids deleted.
+   */
+  cancelPending(input: { accountId: string; principalId: string; exceptId?: string }): Promise<string[]>;
 }
 
 /** Recovery codes, stored only as keyed hashes. */
@@ -465,6 +483,8 @@ export interface WebAuthnRepository {
   findChallenge(id: string): Promise<WebAuthnChallenge | null>;
   /** Marks a live, unused challenge used; true for exactly one of concurrent callers. */
   consumeChallenge(input: { id: string; now: number }): Promise<boolean>;
+  /** Uses up every live registration challenge of a principal except `exceptId`; returns how many. */
+  cancelRegistrations(input: { principalId: string; now: number; exceptId?: string }): Promise<number>;
   /** Deletes challenges that expired before `now`. */
   deleteExpiredChallenges(now: number): Promise<number>;
   putMetadata(record: WebAuthnMetadataRecord): Promise<void>;

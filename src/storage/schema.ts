@@ -44,6 +44,8 @@ export interface SessionsTable {
   auth: string;
   source_ip: string | null;
   user_agent: string | null;
+  /** Factors verified in the session, space-separated (migration 0008). */
+  factor_ids: string;
 }
 
 export interface FlowsTable {
@@ -124,6 +126,8 @@ export interface KnownClientTable {
   pending_session_id: string | null;
   pending_expires_at: number | null;
   pending_attempts: number;
+  /** The enrolment grant that admitted a pending factor (migration 0008). */
+  enrolment_grant_id: string | null;
 }
 
 export interface RecoveryCodesTable {
@@ -299,6 +303,10 @@ export interface TemporaryCredentialsTable {
   created_at: number;
   expires_at: number;
   revoked_at: number | null;
+  /** The factor whose code minted it (migration 0008). */
+  factor_id: string | null;
+  /** The long-term key at the start of its chain (migration 0008). */
+  source_key_id: string | null;
 }
 
 export interface AwsRolesTable {

@@ -30,8 +30,12 @@ export const FACTOR_ERROR_CODES = {
     'The action needs a session whose second factor was verified recently; verify a factor and retry.',
   MFA_FAILED: 'The second-factor verification failed; the answer does not say why (the audit log does).',
   MFA_SUSPENDED:
-    'Second-factor sign-in is suspended after too many failures; use account recovery or ask an admin.',
+    'Second-factor sign-in from new places is suspended after too many failures; it lifts by itself (retry later), or use a recovery code, account recovery or ask an admin.',
+  MFA_USER_VERIFICATION_REQUIRED:
+    'The security key answered without user verification (PIN or biometric): with no password in this session it is not a second factor; verify with the PIN or use another factor.',
   RECOVERY_CODES_NOT_SET: 'The principal has no recovery codes.',
+  RECOVERY_CODES_NEED_FACTOR:
+    'Recovery codes back up an enabled factor: create them from a session verified with one of your enabled factors (not a recovery code).',
   HARDWARE_TOKEN_NOT_FOUND: 'No hardware token with this serial in the account inventory.',
   HARDWARE_TOKEN_UNAVAILABLE:
     'The hardware token is not in a state that allows this (assigned, lost or retired).',

@@ -42,6 +42,7 @@ export const ADMINISTRATION_WRITE_ACTIONS = [
   'holdfast:CreateSetupLink',
   'holdfast:RevokeUserSessions',
   'holdfast:IssueEnrolmentGrant',
+  'holdfast:LiftMfaSuspension',
   'holdfast:UpdateAccountSettings',
   'holdfast:PutAccountPolicy',
   'holdfast:DeleteAccountPolicy',

@@ -189,6 +189,33 @@ export function registerUserRoutes(server: FastifyInstance, app: App, setupLink:
     },
   );
 
+  r.post(
+    '/v1/users/:id/mfa-suspension/lift',
+    {
+      config: { action: ACTIONS.LiftMfaSuspension, auth: 'session' },
+      schema: {
+        summary: "Lift a user's second-factor suspension (audited; the user is told)",
+        tags: ['users'],
+        params: IdParams,
+        response: {
+          200: Type.Object({ lifted: Type.Boolean(), suspended: Type.Boolean() }),
+          403: ErrorBody,
+          404: ErrorBody,
+        },
+      },
+    },
+    async (request) => {
+      const c = caller(request);
+      const result = await app.liftMfaSuspension({
+        actor: c.actor,
+        ctx: requestContext(request),
+        accountId: c.account.id,
+        userRef: request.params.id,
+      });
+      return { lifted: result.lifted, suspended: result.suspended };
+    },
+  );
+
   r.get(
     '/v1/audit',
     {

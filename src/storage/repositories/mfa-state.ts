@@ -3,13 +3,32 @@ import type { MfaState, MfaStateRepository } from '../../core/ports.js';
 import type { MfaStateTable, Schema } from '../schema.js';
 import { sql } from 'kysely';
 
+function knownSourcesOf(text: string): MfaState['knownSources'] {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (!Array.isArray(parsed)) return [];
+    return parsed.filter(
+      (e): e is { key: string; at: number } =>
+        typeof e === 'object' &&
+        e !== null &&
+        typeof (e as { key?: unknown }).key === 'string' &&
+        typeof (e as { at?: unknown }).at === 'number',
+    );
+  } catch {
+    return [];
+  }
+}
+
 function toState(row: MfaStateTable): MfaState {
   return {
     principalId: row.principal_id,
     accountId: row.account_id,
     consecutiveFailures: row.consecutive_failures,
-    suspendedAt: row.suspended_at,
-    updatedAt: row.updated_at,
+    suspendedAt: row.suspended_at === null ? null : Number(row.suspended_at),
+    updatedAt: Number(row.updated_at),
+    suspendedUntil: row.suspended_until === null ? null : Number(row.suspended_until),
+    budgetUntil: Number(row.budget_until),
+    knownSources: knownSourcesOf(row.known_sources),
   };
 }
 
@@ -35,6 +54,9 @@ export function mfaStateRepository(db: Kysely<Schema>): MfaStateRepository {
           consecutive_failures: 0,
           suspended_at: null,
           updated_at: now,
+          suspended_until: null,
+          budget_until: 0,
+          known_sources: '[]',
         })
         .onConflict((oc) =>
           oc.column('principal_id').doUpdateSet({ principal_id: (eb) => eb.ref('excluded.principal_id') }),
@@ -50,6 +72,9 @@ export function mfaStateRepository(db: Kysely<Schema>): MfaStateRepository {
         consecutive_failures: state.consecutiveFailures,
         suspended_at: state.suspendedAt,
         updated_at: state.updatedAt,
+        suspended_until: state.suspendedUntil,
+        budget_until: state.budgetUntil,
+        known_sources: JSON.stringify(state.knownSources),
       };
       await db
         .insertInto('mfa_state')
@@ -59,6 +84,9 @@ export function mfaStateRepository(db: Kysely<Schema>): MfaStateRepository {
             consecutive_failures: values.consecutive_failures,
             suspended_at: values.suspended_at,
             updated_at: values.updated_at,
+            suspended_until: values.suspended_until,
+            budget_until: values.budget_until,
+            known_sources: values.known_sources,
           }),
         )
         .execute();
@@ -74,6 +102,9 @@ export function mfaStateRepository(db: Kysely<Schema>): MfaStateRepository {
           consecutive_failures: 1,
           suspended_at: null,
           updated_at: now,
+          suspended_until: null,
+          budget_until: 0,
+          known_sources: '[]',
         })
         .onConflict((oc) =>
           oc.column('principal_id').doUpdateSet({
