@@ -18,6 +18,7 @@ import { buildServer } from '../../src/http/server.js';
 import { connectDatabase } from '../../src/storage/connect.js';
 import { DATABASE_KINDS, freshDatabase } from '../helpers/databases.js';
 import {
+  buildTestServer,
   createTestInstallation,
   createUserWithPassword,
   type TestInstallation,
@@ -181,6 +182,44 @@ describe.each(DATABASE_KINDS)('throttled sign-ins from one address [$name]', ({ 
   }, 60_000);
   afterAll(async () => {
     await inst?.destroy();
+  });
+
+  it('inputs as long as the API allows, and a forged client address, get a refusal, never a 500', async () => {
+    const server = await buildTestServer(inst, { trustedProxies: ['10.9.9.9'] });
+    try {
+      const before = (await inst.store.audit.scan(0, 1_000_000)).length;
+      const res = await server.inject({
+        method: 'POST',
+        url: '/v1/sign-in',
+        remoteAddress: '10.9.9.9',
+        // A proxy that passes the client's header through unchanged.
+        headers: { 'x-forwarded-for': `${'f'.repeat(5000)}`, 'user-agent': 'u'.repeat(5000) },
+        payload: {
+          account: `a${'b'.repeat(61)}c`,
+          login: `${'l'.repeat(240)}@acme.test`,
+          password: 'wrong password!',
+        },
+      });
+      expect(res.statusCode).toBe(401);
+      expect(res.json().error.code).toBe('AUTH_INVALID_CREDENTIALS');
+      const added = (await inst.store.audit.scan(0, 1_000_000)).slice(before);
+      expect(added.length).toBeGreaterThan(0);
+      for (const r of added) {
+        expect(r.sourceIp).toBe('10.9.9.9');
+        expect((r.userAgent ?? '').length).toBeLessThanOrEqual(512);
+      }
+      // The real user, through the same proxy.
+      const ok = await server.inject({
+        method: 'POST',
+        url: '/v1/sign-in',
+        remoteAddress: '10.9.9.9',
+        headers: { 'x-forwarded-for': '192.0.2.44' },
+        payload: { account: 'acme', login: 'alice@acme.test', password: PASSWORD },
+      });
+      expect(ok.statusCode).toBe(200);
+    } finally {
+      await server.close();
+    }
   });
 
   it('1,000 refused attempts write a bounded number of rows, with the count; the user still gets in', async () => {

@@ -15,6 +15,7 @@ import type { CallRecord } from '../../app/context.js';
 import { writeAudit, writeRefusal, type AuditFact } from '../../app/deps.js';
 import type { Repositories } from '../../core/ports.js';
 import { isHoldfastError, type HoldfastError } from '../../core/errors.js';
+import { clientAddress } from '../plugins/session-auth.js';
 import { IAM_OPERATIONS } from './iam-actions.js';
 import { callerArn, type AwsOperation, type OperationOutcome } from './operation.js';
 import { invalidAction, parseQueryRequest } from './query.js';
@@ -365,7 +366,7 @@ async function handleQuery(app: App, cache: SigningKeyCache, request: FastifyReq
   const requestId = request.id;
   const ctx: RequestContext = {
     requestId,
-    sourceIp: request.ip ?? null,
+    sourceIp: clientAddress(request),
     userAgent: headerText(request.headers['user-agent']),
   };
   const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);

@@ -1,4 +1,5 @@
 import '@fastify/cookie';
+import { isIP } from 'node:net';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Authenticated } from '../../app/auth.js';
 import { csrfTokenFor } from '../../app/auth.js';
@@ -16,12 +17,23 @@ export const CSRF_HEADER = 'x-csrf-token';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
+/**
+ * The client address: what a trusted proxy reported when it is an IP address, else the peer's
+ * own address. A proxy that passes a client's X-Forwarded-For through unchanged could otherwise
+ * hand over any text, of any length, as the address that throttles and audit records key on.
+ */
+export function clientAddress(request: FastifyRequest): string | null {
+  const ip = request.ip;
+  if (typeof ip === 'string' && isIP(ip) !== 0) return ip;
+  return request.socket?.remoteAddress ?? null;
+}
+
 /** The request facts the app layer records. */
 export function requestContext(request: FastifyRequest): RequestContext {
   const agent = request.headers['user-agent'];
   return {
     requestId: request.id,
-    sourceIp: request.ip ?? null,
+    sourceIp: clientAddress(request),
     userAgent: agent === undefined ? null : agent.slice(0, 512),
   };
 }
