@@ -56,6 +56,8 @@ const DELIVERY_BATCH = 20;
 const ALERT_SCAN_MS = 2000;
 /** Expired throttle rows and known clients are pruned this often. */
 export const THROTTLE_PRUNE_MS = 10 * 60_000;
+/** How often the server signs the audit chain's head when it moved (docs/audit-log.md). */
+export const AUDIT_CHECKPOINT_MS = 60_000;
 
 /**
  * Runs `pass` every `everyMs`, one at a time. A pass that resolves `true` has more work waiting
@@ -84,12 +86,29 @@ function loop(name: string, everyMs: number, pass: () => Promise<boolean | void>
   };
 }
 
-/** Starts the delivery worker, the waiting-period scheduler and the alert scanner. */
+/**
+ * Signs the audit chain's head when it moved. When the latest genuine checkpoint no longer
+ * matches the chain (records cut off the end, or rewritten), says so loudly: `holdfast audit
+ * verify` names the details.
+ */
+export async function checkpointAudit(app: App, log: JobLogger): Promise<void> {
+  const { inconsistent } = await app.writeAuditCheckpoint();
+  if (inconsistent !== null) {
+    log.error(
+      { job: 'audit-checkpoint', problem: inconsistent.kind, seq: inconsistent.seq },
+      'the audit log no longer matches its latest signed checkpoint: run holdfast audit verify',
+    );
+  }
+}
+
+/** Starts the delivery worker, the waiting-period scheduler, the alert scanner and the audit checkpoints. */
 export function startBackgroundJobs(input: {
   app: App;
   config: DeliveryConfig;
   publicUrl: string;
   log: JobLogger;
+  /** Interval of the audit checkpoint job (default: every minute). */
+  checkpointMs?: number;
 }): BackgroundJobs {
   const { app, config, log } = input;
   const { transports, close } = transportsFor(config);
@@ -134,6 +153,7 @@ export function startBackgroundJobs(input: {
       log,
     ),
     loop('throttle-prune', THROTTLE_PRUNE_MS, async () => void (await app.pruneThrottles()), log),
+    loop('audit-checkpoint', input.checkpointMs ?? AUDIT_CHECKPOINT_MS, () => checkpointAudit(app, log), log),
   ];
   return {
     async stop() {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { flushRefusalSummaries } from './app/deps.js';
-import { startBackgroundJobs } from './background.js';
+import { checkpointAudit, startBackgroundJobs } from './background.js';
 import type { Config } from './config/config.js';
 import { buildServer } from './http/server.js';
 import { openInstallation, type Installation } from './installation.js';
@@ -55,11 +55,18 @@ export async function startServer(config: Config): Promise<RunningServer> {
     async stop() {
       await jobs.stop();
       await server.close();
-      // Refusals still being counted get their summary record before the database closes.
+      // Refusals still being counted get their summary record before the final checkpoint.
       await flushRefusalSummaries(installation.app.deps, { all: true }).catch((err: unknown) =>
         server.log.error(
           { err: err instanceof Error ? err.message : String(err) },
           'refusal summaries not written',
+        ),
+      );
+      // Every request has finished: sign the final head before the database closes.
+      await checkpointAudit(installation.app, server.log).catch((err: unknown) =>
+        server.log.error(
+          { job: 'audit-checkpoint', err: err instanceof Error ? err.message : String(err) },
+          'final audit checkpoint not written',
         ),
       );
       await installation.close();

@@ -1,18 +1,52 @@
 import { ChainVerifier, type ChainBreak } from '../core/audit/chain.js';
+import {
+  CHECKPOINT_KEY_INFO,
+  checkpointMessage,
+  type AuditCheckpoint,
+  type AuditIntegrityProblem,
+  type ExpectedHead,
+} from '../core/audit/checkpoint.js';
 import type { AuditRecord } from '../core/audit/event.js';
 import { HoldfastError } from '../core/errors.js';
+import { constantTimeEqual, hkdfSha256, hmacHex } from '../platform/hashing.js';
 import { ACTIONS } from './actions.js';
+import { ALERT_CURSOR_KEY } from './alerts.js';
 import { authorize } from './authorize.js';
 import type { Actor, RequestContext } from './context.js';
-import type { AppDeps } from './deps.js';
+import { newId, type AppDeps } from './deps.js';
 
 const BATCH = 1000;
 
-/** Result of verifying the whole chain. */
+/** The most problems one verification lists (the first of each are what matter). */
+const MAX_PROBLEMS = 100;
+/** The most alert event ids one verification names. */
+const MAX_MISSING_ALERT_EVENTS = 20;
+
+/** Result of verifying the whole chain, its signed checkpoints and what else the database knows. */
 export interface AuditVerification {
   ok: boolean;
   records: number;
   firstBroken: ChainBreak | null;
+  /** The last record that verified (the head of an intact chain): keep `SEQ:HASH` elsewhere. */
+  headSeq: number | null;
+  headHash: string | null;
+  /** How many checkpoints were checked, and the latest genuine one. */
+  checkpoints: { total: number; latest: { seq: number; hash: string; time: number } | null };
+  /** What is wrong beyond the chain's own links (tail cut off, rewrite, forged checkpoint...). */
+  problems: AuditIntegrityProblem[];
+}
+
+/** The key checkpoints are signed with: HKDF (RFC 5869) from the installation secret sealed under the master key. */
+function checkpointKey(deps: Pick<AppDeps, 'pepper'>): Buffer {
+  return hkdfSha256(deps.pepper, CHECKPOINT_KEY_INFO);
+}
+
+function checkpointMac(key: Buffer, seq: number, hash: string, time: number): string {
+  return hmacHex(key, checkpointMessage(seq, hash, time));
+}
+
+function checkpointGenuine(key: Buffer, c: AuditCheckpoint): boolean {
+  return constantTimeEqual(checkpointMac(key, c.seq, c.hash, c.time), c.mac);
 }
 
 /** Reads the whole log in sequence order, in batches. */
@@ -26,21 +60,158 @@ export async function* scanAudit(deps: AppDeps): AsyncGenerator<AuditRecord> {
   }
 }
 
+/** What one checkpoint pass did. */
+export interface CheckpointResult {
+  /** The checkpoint written, or null when the head had not moved since the latest one. */
+  written: AuditCheckpoint | null;
+  /** The latest genuine checkpoint no longer matches the chain (records cut off or rewritten). */
+  inconsistent: Extract<
+    AuditIntegrityProblem,
+    { kind: 'checkpoint_beyond_head' | 'checkpoint_hash_mismatch' }
+  > | null;
+}
+
+/**
+ * Signs the chain's current head when it moved since the latest genuine checkpoint. Run by the
+ * server every minute and on shutdown, and by every CLI command that appended records. A
+ * checkpoint is never deleted or changed; `audit verify` checks each one against the chain.
+ */
+export async function writeAuditCheckpoint(deps: AppDeps): Promise<CheckpointResult> {
+  const key = checkpointKey(deps);
+  const head = await deps.store.audit.head();
+  const latest = await deps.store.audit.latestCheckpoint();
+  const genuine = latest !== null && checkpointGenuine(key, latest) ? latest : null;
+  let inconsistent: CheckpointResult['inconsistent'] = null;
+  if (genuine !== null) {
+    if (head === null || genuine.seq > head.seq) {
+      inconsistent = {
+        kind: 'checkpoint_beyond_head',
+        checkpointId: genuine.id,
+        seq: genuine.seq,
+        headSeq: head?.seq ?? 0,
+      };
+    } else if ((await deps.store.audit.hashesAt([genuine.seq])).get(genuine.seq) !== genuine.hash) {
+      inconsistent = { kind: 'checkpoint_hash_mismatch', checkpointId: genuine.id, seq: genuine.seq };
+    }
+  }
+  if (head === null) return { written: null, inconsistent };
+  if (genuine !== null && genuine.seq === head.seq && genuine.hash === head.hash) {
+    return { written: null, inconsistent };
+  }
+  const time = deps.clock.now();
+  const checkpoint: AuditCheckpoint = {
+    id: newId(deps, 'ckp_'),
+    seq: head.seq,
+    hash: head.hash,
+    time,
+    mac: checkpointMac(key, head.seq, head.hash, time),
+  };
+  await deps.store.audit.insertCheckpoint(checkpoint);
+  return { written: checkpoint, inconsistent };
+}
+
 /** Verifies the hash chain from the first record; stops at the first changed, deleted or inserted row. */
-export async function verifyAudit(
+async function verifyChain(
   deps: AppDeps,
-  input: { actor: Actor; ctx?: RequestContext; onProgress?: (done: number, total: number) => void },
-): Promise<AuditVerification> {
-  await authorize(deps, input.actor, ACTIONS.VerifyAuditLog, { accountId: '' }, input.ctx);
+  onProgress: ((done: number, total: number) => void) | undefined,
+): Promise<{ records: number; firstBroken: ChainBreak | null; head: { seq: number; hash: string } | null }> {
   const total = await deps.store.audit.count();
   const verifier = new ChainVerifier();
+  let head: { seq: number; hash: string } | null = null;
   for await (const record of scanAudit(deps)) {
     const broken = verifier.check(record);
-    if (broken !== null) return { ok: false, records: verifier.count, firstBroken: broken };
-    if (verifier.count % BATCH === 0) input.onProgress?.(verifier.count, total);
+    if (broken !== null) return { records: verifier.count, firstBroken: broken, head };
+    head = { seq: record.seq, hash: record.hash };
+    if (verifier.count % BATCH === 0) onProgress?.(verifier.count, total);
   }
-  input.onProgress?.(verifier.count, total);
-  return { ok: true, records: verifier.count, firstBroken: null };
+  onProgress?.(verifier.count, total);
+  return { records: verifier.count, firstBroken: null, head };
+}
+
+/**
+ * Checks every checkpoint: its signature, then that the chain still holds the record it names
+ * with the hash it names. Forged checkpoints are reported and otherwise ignored.
+ */
+async function verifyCheckpoints(
+  deps: AppDeps,
+  tableHead: { seq: number; hash: string } | null,
+  problems: AuditIntegrityProblem[],
+): Promise<AuditVerification['checkpoints']> {
+  const key = checkpointKey(deps);
+  let total = 0;
+  let latest: AuditCheckpoint | null = null;
+  let after: { seq: number; id: string } | null = null;
+  for (;;) {
+    const batch = await deps.store.audit.scanCheckpoints(after, BATCH);
+    if (batch.length === 0) break;
+    after = { seq: batch[batch.length - 1]!.seq, id: batch[batch.length - 1]!.id };
+    total += batch.length;
+    const genuine: AuditCheckpoint[] = [];
+    for (const c of batch) {
+      if (checkpointGenuine(key, c)) genuine.push(c);
+      else problems.push({ kind: 'checkpoint_signature_invalid', checkpointId: c.id, seq: c.seq });
+    }
+    const headSeq = tableHead?.seq ?? 0;
+    const hashes = await deps.store.audit.hashesAt(genuine.filter((c) => c.seq <= headSeq).map((c) => c.seq));
+    for (const c of genuine) {
+      if (c.seq > headSeq) {
+        problems.push({ kind: 'checkpoint_beyond_head', checkpointId: c.id, seq: c.seq, headSeq });
+      } else if (hashes.get(c.seq) !== c.hash) {
+        problems.push({ kind: 'checkpoint_hash_mismatch', checkpointId: c.id, seq: c.seq });
+      }
+      if (latest === null || c.time > latest.time) latest = c;
+    }
+  }
+  return {
+    total,
+    latest: latest === null ? null : { seq: latest.seq, hash: latest.hash, time: latest.time },
+  };
+}
+
+/**
+ * Verifies the audit log: the hash chain, then every signed checkpoint (a forged one, one beyond
+ * the end, one whose record was rewritten), the head kept elsewhere when given, and what the
+ * database already knows about the log (the alert scanner's cursor, alerts naming events).
+ */
+export async function verifyAudit(
+  deps: AppDeps,
+  input: {
+    actor: Actor;
+    ctx?: RequestContext;
+    onProgress?: (done: number, total: number) => void;
+    expectHead?: ExpectedHead;
+  },
+): Promise<AuditVerification> {
+  await authorize(deps, input.actor, ACTIONS.VerifyAuditLog, { accountId: '' }, input.ctx);
+  const chain = await verifyChain(deps, input.onProgress);
+  const tableHead = await deps.store.audit.head();
+  const headSeq = tableHead?.seq ?? 0;
+  const problems: AuditIntegrityProblem[] = [];
+  const checkpoints = await verifyCheckpoints(deps, tableHead, problems);
+
+  if (input.expectHead !== undefined) {
+    const { seq, hash } = input.expectHead;
+    const found = seq <= headSeq ? (await deps.store.audit.hashesAt([seq])).get(seq) : undefined;
+    if (found === undefined) problems.push({ kind: 'expected_head_missing', seq, headSeq });
+    else if (found !== hash) problems.push({ kind: 'expected_head_mismatch', seq });
+  }
+
+  const cursor = Number((await deps.store.meta.get(ALERT_CURSOR_KEY)) ?? '0');
+  if (Number.isFinite(cursor) && cursor > headSeq) {
+    problems.push({ kind: 'alert_cursor_beyond_head', cursor, headSeq });
+  }
+  const missing = await deps.store.audit.alertEventsMissing(MAX_MISSING_ALERT_EVENTS);
+  if (missing.length > 0) problems.push({ kind: 'alert_event_missing', eventIds: missing });
+
+  return {
+    ok: chain.firstBroken === null && problems.length === 0,
+    records: chain.records,
+    firstBroken: chain.firstBroken,
+    headSeq: chain.head?.seq ?? null,
+    headHash: chain.head?.hash ?? null,
+    checkpoints,
+    problems: problems.slice(0, MAX_PROBLEMS),
+  };
 }
 
 /** The CloudTrail-like JSON shape of one record, for export and the API. */

@@ -4,7 +4,13 @@ import * as contacts from './contacts.js';
 import * as delivery from './delivery.js';
 import * as recovery from './recovery.js';
 import * as resets from './resets.js';
-import { listOwnSecurityEvents, readAudit, scanAudit, verifyAudit } from './audit-log.js';
+import {
+  listOwnSecurityEvents,
+  readAudit,
+  scanAudit,
+  verifyAudit,
+  writeAuditCheckpoint,
+} from './audit-log.js';
 import * as awsMfaDevices from './aws-mfa-devices.js';
 import {
   authenticate,
@@ -66,6 +72,7 @@ const USE_CASES = {
   listOwnSecurityEvents,
   scanAudit,
   verifyAudit,
+  writeAuditCheckpoint,
   createTOTPFactor,
   enableFactor,
   listFactors,

@@ -31,6 +31,24 @@ export function setupUrl(config: Config, token: string): string {
   return `${base.replace(/\/$/, '')}/setup#token=${token}`;
 }
 
+/**
+ * Signs the audit chain's head when the command appended records (see docs/audit-log.md). A
+ * command that only reads writes nothing: `audit verify` never vouches for a head it found.
+ */
+async function checkpointIfAppended(
+  inst: Installation,
+  before: { seq: number; hash: string } | null,
+): Promise<void> {
+  const after = await inst.store.audit.head();
+  if (after === null || (before !== null && after.seq === before.seq && after.hash === before.hash)) return;
+  // The command's own work is done and committed: a failed checkpoint is a warning, not its failure.
+  await inst.app.writeAuditCheckpoint().catch((err: unknown) => {
+    process.stderr.write(
+      `warning: audit checkpoint not written: ${err instanceof Error ? err.message : String(err)}\n`,
+    );
+  });
+}
+
 /** Opens the installation, runs `work`, closes it, and turns failures into exit codes. */
 export async function run(
   flags: CommonFlags,
@@ -40,7 +58,12 @@ export async function run(
   try {
     const config = loadConfig(flags);
     inst = await openInstallation(config);
-    await work(inst, config);
+    const headBefore = await inst.store.audit.head();
+    try {
+      await work(inst, config);
+    } finally {
+      await checkpointIfAppended(inst, headBefore);
+    }
   } catch (err) {
     process.exitCode = reportError(err, flags.json === true);
   } finally {

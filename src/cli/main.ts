@@ -6,6 +6,7 @@ import { Command, Option } from 'commander';
 import { auditRecordJSON } from '../app/audit-log.js';
 import { cloudTrailRecordJSON } from '../app/cloudtrail.js';
 import { loadConfig } from '../config/config.js';
+import { describeProblem, parseExpectedHead, type ExpectedHead } from '../core/audit/checkpoint.js';
 import { HoldfastError } from '../core/errors.js';
 import { rotateMasterKey } from '../key-rotation.js';
 import { connectDatabase, migrateDatabase } from '../storage/connect.js';
@@ -250,28 +251,69 @@ registerSuspensionCommand(user);
 
 const audit = program.command('audit').description('the hash-chained audit log');
 withDatabaseOptions(
-  audit.command('verify').description('verify the whole hash chain; names the first broken record'),
-).action(async (flags: CommonFlags) =>
-  run(flags, async (inst) => {
-    const result = await inst.app.verifyAudit({ actor: operator, onProgress: progressBar('verifying') });
-    if (!result.ok) {
-      const b = result.firstBroken!;
-      print(
-        flags.json === true,
-        result,
-        () =>
-          `audit chain BROKEN at record ${b.seq} (${b.reason}); ${result.records} records verified before it`,
-      );
-      // The result (which record, why) goes to stdout; the error code to stderr, as for any failure.
-      process.exitCode = reportError(
-        new HoldfastError('AUDIT_CHAIN_BROKEN', `first broken record: ${b.seq} (${b.reason})`),
-        flags.json === true,
-      );
-      return;
-    }
-    print(flags.json === true, result, () => `audit chain OK: ${result.records} records`);
-  }),
-);
+  audit
+    .command('verify')
+    .description(
+      'verify the hash chain and its signed checkpoints; names what is broken and prints the head (SEQ:HASH)',
+    ),
+)
+  .option(
+    '--expect-head <seq:hash>',
+    'a head printed by an earlier verify and kept outside the database: fail unless the log still holds it',
+  )
+  .action(async (flags: CommonFlags & { expectHead?: string }) =>
+    run(flags, async (inst) => {
+      let expectHead: ExpectedHead | undefined;
+      if (flags.expectHead !== undefined) {
+        const parsed = parseExpectedHead(flags.expectHead);
+        if (parsed === null) {
+          throw new HoldfastError(
+            'REQUEST_INVALID',
+            '--expect-head takes SEQ:HASH, the sequence number and 64-hex-digit hash an earlier verify printed',
+          );
+        }
+        expectHead = parsed;
+      }
+      const progress = progressBar('verifying');
+      let result: Awaited<ReturnType<typeof inst.app.verifyAudit>>;
+      try {
+        result = await inst.app.verifyAudit({
+          actor: operator,
+          onProgress: progress,
+          ...(expectHead === undefined ? {} : { expectHead }),
+        });
+      } finally {
+        // A broken record stops the walk before the bar is full: stop it, or the process never exits.
+        progress.stop();
+      }
+      const head = result.headSeq === null ? 'the log is empty' : `head ${result.headSeq}:${result.headHash}`;
+      const checked = `${result.records} records, ${result.checkpoints.total} checkpoints`;
+      if (!result.ok) {
+        const b = result.firstBroken;
+        const lines = [
+          ...(b === null
+            ? []
+            : [
+                `audit chain BROKEN at record ${b.seq} (${b.reason}); ${result.records} records verified before it`,
+              ]),
+          ...result.problems.map((p) => `audit log TAMPERED: ${describeProblem(p)}`),
+          `${checked}; ${head}`,
+        ];
+        print(flags.json === true, result, () => lines.join('\n'));
+        // The result (which record, why) goes to stdout; the error code to stderr, as for any failure.
+        const first = result.problems[0];
+        process.exitCode = reportError(
+          new HoldfastError(
+            'AUDIT_CHAIN_BROKEN',
+            b !== null ? `first broken record: ${b.seq} (${b.reason})` : describeProblem(first!),
+          ),
+          flags.json === true,
+        );
+        return;
+      }
+      print(flags.json === true, result, () => `audit chain OK: ${checked} verified; ${head}`);
+    }),
+  );
 
 withDatabaseOptions(audit.command('export').description('write the audit log as JSON lines'))
   .option('--out <file>', 'output file (default: standard output)')

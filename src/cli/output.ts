@@ -6,11 +6,23 @@ export function print(json: boolean, value: unknown, text: () => string): void {
   process.stdout.write(json ? JSON.stringify(value, null, 2) + '\n' : text() + '\n');
 }
 
-/** A progress bar on stderr for long work; silent when stderr is not a terminal or the work is short. */
-export function progressBar(label: string, minTotal = 1000): (done: number, total: number) => void {
+/** A progress callback whose bar can be stopped early (a bar left running keeps the process alive). */
+export type ProgressBar = ((done: number, total: number) => void) & { stop(): void };
+
+/**
+ * A progress bar on stderr for long work; silent when stderr is not a terminal or the work is
+ * short. Call `stop()` when the work ends early (a failure, a broken record): the bar's timer
+ * would otherwise keep the process from exiting.
+ */
+export function progressBar(label: string, minTotal = 1000): ProgressBar {
   let bar: SingleBar | null = null;
-  return (done, total) => {
-    if (total < minTotal) return;
+  let stopped = false;
+  const stop = () => {
+    stopped = true;
+    bar?.stop();
+  };
+  const update = (done: number, total: number) => {
+    if (stopped || total < minTotal) return;
     if (bar === null) {
       bar = new SingleBar(
         {
@@ -24,8 +36,9 @@ export function progressBar(label: string, minTotal = 1000): (done: number, tota
       bar.start(total, 0);
     }
     bar.update(done);
-    if (done >= total) bar.stop();
+    if (done >= total) stop();
   };
+  return Object.assign(update, { stop });
 }
 
 /** Prints an error with its code on stderr and returns the exit code. */

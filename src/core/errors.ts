@@ -55,7 +55,8 @@ export const ERROR_CODES = {
   SESSION_NOT_FOUND: 'No such session among those the caller may see.',
 
   // Audit log
-  AUDIT_CHAIN_BROKEN: 'The audit hash chain does not verify; the first broken record is named.',
+  AUDIT_CHAIN_BROKEN:
+    'The audit log does not verify (a broken link, records cut off the end, a rewrite, a forged checkpoint); what is wrong is named.',
 
   // Secrets and keys
   CRYPTO_MASTER_KEY_MISSING:

@@ -3,6 +3,7 @@ import type {
   AwsIdentityRepository,
   TemporaryCredentialRepository,
 } from './access-keys/credentials.js';
+import type { AuditCheckpoint } from './audit/checkpoint.js';
 import type { AuditEvent, AuditRecord } from './audit/event.js';
 import type { Factor } from './factors/factor.js';
 import type { HardwareToken } from './factors/hardware-token/inventory.js';
@@ -115,6 +116,18 @@ export interface AuditRepository {
   scan(afterSeq: number, limit: number): Promise<AuditRecord[]>;
   query(query: AuditQuery): Promise<AuditRecord[]>;
   count(): Promise<number>;
+  /** The record with the highest sequence number (whether or not the chain verifies), or null. */
+  head(): Promise<{ seq: number; hash: string } | null>;
+  /** The hashes of the records at these sequence numbers (absent ones are missing from the map). */
+  hashesAt(seqs: readonly number[]): Promise<Map<number, string>>;
+  /** Stores a signed checkpoint of the chain head (rows are only ever added). */
+  insertCheckpoint(checkpoint: AuditCheckpoint): Promise<void>;
+  /** The most recently written checkpoint (highest time), or null. */
+  latestCheckpoint(): Promise<AuditCheckpoint | null>;
+  /** Checkpoints ordered by (seq, id), after the given position, for verification. */
+  scanCheckpoints(after: { seq: number; id: string } | null, limit: number): Promise<AuditCheckpoint[]>;
+  /** Event ids named by stored alerts that no audit record carries (at most `limit`). */
+  alertEventsMissing(limit: number): Promise<string[]>;
 }
 
 /** Throttle counters (per login, per source address). */

@@ -1,4 +1,4 @@
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
 
 /** SHA-256 of a string, hex; used to store high-entropy tokens (sessions, setup links) by hash. */
 export function sha256Hex(value: string): string {
@@ -8,6 +8,16 @@ export function sha256Hex(value: string): string {
 /** HMAC-SHA-256 under `key`, base64url; keyed hashes for low-entropy secrets and CSRF tokens. */
 export function hmacBase64url(key: Uint8Array, value: string): string {
   return createHmac('sha256', key).update(value).digest('base64url');
+}
+
+/** HKDF-SHA-256 (RFC 5869) with an empty salt: a 32-byte key for one purpose, named by `info`. */
+export function hkdfSha256(ikm: Uint8Array, info: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', ikm, Buffer.alloc(0), info, 32));
+}
+
+/** HMAC-SHA-256 under `key`, hex. */
+export function hmacHex(key: Uint8Array, value: string): string {
+  return createHmac('sha256', key).update(value).digest('hex');
 }
 
 /** Constant-time string equality (lengths are compared first, which reveals only the length). */

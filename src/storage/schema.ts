@@ -79,6 +79,15 @@ export interface AuditLogTable {
   hash: string;
 }
 
+/** Signed checkpoints of the audit chain head (migration 0011). */
+export interface AuditCheckpointsTable {
+  id: string;
+  seq: number;
+  hash: string;
+  time: number;
+  mac: string;
+}
+
 export interface ThrottleTable {
   key: string;
   failures: number;
@@ -338,6 +347,7 @@ export interface Schema extends RecoverySchema {
   sessions: SessionsTable;
   flows: FlowsTable;
   audit_log: AuditLogTable;
+  audit_checkpoints: AuditCheckpointsTable;
   throttle: ThrottleTable;
   meta: MetaTable;
   factors: FactorsTable;

@@ -1,12 +1,20 @@
 import { sql, type Kysely } from 'kysely';
 import { computeRecordHash, GENESIS_HASH } from '../../core/audit/chain.js';
+import type { AuditCheckpoint } from '../../core/audit/checkpoint.js';
 import type { ActorType, AuditOutcome, AuditRecord } from '../../core/audit/event.js';
 import type { AuditRepository } from '../../core/ports.js';
 import type { Dialect } from '../connect.js';
-import type { AuditLogTable, Schema } from '../schema.js';
+import type { AuditCheckpointsTable, AuditLogTable, Schema } from '../schema.js';
 
 /** Advisory-lock key that serialises appends to the chain across PostgreSQL sessions and processes. */
 const AUDIT_LOCK_KEY = 0x486f6c64; // "Hold"
+
+/** Sequence numbers per `in (...)` lookup (well below every engine's parameter limit). */
+const HASH_LOOKUP_BATCH = 500;
+
+function toCheckpoint(row: AuditCheckpointsTable): AuditCheckpoint {
+  return { id: row.id, seq: Number(row.seq), hash: row.hash, time: Number(row.time), mac: row.mac };
+}
 
 function toRecord(row: AuditLogTable): AuditRecord {
   return {
@@ -107,6 +115,73 @@ export function auditRepository(db: Kysely<Schema>, dialect: Dialect): AuditRepo
         .select((eb) => eb.fn.countAll<number>().as('n'))
         .executeTakeFirstOrThrow();
       return Number(row.n);
+    },
+    async head() {
+      const row = await db
+        .selectFrom('audit_log')
+        .select(['seq', 'hash'])
+        .orderBy('seq', 'desc')
+        .limit(1)
+        .executeTakeFirst();
+      return row === undefined ? null : { seq: Number(row.seq), hash: row.hash };
+    },
+    async hashesAt(seqs) {
+      const found = new Map<number, string>();
+      for (let i = 0; i < seqs.length; i += HASH_LOOKUP_BATCH) {
+        const chunk = seqs.slice(i, i + HASH_LOOKUP_BATCH);
+        const rows = await db
+          .selectFrom('audit_log')
+          .select(['seq', 'hash'])
+          .where('seq', 'in', chunk)
+          .execute();
+        for (const row of rows) found.set(Number(row.seq), row.hash);
+      }
+      return found;
+    },
+    async insertCheckpoint(c) {
+      await db
+        .insertInto('audit_checkpoints')
+        .values({ id: c.id, seq: c.seq, hash: c.hash, time: c.time, mac: c.mac })
+        .execute();
+    },
+    async latestCheckpoint() {
+      const row = await db
+        .selectFrom('audit_checkpoints')
+        .selectAll()
+        .orderBy('time', 'desc')
+        .orderBy('id', 'desc')
+        .limit(1)
+        .executeTakeFirst();
+      return row === undefined ? null : toCheckpoint(row);
+    },
+    async scanCheckpoints(after, limit) {
+      let query = db.selectFrom('audit_checkpoints').selectAll();
+      if (after !== null) {
+        query = query.where((eb) =>
+          eb.or([eb('seq', '>', after.seq), eb.and([eb('seq', '=', after.seq), eb('id', '>', after.id)])]),
+        );
+      }
+      const rows = await query.orderBy('seq').orderBy('id').limit(limit).execute();
+      return rows.map(toCheckpoint);
+    },
+    async alertEventsMissing(limit) {
+      const rows = await db
+        .selectFrom('alerts')
+        .select('alerts.event_id')
+        .where(({ not, exists, selectFrom }) =>
+          not(
+            exists(
+              selectFrom('audit_log')
+                .select('audit_log.seq')
+                .whereRef('audit_log.event_id', '=', 'alerts.event_id'),
+            ),
+          ),
+        )
+        .orderBy('alerts.event_id')
+        .distinct()
+        .limit(limit)
+        .execute();
+      return rows.map((row) => row.event_id);
     },
   };
 }
