@@ -30,6 +30,7 @@ import { ACTIONS } from './actions.js';
 import { authorize } from './authorize.js';
 import type { Actor, RequestContext } from './context.js';
 import { writeAudit, type AppDeps } from './deps.js';
+import { revokeDerived } from './derived-credentials.js';
 import { checkSecondFactor } from './mfa.js';
 import { checkNewPassword, createUser, keepAnOwnerWhoCanSignIn, requireUser } from './users.js';
 
@@ -344,6 +345,17 @@ export async function updateAccessKey(
   const key = await ownedKey(deps, user, input.accessKeyId);
   await deps.store.transaction(async (tx) => {
     await tx.accessKeys.setStatus({ id: key.id, status: input.status, byGuardrail: false });
+    if (input.status === 'Inactive') {
+      // The temporary credentials minted from the key (directly or by chaining) end with it.
+      await revokeDerived(deps, tx, {
+        actor: input.actor,
+        ctx: input.ctx,
+        accountId: user.accountId,
+        principalId: user.id,
+        accessKeyId: key.id,
+        reason: 'access_key_deactivated',
+      });
+    }
     await writeAudit(deps, tx, {
       actor: input.actor,
       ctx: input.ctx,
@@ -370,6 +382,14 @@ export async function deleteAccessKey(
   const key = await ownedKey(deps, user, input.accessKeyId);
   await deps.store.transaction(async (tx) => {
     await tx.accessKeys.delete(key.id);
+    await revokeDerived(deps, tx, {
+      actor: input.actor,
+      ctx: input.ctx,
+      accountId: user.accountId,
+      principalId: user.id,
+      accessKeyId: key.id,
+      reason: 'access_key_deleted',
+    });
     await writeAudit(deps, tx, {
       actor: input.actor,
       ctx: input.ctx,
@@ -612,6 +632,11 @@ export interface IssuedCredentials {
   expiration: number;
 }
 
+/** The long-term key at the start of a caller's chain of credentials (null: unknown, older credentials). */
+function sourceKeyOf(caller: AwsCaller): string | null {
+  return caller.kind === 'long-term' ? caller.accessKeyId : (caller.temporary?.sourceKeyId ?? null);
+}
+
 /** Resolves a device serial number to one of the user's enabled factors that take codes, or null. */
 export type SerialResolver = (user: Principal, serialNumber: string) => Promise<string | null>;
 
@@ -724,6 +749,7 @@ export async function getSessionToken(
       roleSessionName: null,
       mfa,
       parentKeyId: caller.accessKeyId,
+      sourceKeyId: sourceKeyOf(caller),
       expiresAt,
     }).then(async (issued) => {
       await writeAudit(deps, tx, {
@@ -859,6 +885,7 @@ export async function assumeRole(
           ? null
           : { authenticatedAtMs: mfa.at, assurance, factorKind: mfa.kind, phishingResistant: false },
       sourceIp: input.ctx.sourceIp ?? undefined,
+      ...(caller.temporary !== null ? { tokenIssuedAtMs: caller.temporary.createdAt } : {}),
     });
     const statements = parseTrustPolicy(role.trustPolicy);
     const arns = callerArns(caller);
@@ -912,6 +939,7 @@ export async function assumeRole(
       roleSessionName: sessionName,
       mfa,
       parentKeyId: caller.accessKeyId,
+      sourceKeyId: sourceKeyOf(caller),
       expiresAt: deps.clock.now() + duration * 1000,
     });
     await writeAudit(deps, tx, {
@@ -931,25 +959,20 @@ export async function assumeRole(
     if (input.serialNumber === undefined || input.tokenCode === undefined) {
       throw new HoldfastError('REQUEST_INVALID', 'SerialNumber and TokenCode go together');
     }
-    // The code is checked (and used up) first; the trust policy then sees a fresh MFA.
-    const now = deps.clock.now();
-    const provisional: CredentialMfa = {
-      factorId: '',
-      kind: 'totp',
-      assurance: 'software_otp',
-      at: now,
-      serialNumber: input.serialNumber,
-    };
-    const refusal = await decide(provisional);
-    if (refusal !== null) return denied(refusal);
-    return withTokenCode(deps, {
+    // The code is checked (and used up) first; the trust policy then sees the MFA facts of the
+    // factor that verified it (a hardware token's hardware assurance, not a guess). A wrong code
+    // answers as any wrong code does.
+    const verified = await withTokenCode(deps, {
       caller,
       ctx: input.ctx,
       serialNumber: input.serialNumber,
       tokenCode: input.tokenCode,
       resolveSerial: input.resolveSerial,
-      onVerified: (tx, mfa) => issue(tx, mfa),
+      onVerified: (_tx, mfa) => Promise.resolve(mfa),
     });
+    const refusal = await decide(verified);
+    if (refusal !== null) return denied(refusal);
+    return deps.store.transaction((tx) => issue(tx, verified));
   }
   const carried = caller.temporary?.mfa ?? null;
   const refusal = await decide(carried);

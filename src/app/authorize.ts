@@ -175,6 +175,8 @@ export async function decide(
         credential: asCredential,
         mfa: facts,
         sourceIp: sourceIp ?? undefined,
+        // aws:TokenIssueTime: when the session or temporary credentials were issued.
+        tokenIssuedAtMs: actor.session.createdAt,
       }),
     });
   /**

@@ -19,6 +19,7 @@ import { authorize } from './authorize.js';
 import type { Actor, RequestContext } from './context.js';
 import { newId, notifyPrincipal, writeAudit, type AppDeps, type AuditFact } from './deps.js';
 import { factorSecretContext, otpStateOf } from './factor-secrets.js';
+import { revokeDerived } from './derived-credentials.js';
 import { requireUser } from './users.js';
 
 /** TOTP seeds are 160 bits, the HMAC-SHA1 block recommendation of RFC 4226 §4 (R6). */
@@ -84,9 +85,12 @@ export async function listFactors(
 }
 
 /**
- * G4: factor creation and enabling are rate-limited per principal and per source address. Every
- * attempt counts (creation is never "successful" enough to be taken back), so a loop of
- * create-and-enable attempts slows to one an hour per principal after a small allowance.
+ * G4: failed attempts to enable a factor are rate-limited per principal, and every enrolment
+ * step (creating, enabling) per source address. Creating a pending factor does not count against
+ * the principal: someone holding only the password could otherwise use up the real user's
+ * allowance by creating factors they never enable. An enabling attempt counts until it succeeds
+ * (then it is taken back), so a loop of wrong codes slows to one an hour per principal after a
+ * small allowance.
  */
 export const ENROLMENT_THROTTLE: ThrottlePolicy = {
   freeFailures: 20,
@@ -125,16 +129,23 @@ export async function auditRefusal(
   );
 }
 
-/** Counts one enrolment attempt against the principal and the source (G4); refuses when over the limit. */
+/**
+ * Counts one enrolment attempt (G4) against the source, and, for an enabling attempt, against
+ * the principal; refuses when over the limit. Returns the keys counted, for the caller to take
+ * back when the attempt succeeds.
+ */
 export async function countEnrolmentAttempt(
   deps: AppDeps,
   actor: Actor & { kind: 'principal' },
   ctx: RequestContext,
-  action: string,
+  action: 'factor.create' | 'factor.enable',
+  options: { againstPrincipal?: boolean } = {},
 ): Promise<string[]> {
   const now = deps.clock.now();
   const keys: Array<[string, ThrottlePolicy]> = [
-    [`enrol:p:${actor.principal.id}`, ENROLMENT_THROTTLE],
+    ...((options.againstPrincipal ?? action === 'factor.enable')
+      ? ([[`enrol:p:${actor.principal.id}`, ENROLMENT_THROTTLE]] as Array<[string, ThrottlePolicy]>)
+      : []),
     [`enrol:ip:${ctx.sourceIp ?? 'local'}`, ENROLMENT_SOURCE_THROTTLE],
   ];
   const refusal = await deps.store.transaction(async (tx) => {
@@ -167,9 +178,15 @@ export const ENROLMENT_REFUSALS: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * G3, inside the enrolment transaction: may this session add a factor? A presented grant is used
- * up here (and given back if the transaction rolls back). Refusals are thrown; the caller audits
- * them once the transaction is over (see ENROLMENT_REFUSALS).
+ * G3, inside the transaction that changes the state: may this session add a factor? It is asked
+ * when a pending factor or a registration challenge is created AND again when that factor is
+ * enabled or the credential registered, so an admission that held at creation (the initial
+ * window, before the user enrolled their own factor) does not carry over to a later enable.
+ * Admitted are: an enrolment grant (presented now, used up here and given back if the
+ * transaction rolls back; or the one that admitted the pending factor being enabled), an MFA
+ * session of a principal with an enabled factor, or a principal that never had a factor, inside
+ * its initial window. Refusals are thrown; the caller audits them once the transaction is over
+ * (see ENROLMENT_REFUSALS). Returns the grant that admitted the enrolment, if any.
  */
 export async function admitEnrolment(
   deps: AppDeps,
@@ -177,14 +194,15 @@ export async function admitEnrolment(
   input: {
     actor: Actor & { kind: 'principal' };
     ctx: RequestContext;
-    hasEnabledFactor: boolean;
-    initialWindowSeconds: number | undefined;
-    grantToken: string | undefined;
+    /** A grant token presented with this request. */
+    grantToken?: string | undefined;
+    /** The grant that admitted the pending factor now being enabled. */
+    admittedByGrant?: string | null | undefined;
   },
-): Promise<void> {
+): Promise<{ grantId: string | null }> {
   const { principal, session } = input.actor;
   const now = deps.clock.now();
-  let grant = false;
+  let grantId = input.admittedByGrant ?? null;
   if (input.grantToken !== undefined) {
     const used = await tx.enrolment.consumeGrant({
       tokenHash: sha256Hex(input.grantToken),
@@ -192,19 +210,87 @@ export async function admitEnrolment(
       now,
     });
     if (used === null) throw new HoldfastError('ENROLMENT_GRANT_INVALID');
-    grant = true;
+    grantId = used.id;
   }
-  const windowMs = Math.min(MAX_INITIAL_ENROLMENT_WINDOW_MS, (input.initialWindowSeconds ?? Infinity) * 1000);
+  const account = await tx.accounts.findById(principal.accountId);
+  if (account === null) throw new HoldfastError('ACCOUNT_NOT_FOUND');
+  const hasEnabledFactor = (await tx.factors.listByPrincipal(principal.accountId, principal.id)).some(
+    (f) => f.status === 'enabled',
+  );
+  const windowMs = Math.min(
+    MAX_INITIAL_ENROLMENT_WINDOW_MS,
+    (account.settings.initialEnrolmentWindowSeconds ?? Infinity) * 1000,
+  );
   const verdict = checkEnrolment({
-    hasEnabledFactor: input.hasEnabledFactor,
+    hasEnabledFactor,
     everEnrolled: await tx.enrolment.everEnrolled(principal.id),
-    sessionHasMfa: hasMFA(session) && (input.actor.credential ?? 'session') === 'session',
-    grant,
+    // G3: an MFA session counts only for a principal that has an enabled factor now.
+    sessionHasMfa: hasEnabledFactor && hasMFA(session) && (input.actor.credential ?? 'session') === 'session',
+    grant: grantId !== null,
     principalCreatedAt: principal.createdAt,
     nowMs: now,
     initialWindowMs: windowMs,
   });
   if (verdict !== null) throw enrolmentError(verdict);
+  return { grantId };
+}
+
+/**
+ * When a principal's first factor is enabled (any kind, any face), what was started while it had
+ * none ends in the same transaction: every other pending factor it created and every WebAuthn
+ * registration challenge (someone holding only the password may have started them), and every
+ * other session and temporary credential of it without MFA (a password-only session from before
+ * must not outlive the enrolment). Both are audited. Does nothing when a factor was enabled already.
+ */
+export async function onFirstFactorEnabled(
+  deps: AppDeps,
+  tx: Repositories,
+  input: {
+    actor: Actor;
+    ctx: RequestContext;
+    target: Principal;
+    /** The factor being enabled (kept). */
+    factorId: string;
+    /** Whether the principal had an enabled factor before this one (read in this transaction). */
+    hadEnabledFactor: boolean;
+  },
+): Promise<void> {
+  if (input.hadEnabledFactor) return;
+  const { target } = input;
+  const now = deps.clock.now();
+  const cancelled = await tx.factors.cancelPending({
+    accountId: target.accountId,
+    principalId: target.id,
+    exceptId: input.factorId,
+  });
+  const registrations = await tx.webauthn.cancelRegistrations({ principalId: target.id, now });
+  if (cancelled.length > 0 || registrations > 0) {
+    await writeAudit(deps, tx, {
+      actor: input.actor,
+      ctx: input.ctx,
+      fact: {
+        accountId: target.accountId,
+        action: 'factor.pending_cancelled',
+        target: target.id,
+        details: {
+          reason: 'first_factor_enabled',
+          factorIds: cancelled,
+          registrationsCancelled: registrations,
+          keptFactorId: input.factorId,
+          security: true,
+        },
+      },
+    });
+  }
+  await revokeDerived(deps, tx, {
+    actor: input.actor,
+    ctx: input.ctx,
+    accountId: target.accountId,
+    principalId: target.id,
+    withoutMfa: true,
+    reason: 'first_factor_enabled',
+    ...(actsOnSelf(input.actor, target) ? { exceptId: input.actor.session.id } : {}),
+  });
 }
 
 /**
@@ -267,15 +353,14 @@ export async function createTOTPFactor(
         now,
       });
       const existing = await tx.factors.listByPrincipal(principal.accountId, principal.id);
-      await admitEnrolment(deps, tx, {
+      const { grantId } = await admitEnrolment(deps, tx, {
         actor: input.actor,
         ctx: input.ctx,
-        hasEnabledFactor: existing.some((f) => f.status === 'enabled'),
-        initialWindowSeconds: account.settings.initialEnrolmentWindowSeconds,
         grantToken: input.enrolmentGrant,
       });
       if (existing.length >= deps.settings.mfa.maxFactors) throw new HoldfastError('FACTOR_LIMIT_REACHED');
       if (existing.some((f) => f.name === name)) throw new HoldfastError('FACTOR_NAME_TAKEN');
+      factor.enrolmentGrantId = grantId;
       await tx.factors.insert(factor);
       await writeAudit(deps, tx, {
         actor: input.actor,
@@ -338,7 +423,9 @@ export type EnableCodes = { codes: [string, string] } | { code: string };
 /**
  * Enables a pending factor. Only the session that created it may (an admin-assigned hardware
  * token: its user or an admin), within its lifetime; wrong codes change nothing but the
- * attempt counter, and the pending factor survives a few of them.
+ * attempt counter, and the pending factor survives a few of them. G3 is decided again here, in
+ * the transaction that enables it: a factor admitted when it was created (say, inside the initial
+ * window) is refused once the principal enrolled another factor meanwhile.
  */
 export async function enableFactor(
   deps: AppDeps,
@@ -351,13 +438,8 @@ export async function enableFactor(
   } & EnableCodes,
 ): Promise<Factor> {
   const target = await targetPrincipal(deps, { ...input, action: ACTIONS.EnableMFADevice });
-  const counted =
-    input.actor.kind === 'principal'
-      ? await countEnrolmentAttempt(deps, input.actor, input.ctx, 'factor.enable')
-      : [];
   const factor = await loadFactor(deps, input.accountId, input.factorId, target.id);
-  if (factor.status !== 'pending') {
-    const error = new HoldfastError('FACTOR_NOT_PENDING');
+  const refuse = async (error: HoldfastError): Promise<never> => {
     await auditRefusal(deps, {
       actor: input.actor,
       ctx: input.ctx,
@@ -366,22 +448,37 @@ export async function enableFactor(
       error,
     });
     throw error;
-  }
-  const now = deps.clock.now();
+  };
+  if (factor.status !== 'pending') return refuse(new HoldfastError('FACTOR_NOT_PENDING'));
   if (factor.pendingSessionId !== null) {
     if (input.actor.kind !== 'principal' || input.actor.session.id !== factor.pendingSessionId) {
       // G3: only the session that created a pending factor may enable it.
-      const error = new HoldfastError('FACTOR_WRONG_SESSION', undefined, { details: { guardrail: 'G3' } });
-      await auditRefusal(deps, {
-        actor: input.actor,
-        ctx: input.ctx,
-        action: 'factor.enable',
-        target: factor.id,
-        error,
-      });
-      throw error;
+      return refuse(new HoldfastError('FACTOR_WRONG_SESSION', undefined, { details: { guardrail: 'G3' } }));
     }
   }
+  // A factor its principal created is admitted again now (an admin-assigned token was admitted by
+  // the admin who assigned it). Checked before counting, so a refused admission costs the
+  // principal's G4 allowance nothing; decided for good in the enabling transaction below.
+  const admittedBySelf = input.actor.kind === 'principal' && !factor.adminProvisioned ? input.actor : null;
+  const admit = (tx: Repositories) =>
+    admittedBySelf === null
+      ? Promise.resolve()
+      : admitEnrolment(deps, tx, {
+          actor: admittedBySelf,
+          ctx: input.ctx,
+          admittedByGrant: factor.enrolmentGrantId ?? null,
+        }).then(() => undefined);
+  try {
+    await deps.store.transaction(admit);
+  } catch (err) {
+    if (err instanceof HoldfastError && ENROLMENT_REFUSALS.has(err.code)) return refuse(err);
+    throw err;
+  }
+  const counted =
+    input.actor.kind === 'principal'
+      ? await countEnrolmentAttempt(deps, input.actor, input.ctx, 'factor.enable')
+      : [];
+  const now = deps.clock.now();
   /** The audit record of one enabling attempt (success or failure). */
   const auditEnable = (tx: Repositories, fact: Partial<AuditFact>) =>
     writeAudit(deps, tx, {
@@ -422,10 +519,14 @@ export async function enableFactor(
         });
         return null;
       }
-      const enabledCount = (await tx.factors.listByPrincipal(factor.accountId, target.id)).filter(
+      // One enabling decision per principal at a time (a row lock on PostgreSQL): two pending
+      // factors enabled at once cannot both count as the first.
+      await tx.mfaState.lock({ principalId: target.id, accountId: target.accountId, now });
+      await admit(tx);
+      const enabledBefore = (await tx.factors.listByPrincipal(factor.accountId, target.id)).filter(
         (f) => f.status === 'enabled',
       ).length;
-      if (enabledCount >= deps.settings.mfa.maxFactors) throw new HoldfastError('FACTOR_LIMIT_REACHED');
+      if (enabledBefore >= deps.settings.mfa.maxFactors) throw new HoldfastError('FACTOR_LIMIT_REACHED');
       if (
         !(await tx.factors.enable({
           id: factor.id,
@@ -445,6 +546,13 @@ export async function enableFactor(
         template: 'factor.added',
         payload: { factorName: factor.name, kind: factor.kind },
       });
+      await onFirstFactorEnabled(deps, tx, {
+        actor: input.actor,
+        ctx: input.ctx,
+        target,
+        factorId: factor.id,
+        hadEnabledFactor: enabledBefore > 0,
+      });
       return {
         ...factor,
         status: 'enabled' as const,
@@ -454,6 +562,15 @@ export async function enableFactor(
         pendingSessionId: null,
         pendingExpiresAt: null,
       };
+    })
+    .catch(async (err: unknown) => {
+      if (
+        err instanceof HoldfastError &&
+        (ENROLMENT_REFUSALS.has(err.code) || err.code === 'FACTOR_NOT_PENDING')
+      ) {
+        await refuse(err);
+      }
+      throw err;
     })
     .then((enabled) => {
       if (enabled === null) throw new HoldfastError('FACTOR_CODE_INVALID');
@@ -513,6 +630,27 @@ async function releaseHardwareToken(tx: Repositories, factor: Factor, now: numbe
 }
 
 /**
+ * I3: a removed factor takes with it every session in which it was verified and every temporary
+ * credential minted with its code (a thief signed in with a lost phone keeps nothing). The acting
+ * session or credential stays: it just passed the step-up that removing a factor needs.
+ */
+export async function endDerivedFromFactor(
+  deps: AppDeps,
+  tx: Repositories,
+  input: { actor: Actor; ctx: RequestContext; factor: Factor },
+): Promise<void> {
+  await revokeDerived(deps, tx, {
+    actor: input.actor,
+    ctx: input.ctx,
+    accountId: input.factor.accountId,
+    principalId: input.factor.principalId,
+    factorId: input.factor.id,
+    reason: 'factor_removed',
+    ...(input.actor.kind === 'principal' ? { exceptId: input.actor.session.id } : {}),
+  });
+}
+
+/**
  * G5: when a principal is left without an enabled factor by someone else's action (an admin, a
  * reset), its sessions are revoked until it enrols again; when it removes its last factor itself,
  * every other session of it is revoked. Either way its temporary AWS credentials are revoked and
@@ -530,24 +668,22 @@ export async function onFactorLoss(
     (f) => f.status === 'enabled',
   );
   if (remaining.length > 0) return false;
-  const now = deps.clock.now();
   const { actor } = input;
-  const revoked = await tx.sessions.revokeAllForPrincipal({
-    accountId: target.accountId,
-    principalId: target.id,
-    now,
-    reason: 'last_factor_removed',
-    ...(actsOnSelf(actor, target) ? { exceptId: actor.session.id } : {}),
-  });
+  const { sessionsRevoked: revoked, temporaryCredentialsRevoked: temporaryRevoked } = await revokeDerived(
+    deps,
+    tx,
+    {
+      actor,
+      ctx: input.ctx,
+      accountId: target.accountId,
+      principalId: target.id,
+      reason: 'last_factor_removed',
+      ...(actsOnSelf(actor, target) ? { exceptId: actor.session.id } : {}),
+    },
+  );
   const keysDeactivated = await tx.accessKeys.deactivateAllForPrincipal({
     accountId: target.accountId,
     principalId: target.id,
-  });
-  const temporaryRevoked = await tx.temporaryCredentials.revokeAllForPrincipal({
-    accountId: target.accountId,
-    principalId: target.id,
-    now,
-    ...(actsOnSelf(actor, target) ? { exceptId: actor.session.id } : {}),
   });
   await writeAudit(deps, tx, {
     actor: input.actor,
@@ -625,6 +761,7 @@ export async function removeFactor(
         template: 'factor.removed',
         payload: { factorName: factor.name, byAdmin: !self },
       });
+      await endDerivedFromFactor(deps, tx, { actor: input.actor, ctx: input.ctx, factor });
     }
     const lastFactorRemoved =
       factor.status === 'enabled' &&

@@ -12,7 +12,7 @@ import { authorize } from './authorize.js';
 import type { Actor, RequestContext } from './context.js';
 import { newId, notifyPrincipal, writeAudit, type AppDeps } from './deps.js';
 import { factorSecretContext } from './factor-secrets.js';
-import { onFactorLoss, parseFactorName } from './factors.js';
+import { endDerivedFromFactor, onFactorLoss, parseFactorName } from './factors.js';
 import { requireRecentMFA } from './mfa.js';
 import { requireUser } from './users.js';
 
@@ -551,6 +551,10 @@ export async function setHardwareTokenState(
         payload: { factorName: bound.name, byAdmin: true, tokenState: state },
       });
       const holder = await tx.principals.findById(accountId, bound.principalId);
+      if (bound.status === 'enabled') {
+        // Whoever signed in with the token (a finder of a lost one) keeps nothing.
+        await endDerivedFromFactor(deps, tx, { actor: input.actor, ctx: input.ctx, factor: bound });
+      }
       if (bound.status === 'enabled' && holder !== null) {
         await onFactorLoss(deps, tx, { actor: input.actor, ctx: input.ctx, target: holder });
       }

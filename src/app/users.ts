@@ -16,6 +16,7 @@ import { ACTIONS } from './actions.js';
 import { uniqueViolation } from './conflicts.js';
 import { authorize } from './authorize.js';
 import type { Actor, RequestContext } from './context.js';
+import { revokeDerived } from './derived-credentials.js';
 import { writeAudit, type AppDeps } from './deps.js';
 
 /** A freshly issued one-time setup token (shown once, stored as a hash). */
@@ -376,6 +377,14 @@ export async function completeSetup(
       accountId: current.accountId,
       principalId: current.id,
       now,
+      reason: 'password_set',
+    });
+    await revokeDerived(deps, tx, {
+      actor: null,
+      ctx: input.ctx,
+      accountId: current.accountId,
+      principalId: current.id,
+      temporaryOnly: true,
       reason: 'password_set',
     });
     await writeAudit(deps, tx, {

@@ -59,6 +59,7 @@ import {
   auditRefusal,
   countEnrolmentAttempt,
   ENROLMENT_REFUSALS,
+  onFirstFactorEnabled,
   parseFactorName,
 } from './factors.js';
 import {
@@ -408,15 +409,13 @@ export async function webAuthnRegistrationOptions(
     .transaction(async (tx) => {
       await tx.factors.deleteExpiredPending({ accountId: target.accountId, principalId: target.id, now });
       const existing = await tx.factors.listByPrincipal(target.accountId, target.id);
-      if (!adminProvisioned) {
-        await admitEnrolment(deps, tx, {
-          actor: input.actor,
-          ctx: input.ctx,
-          hasEnabledFactor: existing.some((f) => f.status === 'enabled'),
-          initialWindowSeconds: account.settings.initialEnrolmentWindowSeconds,
-          grantToken: input.enrolmentGrant,
-        });
-      }
+      const { grantId } = adminProvisioned
+        ? { grantId: null }
+        : await admitEnrolment(deps, tx, {
+            actor: input.actor,
+            ctx: input.ctx,
+            grantToken: input.enrolmentGrant,
+          });
       if (existing.length >= deps.settings.mfa.maxFactors) throw new HoldfastError('FACTOR_LIMIT_REACHED');
       if (existing.some((f) => f.name === name)) throw new HoldfastError('FACTOR_NAME_TAKEN');
       return insertChallenge(deps, tx, {
@@ -432,6 +431,8 @@ export async function webAuthnRegistrationOptions(
           userHandle: b64url(built.userHandle),
           adminProvisioned,
           attestation,
+          // G3 is decided again at registration; a grant used here admits that registration.
+          enrolmentGrantId: grantId,
         },
       });
     })
@@ -466,7 +467,6 @@ export async function registerWebAuthnFactor(
   },
 ): Promise<{ factor: Factor; credential: WebAuthnCredential }> {
   const { target, adminProvisioned } = await registrant(deps, { ...input, self: ACTIONS.EnableMFADevice });
-  const counted = await countEnrolmentAttempt(deps, input.actor, input.ctx, 'factor.enable');
   const account = await deps.store.accounts.findById(target.accountId);
   if (account === null) throw new HoldfastError('ACCOUNT_NOT_FOUND');
   const now = deps.clock.now();
@@ -478,6 +478,12 @@ export async function registerWebAuthnFactor(
     stored.data.adminProvisioned === adminProvisioned
       ? stored
       : null;
+  // G4: only an attempt on a live challenge of this session counts against the principal (an
+  // unknown or cancelled challenge costs the source only), so holding the password is not
+  // enough to use up the real user's allowance.
+  const counted = await countEnrolmentAttempt(deps, input.actor, input.ctx, 'factor.enable', {
+    againstPrincipal: challenge !== null,
+  });
 
   /** Refuses: uses up the challenge, audits the precise reason, answers one code. */
   const refuse = async (
@@ -593,46 +599,79 @@ export async function registerWebAuthnFactor(
     createdAt: now,
     lastUsedAt: null,
   };
-  const result = await deps.store.transaction(async (tx) => {
-    if (!(await tx.webauthn.consumeChallenge({ id: challenge.id, now }))) return 'challenge_used' as const;
-    if ((await tx.webauthn.findCredential(target.accountId, credential.credentialId)) !== null) {
-      return 'credential_exists' as const;
-    }
-    const existing = await tx.factors.listByPrincipal(target.accountId, target.id);
-    if (existing.length >= deps.settings.mfa.maxFactors) throw new HoldfastError('FACTOR_LIMIT_REACHED');
-    if (existing.some((f) => f.name === name)) throw new HoldfastError('FACTOR_NAME_TAKEN');
-    await tx.factors.insert(factor);
-    await tx.webauthn.insertCredential(credential);
-    await tx.enrolment.markEnrolled({ principalId: target.id, accountId: target.accountId, now });
-    for (const key of counted) await tx.throttle.release(key);
-    await writeAudit(deps, tx, {
-      actor: input.actor,
-      ctx: input.ctx,
-      fact: {
-        accountId: target.accountId,
-        action: 'factor.enable',
-        target: factorId,
-        details: {
-          kind: 'webauthn',
-          name,
-          authenticator: kind,
-          aaguid: credential.aaguid,
-          attestationFormat: credential.attestationFormat,
-          attestationVerified: credential.attestationVerified,
-          backupEligible: credential.backupEligible,
-          assurance,
-          adminProvisioned,
+  const result = await deps.store
+    .transaction(async (tx) => {
+      // One enabling decision per principal at a time (a row lock on PostgreSQL).
+      await tx.mfaState.lock({ principalId: target.id, accountId: target.accountId, now });
+      if (!(await tx.webauthn.consumeChallenge({ id: challenge.id, now }))) return 'challenge_used' as const;
+      if (!adminProvisioned) {
+        // G3 again, in the transaction that registers: the options may predate the user's own
+        // first factor. A refusal rolls back (the challenge stays unused) and is audited below.
+        await admitEnrolment(deps, tx, {
+          actor: input.actor,
+          ctx: input.ctx,
+          admittedByGrant:
+            typeof challenge.data.enrolmentGrantId === 'string' ? challenge.data.enrolmentGrantId : null,
+        });
+      }
+      if ((await tx.webauthn.findCredential(target.accountId, credential.credentialId)) !== null) {
+        return 'credential_exists' as const;
+      }
+      const existing = await tx.factors.listByPrincipal(target.accountId, target.id);
+      if (existing.length >= deps.settings.mfa.maxFactors) throw new HoldfastError('FACTOR_LIMIT_REACHED');
+      if (existing.some((f) => f.name === name)) throw new HoldfastError('FACTOR_NAME_TAKEN');
+      await tx.factors.insert(factor);
+      await tx.webauthn.insertCredential(credential);
+      await tx.enrolment.markEnrolled({ principalId: target.id, accountId: target.accountId, now });
+      for (const key of counted) await tx.throttle.release(key);
+      await writeAudit(deps, tx, {
+        actor: input.actor,
+        ctx: input.ctx,
+        fact: {
+          accountId: target.accountId,
+          action: 'factor.enable',
+          target: factorId,
+          details: {
+            kind: 'webauthn',
+            name,
+            authenticator: kind,
+            aaguid: credential.aaguid,
+            attestationFormat: credential.attestationFormat,
+            attestationVerified: credential.attestationVerified,
+            backupEligible: credential.backupEligible,
+            assurance,
+            adminProvisioned,
+          },
         },
-      },
+      });
+      await notifyPrincipal(deps, tx, {
+        accountId: target.accountId,
+        principalId: target.id,
+        template: 'factor.added',
+        payload: { factorName: name, kind: 'webauthn', byAdmin: adminProvisioned },
+      });
+      await onFirstFactorEnabled(deps, tx, {
+        actor: input.actor,
+        ctx: input.ctx,
+        target,
+        factorId,
+        hadEnabledFactor: existing.some((f) => f.status === 'enabled'),
+      });
+      return 'ok' as const;
+    })
+    .catch(async (err: unknown) => {
+      if (err instanceof HoldfastError && ENROLMENT_REFUSALS.has(err.code)) {
+        await deps.store.transaction((tx) => tx.webauthn.consumeChallenge({ id: challenge.id, now }));
+        await auditRefusal(deps, {
+          actor: input.actor,
+          ctx: input.ctx,
+          action: 'factor.enable',
+          target: target.id,
+          error: err,
+        });
+      }
+      throw err;
     });
-    await notifyPrincipal(deps, tx, {
-      accountId: target.accountId,
-      principalId: target.id,
-      template: 'factor.added',
-      payload: { factorName: name, kind: 'webauthn', byAdmin: adminProvisioned },
-    });
-    return 'ok' as const;
-  });
   if (result === 'challenge_used') return refuse('WEBAUTHN_REGISTRATION_FAILED', 'challenge_used');
   if (result === 'credential_exists') {
     await refuse('WEBAUTHN_REGISTRATION_FAILED', 'credential_exists').catch(() => undefined);

@@ -41,6 +41,7 @@ const temporary = (over: Partial<TemporaryCredential>): TemporaryCredential => (
     serialNumber: 'arn:aws:iam::1:mfa/x',
   },
   parentKeyId: 'AKIAAAAAAAAAAAAAAAA1',
+  sourceKeyId: 'AKIAAAAAAAAAAAAAAAA1',
   createdAt: 100,
   expiresAt: 1000,
   revokedAt: null,
@@ -170,6 +171,55 @@ describe.each(DATABASE_KINDS)('access key repositories contract [$name]', ({ nam
     });
     expect(await store.temporaryCredentials.deleteExpired(200)).toBe(1);
     expect(await store.temporaryCredentials.findById('ASIAAAAAAAAAAAAAAAA3')).toBeNull();
+  });
+
+  it('temporary credentials: derived ones end with their factor, their source key, or their lack of MFA', async () => {
+    // A principal of its own, so the credentials of the tests above do not count.
+    const live = { expiresAt: 10_000, principalId: 'usr_derived' };
+    await store.temporaryCredentials.insert(temporary({ id: 'ASIADERIVEDAAAAAAAA1', ...live }));
+    await store.temporaryCredentials.insert(
+      temporary({
+        id: 'ASIADERIVEDAAAAAAAA2',
+        ...live,
+        mfa: null,
+        parentKeyId: 'AKIAAAAAAAAAAAAAAAA3',
+        sourceKeyId: undefined,
+      }),
+    );
+    // Chained from a temporary credential: its source is the long-term key at the start.
+    await store.temporaryCredentials.insert(
+      temporary({
+        id: 'ASIADERIVEDAAAAAAAA3',
+        ...live,
+        mfa: { ...temporary({}).mfa!, factorId: 'mfa_other' },
+        parentKeyId: 'ASIADERIVEDAAAAAAAA1',
+        sourceKeyId: 'AKIAAAAAAAAAAAAAAAA1',
+      }),
+    );
+    const revoke = (over: Record<string, string | boolean>) =>
+      store.temporaryCredentials.revokeDerived({
+        accountId: ACCOUNT,
+        principalId: 'usr_derived',
+        now: 300,
+        ...over,
+      });
+    expect(await store.temporaryCredentials.findById('ASIADERIVEDAAAAAAAA2')).toMatchObject({
+      sourceKeyId: 'AKIAAAAAAAAAAAAAAAA3',
+    });
+    expect(await revoke({ factorId: 'mfa_nothing' })).toBe(0);
+    expect(await revoke({ withoutMfa: true })).toBe(1);
+    expect(await store.temporaryCredentials.findById('ASIADERIVEDAAAAAAAA2')).toMatchObject({
+      revokedAt: 300,
+    });
+    expect(await revoke({ factorId: 'mfa_other' })).toBe(1);
+    expect(await store.temporaryCredentials.findById('ASIADERIVEDAAAAAAAA3')).toMatchObject({
+      revokedAt: 300,
+    });
+    expect(await revoke({ sourceKeyId: 'AKIAAAAAAAAAAAAAAAA1', exceptId: 'ASIADERIVEDAAAAAAAA1' })).toBe(0);
+    expect(await revoke({ sourceKeyId: 'AKIAAAAAAAAAAAAAAAA1' })).toBe(1);
+    expect(await store.temporaryCredentials.findById('ASIADERIVEDAAAAAAAA1')).toMatchObject({
+      revokedAt: 300,
+    });
   });
 
   it('roles: names unique per account case-insensitively; devices; user deletion', async () => {

@@ -158,6 +158,30 @@ describe.each(DATABASE_KINDS)('repository contract [$name]', ({ name }) => {
     expect((await store.sessions.findByTokenHash('th1'))!.revokedReason).toBe('admin_revoked');
   });
 
+  it('sessions: derived ones end with every factor verified in them, or for lacking MFA', async () => {
+    const who = { accountId: '100000000001', principalId: 'AIDA0000000000000001' };
+    const factor = (factorId: string) => ({
+      methods: ['pwd', 'otp'],
+      factor: { factorId, kind: 'totp', assurance: 'software_otp', at: 1000 },
+    });
+    await store.sessions.insert(session({ ...who, id: 'ses_d1', auth: factor('mfa_a') }), 'thd1');
+    await store.sessions.insert(session({ ...who, id: 'ses_d2' }), 'thd2');
+    await store.sessions.insert(session({ ...who, id: 'ses_d3' }), 'thd3');
+    // ses_d2 stepped up with mfa_a then with mfa_b: it remembers both.
+    await store.sessions.updateAuth('ses_d2', factor('mfa_a'));
+    await store.sessions.updateAuth('ses_d2', factor('mfa_b'));
+    const revoke = (over: Record<string, string | boolean>) =>
+      store.sessions.revokeDerived({ ...who, now: 2000, reason: 'factor_removed', ...over });
+    expect(await revoke({ factorId: 'mfa_c' })).toBe(0);
+    expect(await revoke({ factorId: 'mfa_a', exceptId: 'ses_d1' })).toBe(1);
+    expect((await store.sessions.findByTokenHash('thd2'))!.revokedReason).toBe('factor_removed');
+    expect((await store.sessions.findByTokenHash('thd1'))!.revokedAt).toBeNull();
+    // ses_d3, and ses_4 of the test above.
+    expect(await revoke({ withoutMfa: true, reason: 'first_factor_enabled' })).toBe(2);
+    expect((await store.sessions.findByTokenHash('thd3'))!.revokedReason).toBe('first_factor_enabled');
+    expect((await store.sessions.findByTokenHash('thd1'))!.revokedAt).toBeNull();
+  });
+
   it('flows: optimistic concurrency on update', async () => {
     const flow = {
       id: 'flw_1',

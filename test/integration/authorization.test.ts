@@ -21,6 +21,7 @@ import {
   PASSWORD,
   STEP_MS,
   totpAt,
+  uniqueIp,
   type Http,
   type MfaApi,
 } from '../helpers/mfa.js';
@@ -433,35 +434,40 @@ describe.each(DATABASE_KINDS)('authorization over HTTP [$name]', ({ name }) => {
       await operatorSettings({ initialEnrolmentWindowSeconds: 7 * 24 * 3600 });
     });
 
-    it('G4: factor creation is rate-limited per principal, and every refusal is audited', async () => {
-      const grants = async () =>
-        (
-          await inst.app.issueEnrolmentGrant({
-            actor: { kind: 'operator' },
-            ctx: { requestId: 'test', sourceIp: null, userAgent: 'test' },
-            accountId,
-            userRef: user.email,
-          })
-        ).token;
+    it('G4: failed enables are rate-limited per principal (creating factors costs nothing), every refusal audited', async () => {
       const user = await newUser();
-      let created = 0;
-      let throttled = null;
-      for (let i = 0; i < 25 && throttled === null; i++) {
-        const res = await call('POST', '/v1/factors/totp', user.token, {
-          name: `f${i}`,
-          enrolmentGrant: await grants(),
-        });
-        if (res.status === 201) {
-          created++;
-          expectStatus(await call('DELETE', `/v1/factors/${res.body.factor.id}`, user.token), 204);
-        } else throttled = res;
+      const ip = uniqueIp();
+      const as = (method: 'POST' | 'DELETE', url: string, body?: unknown) =>
+        http({ method, url, token: user.token, ip, ...(body === undefined ? {} : { body }) });
+      // More creations than the principal's allowance: none is refused, so someone holding only
+      // the password cannot use up the user's enrolment allowance this way.
+      for (let i = 0; i < 22; i++) {
+        const res = await as('POST', '/v1/factors/totp', { name: `f${i}` });
+        expectStatus(res, 201);
+        expectStatus(await as('DELETE', `/v1/factors/${res.body.factor.id}`), 204);
       }
-      // 20 attempts are free; the 21st is counted into the delay that refuses the 22nd.
-      expect(created).toBe(21);
+      // Wrong codes are counted: 20 are free; the 21st is counted into the delay that refuses the 22nd.
+      let failed = 0;
+      let throttled = null;
+      let pending: { id: string; secret: string } | null = null;
+      for (let i = 0; i < 30 && throttled === null; i++) {
+        if (pending === null || failed % 4 === 0) {
+          if (pending !== null) await as('DELETE', `/v1/factors/${pending.id}`);
+          const res = await as('POST', '/v1/factors/totp', { name: `g${i}` });
+          expectStatus(res, 201);
+          pending = { id: res.body.factor.id as string, secret: res.body.secret as string };
+        }
+        const good = totpAt(pending.secret, now());
+        const wrong = good === '000000' ? '111111' : '000000';
+        const res = await as('POST', `/v1/factors/${pending.id}/enable`, { code: wrong });
+        if (res.status === 400) failed++;
+        else throttled = res;
+      }
+      expect(failed).toBe(21);
       expectError(throttled!, 429, 'AUTH_THROTTLED');
       expect(throttled!.body.error.guardrail).toBe('G4');
       expect((await auditFailures(user.id)).at(-1)).toMatchObject({
-        action: 'factor.create',
+        action: 'factor.enable',
         errorCode: 'AUTH_THROTTLED',
       });
     });

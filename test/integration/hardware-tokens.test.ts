@@ -676,8 +676,17 @@ describe.skipIf(NO_CLIENTS).each(DATABASE_KINDS)('hardware tokens over HTTP [$na
         headers: bearer(token),
         payload: { state },
       });
-    // A password-only session of the admin (signed in before it had a factor) may not do it.
-    const noMFA = await lost(adminPasswordToken);
+    // The admin's password-only session (signed in before it had a factor) ended when its first
+    // factor was enabled; an MFA older than the step-up age may not do it either.
+    const ended = await lost(adminPasswordToken);
+    expect(ended.statusCode).toBe(401);
+    expect(ended.json().error.code).toBe('AUTH_SESSION_INVALID');
+    const stale = await mfaSessionToken(inst, {
+      accountName: 'acme',
+      login: 'admin@acme.test',
+      factorAt: inst.clock.now() - 20 * 60_000,
+    });
+    const noMFA = await lost(stale);
     expect(noMFA.statusCode).toBe(403);
     expect(noMFA.json().error.code).toBe('MFA_STEP_UP_REQUIRED');
     expect((await tokenRows()).find((t) => t.serial === 'TOTP-0001')!.state).toBe('assigned');

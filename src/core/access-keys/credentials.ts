@@ -60,6 +60,12 @@ export interface TemporaryCredential {
   mfa: CredentialMfa | null;
   /** The access key id that asked for it (long-term or temporary). */
   parentKeyId: string;
+  /**
+   * The long-term key at the start of its chain: deactivating or deleting that key ends it.
+   * Defaults to `parentKeyId` when that is a long-term key.
+   */
+  sourceKeyId?: string | null;
+  /** When it was issued (ms since the epoch): `aws:TokenIssueTime`. */
   createdAt: number;
   expiresAt: number;
   revokedAt: number | null;
@@ -119,6 +125,20 @@ export interface TemporaryCredentialRepository {
     accountId: string;
     principalId: string;
     now: number;
+    exceptId?: string;
+  }): Promise<number>;
+  /**
+   * Revokes the live credentials of a principal derived from a credential: minted with a code of
+   * `factorId`, or descending from the long-term key `sourceKeyId`, or (`withoutMfa`) carrying no
+   * MFA facts; with none of these, all of them. Never `exceptId`. Returns how many.
+   */
+  revokeDerived(input: {
+    accountId: string;
+    principalId: string;
+    now: number;
+    factorId?: string;
+    sourceKeyId?: string;
+    withoutMfa?: boolean;
     exceptId?: string;
   }): Promise<number>;
   /** Deletes credentials that expired before `now`. */

@@ -60,6 +60,8 @@ export interface Factor {
   pendingSessionId: string | null;
   pendingExpiresAt: number | null;
   pendingAttempts: number;
+  /** The enrolment grant that admitted a pending factor (G3 is re-checked when it is enabled). */
+  enrolmentGrantId?: string | null;
 }
 
 /** What a driver needs to check a code: the decrypted secret plus the replay and drift state. */

@@ -89,6 +89,21 @@ const ROWS: Array<[string, Partial<BuildContextInput>, Record<string, ContextVal
     { mfa: { ...mfa, authenticatedAtMs: NOW + 5_000 } },
     { 'aws:multifactorauthage': 0 },
   ],
+  [
+    'aws:TokenIssueTime is the issue time of temporary credentials',
+    { tokenIssuedAtMs: NOW - 3_600_000 },
+    { 'aws:tokenissuetime': '2026-11-23T11:00:00.000Z' },
+  ],
+  [
+    'aws:TokenIssueTime is absent for long-term keys',
+    { credential: 'long-term-key', tokenIssuedAtMs: NOW - 3_600_000 },
+    { 'aws:tokenissuetime': undefined },
+  ],
+  [
+    'extra keys cannot spoof aws:TokenIssueTime',
+    { credential: 'long-term-key', extraKeys: { 'aws:TokenIssueTime': '2030-01-01T00:00:00Z' } },
+    { 'aws:tokenissuetime': undefined },
+  ],
 ];
 
 describe('buildRequestContext', () => {

@@ -54,6 +54,7 @@ export const RESERVED_KEYS: readonly string[] = [
   'aws:sourceip',
   'aws:multifactorauthpresent',
   'aws:multifactorauthage',
+  'aws:tokenissuetime',
   'holdfast:mfaassurance',
   'holdfast:mfaassurancelevel',
   'holdfast:mfafactorkind',
@@ -83,6 +84,11 @@ export interface BuildContextInput {
   /** MFA facts of the session, or null when the session was not MFA-authenticated. */
   mfa: MfaFacts | null;
   sourceIp?: string | undefined;
+  /**
+   * When the temporary credentials or the session signing the request were issued (ms since
+   * the epoch): `aws:TokenIssueTime`. Ignored for long-term keys, for which the key is absent.
+   */
+  tokenIssuedAtMs?: number | undefined;
   /** Further keys (lower-cased on the way in); they never override the keys set here. */
   extraKeys?: Readonly<Record<string, ContextValue>> | undefined;
 }
@@ -93,6 +99,8 @@ export interface BuildContextInput {
  * - `aws:MultiFactorAuthPresent` is present only for session (temporary) credentials: true when
  *   MFA validated the session, false otherwise; ABSENT for long-term access keys.
  * - `aws:MultiFactorAuthAge` is present only when MFA was used.
+ * - `aws:TokenIssueTime` (Date) is the issue time of the temporary credentials (or the session)
+ *   signing the request; ABSENT for long-term access keys.
  * - Holdfast's `holdfast:MfaAssurance`, `holdfast:MfaAssuranceLevel` and `holdfast:MfaFactorKind`
  *   follow `aws:MultiFactorAuthAge` (present only with MFA); `holdfast:PhishingResistant` follows
  *   `aws:MultiFactorAuthPresent` (false for a session without MFA, absent for long-term keys).
@@ -115,6 +123,9 @@ export function buildRequestContext(input: BuildContextInput): RequestContext {
   if (input.credential === 'session') {
     keys.set('aws:multifactorauthpresent', mfa !== null);
     keys.set('holdfast:phishingresistant', mfa?.phishingResistant ?? false);
+    if (input.tokenIssuedAtMs !== undefined) {
+      keys.set('aws:tokenissuetime', new Date(input.tokenIssuedAtMs).toISOString());
+    }
   }
   if (mfa !== null) {
     const age = Math.max(0, Math.floor((input.nowMs - mfa.authenticatedAtMs) / 1000));

@@ -119,6 +119,7 @@ function toTemporaryCredential(row: TemporaryCredentialsTable): TemporaryCredent
     tokenHash: row.token_hash,
     mfa: row.mfa === null ? null : (JSON.parse(row.mfa) as CredentialMfa),
     parentKeyId: row.parent_key_id,
+    sourceKeyId: row.source_key_id,
     createdAt: Number(row.created_at),
     expiresAt: Number(row.expires_at),
     revokedAt: row.revoked_at === null ? null : Number(row.revoked_at),
@@ -145,6 +146,13 @@ export function temporaryCredentialRepository(db: Kysely<Schema>): TemporaryCred
           created_at: c.createdAt,
           expires_at: c.expiresAt,
           revoked_at: c.revokedAt,
+          factor_id: c.mfa === null || c.mfa.factorId === '' ? null : c.mfa.factorId,
+          source_key_id:
+            c.sourceKeyId !== undefined
+              ? c.sourceKeyId
+              : c.parentKeyId.startsWith('AKIA')
+                ? c.parentKeyId
+                : null,
         })
         .execute();
     },
@@ -164,6 +172,24 @@ export function temporaryCredentialRepository(db: Kysely<Schema>): TemporaryCred
         .where('principal_id', '=', input.principalId)
         .where('revoked_at', 'is', null)
         .where('expires_at', '>', input.now);
+      if (input.exceptId !== undefined) query = query.where('id', '!=', input.exceptId);
+      const result = await query.executeTakeFirst();
+      return Number(result.numUpdatedRows);
+    },
+    async revokeDerived(input) {
+      let query = db
+        .updateTable('temporary_credentials')
+        .set({ revoked_at: input.now })
+        .where('account_id', '=', input.accountId)
+        .where('principal_id', '=', input.principalId)
+        .where('revoked_at', 'is', null)
+        .where('expires_at', '>', input.now);
+      if (input.factorId !== undefined) query = query.where('factor_id', '=', input.factorId);
+      if (input.sourceKeyId !== undefined) {
+        const key = input.sourceKeyId;
+        query = query.where((eb) => eb.or([eb('source_key_id', '=', key), eb('parent_key_id', '=', key)]));
+      }
+      if (input.withoutMfa === true) query = query.where('mfa', 'is', null);
       if (input.exceptId !== undefined) query = query.where('id', '!=', input.exceptId);
       const result = await query.executeTakeFirst();
       return Number(result.numUpdatedRows);

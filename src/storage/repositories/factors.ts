@@ -25,6 +25,7 @@ function toFactor(row: FactorsTable): Factor {
     pendingSessionId: row.pending_session_id,
     pendingExpiresAt: row.pending_expires_at,
     pendingAttempts: row.pending_attempts,
+    ...(row.enrolment_grant_id !== null ? { enrolmentGrantId: row.enrolment_grant_id } : {}),
   };
 }
 
@@ -55,6 +56,7 @@ export function factorRepository(db: Kysely<Schema>): FactorRepository {
           pending_session_id: f.pendingSessionId,
           pending_expires_at: f.pendingExpiresAt,
           pending_attempts: f.pendingAttempts,
+          enrolment_grant_id: f.enrolmentGrantId ?? null,
         })
         .execute();
     },
@@ -140,6 +142,21 @@ export function factorRepository(db: Kysely<Schema>): FactorRepository {
       // A WebAuthn factor's credential goes with it (its credential id may then be registered again).
       await db.deleteFrom('webauthn_credentials').where('factor_id', '=', id).execute();
       await db.deleteFrom('factors').where('id', '=', id).execute();
+    },
+    async cancelPending({ accountId, principalId, exceptId }) {
+      let query = db
+        .selectFrom('factors')
+        .select('id')
+        .where('account_id', '=', accountId)
+        .where('principal_id', '=', principalId)
+        .where('status', '=', 'pending')
+        .where('admin_provisioned', '=', 0);
+      if (exceptId !== undefined) query = query.where('id', '!=', exceptId);
+      const ids = (await query.execute()).map((r) => r.id);
+      if (ids.length > 0) {
+        await db.deleteFrom('factors').where('id', 'in', ids).where('status', '=', 'pending').execute();
+      }
+      return ids;
     },
     async deleteExpiredPending({ accountId, principalId, now }) {
       await db

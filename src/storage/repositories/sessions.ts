@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { SessionRepository } from '../../core/ports.js';
-import type { Session, SessionChannel } from '../../core/sessions/session.js';
+import type { Session, SessionAuth, SessionChannel } from '../../core/sessions/session.js';
 import type { Schema, SessionsTable } from '../schema.js';
 
 function toSession(row: SessionsTable): Session {
@@ -18,6 +18,19 @@ function toSession(row: SessionsTable): Session {
     sourceIp: row.source_ip,
     userAgent: row.user_agent,
   };
+}
+
+/** The factor ids a session's `factor_ids` column lists. */
+function factorIdsOf(text: string): string[] {
+  return text === '' ? [] : text.split(' ');
+}
+
+/** Adds the factor of `auth` (if any) to a `factor_ids` list. */
+function withFactorOf(text: string, auth: SessionAuth): string {
+  const id = auth.factor?.factorId;
+  if (id === undefined || id === '') return text;
+  const ids = factorIdsOf(text);
+  return ids.includes(id) ? text : [...ids, id].join(' ');
 }
 
 /** Sessions on Kysely, keyed for lookup by token hash. */
@@ -40,6 +53,7 @@ export function sessionRepository(db: Kysely<Schema>): SessionRepository {
           auth: JSON.stringify(s.auth),
           source_ip: s.sourceIp,
           user_agent: s.userAgent,
+          factor_ids: withFactorOf('', s.auth),
         })
         .execute();
     },
@@ -69,9 +83,15 @@ export function sessionRepository(db: Kysely<Schema>): SessionRepository {
         .execute();
     },
     async updateAuth(id, auth) {
+      // Every factor verified in the session is remembered: removing any of them ends it.
+      const row = await db
+        .selectFrom('sessions')
+        .select('factor_ids')
+        .where('id', '=', id)
+        .executeTakeFirst();
       await db
         .updateTable('sessions')
-        .set({ auth: JSON.stringify(auth) })
+        .set({ auth: JSON.stringify(auth), factor_ids: withFactorOf(row?.factor_ids ?? '', auth) })
         .where('id', '=', id)
         .execute();
     },
@@ -106,6 +126,33 @@ export function sessionRepository(db: Kysely<Schema>): SessionRepository {
       if (exceptId !== undefined) query = query.where('id', '!=', exceptId);
       const result = await query.executeTakeFirst();
       return Number(result.numUpdatedRows);
+    },
+    async revokeDerived({ accountId, principalId, now, reason, factorId, withoutMfa, exceptId }) {
+      const rows = await db
+        .selectFrom('sessions')
+        .select(['id', 'auth', 'factor_ids'])
+        .where('account_id', '=', accountId)
+        .where('principal_id', '=', principalId)
+        .where('revoked_at', 'is', null)
+        .where('expires_at', '>', now)
+        .execute();
+      const doomed = rows.filter((row) => {
+        if (row.id === exceptId) return false;
+        if (factorId !== undefined && !factorIdsOf(row.factor_ids).includes(factorId)) return false;
+        if (withoutMfa === true && (JSON.parse(row.auth) as SessionAuth).factor !== null) return false;
+        return true;
+      });
+      let revoked = 0;
+      for (const row of doomed) {
+        const result = await db
+          .updateTable('sessions')
+          .set({ revoked_at: now, revoked_reason: reason })
+          .where('id', '=', row.id)
+          .where('revoked_at', 'is', null)
+          .executeTakeFirst();
+        revoked += Number(result.numUpdatedRows);
+      }
+      return revoked;
     },
   };
 }

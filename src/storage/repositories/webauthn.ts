@@ -157,6 +157,18 @@ export function webAuthnRepository(db: Kysely<Schema>): WebAuthnRepository {
         .executeTakeFirst();
       return Number(result.numUpdatedRows) === 1;
     },
+    async cancelRegistrations({ principalId, now, exceptId }) {
+      let query = db
+        .updateTable('webauthn_challenges')
+        .set({ used_at: now })
+        .where('principal_id', '=', principalId)
+        .where('purpose', '=', 'register')
+        .where('used_at', 'is', null)
+        .where('expires_at', '>', now);
+      if (exceptId !== undefined) query = query.where('id', '!=', exceptId);
+      const result = await query.executeTakeFirst();
+      return Number(result.numUpdatedRows);
+    },
     async deleteExpiredChallenges(now) {
       const result = await db
         .deleteFrom('webauthn_challenges')
