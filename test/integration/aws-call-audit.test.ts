@@ -181,6 +181,25 @@ describe.each(DATABASE_KINDS)('the record of an AWS call [$name]', ({ name }) =>
     expect(JSON.stringify(calls[0])).not.toContain(keys.secretAccessKey);
   });
 
+  it('a created MFA device is named in the record of the call, committed with the device', async () => {
+    transactions.length = 0;
+    const res = await call('iam', {
+      Action: 'CreateVirtualMFADevice',
+      Version: '2010-05-08',
+      VirtualMFADeviceName: 'ops-phone',
+    });
+    expect(res.statusCode).toBe(200);
+    const serial = /<SerialNumber>([^<]+)<\/SerialNumber>/.exec(res.body)![1]!;
+    expect(transactions.filter((t) => t.includes('aws.call'))).toEqual([['factor.create', 'aws.call']]);
+    const record = (await records()).find(
+      (r) => r.action === 'aws.call' && r.details.requestId === res.headers['x-amzn-requestid'],
+    )!;
+    expect(JSON.parse(String(record.details.responseElements))).toEqual({
+      virtualMFADevice: { serialNumber: serial },
+    });
+    expect(String(record.details.responseElements)).not.toMatch(/Base32StringSeed|QRCodePNG/);
+  });
+
   it('a read-only call and a refusal still leave one aws.call record each', async () => {
     const ok = await call('sts', { Action: 'GetCallerIdentity', Version: '2011-06-15' });
     expect(ok.statusCode).toBe(200);

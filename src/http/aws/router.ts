@@ -9,6 +9,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { checkCredentialScope, type AwsCaller } from '../../app/access-keys.js';
 import { ACTIONS } from '../../app/actions.js';
+import { virtualDeviceSerial } from '../../app/aws-mfa-devices.js';
 import type { RequestContext } from '../../app/context.js';
 import type { App } from '../../app/create-app.js';
 import type { CallRecord } from '../../app/context.js';
@@ -276,6 +277,15 @@ const RESPONSE_FROM_CHANGE: Readonly<
       accessKeyId: text(fact.details?.accessKeyId),
       status: 'Active',
       createDate: iso(now),
+    },
+  }),
+  CreateVirtualMFADevice: ({ params, accountId }) => ({
+    virtualMFADevice: {
+      serialNumber: virtualDeviceSerial(
+        accountId,
+        params.get('Path') ?? '/',
+        params.get('VirtualMFADeviceName') ?? '',
+      ),
     },
   }),
   CreatePolicy: ({ params, fact }) => ({
