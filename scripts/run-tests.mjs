@@ -1,12 +1,13 @@
 #!/usr/bin/env node
-// Runs the whole test suite: builds when dist/ is out of date (some tests start the real CLI and
-// server), finds the test PostgreSQL and the independent clients the suites drive (oathtool, pass
-// otp, python3-pskc, the AWS CLI, Chromium), then runs vitest.
+// Runs the whole test suite: finds the test PostgreSQL and the independent clients the suites
+// drive (oathtool, pass otp, python3-pskc, the AWS CLI, Chromium), builds when dist/ is out of
+// date (some tests start the real CLI and server), then runs vitest.
 //
 // Outside CI a missing PostgreSQL or client skips the suites that need it, and one loud banner at
 // the end names each one and how to get it. In CI (CI=1 or CI=true; HOLDFAST_REQUIRE_PG=1 for
 // PostgreSQL alone) anything missing fails the run before a test starts.
 import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { build, staleReason } from './build.mjs';
 import {
@@ -36,13 +37,6 @@ async function postgresReachable(url) {
   }
 }
 
-const reason = staleReason();
-if (reason !== null) {
-  console.error(`Building Holdfast (${reason})...`);
-  const status = build();
-  if (status !== 0) process.exit(status);
-}
-
 const env = { ...process.env };
 const pgReachable = await postgresReachable(pgUrl);
 const found = detectExternalClients();
@@ -57,6 +51,13 @@ if (inCI && missing.length > 0) {
   process.exit(1);
 }
 
+const reason = staleReason();
+if (reason !== null) {
+  console.error(`Building Holdfast (${reason})...`);
+  const status = build();
+  if (status !== 0) process.exit(status);
+}
+
 if (pgReachable) {
   env.HOLDFAST_TEST_PG = pgUrl;
   console.error(`Storage suites run on SQLite and PostgreSQL (${shownUrl}).`);
@@ -65,7 +66,11 @@ if (pgReachable) {
 }
 env[FOUND_VARIABLE] = JSON.stringify(found);
 
-const result = spawnSync('npx', ['vitest', 'run', ...process.argv.slice(2)], { stdio: 'inherit', env });
+const vitest = fileURLToPath(new URL('../node_modules/vitest/vitest.mjs', import.meta.url));
+const result = spawnSync(process.execPath, [vitest, 'run', ...process.argv.slice(2)], {
+  stdio: 'inherit',
+  env,
+});
 
 const pgNote = pgReachable
   ? []
