@@ -15,6 +15,7 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { messageSecretContext } from '../../src/app/recovery-support.js';
+import { encodeBase32 } from '../../src/core/factors/otp/base32.js';
 import { DATABASE_KINDS } from '../helpers/databases.js';
 import { awsQuery, type AwsKeys } from '../helpers/aws-query.js';
 import {
@@ -39,6 +40,29 @@ const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const operator = { kind: 'operator' as const };
 const ctx = { requestId: 'test', sourceIp: null, userAgent: 'test' };
+
+/** A plain PSKC file (RFC 6030 §5) holding one TOTP token (6 digits, 30 s, HMAC-SHA1). */
+function plainPSKC(serial: string, seed: Buffer): string {
+  return `<?xml version="1.0" encoding="UTF-8"?>
+<pskc:KeyContainer xmlns:pskc="urn:ietf:params:xml:ns:keyprov:pskc" Version="1.0">
+  <pskc:KeyPackage>
+    <pskc:DeviceInfo>
+      <pskc:Manufacturer>Holdfast Test</pskc:Manufacturer>
+      <pskc:SerialNo>${serial}</pskc:SerialNo>
+    </pskc:DeviceInfo>
+    <pskc:Key Id="${serial}" Algorithm="urn:ietf:params:xml:ns:keyprov:pskc:totp">
+      <pskc:AlgorithmParameters>
+        <pskc:ResponseFormat Encoding="DECIMAL" Length="6"/>
+      </pskc:AlgorithmParameters>
+      <pskc:Data>
+        <pskc:Secret><pskc:PlainValue>${seed.toString('base64')}</pskc:PlainValue></pskc:Secret>
+        <pskc:TimeInterval><pskc:PlainValue>30</pskc:PlainValue></pskc:TimeInterval>
+      </pskc:Data>
+    </pskc:Key>
+  </pskc:KeyPackage>
+</pskc:KeyContainer>
+`;
+}
 
 interface Factor {
   id: string;
@@ -238,6 +262,83 @@ describe.each(DATABASE_KINDS)('I3: what is derived from a credential dies with i
     expect(await callerCode(stsThird)).toBeNull();
     expect(await sessionLive(withThird)).toBe(true);
     await signInWith(user, third);
+  });
+
+  it('a hardware token marked lost takes its sessions and STS tokens with it; the finder keeps nothing', async () => {
+    const user = await newUser();
+    const key = await accessKeyOf(user.id);
+    const serial = `LOSTTOKEN-${++n}`;
+    const seed = Buffer.from(`holdfast lost token ${n}`.padEnd(20, '.').slice(0, 20));
+    await inst.app.importHardwareTokens({
+      actor: operator,
+      ctx,
+      accountId,
+      pskcXml: plainPSKC(serial, seed),
+    });
+    const { factor } = await inst.app.assignHardwareToken({
+      actor: operator,
+      ctx,
+      accountId,
+      serial,
+      userRef: user.id,
+    });
+    const token = { id: factor.id, secret: encodeBase32(seed) };
+    const console = await signInWith(user, user.oldPhone);
+    expectStatus(
+      await as(console).post(`/v1/factors/${token.id}/enable`, { code: totpAt(token.secret, now()) }),
+      200,
+    );
+    // Whoever holds the token (the finder, with the password and the key) signs in with it.
+    const finder = await signInWith(user, token);
+    inst.clock.advance(STEP_MS);
+    const finderSts = aws.credentialsOf(
+      await aws.sts(key, {
+        Action: 'GetSessionToken',
+        DurationSeconds: '129600',
+        SerialNumber: serial,
+        TokenCode: totpAt(token.secret, now()),
+      }),
+    );
+    expect(await callerCode(finderSts)).toBeNull();
+
+    // An admin marks it lost.
+    expectStatus(await as(ownerMfa).post(`/v1/hardware-tokens/${serial}/state`, { state: 'lost' }), 200);
+    expect(await sessionLive(finder)).toBe(false);
+    await expectDead(finderSts, user.username);
+    // The user's own session with the phone stays, and the phone still signs in.
+    expect(await sessionLive(console)).toBe(true);
+    await signInWith(user, user.oldPhone);
+  });
+
+  it('recovery with a code removes the lost phone and ends everything it (and anyone else) holds', async () => {
+    const user = await newUser();
+    const key = await accessKeyOf(user.id);
+    const before = await signInWith(user, user.oldPhone);
+    const codes = await as(before).post('/v1/recovery-codes');
+    expectStatus(codes, 200);
+    // The thief has the phone (a session and an STS token); the user lost it.
+    const thief = await signInWith(user, user.oldPhone);
+    const thiefSts = await stsWithMfa(key, user.username, user.oldPhone);
+    const flow = await http({
+      method: 'POST',
+      url: '/v1/sign-in',
+      body: { account: 'acme', login: user.email, password: user.password },
+      ip: uniqueIp(),
+    });
+    const recovering = await http({
+      method: 'POST',
+      url: '/v1/sign-in/second-factor',
+      body: { flowId: flow.body.flowId, recoveryCode: (codes.body.codes as string[])[0] },
+      ip: uniqueIp(),
+    });
+    expectStatus(recovering, 200);
+    const session = recovering.body.token as string;
+    const newPhone = await enrolIn(session, 'new phone');
+    expectStatus(await as(session).post('/v1/recovery/code/complete', {}), 200);
+    expect(await sessionLive(thief)).toBe(false);
+    await expectDead(thiefSts, user.username);
+    expect(await sessionLive(session)).toBe(true);
+    await signInWith(user, newPhone);
   });
 
   it('a 36-hour STS token ends with UpdateAccessKey Inactive and with DeleteAccessKey of its key, and mints no new key', async () => {
