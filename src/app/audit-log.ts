@@ -98,7 +98,8 @@ export async function writeAuditCheckpoint(deps: AppDeps): Promise<CheckpointRes
   if (genuine !== null && genuine.seq === head.seq && genuine.hash === head.hash) {
     return { written: null, inconsistent };
   }
-  const time = deps.clock.now();
+  // Strictly after the latest genuine checkpoint, so "the latest" is never ambiguous.
+  const time = Math.max(deps.clock.now(), (genuine?.time ?? 0) + 1);
   const checkpoint: AuditCheckpoint = {
     id: newId(deps, 'ckp_'),
     seq: head.seq,

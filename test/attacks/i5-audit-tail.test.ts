@@ -15,6 +15,8 @@ import { createHmac, hkdfSync } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeAudit } from '../../src/app/deps.js';
+import { startBackgroundJobs } from '../../src/background.js';
+import { loadDeliveryConfig } from '../../src/config/delivery-config.js';
 import { ALERT_CURSOR_KEY } from '../../src/app/alerts.js';
 import { computeRecordHash } from '../../src/core/audit/chain.js';
 import { checkpointMessage } from '../../src/core/audit/checkpoint.js';
@@ -318,6 +320,63 @@ describe.each(DATABASE_KINDS)('I5: the audit log end cannot be cut off silently 
     rows = await checkpointRows(t);
     expect(rows.at(-1)).toMatchObject({ seq: result.headSeq, hash: result.headHash });
     expect(result.checkpoints.latest).toMatchObject({ seq: result.headSeq, hash: result.headHash });
+  });
+
+  it("the server's checkpoint job signs the head when it moved, and reports a cut-off end", async () => {
+    const t = await seeded();
+    const errors: string[] = [];
+    const log = {
+      info: () => undefined,
+      warn: () => undefined,
+      error: (fields: Record<string, unknown>, message: string) =>
+        errors.push(`${message} ${JSON.stringify(fields)}`),
+    };
+    await withInstallation(t, async (inst) => {
+      const jobs = startBackgroundJobs({
+        app: inst.app,
+        config: loadDeliveryConfig({}),
+        publicUrl: 'http://127.0.0.1:8080',
+        log,
+        checkpointMs: 20,
+      });
+      const latestSeq = async () => (await inst.store.audit.latestCheckpoint())?.seq;
+      const waitFor = async (done: () => Promise<boolean>) => {
+        for (let waited = 0; !(await done()) && waited < 20_000; waited += 20) {
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      };
+      try {
+        const account = (await inst.store.accounts.findByName('acme'))!;
+        await inst.app.createUser({
+          actor: OPERATOR,
+          ctx: CTX,
+          accountId: account.id,
+          email: 'j@acme.test',
+          role: 'user',
+        });
+        await waitFor(async () => (await latestSeq()) === 13);
+        expect(await latestSeq()).toBe(13);
+        const count = (await checkpointRows(t)).length;
+        await asAttacker(t, (db) => attacker.deleteFrom(db, 12));
+        await waitFor(async () => errors.length > 0);
+        // (beyond_head, or hash_mismatch when a pass read the head just before the deletion)
+        expect(errors[0]).toMatch(/"problem":"checkpoint_(beyond_head|hash_mismatch)","seq":13/);
+        const rows = await checkpointRows(t);
+        // It signs the head it now finds (the old checkpoint still names record 13).
+        expect(rows).toHaveLength(count + 1);
+        expect(rows.filter((r) => r.seq === 11)).toHaveLength(1);
+        // While the head stayed at 13, the passes after the first wrote nothing more.
+        expect(rows.filter((r) => r.seq === 13)).toHaveLength(1);
+      } finally {
+        await jobs.stop();
+      }
+    });
+    const result = expectTampered(await t.cli(['audit', 'verify', '--json']));
+    expect(result.problems).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ kind: 'checkpoint_beyond_head', seq: 13, headSeq: 11 }),
+      ]),
+    );
   });
 
   it('deleting the last records is detected by the checkpoint that names the old head', async () => {
