@@ -271,7 +271,8 @@ export async function checkSecondFactor<T>(
     return {
       ok: false as const,
       error: new HoldfastError(code, undefined, {
-        details: { retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)) },
+        // Which limit answered (this source, or the principal's budget): the client knows when to retry.
+        details: { retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)), scope },
       }),
     };
   };
@@ -285,7 +286,10 @@ export async function checkSecondFactor<T>(
     // Recovery codes (50 bits each) are the way back in: no budget, no suspension.
     const budgeted = !known && !usesRecoveryCode;
     if (budgeted && before !== null) {
-      // Checked again under the lock below; this early answer spares the source a counted hit.
+      // Checked again under the lock below; these early answers spare the source a counted hit.
+      if (isSuspended(before, now)) {
+        return refuse(tx, 'MFA_SUSPENDED', suspensionEndsAt(before)! - now, 'principal');
+      }
       const wait = budgetWaitMs(before.budgetUntil, units, now);
       if (wait > 0) return refuse(tx, 'AUTH_THROTTLED', wait, 'principal');
     }
