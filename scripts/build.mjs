@@ -1,13 +1,16 @@
 #!/usr/bin/env node
 // Builds Holdfast into dist/: the server and CLI (tsc -p tsconfig.build.json) and the web console
-// (vite, into dist/console). On success it leaves dist/.build-stamp, dated when the build began.
+// (vite, into dist/console). On success it leaves dist/.build-stamp, dated when the build began
+// and holding a hash of the files that steer the build (package.json, package-lock.json, the
+// tsconfigs: npm install rewrites the lockfile without changing it, so their content counts).
 //
-// With --if-stale (npm start, npm test, npm install's prepare) it builds only when an input is
-// newer than that stamp, or there is none: a start after an unchanged checkout costs a few
-// milliseconds of stat calls instead of a full build. `--check` only tells: exit 0 when dist/ is
-// up to date, 1 when a build is needed.
+// With --if-stale (npm start, npm test, npm install's prepare) it builds only when a source under
+// src/ or console/ is newer than that stamp, a steering file's content changed, or there is no
+// stamp: a start after an unchanged checkout costs a few milliseconds instead of a full build.
+// `--check` only tells: exit 0 when dist/ is up to date, 1 when a build is needed.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -30,6 +33,18 @@ function newestInput(dir) {
   return Math.max(newest, statSync(dir).mtimeMs);
 }
 
+/** SHA-256 over the steering files' names and contents. */
+function configHash(root = ROOT) {
+  const hash = createHash('sha256');
+  for (const file of INPUT_FILES) {
+    const path = join(root, file);
+    hash.update(`${file}\0`);
+    if (existsSync(path)) hash.update(readFileSync(path));
+    hash.update('\0');
+  }
+  return hash.digest('hex');
+}
+
 /** Why dist/ needs a build, or null when it is up to date. */
 export function staleReason(root = ROOT) {
   const stamp = join(root, 'dist', '.build-stamp');
@@ -38,10 +53,13 @@ export function staleReason(root = ROOT) {
   for (const dir of INPUT_DIRS) {
     if (newestInput(join(root, dir)) > built) return `${dir}/ changed since the last build`;
   }
-  for (const file of INPUT_FILES) {
-    const path = join(root, file);
-    if (existsSync(path) && statSync(path).mtimeMs > built) return `${file} changed since the last build`;
+  let recorded;
+  try {
+    recorded = JSON.parse(readFileSync(stamp, 'utf8')).config;
+  } catch {
+    recorded = undefined;
   }
+  if (recorded !== configHash(root)) return `${INPUT_FILES.join(', ')} changed since the last build`;
   return null;
 }
 
@@ -55,6 +73,7 @@ function run(script, args) {
 
 export function build() {
   const began = new Date();
+  const config = configHash();
   const steps = [
     ['typescript/bin/tsc', ['-p', 'tsconfig.build.json']],
     ['vite/bin/vite.js', ['build', '--config', 'console/vite.config.ts', '--logLevel', 'warn']],
@@ -63,7 +82,7 @@ export function build() {
     const status = run(script, args);
     if (status !== 0) return status;
   }
-  writeFileSync(STAMP, `${began.toISOString()}\n`);
+  writeFileSync(STAMP, `${JSON.stringify({ began: began.toISOString(), config })}\n`);
   utimesSync(STAMP, began, began);
   return 0;
 }
