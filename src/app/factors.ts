@@ -20,6 +20,8 @@ import type { Actor, RequestContext } from './context.js';
 import { newId, notifyPrincipal, writeAudit, type AppDeps, type AuditFact } from './deps.js';
 import { factorSecretContext, otpStateOf } from './factor-secrets.js';
 import { revokeDerived } from './derived-credentials.js';
+import { clearMfaSuspension } from './mfa.js';
+import { voidRecoveryCodesBeforeFirstFactor } from './recovery-codes.js';
 import { requireUser } from './users.js';
 
 /** TOTP seeds are 160 bits, the HMAC-SHA1 block recommendation of RFC 4226 §4 (R6). */
@@ -258,6 +260,21 @@ export async function onFirstFactorEnabled(
   if (input.hadEnabledFactor) return;
   const { target } = input;
   const now = deps.clock.now();
+  // Recovery codes left from before (issued under a factor since removed) no longer count.
+  await voidRecoveryCodesBeforeFirstFactor(deps, tx, {
+    principal: target,
+    enabledFactorId: input.factorId,
+    ctx: input.ctx,
+  });
+  // Enrolling through an enrolment grant ends a second-factor suspension.
+  if ((await tx.factors.findById(target.accountId, input.factorId))?.enrolmentGrantId) {
+    await clearMfaSuspension(deps, tx, {
+      principal: target,
+      reason: 'enrolment_grant',
+      actor: input.actor,
+      ctx: input.ctx,
+    });
+  }
   const cancelled = await tx.factors.cancelPending({
     accountId: target.accountId,
     principalId: target.id,

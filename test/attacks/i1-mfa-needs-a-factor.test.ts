@@ -284,6 +284,61 @@ describe.each(DATABASE_KINDS)('I1: no MFA session without a real second factor [
     expect(factors.some((f) => f.id === factor.id && f.status === 'enabled')).toBe(true);
   });
 
+  it('codes left when the last factor went are void once a first factor is enabled again; a grant enrolment lifts a suspension', async () => {
+    const user = await newUser();
+    const account = (await inst.store.accounts.findByName('acme'))!;
+    const old = await enrolTOTP(await api.passwordToken(user.email), 'old phone');
+    const codes = (await http('POST', '/v1/recovery-codes', await realSignIn(user.email, old))).body
+      .codes as string[];
+    // The phone is removed by an admin; the user is suspended by someone failing codes.
+    await inst.app.removeFactor({
+      actor: operator,
+      ctx,
+      accountId: account.id,
+      factorId: old.id,
+      userRef: user.id,
+    });
+    const state = (await inst.store.mfaState.get(user.id))!;
+    await inst.store.mfaState.put({
+      ...state,
+      consecutiveFailures: 100,
+      suspendedAt: now(),
+      suspendedUntil: now() + 86_400_000,
+    });
+    // A grant lets the user enrol a new phone: the old set is void, the suspension lifted.
+    const grant = await inst.app.issueEnrolmentGrant({
+      actor: operator,
+      ctx,
+      accountId: account.id,
+      userRef: user.id,
+    });
+    // Until then the set still counts: the user signs in with a code, as recovery intends.
+    const withCode = await api.secondFactor(await api.startFlow(user.email), { recoveryCode: codes[0]! });
+    expectStatus(withCode, 200);
+    const token = withCode.body.token as string;
+    const created = await http('POST', '/v1/factors/totp', token, {
+      name: 'new phone',
+      enrolmentGrant: grant.token,
+    });
+    expectStatus(created, 201);
+    const secret = created.body.secret as string;
+    expectStatus(
+      await api.enable(token, created.body.factor.id, { codes: [codeAt(secret, -STEP_MS), codeAt(secret)] }),
+      200,
+    );
+    expect(await inst.store.mfaState.get(user.id)).toMatchObject({
+      suspendedAt: null,
+      consecutiveFailures: 0,
+    });
+    const offered = await api.signIn(user.email);
+    expect(offered.body).toMatchObject({ recoveryCodes: false });
+    expectError(await api.secondFactor(offered.body.flowId, { recoveryCode: codes[1]! }), 401, 'MFA_FAILED');
+    const voided = (await inst.store.audit.query({ action: 'recovery_code.void', limit: 1000 })).filter(
+      (r) => r.target === user.id,
+    );
+    expect(voided).toHaveLength(1);
+  });
+
   describe('WebAuthn', () => {
     const post = (url: string, payload: unknown, token?: string) =>
       server.inject({
