@@ -341,6 +341,22 @@ describe.each(DATABASE_KINDS)('I3: what is derived from a credential dies with i
     await signInWith(user, newPhone);
   });
 
+  it('a help-desk reset taking effect ends the 36-hour STS token minted with the reset factor', async () => {
+    const user = await newUser();
+    const key = await accessKeyOf(user.id);
+    const stolen = await stsWithMfa(key, user.username, user.oldPhone);
+    const opened = await as(ownerMfa).post('/v1/resets', {
+      user: user.email,
+      evidence: [{ kind: 'id_document', note: 'badge checked at the desk' }],
+    });
+    expectStatus(opened, 201);
+    inst.clock.advance(24 * HOUR + 1);
+    expect((await inst.app.runRecoveryScheduler()).completed).toBeGreaterThanOrEqual(1);
+    expect(await inst.store.factors.listByPrincipal(accountId, user.id)).toEqual([]);
+    // Twelve of its 36 hours were left: it is revoked, not expired.
+    await expectDead(stolen, user.username);
+  });
+
   it('a 36-hour STS token ends with UpdateAccessKey Inactive and with DeleteAccessKey of its key, and mints no new key', async () => {
     const user = await newUser();
     const key = await accessKeyOf(user.id);
