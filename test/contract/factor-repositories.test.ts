@@ -145,6 +145,36 @@ describe.each(DATABASE_KINDS)('factor repositories contract [$name]', ({ name })
     expect(await store.factors.findById(ACCOUNT, 'mfa_p')).toBeNull();
   });
 
+  it('factors: the grant that admitted a pending one round-trips; cancelling pending ones spares admin-assigned tokens', async () => {
+    const pending = {
+      status: 'pending' as const,
+      enabledAt: null,
+      pendingSessionId: 'ses_9',
+      pendingExpiresAt: 9_000,
+    };
+    await store.factors.insert(factor({ ...pending, id: 'mfa_c1', name: 'c1', enrolmentGrantId: 'egr_1' }));
+    await store.factors.insert(factor({ ...pending, id: 'mfa_c2', name: 'c2' }));
+    await store.factors.insert(factor({ ...pending, id: 'mfa_c3', name: 'c3' }));
+    await store.factors.insert(
+      factor({ ...pending, id: 'mfa_c4', name: 'c4', adminProvisioned: true, pendingSessionId: null }),
+    );
+    expect((await store.factors.findById(ACCOUNT, 'mfa_c1'))!.enrolmentGrantId).toBe('egr_1');
+    expect((await store.factors.findById(ACCOUNT, 'mfa_c2'))!.enrolmentGrantId).toBeUndefined();
+    const cancelled = await store.factors.cancelPending({
+      accountId: ACCOUNT,
+      principalId: USER,
+      exceptId: 'mfa_c3',
+    });
+    expect(cancelled.sort()).toEqual(['mfa_c1', 'mfa_c2']);
+    expect(await store.factors.findById(ACCOUNT, 'mfa_c1')).toBeNull();
+    expect(await store.factors.findById(ACCOUNT, 'mfa_c3')).not.toBeNull();
+    expect(await store.factors.findById(ACCOUNT, 'mfa_c4')).not.toBeNull();
+    // Enabled factors are never touched.
+    expect(await store.factors.findById(ACCOUNT, 'mfa_1')).not.toBeNull();
+    await store.factors.delete('mfa_c3');
+    await store.factors.delete('mfa_c4');
+  });
+
   it('recovery codes: a set replaces the old one; each code is consumed once, also concurrently', async () => {
     const codes = (prefix: string) =>
       Array.from({ length: 10 }, (_, i) => ({ id: `${prefix}${i}`, codeHash: `${prefix}-hash-${i}` }));

@@ -173,6 +173,24 @@ describe.each(DATABASE_KINDS)('WebAuthn repository contract [$name]', ({ name })
     expect(await store.webauthn.findChallenge('wac_1')).not.toBeNull();
   });
 
+  it('cancels the live registration challenges of one principal only', async () => {
+    const register = { purpose: 'register' as const, flowId: null, sessionId: 'ses_1' };
+    await store.webauthn.insertChallenge(challenge({ ...register, id: 'wac_r1' }));
+    await store.webauthn.insertChallenge(challenge({ ...register, id: 'wac_r2' }));
+    await store.webauthn.insertChallenge(
+      challenge({ ...register, id: 'wac_r3', principalId: 'AIDAOTHERPRINCIPAL01' }),
+    );
+    await store.webauthn.insertChallenge(challenge({ id: 'wac_s1' }));
+    expect(
+      await store.webauthn.cancelRegistrations({ principalId: USER, now: 120, exceptId: 'wac_r2' }),
+    ).toBe(1);
+    expect((await store.webauthn.findChallenge('wac_r1'))!.usedAt).toBe(120);
+    expect((await store.webauthn.findChallenge('wac_r2'))!.usedAt).toBeNull();
+    expect((await store.webauthn.findChallenge('wac_r3'))!.usedAt).toBeNull();
+    expect((await store.webauthn.findChallenge('wac_s1'))!.usedAt).toBeNull();
+    expect(await store.webauthn.consumeChallenge({ id: 'wac_r1', now: 130 })).toBe(false);
+  });
+
   it('keeps one metadata catalog per account, replaced on import', async () => {
     expect(await store.webauthn.getMetadata(ACCOUNT)).toBeNull();
     const record = {
