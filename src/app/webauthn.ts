@@ -478,6 +478,29 @@ export async function registerWebAuthnFactor(
     stored.data.adminProvisioned === adminProvisioned
       ? stored
       : null;
+  // G3 first (decided for good in the registering transaction below), so that a refused
+  // admission costs the principal's G4 allowance nothing.
+  if (challenge !== null && !adminProvisioned) {
+    const admittedByGrant =
+      typeof challenge.data.enrolmentGrantId === 'string' ? challenge.data.enrolmentGrantId : null;
+    try {
+      await deps.store.transaction((tx) =>
+        admitEnrolment(deps, tx, { actor: input.actor, ctx: input.ctx, admittedByGrant }),
+      );
+    } catch (err) {
+      if (err instanceof HoldfastError && ENROLMENT_REFUSALS.has(err.code)) {
+        await deps.store.transaction((tx) => tx.webauthn.consumeChallenge({ id: challenge.id, now }));
+        await auditRefusal(deps, {
+          actor: input.actor,
+          ctx: input.ctx,
+          action: 'factor.enable',
+          target: target.id,
+          error: err,
+        });
+      }
+      throw err;
+    }
+  }
   // G4: only an attempt on a live challenge of this session counts against the principal (an
   // unknown or cancelled challenge costs the source only), so holding the password is not
   // enough to use up the real user's allowance.

@@ -182,8 +182,14 @@ describe.each(DATABASE_KINDS)(
       const attacker = await passwordSession(victim.email, attackerIp, 'closing');
       const evil = await as(attacker, attackerIp).post('/v1/factors/totp', { name: 'evil' });
       expectStatus(evil, 201);
-      // Six minutes later the pending factor is still alive, but the window is over.
-      inst.clock.advance(6 * MINUTE);
+      inst.clock.advance(2 * MINUTE);
+      const options = await as(attacker, attackerIp).post('/v1/factors/webauthn/options', {
+        kind: 'security_key',
+        name: 'evil key',
+      });
+      expectStatus(options, 200);
+      // Four minutes later the pending factor and the challenge are still alive, but the window is over.
+      inst.clock.advance(4 * MINUTE);
       const refused = await as(attacker, attackerIp).post(`/v1/factors/${evil.body.factor.id}/enable`, {
         code: totpAt(evil.body.secret as string, now()),
       });
@@ -195,6 +201,22 @@ describe.each(DATABASE_KINDS)(
         (r) => r.action === 'factor.enable' && r.target === evil.body.factor.id && r.outcome === 'failure',
       );
       expect(refusals.map((r) => r.errorCode)).toEqual(['ENROLMENT_GRANT_REQUIRED']);
+      // The same for the WebAuthn registration: refused at registration, and its challenge used up.
+      const credential = new SoftAuthenticator({ transports: ['usb'] }).createCredential({
+        options: options.body.options,
+        origin: ORIGIN,
+      });
+      const registered = await as(attacker, attackerIp).post('/v1/factors/webauthn', {
+        challengeId: options.body.challengeId,
+        credential,
+      });
+      expectError(registered, 403, 'ENROLMENT_GRANT_REQUIRED');
+      expect(
+        (await inst.store.webauthn.findChallenge(options.body.challengeId as string))?.usedAt,
+      ).not.toBeNull();
+      expect(await inst.store.factors.listByPrincipal(closing.id, victim.id)).toMatchObject([
+        { id: evil.body.factor.id, status: 'pending' },
+      ]);
     });
 
     it('JSON API: WebAuthn registration options issued to the attacker before the user enrolled are dead', async () => {
