@@ -630,12 +630,14 @@ export async function registerWebAuthnFactor(
       if (!adminProvisioned) {
         // G3 again, in the transaction that registers: the options may predate the user's own
         // first factor. A refusal rolls back (the challenge stays unused) and is audited below.
-        await admitEnrolment(deps, tx, {
+        const { grantId } = await admitEnrolment(deps, tx, {
           actor: input.actor,
           ctx: input.ctx,
           admittedByGrant:
             typeof challenge.data.enrolmentGrantId === 'string' ? challenge.data.enrolmentGrantId : null,
         });
+        // Remembered on the factor, as for an authenticator app enrolled with a grant.
+        factor.enrolmentGrantId = grantId;
       }
       if ((await tx.webauthn.findCredential(target.accountId, credential.credentialId)) !== null) {
         return 'credential_exists' as const;
