@@ -18,13 +18,13 @@ import {
   listOwnSessions,
   revokeOwnSession,
   revokeUserSessions,
+  pruneThrottles,
   signIn,
 } from './auth.js';
 import type { AppDeps } from './deps.js';
 import {
   createTOTPFactor,
   enableFactor,
-  pruneThrottles,
   listFactors,
   removeFactor,
   renameFactor,
@@ -53,13 +53,13 @@ import {
 } from './users.js';
 
 const USE_CASES = {
+  pruneThrottles,
   bootstrapAccount,
   completeSetup,
   createSetupLink,
   createUser,
   disableUser,
   getUser,
-  pruneThrottles,
   listUsers,
   requireAccount,
   signIn,

@@ -147,6 +147,27 @@ export interface ThrottleRepository {
   }): Promise<{ allowed: boolean; waitMs: number }>;
   /** Takes back one counted attempt (it succeeded), and the wait it set. */
   release(key: string): Promise<void>;
+  /** Deletes throttle rows and known clients past their expiry; returns how many rows went. */
+  prune(now: number): Promise<number>;
+  /** A live known client by the hash of its secret (a client token, or a principal's network). */
+  findKnownClient(input: { secretHash: string; now: number }): Promise<KnownClient | null>;
+  /**
+   * Records a known client (or refreshes the one with the same secret hash), keeping at most
+   * `keep` of that kind per principal (the least recently used go first).
+   */
+  rememberKnownClient(input: { client: KnownClient; keep: number }): Promise<void>;
+}
+
+/** A client token or network that signed in before as a principal (OWASP device cookie). */
+export interface KnownClient {
+  id: string;
+  accountId: string;
+  principalId: string;
+  kind: 'token' | 'source';
+  secretHash: string;
+  createdAt: number;
+  lastUsedAt: number;
+  expiresAt: number;
 }
 
 /** Small key/value facts about the installation (key canary, encrypted pepper). */
@@ -173,27 +194,6 @@ export interface FactorRepository {
   recordPendingFailure(id: string): Promise<number>;
   rename(input: { id: string; name: string }): Promise<void>;
   delete(id: string): Promise<void>;
-  /** Deletes throttle rows and known clients past their expiry; returns how many rows went. */
-  prune(now: number): Promise<number>;
-  /** A live known client by the hash of its secret (a client token, or a principal's network). */
-  findKnownClient(input: { secretHash: string; now: number }): Promise<KnownClient | null>;
-  /**
-   * Records a known client (or refreshes the one with the same secret hash), keeping at most
-   * `keep` of that kind per principal (the least recently used go first).
-   */
-  rememberKnownClient(input: { client: KnownClient; keep: number }): Promise<void>;
-}
-
-/** A client token or network that signed in before as a principal (OWASP device cookie). */
-export interface KnownClient {
-  id: string;
-  accountId: string;
-  principalId: string;
-  kind: 'token' | 'source';
-  secretHash: string;
-  createdAt: number;
-  lastUsedAt: number;
-  expiresAt: number;
   /** Removes a principal's pending factors that expired before `now`. */
   deleteExpiredPending(input: { accountId: string; principalId: string; now: number }): Promise<void>;
   /**
@@ -205,17 +205,27 @@ export interface KnownClient {
 
 /** Recovery codes, stored only as keyed hashes. */
 export interface RecoveryCodeRepository {
+  /**
+   * Replaces the principal's set. `issued` names the MFA session (and its factor) the set was
+   * issued from: only such a set counts as a second factor; without it the codes are stored void.
+   */
   replaceSet(input: {
     accountId: string;
     principalId: string;
     codes: Array<{ id: string; codeHash: string }>;
     now: number;
+    issued?: { factorId: string; sessionId: string };
   }): Promise<void>;
-  /** Marks the code used if it is unused; true for exactly one of concurrent uses. */
+  /** Marks the code used if it is unused and counts; true for exactly one of concurrent uses. */
   consume(input: { principalId: string; codeHash: string; now: number }): Promise<boolean>;
+  /** Unused codes that count. */
   countRemaining(principalId: string): Promise<number>;
-  /** Principals of the account with at least one unused code. */
+  /** Principals of the account with at least one unused code that counts. */
   principalsWithCodes(accountId: string): Promise<string[]>;
+  /** Voids the principal's codes (they no longer count); the number of unused codes voided. */
+  voidAll(principalId: string): Promise<number>;
+  /** Whether a code that counts was used by the principal at exactly `usedAt`. */
+  usedAt(input: { principalId: string; usedAt: number }): Promise<boolean>;
 }
 
 /** The hardware token inventory of each account. */
@@ -240,6 +250,12 @@ export interface MfaState {
   consecutiveFailures: number;
   suspendedAt: number | null;
   updatedAt: number;
+  /** When the suspension lifts by itself (null: at suspendedAt plus the default; docs/mfa.md). */
+  suspendedUntil: number | null;
+  /** Per-principal guessing budget: the GCRA theoretical arrival time (src/app/mfa.ts). */
+  budgetUntil: number;
+  /** Source keys a second factor of this principal succeeded from, with the last success time. */
+  knownSources: Array<{ key: string; at: number }>;
 }
 
 /** Stored MFA failure state. */

@@ -93,17 +93,6 @@ export interface ThrottleTable {
   failures: number;
   last_failure_at: number;
   next_allowed_at: number;
-}
-
-export interface MetaTable {
-  key: string;
-  value: string;
-}
-
-export interface FactorsTable {
-  id: string;
-  account_id: string;
-  principal_id: string;
   /** After this the row means nothing and may be pruned (0010). */
   expires_at: number;
 }
@@ -118,6 +107,17 @@ export interface KnownClientTable {
   created_at: number;
   last_used_at: number;
   expires_at: number;
+}
+
+export interface MetaTable {
+  key: string;
+  value: string;
+}
+
+export interface FactorsTable {
+  id: string;
+  account_id: string;
+  principal_id: string;
   kind: string;
   name: string;
   status: string;
@@ -146,6 +146,10 @@ export interface RecoveryCodesTable {
   code_hash: string;
   created_at: number;
   used_at: number | null;
+  /** `mfa` (counts), `legacy` (before migration 0007) or `void` (migration 0007). */
+  provenance: string;
+  issued_factor_id: string | null;
+  issued_session_id: string | null;
 }
 
 export interface HardwareTokensTable {
@@ -170,6 +174,12 @@ export interface MfaStateTable {
   consecutive_failures: number;
   suspended_at: number | null;
   updated_at: number;
+  /** When a suspension lifts by itself (migration 0007). */
+  suspended_until: number | null;
+  /** Per-principal guessing budget: GCRA theoretical arrival time (migration 0007). */
+  budget_until: number;
+  /** JSON: source keys a second factor succeeded from (migration 0007). */
+  known_sources: string;
 }
 
 export interface OutboxTable {
@@ -349,6 +359,7 @@ export interface Schema extends RecoverySchema {
   audit_log: AuditLogTable;
   audit_checkpoints: AuditCheckpointsTable;
   throttle: ThrottleTable;
+  known_clients: KnownClientTable;
   meta: MetaTable;
   factors: FactorsTable;
   recovery_codes: RecoveryCodesTable;
@@ -369,4 +380,3 @@ export interface Schema extends RecoverySchema {
   aws_roles: AwsRolesTable;
   aws_mfa_devices: AwsMfaDevicesTable;
 }
-  known_clients: KnownClientTable;

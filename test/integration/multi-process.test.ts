@@ -86,32 +86,20 @@ describe.each(DATABASE_KINDS)('several processes on one database [$name]', ({ na
   it(`two servers append ${REQUESTS} audit records at once; the chain verifies and none is lost`, async () => {
     const before = await verify();
     expect(before.ok).toBe(true);
-    // Every sign-in writes exactly one audit record: success, wrong password, unknown login, and
-    // throttled (per login after 5 failures, per source address after 20) alike.
+    // Every successful sign-in writes exactly one audit record. (Refusals are not used here: the
+    // throttled ones are aggregated per source and window, which operations.test.ts covers.)
     const answers = await Promise.all(
       Array.from({ length: REQUESTS }, (_, i) =>
-        postJSON(
-          `${servers[i % 2]!.url}/v1/sign-in`,
-          i % 10 === 0
-            ? { account: 'acme', login: 'owner@acme.test', password: PASSWORD }
-            : i % 3 === 0
-              ? { account: 'acme', login: 'owner@acme.test', password: `wrong password ${i}` }
-              : { account: 'acme', login: `guess${i % 23}@acme.test`, password: `wrong password ${i}` },
-        ),
+        postJSON(`${servers[i % 2]!.url}/v1/sign-in`, {
+          account: 'acme',
+          login: 'owner@acme.test',
+          password: PASSWORD,
+        }),
       ),
     );
     const byStatus = new Map<number, number>();
     for (const answer of answers) byStatus.set(answer.status, (byStatus.get(answer.status) ?? 0) + 1);
-    expect(
-      [...byStatus.keys()].every((status) => [200, 401, 429].includes(status)),
-      String([...byStatus]),
-    ).toBe(true);
-    expect(byStatus.get(401) ?? 0).toBeGreaterThan(0);
-    for (const answer of answers) {
-      if (answer.status === 401) expect(answer.code).toBe('AUTH_INVALID_CREDENTIALS');
-      if (answer.status === 429) expect(answer.code).toBe('AUTH_THROTTLED');
-    }
-
+    expect(Object.fromEntries(byStatus)).toEqual({ 200: REQUESTS });
     expect(await verify()).toMatchObject({ ok: true, records: before.records + REQUESTS, firstBroken: null });
     const added = (await auditRows()).slice(before.records);
     expect(added).toHaveLength(REQUESTS);
@@ -120,9 +108,7 @@ describe.each(DATABASE_KINDS)('several processes on one database [$name]', ({ na
       added.map((row) => (JSON.parse(row.details) as { requestId: string }).requestId),
     );
     expect(requestIds.size).toBe(REQUESTS);
-    expect(added.filter((row) => row.outcome === 'failure')).toHaveLength(
-      REQUESTS - (byStatus.get(200) ?? 0),
-    );
+    expect(added.filter((row) => row.outcome === 'success')).toHaveLength(REQUESTS);
 
     const exits = await Promise.all(servers.map((server) => server.stop('SIGTERM')));
     expect(exits).toEqual([
