@@ -649,7 +649,9 @@ async function releaseHardwareToken(tx: Repositories, factor: Factor, now: numbe
 /**
  * I3: a removed factor takes with it every session in which it was verified and every temporary
  * credential minted with its code (a thief signed in with a lost phone keeps nothing). The acting
- * session or credential stays: it just passed the step-up that removing a factor needs.
+ * session or credential stays only when its current second factor is another one (the user
+ * stepped up with the new phone before removing the old one); one still standing on the removed
+ * factor ends with it, whoever holds it.
  */
 export async function endDerivedFromFactor(
   deps: AppDeps,
@@ -663,7 +665,9 @@ export async function endDerivedFromFactor(
     principalId: input.factor.principalId,
     factorId: input.factor.id,
     reason: 'factor_removed',
-    ...(input.actor.kind === 'principal' ? { exceptId: input.actor.session.id } : {}),
+    ...(input.actor.kind === 'principal' && input.actor.session.auth.factor?.factorId !== input.factor.id
+      ? { exceptId: input.actor.session.id }
+      : {}),
   });
 }
 

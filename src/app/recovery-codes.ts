@@ -4,7 +4,7 @@ import type { Principal } from '../core/principals/types.js';
 import { randomString } from '../core/random.js';
 import { hasMFA } from '../core/sessions/session.js';
 import { ACTIONS } from './actions.js';
-import { authorize } from './authorize.js';
+import { authorize, stepUpMaxAgeMs } from './authorize.js';
 import type { Actor, RequestContext } from './context.js';
 import { newId, notifyPrincipal, writeAudit, type AppDeps } from './deps.js';
 import { recoveryCodeHash, requireRecentMFA } from './mfa.js';
@@ -56,7 +56,24 @@ export async function regenerateRecoveryCodes(
     input.ctx,
   );
   const issuedWith = issuingFactor(input.actor);
-  if (issuedWith === null) return refuse(deps, input, new HoldfastError('RECOVERY_CODES_NEED_FACTOR'));
+  if (issuedWith === null) {
+    // A principal that has a factor is asked to step up with it (the console and CLI then retry);
+    // one without a factor, or a long-term key, cannot get codes at all.
+    const hasFactor = (await deps.store.factors.listByPrincipal(principal.accountId, principal.id)).some(
+      (f) => f.status === 'enabled',
+    );
+    if (!hasFactor || (input.actor.credential ?? 'session') !== 'session') {
+      return refuse(deps, input, new HoldfastError('RECOVERY_CODES_NEED_FACTOR'));
+    }
+    const maxAgeMs = stepUpMaxAgeMs(deps, await deps.store.accounts.findById(principal.accountId));
+    return refuse(
+      deps,
+      input,
+      new HoldfastError('MFA_STEP_UP_REQUIRED', undefined, {
+        details: { guardrail: 'G1', maxAgeSeconds: Math.floor(maxAgeMs / 1000) },
+      }),
+    );
+  }
   // G1: a recent MFA, as for every factor-sensitive change.
   await requireRecentMFA(deps, session);
   const codes = Array.from({ length: RECOVERY_CODE_COUNT }, () => {

@@ -194,8 +194,8 @@ describe.each(DATABASE_KINDS)('I1: no MFA session without a real second factor [
     const offered = await api.signIn(user.email);
     expect(offered.body).toMatchObject({ status: 'second_factor_required', recoveryCodes: false });
     expectError(await api.secondFactor(offered.body.flowId, { recoveryCode: legacy }), 401, 'MFA_FAILED');
-    // Still no code can be minted from a session without MFA.
-    expectError(await http('POST', '/v1/recovery-codes', passwordOnly), 403, 'RECOVERY_CODES_NEED_FACTOR');
+    // Still no code can be minted from a session without MFA: it is asked to step up first.
+    expectError(await http('POST', '/v1/recovery-codes', passwordOnly), 403, 'MFA_STEP_UP_REQUIRED');
 
     // The real user, from a session verified with the phone, gets a set that works as a second factor.
     const mfa = await realSignIn(user.email, factor);
@@ -215,11 +215,7 @@ describe.each(DATABASE_KINDS)('I1: no MFA session without a real second factor [
     expectStatus(withCode, 200);
     expect(withCode.body.session).toMatchObject({ methods: ['pwd', 'rec'], mfa: { kind: 'recovery_code' } });
     // A recovery-code session cannot mint codes (a code is not a factor).
-    expectError(
-      await http('POST', '/v1/recovery-codes', withCode.body.token),
-      403,
-      'RECOVERY_CODES_NEED_FACTOR',
-    );
+    expectError(await http('POST', '/v1/recovery-codes', withCode.body.token), 403, 'MFA_STEP_UP_REQUIRED');
   });
 
   it('a recovery-code session opened with a set of no provenance cannot finish code recovery', async () => {
@@ -426,7 +422,7 @@ describe.each(DATABASE_KINDS)('I1: no MFA session without a real second factor [
         expect((await sessionOf(token)).mfa).toBeNull();
       }
       // Nothing that needs MFA works from it.
-      expectError(await http('POST', '/v1/recovery-codes', token), 403, 'RECOVERY_CODES_NEED_FACTOR');
+      expectError(await http('POST', '/v1/recovery-codes', token), 403, 'MFA_STEP_UP_REQUIRED');
       const refusals = (await inst.store.audit.query({ action: 'session.step_up', limit: 1000 })).filter(
         (r) => r.errorCode === 'MFA_USER_VERIFICATION_REQUIRED',
       );

@@ -230,6 +230,33 @@ describe.each(DATABASE_KINDS)('I3: what is derived from a credential dies with i
     await signInWith(user, newPhone);
   });
 
+  it('a thief who removes the stolen phone themselves ends their own session with it; a session that stepped up with the new phone stays', async () => {
+    const user = await newUser();
+    const newPhone = await enrolIn(await signInWith(user, user.oldPhone), 'new phone');
+    // The thief holds the password and the old phone, and removes it (to hide what they did).
+    const thief = await signInWith(user, user.oldPhone);
+    expectStatus(await as(thief).del(`/v1/factors/${user.oldPhone.id}`), 204);
+    // The session stood on the removed factor: it ends with it, though it made the change.
+    expectError(await as(thief).get('/v1/session'), 401, 'AUTH_SESSION_INVALID');
+    expectError(
+      await as(thief).post('/v1/factors/totp', { name: 'thief phone' }),
+      401,
+      'AUTH_SESSION_INVALID',
+    );
+    // Add before remove: a session opened with a phone, stepped up with the next one, removes the
+    // first and stays.
+    const third = await enrolIn(await signInWith(user, newPhone), 'third phone');
+    const acting = await signInWith(user, newPhone);
+    inst.clock.advance(STEP_MS);
+    expectStatus(
+      await as(acting).post('/v1/session/step-up', { factorId: third.id, code: totpAt(third.secret, now()) }),
+      200,
+    );
+    expectStatus(await as(acting).del(`/v1/factors/${newPhone.id}`), 204);
+    expect(await sessionLive(acting)).toBe(true);
+    await signInWith(user, third);
+  });
+
   it('an admin removing a factor, and AWS DeactivateMFADevice, end what that factor authenticated', async () => {
     const user = await newUser();
     const key = await accessKeyOf(user.id);

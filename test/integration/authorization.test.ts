@@ -542,6 +542,16 @@ describe.each(DATABASE_KINDS)('authorization over HTTP [$name]', ({ name }) => {
     const newPhone = { id: created.body.factor.id as string, secret: created.body.secret as string };
     expectStatus(await api.enable(userSession, newPhone.id, { code: totpAt(newPhone.secret, now()) }), 200);
     await attack();
+    // Add before remove: the user steps up with the new phone, so the session no longer stands on
+    // the old one (a session still standing on a removed factor ends with it).
+    nextStep();
+    expectStatus(
+      await call('POST', '/v1/session/step-up', userSession, {
+        factorId: newPhone.id,
+        code: totpAt(newPhone.secret, now()),
+      }),
+      200,
+    );
     expectStatus(await call('DELETE', `/v1/factors/${oldPhone.id}`, userSession), 204);
     await attack();
 

@@ -653,8 +653,8 @@ describe.each(DATABASE_KINDS)('second factors over HTTP [$name]', ({ name }) => 
   describe('recovery codes', () => {
     it('10 single-use codes, any case, with or without the dash; sign-in asks to review factors', async () => {
       const user = await userWithTOTP();
-      // Recovery codes back up a factor: never from a password-only session (docs/mfa.md).
-      expectError(await call.regenerate(user.token), 403, 'RECOVERY_CODES_NEED_FACTOR');
+      // Recovery codes back up a factor: a password-only session is asked to step up (docs/mfa.md).
+      expectError(await call.regenerate(user.token), 403, 'MFA_STEP_UP_REQUIRED');
       const mfa = await mfaSignIn(user, user.factor);
       const generated = await call.regenerate(mfa.token);
       expectStatus(generated, 200);
@@ -710,7 +710,7 @@ describe.each(DATABASE_KINDS)('second factors over HTTP [$name]', ({ name }) => 
 
       // A recovery-code session cannot issue codes (a code is not a factor); a session that
       // verified the factor can, and the new set replaces the old one.
-      expectError(await call.regenerate(signedIn.body.token), 403, 'RECOVERY_CODES_NEED_FACTOR');
+      expectError(await call.regenerate(signedIn.body.token), 403, 'MFA_STEP_UP_REQUIRED');
       const regenerated = await call.regenerate((await mfaSignIn(user, user.factor)).token);
       expectStatus(regenerated, 200);
       const fresh: string[] = regenerated.body.codes;
