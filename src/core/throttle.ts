@@ -40,7 +40,10 @@ export function recordThrottleFailure(
   const { state, key, now } = input;
   const stale = state === null || now - state.lastFailureAt > policy.windowMs;
   const failures = stale ? 1 : state.failures + 1;
-  return { key, failures, lastFailureAt: now, nextAllowedAt: now + throttleDelayMs(policy, failures) };
+  const delayMs = throttleDelayMs(policy, failures);
+  // No delay means no wait at all: a wait ending "now" would refuse a concurrent attempt whose
+  // clock reading came a moment earlier but whose count landed after this one.
+  return { key, failures, lastFailureAt: now, nextAllowedAt: delayMs === 0 ? 0 : now + delayMs };
 }
 
 /** The time after which a throttle row means nothing (no wait left, failures forgotten): prunable. */

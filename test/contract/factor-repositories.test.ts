@@ -178,17 +178,31 @@ describe.each(DATABASE_KINDS)('factor repositories contract [$name]', ({ name })
   it('recovery codes: a set replaces the old one; each code is consumed once, also concurrently', async () => {
     const codes = (prefix: string) =>
       Array.from({ length: 10 }, (_, i) => ({ id: `${prefix}${i}`, codeHash: `${prefix}-hash-${i}` }));
+    // A set written without its provenance (no MFA session and factor it came from) never counts.
+    await store.recoveryCodes.replaceSet({
+      accountId: ACCOUNT,
+      principalId: USER,
+      codes: codes('v'),
+      now: 0,
+    });
+    expect(await store.recoveryCodes.countRemaining(USER)).toBe(0);
+    expect(await store.recoveryCodes.consume({ principalId: USER, codeHash: 'v-hash-0', now: 0 })).toBe(
+      false,
+    );
+    const issued = { factorId: 'mfa_1', sessionId: 'ses_1' };
     await store.recoveryCodes.replaceSet({
       accountId: ACCOUNT,
       principalId: USER,
       codes: codes('a'),
       now: 1,
+      issued,
     });
     await store.recoveryCodes.replaceSet({
       accountId: ACCOUNT,
       principalId: USER,
       codes: codes('b'),
       now: 2,
+      issued,
     });
     expect(await store.recoveryCodes.countRemaining(USER)).toBe(10);
     expect(await store.recoveryCodes.consume({ principalId: USER, codeHash: 'a-hash-0', now: 3 })).toBe(

@@ -487,18 +487,24 @@ clientSuite.each(DATABASE_KINDS)('AWS IAM/STS Query API with real clients [$name
     expect(
       (await errorOf(admin.send(new DeleteVirtualMFADeviceCommand({ SerialNumber: phone1.serial })))).name,
     ).toBe('DeleteConflict');
-    await admin.send(new DeactivateMFADeviceCommand({ UserName: 'ops', SerialNumber: phone1.serial }));
-    const unassigned = await admin.send(new ListVirtualMFADevicesCommand({ AssignmentStatus: 'Unassigned' }));
+    // The session token minted with the old device ends with it, so the swap is done from one
+    // minted with the new device (as a user rotating devices does).
+    const session2 = await mfaSession(raw, phone2);
+    const admin2 = iam(session2);
+    await admin2.send(new DeactivateMFADeviceCommand({ UserName: 'ops', SerialNumber: phone1.serial }));
+    expect((await errorOf(admin.send(new ListUsersCommand({})))).name).toBe('InvalidClientTokenId');
+    const unassigned = await admin2.send(
+      new ListVirtualMFADevicesCommand({ AssignmentStatus: 'Unassigned' }),
+    );
     expect(unassigned.VirtualMFADevices!.map((d) => d.SerialNumber)).toEqual([phone1.serial]);
-    await admin.send(new DeleteVirtualMFADeviceCommand({ SerialNumber: phone1.serial }));
-    const assigned = await admin.send(new ListVirtualMFADevicesCommand({ AssignmentStatus: 'Assigned' }));
+    await admin2.send(new DeleteVirtualMFADeviceCommand({ SerialNumber: phone1.serial }));
+    const assigned = await admin2.send(new ListVirtualMFADevicesCommand({ AssignmentStatus: 'Assigned' }));
     expect(assigned.VirtualMFADevices!.map((d) => [d.SerialNumber, d.User?.UserName])).toEqual([
       [carolDevice.serial, 'carol'],
       [phone2.serial, 'ops'],
     ]);
 
     // The replacement works; the old device no longer does.
-    const session2 = await mfaSession(raw, phone2);
     expect(
       (
         await errorOf(
@@ -512,12 +518,14 @@ clientSuite.each(DATABASE_KINDS)('AWS IAM/STS Query API with real clients [$name
       ).name,
     ).toBe('AccessDenied');
 
-    // Deactivating the last device (G5): the long-term keys stop working until re-activated.
+    // Deactivating the last device (G5): the long-term keys stop working until re-activated, and
+    // the session token minted with that device ends with it.
     await iam(session2).send(
       new DeactivateMFADeviceCommand({ UserName: 'ops', SerialNumber: phone2.serial }),
     );
-    await iam(session2).send(new DeleteVirtualMFADeviceCommand({ SerialNumber: phone2.serial }));
-    expect((await iam(session2).send(new ListMFADevicesCommand({}))).MFADevices).toEqual([]);
+    expect((await errorOf(iam(session2).send(new ListMFADevicesCommand({})))).name).toBe(
+      'InvalidClientTokenId',
+    );
     expect((await errorOf(sts(raw).send(new GetCallerIdentityCommand({})))).name).toBe(
       'InvalidClientTokenId',
     );
@@ -777,8 +785,23 @@ clientSuite('AWS error codes and the attack on device swaps', () => {
       'EntityAlreadyExists',
       'AccessDenied',
     ]);
+    // The user's replacement works: she mints a session token with it and finishes the swap from
+    // there (the one minted with the old device ends when that device goes).
+    const minted = await sts(user).send(
+      new GetSessionTokenCommand({ SerialNumber: serial2, TokenCode: oathtool(seed2, currentStep() + 1) }),
+    );
+    expect(minted.Credentials!.AccessKeyId).toMatch(/^ASIA/);
+    const oldSession = session;
+    session = {
+      accessKeyId: minted.Credentials!.AccessKeyId!,
+      secretAccessKey: minted.Credentials!.SecretAccessKey!,
+      sessionToken: minted.Credentials!.SessionToken!,
+    };
     await iam(session).send(
       new DeactivateMFADeviceCommand({ UserName: 'dana', SerialNumber: firstDevice.serial }),
+    );
+    expect((await errorOf(iam(oldSession).send(new ListMFADevicesCommand({})))).name).toBe(
+      'InvalidClientTokenId',
     );
     await iam(session).send(new DeleteVirtualMFADeviceCommand({ SerialNumber: firstDevice.serial }));
     const last = await errorOf(
@@ -790,10 +813,6 @@ clientSuite('AWS error codes and the attack on device swaps', () => {
     // Only the user's replacement is enrolled, and it works.
     const listed = await iam(session).send(new ListMFADevicesCommand({}));
     expect(listed.MFADevices!.map((d) => d.SerialNumber)).toEqual([serial2]);
-    const fresh = await sts(user).send(
-      new GetSessionTokenCommand({ SerialNumber: serial2, TokenCode: oathtool(seed2, currentStep() + 1) }),
-    );
-    expect(fresh.Credentials!.AccessKeyId).toMatch(/^ASIA/);
 
     // Every attempt of the attacker is an audited failure of its access key.
     const calls = (await auditRows(target))

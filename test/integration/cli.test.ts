@@ -226,9 +226,10 @@ describe('holdfast CLI: help and startup errors', () => {
         if (commands === undefined) {
           // A leaf command: every one that touches a database takes --db, --data-dir and --json.
           // `holdfast me ...` talks to a server over HTTP; `policy lint|show` read a file or print a
-          // built-in document; `credentials` calls STS on a server; every other leaf command opens
-          // the database.
-          if (path[0] === 'policy' || path[0] === 'credentials') expect(result.stdout).not.toContain('--db');
+          // built-in document; `credentials` calls STS on a server; every other leaf command
+          // (`policy account list|delete` too) opens the database.
+          if ((path[0] === 'policy' && path[1] !== 'account') || path[0] === 'credentials')
+            expect(result.stdout).not.toContain('--db');
           else
             expect(result.stdout).toMatch(
               path[0] === 'me'

@@ -88,15 +88,22 @@ describe.each(DATABASE_KINDS)('several processes on one database [$name]', ({ na
     expect(before.ok).toBe(true);
     // Every successful sign-in writes exactly one audit record. (Refusals are not used here: the
     // throttled ones are aggregated per source and window, which operations.test.ts covers.)
-    const answers = await Promise.all(
-      Array.from({ length: REQUESTS }, (_, i) =>
-        postJSON(`${servers[i % 2]!.url}/v1/sign-in`, {
-          account: 'acme',
-          login: 'owner@acme.test',
-          password: PASSWORD,
-        }),
-      ),
-    );
+
+    // fewer than the sign-ins a login may have in flight before they count as a burst.
+    const answers: Array<{ status: number; code: string | null }> = [];
+    for (let wave = 0; wave < REQUESTS / 4; wave++) {
+      answers.push(
+        ...(await Promise.all(
+          Array.from({ length: 4 }, (_, i) =>
+            postJSON(`${servers[i % 2]!.url}/v1/sign-in`, {
+              account: 'acme',
+              login: 'owner@acme.test',
+              password: PASSWORD,
+            }),
+          ),
+        )),
+      );
+    }
     const byStatus = new Map<number, number>();
     for (const answer of answers) byStatus.set(answer.status, (byStatus.get(answer.status) ?? 0) + 1);
     expect(Object.fromEntries(byStatus)).toEqual({ 200: REQUESTS });
