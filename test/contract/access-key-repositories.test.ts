@@ -5,6 +5,7 @@ import { connectDatabase, migrateDatabase, type Database } from '../../src/stora
 import { SEALED_COLUMNS } from '../../src/storage/sealed-values.js';
 import { createStore } from '../../src/storage/store.js';
 import { DATABASE_KINDS, freshDatabase, type FreshDatabase } from '../helpers/databases.js';
+import { expectConstraintViolation } from '../helpers/errors.js';
 
 const ACCOUNT = '200000000004';
 const OTHER_ACCOUNT = '200000000005';
@@ -105,7 +106,7 @@ describe.each(DATABASE_KINDS)('access key repositories contract [$name]', ({ nam
     ]);
     expect(await store.accessKeys.listByPrincipal(OTHER_ACCOUNT, USER)).toEqual([]);
     expect(await store.accessKeys.countByAccount(ACCOUNT)).toBe(3);
-    await expect(store.accessKeys.insert(key({}))).rejects.toThrow();
+    await expectConstraintViolation(store.accessKeys.insert(key({})), 'unique');
   });
 
   it('access keys: status changes, guardrail deactivation of one principal only, use, delete', async () => {
@@ -224,9 +225,10 @@ describe.each(DATABASE_KINDS)('access key repositories contract [$name]', ({ nam
 
   it('roles: names unique per account case-insensitively; devices; user deletion', async () => {
     await store.awsIdentities.insertRole(role({}));
-    await expect(
+    await expectConstraintViolation(
       store.awsIdentities.insertRole(role({ id: 'AROAAAAAAAAAAAAAAAA2', name: 'DEPLOY' })),
-    ).rejects.toThrow();
+      'unique',
+    );
     await store.awsIdentities.insertRole(role({ id: 'AROAAAAAAAAAAAAAAAA3', accountId: OTHER_ACCOUNT }));
     expect(await store.awsIdentities.findRole(ACCOUNT, 'deploy')).toEqual(role({}));
     expect(await store.awsIdentities.findRoleById(ACCOUNT, 'AROAAAAAAAAAAAAAAAA3')).toBeNull();
@@ -243,7 +245,10 @@ describe.each(DATABASE_KINDS)('access key repositories contract [$name]', ({ nam
       createdAt: 3,
     };
     await store.awsIdentities.insertDevice(device);
-    await expect(store.awsIdentities.insertDevice({ ...device, factorId: 'mfa_10' })).rejects.toThrow();
+    await expectConstraintViolation(
+      store.awsIdentities.insertDevice({ ...device, factorId: 'mfa_10' }),
+      'unique',
+    );
     expect(await store.awsIdentities.findDevice(ACCOUNT, serial)).toEqual(device);
     expect(await store.awsIdentities.findDeviceByFactor(ACCOUNT, 'mfa_9')).toEqual(device);
     await store.awsIdentities.detachDevice(ACCOUNT, serial);
@@ -251,9 +256,10 @@ describe.each(DATABASE_KINDS)('access key repositories contract [$name]', ({ nam
     expect((await store.awsIdentities.listDevices(ACCOUNT)).map((d) => d.serialNumber)).toEqual([serial]);
 
     // A principal that still holds an access key is never deleted (the foreign key holds).
-    await expect(
+    await expectConstraintViolation(
       store.transaction((tx) => tx.awsIdentities.deletePrincipal(ACCOUNT, OTHER)),
-    ).rejects.toThrow();
+      'foreignKey',
+    );
     expect(await store.principals.findById(ACCOUNT, OTHER)).not.toBeNull();
     await store.accessKeys.delete('AKIAAAAAAAAAAAAAAAA3');
     await store.transaction((tx) => tx.awsIdentities.deletePrincipal(ACCOUNT, OTHER));

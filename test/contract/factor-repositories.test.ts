@@ -5,6 +5,7 @@ import type { Store } from '../../src/core/ports.js';
 import { connectDatabase, migrateDatabase, type Database } from '../../src/storage/connect.js';
 import { createStore } from '../../src/storage/store.js';
 import { DATABASE_KINDS, freshDatabase, type FreshDatabase } from '../helpers/databases.js';
+import { expectConstraintViolation } from '../helpers/errors.js';
 
 const ACCOUNT = '200000000001';
 const USER = 'AIDA0000000000000011';
@@ -87,7 +88,7 @@ describe.each(DATABASE_KINDS)('factor repositories contract [$name]', ({ name })
     await store.factors.insert(factor({ id: 'mfa_2', principalId: OTHER })); // same name, other user
     expect(await store.factors.findById(ACCOUNT, 'mfa_1')).toEqual(factor({}));
     expect(await store.factors.findById('999999999999', 'mfa_1')).toBeNull();
-    await expect(store.factors.insert(factor({ id: 'mfa_3' }))).rejects.toThrow();
+    await expectConstraintViolation(store.factors.insert(factor({ id: 'mfa_3' })), 'unique');
     expect((await store.factors.listByPrincipal(ACCOUNT, USER)).map((f) => f.id)).toEqual(['mfa_1']);
   });
 
@@ -226,7 +227,10 @@ describe.each(DATABASE_KINDS)('factor repositories contract [$name]', ({ name })
       tx.hardwareTokens.insertMany(Array.from({ length: 1200 }, (_, i) => token(i))),
     );
     expect((await store.hardwareTokens.list(ACCOUNT)).length).toBe(1200);
-    await expect(store.hardwareTokens.insertMany([token(5000, { serial: 'SN000001' })])).rejects.toThrow();
+    await expectConstraintViolation(
+      store.hardwareTokens.insertMany([token(5000, { serial: 'SN000001' })]),
+      'unique',
+    );
     const t = (await store.hardwareTokens.findBySerial(ACCOUNT, 'SN000007'))!;
     expect(t).toEqual(token(7));
     await store.hardwareTokens.update({

@@ -8,6 +8,7 @@ import { connectDatabase, migrateDatabase, type Database } from '../../src/stora
 import { MIGRATIONS } from '../../src/storage/migrations/index.js';
 import { createStore } from '../../src/storage/store.js';
 import { DATABASE_KINDS, freshDatabase, type FreshDatabase } from '../helpers/databases.js';
+import { expectConstraintViolation } from '../helpers/errors.js';
 
 const event = (action: string, accountId: string | null = 'A1'): AuditEvent => ({
   accountId,
@@ -85,9 +86,10 @@ describe.each(DATABASE_KINDS)('repository contract [$name]', ({ name }) => {
     expect((await store.accounts.findByName('two'))?.id).toBe('100000000002');
     expect(await store.accounts.findByName('three')).toBeNull();
     expect((await store.accounts.list()).map((a) => a.name)).toEqual(['one', 'two']);
-    await expect(
+    await expectConstraintViolation(
       store.accounts.insert({ id: '100000000003', name: 'one', createdAt: 1, settings: {} }),
-    ).rejects.toThrow();
+      'unique',
+    );
   });
 
   it('principals: the same e-mail in two accounts is two identities', async () => {
@@ -99,9 +101,10 @@ describe.each(DATABASE_KINDS)('repository contract [$name]', ({ name }) => {
     expect(b?.id).toBe('AIDA0000000000000002');
     expect(await store.principals.findById('100000000002', 'AIDA0000000000000001')).toBeNull();
     expect((await store.principals.findByLogin('100000000001', 'alice'))?.id).toBe('AIDA0000000000000001');
-    await expect(
+    await expectConstraintViolation(
       store.principals.insert(principal({ id: 'AIDA0000000000000003', username: 'other' })),
-    ).rejects.toThrow();
+      'unique',
+    );
   });
 
   it('principals: update, list and count owners', async () => {

@@ -4,6 +4,7 @@ import type { Store, WebAuthnChallenge, WebAuthnCredential } from '../../src/cor
 import { connectDatabase, migrateDatabase, type Database } from '../../src/storage/connect.js';
 import { createStore } from '../../src/storage/store.js';
 import { DATABASE_KINDS, freshDatabase, type FreshDatabase } from '../helpers/databases.js';
+import { expectConstraintViolation } from '../helpers/errors.js';
 
 const ACCOUNT = '300000000001';
 const OTHER_ACCOUNT = '300000000002';
@@ -106,7 +107,10 @@ describe.each(DATABASE_KINDS)('WebAuthn repository contract [$name]', ({ name })
     expect(await store.webauthn.findCredential(ACCOUNT, 'Y3JlZC0x')).toEqual(credential({}));
     expect(await store.webauthn.findCredential(OTHER_ACCOUNT, 'Y3JlZC0x')).toBeNull();
     expect(await store.webauthn.findCredentialByFactor('mfa_w1')).toEqual(credential({}));
-    await expect(store.webauthn.insertCredential(credential({ factorId: 'mfa_w2' }))).rejects.toThrow();
+    await expectConstraintViolation(
+      store.webauthn.insertCredential(credential({ factorId: 'mfa_w2' })),
+      'unique',
+    );
     await store.webauthn.insertCredential(
       credential({ factorId: 'mfa_w2', credentialId: 'Y3JlZC0y', discoverable: true, createdAt: 20 }),
     );
