@@ -17,6 +17,7 @@ import { loadConfig } from '../../src/config/config.js';
 import { buildServer } from '../../src/http/server.js';
 import { connectDatabase } from '../../src/storage/connect.js';
 import { DATABASE_KINDS, freshDatabase } from '../helpers/databases.js';
+import { expectCode } from '../helpers/errors.js';
 import {
   buildTestServer,
   createTestInstallation,
@@ -136,7 +137,7 @@ describe('HTTP limits and the metrics endpoint', () => {
       { HOLDFAST_REQUEST_TIMEOUT_SECONDS: '0' },
       { HOLDFAST_IDLE_TIMEOUT_SECONDS: 'forever' },
     ]) {
-      expect(() => loadConfig({}, env)).toThrow(HoldfastError);
+      expectCode(() => loadConfig({}, env), 'CONFIG_INVALID');
     }
   });
 });

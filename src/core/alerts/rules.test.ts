@@ -8,6 +8,7 @@ import {
   parseAlertSettings,
   type RuleFacts,
 } from './rules.js';
+import { expectCode } from '../../../test/helpers/errors.js';
 
 const T = Date.UTC(2026, 0, 1);
 const USER = 'AIDAAAAAAAAAAAAAAAAA';
@@ -159,7 +160,7 @@ describe('alert settings', () => {
       'HF-RECOVERY-CODE',
     ]);
     const critical = () => parseAlertSettings({ disabledAlertRules: ['HF-RESET'] });
-    expect(critical).toThrow();
+    expectCode(critical, 'ALERT_RULE_CRITICAL');
     try {
       critical();
     } catch (err) {
@@ -180,7 +181,13 @@ describe('alert settings', () => {
       bruteForceFailures: 5,
       bruteForceWindowMinutes: 15,
     });
-    expect(() => parseAlertSettings({ alertThresholds: { bruteForceFailures: 1 } })).toThrow();
-    expect(() => parseAlertSettings({ alertThresholds: { bruteForceWindowMinutes: 0 } })).toThrow();
+    expectCode(
+      () => parseAlertSettings({ alertThresholds: { bruteForceFailures: 1 } }),
+      'RECOVERY_SETTING_INVALID',
+    );
+    expectCode(
+      () => parseAlertSettings({ alertThresholds: { bruteForceWindowMinutes: 0 } }),
+      'RECOVERY_SETTING_INVALID',
+    );
   });
 });

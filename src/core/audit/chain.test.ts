@@ -46,7 +46,7 @@ describe('canonical JSON', () => {
     expect(canonicalJSON({ x: 1, y: 2 })).toBe(canonicalJSON({ y: 2, x: 1 }));
   });
   it('refuses non-finite numbers', () => {
-    expect(() => canonicalJSON({ a: Number.NaN })).toThrow();
+    expect(() => canonicalJSON({ a: Number.NaN })).toThrow('non-finite number');
   });
 });
 

@@ -10,6 +10,7 @@ import {
   transitionFor,
   waitFor,
 } from './policy.js';
+import { expectCode } from '../../../test/helpers/errors.js';
 
 const H = 3_600_000;
 
@@ -53,13 +54,16 @@ describe('waiting periods', () => {
   });
 
   it('refuses settings under the floors', () => {
-    expect(() => parseRecoverySettings({ recoveryWaitSeconds: 3599 })).toThrow();
-    expect(() => parseRecoverySettings({ userResetWaitSeconds: 899 })).toThrow();
+    expectCode(() => parseRecoverySettings({ recoveryWaitSeconds: 3599 }), 'RECOVERY_SETTING_INVALID');
+    expectCode(() => parseRecoverySettings({ userResetWaitSeconds: 899 }), 'RECOVERY_SETTING_INVALID');
     expect(parseRecoverySettings({ recoveryWaitSeconds: 3600, userResetWaitSeconds: 900 })).toEqual({
       recoveryWaitSeconds: 3600,
       userResetWaitSeconds: 900,
     });
-    expect(() => parseRecoverySettings({ evidenceChecklist: ['gut_feeling'] })).toThrow();
+    expectCode(
+      () => parseRecoverySettings({ evidenceChecklist: ['gut_feeling'] }),
+      'RECOVERY_SETTING_INVALID',
+    );
   });
 });
 
@@ -112,9 +116,15 @@ describe('transitions', () => {
     );
     expect(transitionFor({ state: 'waiting', kind: 'helpdesk' }, 'cancel').audit).toBe('reset.cancel');
     for (const state of ['completed', 'cancelled', 'expired'] as const) {
-      expect(() => transitionFor({ state, kind: 'helpdesk' }, 'cancel')).toThrow();
+      expectCode(() => transitionFor({ state, kind: 'helpdesk' }, 'cancel'), 'RECOVERY_STATE_INVALID');
     }
-    expect(() => transitionFor({ state: 'awaiting_approval', kind: 'helpdesk' }, 'wait_over')).toThrow();
-    expect(() => transitionFor({ state: 'waiting', kind: 'helpdesk' }, 'expire')).toThrow();
+    expectCode(
+      () => transitionFor({ state: 'awaiting_approval', kind: 'helpdesk' }, 'wait_over'),
+      'RECOVERY_STATE_INVALID',
+    );
+    expectCode(
+      () => transitionFor({ state: 'waiting', kind: 'helpdesk' }, 'expire'),
+      'RECOVERY_STATE_INVALID',
+    );
   });
 });

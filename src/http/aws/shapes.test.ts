@@ -96,7 +96,9 @@ describe('result writers', () => {
   });
 
   it('refuse a non-integer SummaryMap value', () => {
-    expect(() => shapes.getAccountSummaryResult({ summary: { Users: 1.5 } })).toThrow();
+    expect(() => shapes.getAccountSummaryResult({ summary: { Users: 1.5 } })).toThrow(
+      'SummaryMap Users is not an integer',
+    );
   });
 
   it('write STS credentials in model order, Expiration with milliseconds when present', () => {

@@ -3,6 +3,7 @@ import type { OTPState, VerifySettings } from '../factor.js';
 import { hardwareTokenDriver } from '../hardware-token/driver.js';
 import { generateTOTP } from '../otp/totp.js';
 import { HoldfastError } from '../../errors.js';
+import { expectCode } from '../../../../test/helpers/errors.js';
 import { resolveFactorDriver } from '../registry.js';
 import { totpDriver } from './driver.js';
 
@@ -52,7 +53,7 @@ describe('factor registry', () => {
   it('resolves every kind to its driver and refuses unknown kinds', () => {
     expect(resolveFactorDriver('totp')).toBe(totpDriver);
     expect(resolveFactorDriver('hardware_token')).toBe(hardwareTokenDriver);
-    expect(() => resolveFactorDriver('sms')).toThrow(HoldfastError);
+    expectCode(() => resolveFactorDriver('sms'), 'FACTOR_KIND_UNSUPPORTED');
     try {
       resolveFactorDriver('sms');
     } catch (err) {
