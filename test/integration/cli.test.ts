@@ -815,7 +815,7 @@ describe('holdfast serve [sqlite]', () => {
     agent.destroy();
     // The answered request was committed, with its audit record, before the database closed.
     expect(await records()).toBe(before + 1);
-    await expect(fetch(`${server!.url}/readyz`)).rejects.toThrow();
+    await expect(fetch(`${server!.url}/readyz`)).rejects.toThrow('fetch failed');
   });
 });
 
