@@ -312,7 +312,12 @@ clientSuite('web console in Chromium', () => {
     // Verifying a factor in the dialog steps the session up and the removal is retried once.
     await page.getByRole('button', { name: 'Remove Old phone' }).click();
     await completeStepUp(page, secret);
-    await page.getByText('Removed “Old phone”.').waitFor();
+    // The session was verified with the phone it removed: it ends with it, and the user is told.
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    await page.getByText('The factor was removed.', { exact: false }).waitFor();
+    // Signing in again (no factor left), the phone is gone.
+    await passwordStep(page, email);
+    await page.getByRole('heading', { name: 'My security' }).waitFor();
     expect(await page.locator('tr', { hasText: 'Old phone' }).count()).toBe(0);
     const factors = await page.evaluate(async () => (await fetch('/v1/factors')).json());
     expect((factors as { factors: unknown[] }).factors).toEqual([]);

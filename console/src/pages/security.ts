@@ -164,6 +164,12 @@ function factorRow(
     void busy(row, async () => {
       try {
         await del(`/v1/factors/${seg(f.id)}`);
+        // A session verified with the factor ends with it (unless it stepped up with another one
+        // since): then the user signs in again, told why.
+        if (!(await fetch('/v1/session', { credentials: 'same-origin' })).ok) {
+          window.location.assign('/sign-in?ended=factor-removed');
+          return;
+        }
         await reload(`Removed “${f.name}”.`);
       } catch (err) {
         status.error(describeError(err));

@@ -55,6 +55,11 @@ export function render(ctx: PageContext): void {
   const passkeyBlock = h('div', { class: 'actions passkey', 'data-slot': 'webauthn' }, passkeyButton);
   const section = h('section', {}, form, passkeyBlock, status.el);
   ctx.main.append(h('h1', { id: 'sign-in-title' }, 'Sign in'), section);
+  if (ctx.query.get('ended') === 'factor-removed') {
+    status.info(
+      'The factor was removed. This session had been verified with it, so it ended: sign in again with another factor or a recovery code.',
+    );
+  }
 
   const done = async (answer: SignInAnswer & { status: 'signed_in' }) => {
     await loadSession();
