@@ -8,11 +8,10 @@
  * first factor or written before sets recorded their provenance; a leaked access key) gets no
  * session or credential with MFA facts, and the real user does. SQLite and PostgreSQL; frozen clock.
  */
-import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
-import { SignatureV4 } from '@smithy/signature-v4';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recoveryCodeHash } from '../../src/app/mfa.js';
+import { awsQuery, xmlValue } from '../helpers/aws-query.js';
 import { DATABASE_KINDS } from '../helpers/databases.js';
 import {
   buildTestServer,
@@ -36,23 +35,6 @@ import { SoftAuthenticator } from '../helpers/soft-authenticator.js';
 const ORIGIN = 'http://localhost:8080';
 const operator = { kind: 'operator' } as const;
 const ctx = { requestId: 'test', sourceIp: null, userAgent: 'test' };
-
-/** SHA-256 for the SigV4 signer (the SDKs sign exactly this way). */
-class NodeSha256 {
-  private readonly hash: Hash | Hmac;
-  constructor(secret?: string | Uint8Array) {
-    this.hash = secret === undefined ? createHash('sha256') : createHmac('sha256', secret);
-  }
-  update(data: Uint8Array | string): void {
-    this.hash.update(data);
-  }
-  digest(): Promise<Uint8Array> {
-    return Promise.resolve(new Uint8Array(this.hash.digest()));
-  }
-}
-
-const xmlValue = (body: string, name: string) =>
-  new RegExp(`<${name}>([^<]*)</${name}>`).exec(body)?.[1] ?? null;
 
 describe.each(DATABASE_KINDS)('I1: no MFA session without a real second factor [$name]', ({ name }) => {
   let inst: TestInstallation;
@@ -459,46 +441,8 @@ describe.each(DATABASE_KINDS)('I1: no MFA session without a real second factor [
   });
 
   describe('STS GetSessionToken and AssumeRole with SerialNumber/TokenCode', () => {
-    const sts = async (
-      keys: { accessKeyId: string; secretAccessKey: string },
-      params: Record<string, string>,
-    ) => {
-      const body = new URLSearchParams({ Version: '2011-06-15', ...params }).toString();
-      const signer = new SignatureV4({
-        credentials: keys,
-        region: 'us-east-1',
-        service: 'sts',
-        sha256: NodeSha256 as never,
-      });
-      const request = await signer.sign(
-        {
-          method: 'POST',
-          protocol: 'http:',
-          hostname: '127.0.0.1',
-          port: 8080,
-          path: '/',
-          query: {},
-          headers: {
-            host: '127.0.0.1:8080',
-            'content-type': 'application/x-www-form-urlencoded; charset=utf-8',
-          },
-          body,
-        },
-        { signingDate: new Date(now()) },
-      );
-      const res = await server.inject({
-        method: 'POST',
-        url: '/',
-        headers: request.headers as Record<string, string>,
-        payload: body,
-        remoteAddress: uniqueIp(),
-      });
-      return {
-        status: res.statusCode,
-        body: res.body,
-        code: res.statusCode >= 400 ? xmlValue(res.body, 'Code') : null,
-      };
-    };
+    const sts = (keys: { accessKeyId: string; secretAccessKey: string }, params: Record<string, string>) =>
+      awsQuery(server, now).sts(keys, params, uniqueIp());
     const mfaCredentials = (userId: string) =>
       inst.database.kysely
         .selectFrom('temporary_credentials')
