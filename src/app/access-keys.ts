@@ -6,7 +6,6 @@
  * stricter, the guardrails say why (docs/aws-api.md).
  */
 
-import { timingSafeEqual } from 'node:crypto';
 import {
   MAX_ACCESS_KEYS_PER_USER,
   type AccessKey,
@@ -25,7 +24,7 @@ import { accountArn, userArn } from '../core/policy/arn.js';
 import type { Principal } from '../core/principals/types.js';
 import { randomString } from '../core/random.js';
 import type { Session, SessionFactor } from '../core/sessions/session.js';
-import { sha256Hex } from '../platform/hashing.js';
+import { sha256Hex, timingSafeEqual } from '../core/crypto/hashing.js';
 import { ACTIONS } from './actions.js';
 import { authorize } from './authorize.js';
 import type { Actor, RequestContext } from './context.js';

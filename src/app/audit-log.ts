@@ -8,7 +8,7 @@ import {
 } from '../core/audit/checkpoint.js';
 import type { AuditRecord } from '../core/audit/event.js';
 import { HoldfastError } from '../core/errors.js';
-import { constantTimeEqual, hkdfSha256, hmacHex } from '../platform/hashing.js';
+import { constantTimeEqual, hkdfSha256, hmacHex } from '../core/crypto/hashing.js';
 import { ACTIONS } from './actions.js';
 import { ALERT_CURSOR_KEY } from './alerts.js';
 import { authorize } from './authorize.js';

@@ -20,7 +20,7 @@ import {
   type PasswordClient,
   type PasswordThrottleKey,
 } from '../core/throttle.js';
-import { hmacBase64url, sha256Hex } from '../platform/hashing.js';
+import { hmacBase64url, sha256Hex } from '../core/crypto/hashing.js';
 import { ACTIONS } from './actions.js';
 import { authorize } from './authorize.js';
 import type { Actor, RequestContext } from './context.js';

@@ -12,7 +12,7 @@ import {
   type GuardrailVerdict,
 } from '../core/policy/guardrails.js';
 import type { ThrottlePolicy } from '../core/throttle.js';
-import { sha256Hex } from '../platform/hashing.js';
+import { sha256Hex } from '../core/crypto/hashing.js';
 import { uniqueViolation } from './conflicts.js';
 import { ACTIONS, type Action } from './actions.js';
 import { authorize } from './authorize.js';

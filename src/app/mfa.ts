@@ -10,7 +10,7 @@ import type { MfaState, Repositories } from '../core/ports.js';
 import type { Principal } from '../core/principals/types.js';
 import type { Session, SessionChannel, SessionFactor } from '../core/sessions/session.js';
 import type { ThrottlePolicy } from '../core/throttle.js';
-import { hmacBase64url } from '../platform/hashing.js';
+import { hmacBase64url } from '../core/crypto/hashing.js';
 import { ACTIONS } from './actions.js';
 import { createSession, type IssuedSession } from './auth.js';
 import { authorize, stepUpMaxAgeMs } from './authorize.js';

@@ -5,7 +5,7 @@ import { BUILTIN_POLICY_DOCUMENTS } from '../core/policy/builtin-roles.js';
 import { MAX_INITIAL_ENROLMENT_WINDOW_MS, MAX_STEP_UP_AGE_MS } from '../core/policy/guardrails.js';
 import { lintPolicy, type LintFinding, type LintResult } from '../core/policy/lint.js';
 import type { AccountSettings, Principal, Role } from '../core/principals/types.js';
-import { sha256Hex } from '../platform/hashing.js';
+import { sha256Hex } from '../core/crypto/hashing.js';
 import { ACTIONS, type Action } from './actions.js';
 import { authorize } from './authorize.js';
 import { uniqueViolation } from './conflicts.js';

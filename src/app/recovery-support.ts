@@ -13,7 +13,7 @@ import { parseRecoverySettings, type RecoverySettings } from '../core/recovery/p
 import type { Contact, ContactKind, VerificationPurpose, VerificationToken } from '../core/recovery/types.js';
 import { randomString } from '../core/random.js';
 import { sourceKeyOf } from '../core/policy/ip-address.js';
-import { constantTimeEqual, hmacBase64url, sha256Hex } from '../platform/hashing.js';
+import { constantTimeEqual, hmacBase64url, sha256Hex } from '../core/crypto/hashing.js';
 import { newId, type AppDeps } from './deps.js';
 
 /** Prefix of verification link tokens (recognisable by secret scanners). */

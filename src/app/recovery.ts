@@ -27,7 +27,7 @@ import {
 } from '../core/recovery/policy.js';
 import type { RecoveryRequest } from '../core/recovery/types.js';
 import { hasMFA } from '../core/sessions/session.js';
-import { sha256Hex } from '../platform/hashing.js';
+import { sha256Hex } from '../core/crypto/hashing.js';
 import { ACTIONS } from './actions.js';
 import { authorize } from './authorize.js';
 import type { Actor, RequestContext } from './context.js';

@@ -11,7 +11,7 @@ import {
 import { checkPasswordRules } from '../core/principals/password-rules.js';
 import { ROLES, type Account, type Principal, type Role } from '../core/principals/types.js';
 import type { Repositories } from '../core/ports.js';
-import { sha256Hex } from '../platform/hashing.js';
+import { sha256Hex } from '../core/crypto/hashing.js';
 import { ACTIONS } from './actions.js';
 import { uniqueViolation } from './conflicts.js';
 import { authorize } from './authorize.js';

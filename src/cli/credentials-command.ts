@@ -33,7 +33,7 @@ import {
   formatAmzDate,
   sha256Hex,
   uriEncode,
-} from '../http/aws/sigv4.js';
+} from '../core/aws/sigv4.js';
 import { reportError } from './output.js';
 
 /** How long the STS call may take. */

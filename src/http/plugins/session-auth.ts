@@ -6,7 +6,7 @@ import { csrfTokenFor } from '../../app/auth.js';
 import type { App } from '../../app/create-app.js';
 import type { Actor, RequestContext } from '../../app/context.js';
 import { HoldfastError } from '../../core/errors.js';
-import { constantTimeEqual } from '../../platform/hashing.js';
+import { constantTimeEqual } from '../../core/crypto/hashing.js';
 
 /** Cookie carrying the session token for the console (HttpOnly). */
 export const SESSION_COOKIE = 'holdfast_session';

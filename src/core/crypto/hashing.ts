@@ -1,4 +1,9 @@
-import { createHash, createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, hkdfSync, timingSafeEqual as nodeTimingSafeEqual } from 'node:crypto';
+
+/**
+ * Pure hashing helpers (digests, HMAC, HKDF, constant-time comparison), kept in core once.
+ * node:crypto is used here for hashing only; randomness is injected (core/random.ts).
+ */
 
 /** SHA-256 of a string, hex; used to store high-entropy tokens (sessions, setup links) by hash. */
 export function sha256Hex(value: string): string {
@@ -24,5 +29,10 @@ export function hmacHex(key: Uint8Array, value: string): string {
 export function constantTimeEqual(a: string, b: string): boolean {
   const ab = Buffer.from(a);
   const bb = Buffer.from(b);
-  return ab.length === bb.length && timingSafeEqual(ab, bb);
+  return ab.length === bb.length && nodeTimingSafeEqual(ab, bb);
+}
+
+/** Constant-time equality of two byte strings of the same length (throws on different lengths). */
+export function timingSafeEqual(a: Uint8Array, b: Uint8Array): boolean {
+  return nodeTimingSafeEqual(a, b);
 }
