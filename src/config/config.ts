@@ -2,8 +2,13 @@ import { join } from 'node:path';
 import { HoldfastError } from '../core/errors.js';
 import { PASSWORD_DEFAULT_MIN_LENGTH } from '../core/principals/password-rules.js';
 import { loadDeliveryConfig, type DeliveryConfig } from './delivery-config.js';
-import { DEFAULT_MFA_SETTINGS, type MfaSettings, type WebAuthnSettings } from '../app/deps.js';
-import { OWASP_ARGON2_MINIMUM, type Argon2Params } from '../platform/password-hasher.js';
+import {
+  DEFAULT_MFA_SETTINGS,
+  OWASP_ARGON2_MINIMUM,
+  type Argon2Params,
+  type MfaSettings,
+  type WebAuthnSettings,
+} from '../core/settings.js';
 
 /** The whole configuration, from flags and environment variables (flags win). */
 export interface Config {

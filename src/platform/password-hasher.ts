@@ -1,17 +1,9 @@
 import { hash, parseOptions, verify } from '@node-rs/argon2';
 import { HoldfastError } from '../core/errors.js';
 import type { PasswordHasher } from '../core/ports.js';
+import { OWASP_ARGON2_MINIMUM, type Argon2Params } from '../core/settings.js';
 
-/** argon2id parameters. */
-export interface Argon2Params {
-  /** Memory in KiB. */
-  memoryCost: number;
-  timeCost: number;
-  parallelism: number;
-}
-
-/** OWASP Password Storage Cheat Sheet minimum for argon2id: m=19 MiB, t=2, p=1. */
-export const OWASP_ARGON2_MINIMUM: Argon2Params = { memoryCost: 19456, timeCost: 2, parallelism: 1 };
+export { OWASP_ARGON2_MINIMUM, type Argon2Params } from '../core/settings.js';
 
 const ARGON2ID = 2; // Algorithm.Argon2id (a const enum, not importable under isolatedModules)
 

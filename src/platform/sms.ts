@@ -9,6 +9,7 @@
  *   webhook (src/platform/webhooks.ts), for an in-house gateway.
  */
 
+import type { SmsConfig } from '../config/delivery-config.js';
 import { postSignedWebhook } from './webhooks.js';
 
 /** One SMS to send. */
@@ -23,10 +24,7 @@ export interface SmsSender {
   send(message: SmsMessage): Promise<void>;
 }
 
-/** SMS provider settings (HOLDFAST_SMS_*). */
-export type SmsConfig =
-  | { provider: 'twilio'; baseUrl: string; accountSid: string; authToken: string; from: string }
-  | { provider: 'webhook'; url: string; secret: string };
+export type { SmsConfig } from '../config/delivery-config.js';
 
 /** The Twilio-style adapter: form-encoded POST with basic auth. */
 export function twilioSender(config: Extract<SmsConfig, { provider: 'twilio' }>): SmsSender {

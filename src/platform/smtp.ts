@@ -4,18 +4,9 @@
  */
 
 import type { Transporter } from 'nodemailer';
+import type { SmtpConfig } from '../config/delivery-config.js';
 
-/** SMTP settings (HOLDFAST_SMTP_*). */
-export interface SmtpConfig {
-  host: string;
-  port: number;
-  tls: 'implicit' | 'starttls' | 'none';
-  user: string | null;
-  password: string | null;
-  from: string;
-  /** Verify the server certificate (default true; off only for private test relays). */
-  rejectUnauthorized: boolean;
-}
+export type { SmtpConfig } from '../config/delivery-config.js';
 
 /** One e-mail. `messageId` makes a repeated delivery recognisable to receivers. */
 export interface MailMessage {
