@@ -8,10 +8,17 @@ import type { Config } from './config/config.js';
 import { HoldfastError, isHoldfastError } from './core/errors.js';
 import type { SecretBox, Store } from './core/ports.js';
 import { commonPasswords } from './platform/common-passwords.js';
-import { createKeyFile, loadKeyRing, type LoadedKeyRing } from './platform/master-key.js';
+import {
+  createKeyFile,
+  keyRingFrom,
+  loadKeyRing,
+  ringKeys,
+  writeKeyFile,
+  type LoadedKeyRing,
+} from './platform/master-key.js';
 import { createPasswordHasher } from './platform/password-hasher.js';
 import { parsePSKCInWorker } from './platform/pskc-parser.js';
-import { createSecretBox } from './platform/secret-box.js';
+import { createSecretBox, keyIdOf } from './platform/secret-box.js';
 import { systemClock, systemRandom } from './platform/system.js';
 import type { Clock } from './core/clock.js';
 import { connectDatabase, migrateDatabase, type Database } from './storage/connect.js';
@@ -93,6 +100,16 @@ async function resolveKeys(config: Config, store: Store, preloaded: LoadedKeyRin
   return { loaded, box, pepper: box.open(pepperSealed, metaContext(META_PEPPER)) };
 }
 
+/** Brings the database up to date and closes it, without the master key (`holdfast migrate`). */
+export async function migrateInstallationDatabase(config: Config): Promise<string[]> {
+  const database = await connectDatabase(config.db);
+  try {
+    return await migrateDatabase(database);
+  } finally {
+    await database.close();
+  }
+}
+
 /** Opens the database (migrating it), loads the master key and builds the app. */
 export async function openInstallation(config: Config, options: OpenOptions = {}): Promise<Installation> {
   // The key is checked before anything is written: a malformed key, or no key for PostgreSQL
@@ -133,4 +150,44 @@ export async function openInstallation(config: Config, options: OpenOptions = {}
     if (isHoldfastError(err)) throw err;
     throw new HoldfastError('STORAGE_UNAVAILABLE', 'cannot open the database', { cause: err });
   }
+}
+
+/** What a rotation did. */
+export interface RotationResult {
+  oldKeyId: string;
+  newKeyId: string;
+  resealed: number;
+  /** Base64 of the new key when the key came from HOLDFAST_MASTER_KEY (the operator must store it). */
+  newKeyForEnv: string | null;
+}
+
+/**
+ * Rotates the master key: a new key becomes current, every sealed value is re-encrypted under
+ * it in one transaction (the app's resealSecrets), and the old key is dropped. With a key file,
+ * the file first holds both keys (so a crash at any point leaves every value readable), then
+ * only the new one. Running servers keep the old key in memory: stop them first and start them after.
+ */
+export async function rotateMasterKey(
+  installation: Installation,
+  onProgress?: (done: number, total: number) => void,
+): Promise<RotationResult> {
+  const { keyRing } = installation;
+  const newKey = Buffer.from(systemRandom.bytes(32));
+  const oldKeys = ringKeys(keyRing.ring);
+  if (keyRing.origin.kind === 'file') writeKeyFile(keyRing.origin.path, [newKey, ...oldKeys]);
+  const oldKeyId = keyRing.ring.currentId;
+  const newKeyId = keyIdOf(newKey);
+  const resealed = await installation.app.resealSecrets({
+    box: createSecretBox(keyRingFrom([newKey, ...oldKeys])),
+    oldKeyId,
+    newKeyId,
+    onProgress,
+  });
+  if (keyRing.origin.kind === 'file') writeKeyFile(keyRing.origin.path, [newKey]);
+  return {
+    oldKeyId,
+    newKeyId,
+    resealed,
+    newKeyForEnv: keyRing.origin.kind === 'env' ? newKey.toString('base64') : null,
+  };
 }

@@ -24,7 +24,6 @@ export async function startServer(config: Config): Promise<RunningServer> {
   try {
     server = await buildServer({
       app: installation.app,
-      database: installation.database,
       trustedProxies: config.trustedProxies,
       publicUrl: config.publicUrl ?? `${scheme}://${config.host}:${config.port}`,
       logger: {

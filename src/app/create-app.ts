@@ -37,8 +37,10 @@ import {
   setHardwareTokenState,
 } from './hardware-tokens.js';
 import { lockoutRisk } from './insights.js';
+import { resealSecrets } from './key-rotation.js';
 import { completeSignInWithSecondFactor, liftMfaSuspension, stepUp } from './mfa.js';
 import * as policies from './policies.js';
+import { checkReadiness } from './readiness.js';
 import { recoveryCodeStatus, regenerateRecoveryCodes } from './recovery-codes.js';
 import * as webauthn from './webauthn.js';
 import {
@@ -53,6 +55,7 @@ import {
 } from './users.js';
 
 const USE_CASES = {
+  checkReadiness,
   pruneThrottles,
   bootstrapAccount,
   completeSetup,
@@ -80,6 +83,7 @@ const USE_CASES = {
   renameFactor,
   resyncFactor,
   lockoutRisk,
+  resealSecrets,
   completeSignInWithSecondFactor,
   stepUp,
   liftMfaSuspension,

@@ -8,8 +8,7 @@ import { cloudTrailRecordJSON } from '../app/cloudtrail.js';
 import { loadConfig } from '../config/config.js';
 import { describeProblem, parseExpectedHead, type ExpectedHead } from '../core/audit/checkpoint.js';
 import { HoldfastError } from '../core/errors.js';
-import { rotateMasterKey } from '../key-rotation.js';
-import { connectDatabase, migrateDatabase } from '../storage/connect.js';
+import { migrateInstallationDatabase, rotateMasterKey } from '../installation.js';
 import { ctx, operator, run, setupUrl, withDatabaseOptions, type CommonFlags } from './common.js';
 import { registerFactorCommands } from './factor-commands.js';
 import { registerMeCommands } from './me-commands.js';
@@ -83,15 +82,10 @@ withDatabaseOptions(program.command('migrate').description('bring the database s
   async (flags: CommonFlags) => {
     try {
       const config = loadConfig(flags);
-      const db = await connectDatabase(config.db);
-      try {
-        const applied = await migrateDatabase(db);
-        print(flags.json === true, { applied }, () =>
-          applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date',
-        );
-      } finally {
-        await db.close();
-      }
+      const applied = await migrateInstallationDatabase(config);
+      print(flags.json === true, { applied }, () =>
+        applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date',
+      );
     } catch (err) {
       process.exitCode = reportError(err, flags.json === true);
     }

@@ -542,6 +542,29 @@ export interface Repositories {
   temporaryCredentials: TemporaryCredentialRepository;
   awsIdentities: AwsIdentityRepository;
   recovery: RecoveryRepository;
+  sealedValues: SealedValueRepository;
+}
+
+/** One value sealed under the master key, and where it lives. */
+export interface SealedValue {
+  table: string;
+  key: string;
+  /** The context (AAD) it was sealed under. */
+  context: string;
+  sealed: string;
+}
+
+/** Every value sealed under the master key, for re-encryption when the key rotates. */
+export interface SealedValueRepository {
+  /**
+   * Keeps every writer of a sealed value out until the transaction ends (PostgreSQL locks the
+   * tables; SQLite's write transaction already excludes other writers).
+   */
+  lockForRotation(): Promise<void>;
+  /** Every sealed value (values that are not in the sealed format are skipped). */
+  list(): Promise<SealedValue[]>;
+  /** Replaces one sealed value. */
+  replace(value: SealedValue, resealed: string): Promise<void>;
 }
 
 /** The store: repositories plus a transaction in which a change and its audit record commit together. */

@@ -5,11 +5,10 @@ import { randomUUID } from 'node:crypto';
 import { createServer as createHttpServer, type RequestListener, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import { sql } from 'kysely';
 import { ACTIONS } from '../app/actions.js';
 import type { App } from '../app/create-app.js';
-import type { Database } from '../storage/connect.js';
 import { registerAuthRoutes } from './api/auth-routes.js';
+import { registerChallengeRoutes } from './api/challenge-routes.js';
 import { registerFactorRoutes } from './api/factor-routes.js';
 import { registerHardwareTokenRoutes } from './api/hardware-token-routes.js';
 import { registerPolicyRoutes } from './api/policy-routes.js';
@@ -32,7 +31,6 @@ export const BODY_LIMIT = 64 * 1024;
 /** What the HTTP face needs. */
 export interface ServerOptions {
   app: App;
-  database: Database;
   /** Peers whose X-Forwarded-For is trusted (IPs/CIDRs); empty: use the socket address. */
   trustedProxies: string[];
   /** Base URL for links the server prints (setup links). */
@@ -188,7 +186,7 @@ export async function buildServer(
     { config: { action: ACTIONS.Public, auth: 'none' }, schema: { hide: true } },
     async (_r, reply) => {
       try {
-        await sql`select 1`.execute(options.database.kysely);
+        await options.app.checkReadiness();
         return { status: 'ready' };
       } catch {
         return reply.status(503).send({ status: 'unavailable' });
@@ -201,6 +199,7 @@ export async function buildServer(
   registerAuthRoutes(server, options.app);
   registerUserRoutes(server, options.app, setupLink);
   registerFactorRoutes(server, options.app);
+  registerChallengeRoutes(server, options.app);
   registerHardwareTokenRoutes(server, options.app);
   registerWebAuthnRoutes(server, options.app);
   registerPolicyRoutes(server, options.app);

@@ -1,4 +1,6 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
+import type { SealedValue, SealedValueRepository } from '../core/ports.js';
+import type { Dialect } from './connect.js';
 import type { Schema } from './schema.js';
 
 /**
@@ -33,13 +35,7 @@ export const SEALED_COLUMNS = [
   },
 ] as const;
 
-/** One sealed value and where it lives. */
-export interface SealedValue {
-  table: string;
-  key: string;
-  context: string;
-  sealed: string;
-}
+export type { SealedValue } from '../core/ports.js';
 
 /** Reads every sealed value (values that are not in the sealed format are skipped). */
 export async function listSealedValues(db: Kysely<Schema>): Promise<SealedValue[]> {
@@ -70,4 +66,19 @@ export async function replaceSealedValue(
     .set({ [column.valueColumn]: resealed } as never)
     .where(column.keyColumn, '=', value.key)
     .execute();
+}
+
+/** The sealed values behind the port key rotation uses. */
+export function sealedValueRepository(db: Kysely<Schema>, dialect: Dialect): SealedValueRepository {
+  return {
+    async lockForRotation() {
+      // SQLite: BEGIN IMMEDIATE already excludes other writers; PostgreSQL needs the tables locked.
+      if (dialect !== 'postgres') return;
+      await sql
+        .raw(`lock table ${SEALED_COLUMNS.map((c) => c.table).join(', ')} in exclusive mode`)
+        .execute(db);
+    },
+    list: () => listSealedValues(db),
+    replace: (value, resealed) => replaceSealedValue(db, value, resealed),
+  };
 }

@@ -18,6 +18,7 @@ import { enrolmentRepository } from './repositories/enrolment.js';
 import { recoveryCodeRepository } from './repositories/recovery-codes.js';
 import { recoveryRepository } from './repositories/recovery.js';
 import { metaRepository } from './repositories/meta.js';
+import { sealedValueRepository } from './sealed-values.js';
 import { principalRepository } from './repositories/principals.js';
 import { sessionRepository } from './repositories/sessions.js';
 import { setupTokenRepository } from './repositories/setup-tokens.js';
@@ -48,6 +49,7 @@ export function createRepositories(db: Kysely<Schema>, dialect: Dialect): Reposi
     temporaryCredentials: temporaryCredentialRepository(db),
     awsIdentities: awsIdentityRepository(db),
     recovery: recoveryRepository(db),
+    sealedValues: sealedValueRepository(db, dialect),
   };
 }
 

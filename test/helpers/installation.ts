@@ -79,7 +79,6 @@ export async function buildTestServer(inst: Installation, options: { trustedProx
   const { buildServer } = await import('../../src/http/server.js');
   return buildServer({
     app: inst.app,
-    database: inst.database,
     trustedProxies: options.trustedProxies ?? [],
     publicUrl: 'http://127.0.0.1:8080',
   });

@@ -102,7 +102,6 @@ describe.each(DATABASE_KINDS)('the record of an AWS call [$name]', ({ name }) =>
     app = createApp({ ...inst.app.deps, store });
     server = await buildServer({
       app,
-      database: inst.database,
       trustedProxies: [],
       publicUrl: 'http://127.0.0.1:8080',
     });

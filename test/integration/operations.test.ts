@@ -37,7 +37,6 @@ describe('HTTP limits and the metrics endpoint', () => {
     inst = await createTestInstallation('sqlite');
     server = await buildServer({
       app: inst.app,
-      database: inst.database,
       trustedProxies: [],
       publicUrl: 'http://127.0.0.1:8080',
       metricsToken: METRICS_TOKEN,
@@ -97,7 +96,6 @@ describe('HTTP limits and the metrics endpoint', () => {
   it('/metrics does not exist on a server without a token (the default)', async () => {
     const plain = await buildServer({
       app: inst.app,
-      database: inst.database,
       trustedProxies: [],
       publicUrl: 'http://127.0.0.1:8080',
     });

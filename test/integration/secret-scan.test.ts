@@ -22,7 +22,6 @@ describe.each(DATABASE_KINDS)(
       inst = await createTestInstallation(name);
       const server = await buildServer({
         app: inst.app,
-        database: inst.database,
         trustedProxies: [],
         publicUrl: 'http://127.0.0.1:8080',
         logger: {
