@@ -14,6 +14,8 @@ export const ACTIONS = {
   RevokeSession: 'holdfast:RevokeSession',
   StepUp: 'holdfast:StepUp',
   CompleteSecondFactor: 'holdfast:CompleteSecondFactor',
+  /** Texts the code of a factor the server sends (SMS) during sign-in, when the user asks. */
+  SendSignInChallenge: 'holdfast:SendSignInChallenge',
   ListMFADevices: 'iam:ListMFADevices',
   CreateVirtualMFADevice: 'iam:CreateVirtualMFADevice',
   EnableMFADevice: 'iam:EnableMFADevice',

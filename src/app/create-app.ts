@@ -22,6 +22,7 @@ import {
   signIn,
 } from './auth.js';
 import type { AppDeps } from './deps.js';
+import { createSmsOtpFactor, sendFactorChallenge, sendSignInChallenge } from './factor-challenge.js';
 import {
   createTOTPFactor,
   enableFactor,
@@ -77,6 +78,9 @@ const USE_CASES = {
   verifyAudit,
   writeAuditCheckpoint,
   createTOTPFactor,
+  createSmsOtpFactor,
+  sendSignInChallenge,
+  sendFactorChallenge,
   enableFactor,
   listFactors,
   removeFactor,

@@ -26,6 +26,10 @@ const RENDERERS: Record<string, (p: Payload, secret: string | null, base: string
     subject: 'A second factor was added to your account',
     text: `A second factor${typeof p.factorName === 'string' ? ` ("${p.factorName}")` : ''} was added to your account. If this was not you, contact your administrator now.`,
   }),
+  'factor.sms_code': (p, secret) => ({
+    subject: 'Holdfast sign-in code',
+    text: `Holdfast ${p.purpose === 'enrol' ? 'code to confirm this phone' : 'sign-in code'}: ${secret ?? ''}. It expires in 5 minutes. Never give it to anyone who calls you.`,
+  }),
   'factor.removed': (p) => ({
     subject: 'A second factor was removed from your account',
     text: `The second factor${typeof p.factorName === 'string' ? ` "${p.factorName}"` : ''} was removed${p.byAdmin === true ? ' by an administrator' : ''}. If this was not you, contact your administrator now.`,

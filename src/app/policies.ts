@@ -7,7 +7,7 @@ import { lintPolicy, type LintFinding, type LintResult } from '../core/policy/li
 import type { AccountSettings, Principal, Role } from '../core/principals/types.js';
 import { sha256Hex } from '../core/crypto/hashing.js';
 import { ACTIONS, type Action } from './actions.js';
-import { authorize } from './authorize.js';
+import { authorize, stepUpMaxAgeMs } from './authorize.js';
 import { uniqueViolation } from './conflicts.js';
 import type { Actor, RequestContext } from './context.js';
 import { newId, writeAudit, type AppDeps } from './deps.js';
@@ -693,11 +693,42 @@ export function builtinPolicyDocument(role: Role): string {
   return BUILTIN_POLICY_DOCUMENTS[role];
 }
 
-/** Settings an account may change; each can only tighten a guardrail. */
+/**
+ * Settings an account may change; each can only tighten a guardrail, except `smsOtpAllowed`
+ * (see {@link updateAccountSettings}).
+ */
 export type AccountSettingsPatch = Pick<
   AccountSettings,
-  'stepUpMaxAgeSeconds' | 'initialEnrolmentWindowSeconds' | 'requireSecondApprover'
+  'stepUpMaxAgeSeconds' | 'initialEnrolmentWindowSeconds' | 'requireSecondApprover' | 'smsOtpAllowed'
 >;
+
+/**
+ * Allowing text-message (SMS) codes is the one loosening the API accepts, and only from the
+ * account owner in a session whose second factor was verified within the step-up age: a weak
+ * factor is the owner's decision, taken with a fresh proof, never an admin's or a key's. Turning
+ * it off is a tightening anyone allowed to change settings may do; the host operator may do both.
+ */
+function requireOwnerWithFreshMfa(
+  deps: AppDeps,
+  actor: Actor,
+  account: Parameters<typeof stepUpMaxAgeMs>[1],
+): void {
+  if (actor.kind !== 'principal') return;
+  if (actor.principal.role !== 'owner' || (actor.credential ?? 'session') !== 'session') {
+    throw new HoldfastError('SETTING_WOULD_LOOSEN', 'only the account owner can allow text-message codes');
+  }
+  const maxAgeMs = stepUpMaxAgeMs(deps, account);
+  const factor = actor.session.auth.factor;
+  if (factor === null || deps.clock.now() - factor.at > maxAgeMs) {
+    throw new HoldfastError(
+      'MFA_STEP_UP_REQUIRED',
+      'allowing text-message codes needs a fresh second factor',
+      {
+        details: { guardrail: 'G1', maxAgeSeconds: Math.floor(maxAgeMs / 1000) },
+      },
+    );
+  }
+}
 
 /**
  * Changes account settings. Nothing may exceed a guardrail's cap, and through the API nothing may
@@ -738,6 +769,9 @@ export async function updateAccountSettings(
         (current.requireSecondApprover === true && patch.requireSecondApprover === false)
       ) {
         throw new HoldfastError('SETTING_WOULD_LOOSEN', 'through the API a setting can only be tightened');
+      }
+      if (patch.smsOtpAllowed === true && current.smsOtpAllowed !== true) {
+        requireOwnerWithFreshMfa(deps, input.actor, account);
       }
     }
     const settings: AccountSettings = { ...account.settings };

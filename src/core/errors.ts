@@ -11,6 +11,7 @@ import { FACTOR_ERROR_CODES } from './factors/factor-errors.js';
 import { POLICY_ERROR_CODES } from './policy/policy-errors.js';
 import { RECOVERY_ERROR_CODES } from './recovery/recovery-errors.js';
 import { WEBAUTHN_ERROR_CODES } from './factors/webauthn/webauthn-errors.js';
+import { SMS_OTP_ERROR_CODES } from './factors/sms-otp/sms-otp-errors.js';
 
 /** The table of every error code with a one-line meaning (mirrored in docs/errors.md). */
 export const ERROR_CODES = {
@@ -73,6 +74,7 @@ export const ERROR_CODES = {
   ...FACTOR_ERROR_CODES,
   ...POLICY_ERROR_CODES,
   ...WEBAUTHN_ERROR_CODES,
+  ...SMS_OTP_ERROR_CODES,
   ...AWS_ERROR_CODES,
   ...RECOVERY_ERROR_CODES,
 } as const satisfies Record<string, string>;

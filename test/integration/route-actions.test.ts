@@ -58,6 +58,8 @@ describe('one action per route (DESIGN.md convention 7)', () => {
         'POST /v1/setup',
         'POST /v1/sign-in',
         'POST /v1/sign-in/second-factor',
+        // Texts the code of the factor the user picked (text-message factors), within a sign-in flow.
+        'POST /v1/sign-in/challenge',
         'POST /v1/sign-in/second-factor/webauthn/options',
         'POST /v1/sign-in/second-factor/webauthn',
         'POST /v1/sign-in/passkey/options',

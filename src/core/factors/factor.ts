@@ -1,14 +1,16 @@
 import type { OTPDigits, OTPHashAlgorithm } from './otp/hotp.js';
 
 /** Kinds of second factor. Adding a kind = a driver folder plus a row in registry.ts. */
-export type FactorKind = 'totp' | 'hardware_token' | 'webauthn';
+export type FactorKind = 'totp' | 'hardware_token' | 'webauthn' | 'sms_otp';
 
 /**
  * Assurance levels, weakest first (MISSION.md failure 5). A session records the level of the
  * factor that authenticated it so policies can require a minimum. The last three are WebAuthn's
- * (webauthn/assurance.ts, docs/assurance.md).
+ * (webauthn/assurance.ts, docs/assurance.md). `restricted_otp` is a code texted to a phone (NIST
+ * SP 800-63B §5.1.3.3 "restricted"): the weakest, below recovery codes.
  */
 export const ASSURANCE_LEVELS = [
+  'restricted_otp',
   'recovery_code',
   'software_otp',
   'hardware_otp',
@@ -87,7 +89,7 @@ export interface VerifySettings {
 /** Outcome of a verification: the new replay/drift state to save, or why it failed (audit only). */
 export type FactorVerification =
   | { ok: true; lastCounter: number; driftSteps: number }
-  | { ok: false; reason: 'mismatch' | 'replayed' | 'malformed' };
+  | { ok: false; reason: 'mismatch' | 'replayed' | 'malformed' | 'expired' };
 
 /**
  * A factor driver: pure checks over stored state, returning the new state for the caller to
@@ -113,4 +115,15 @@ export interface FactorDriver {
     settings: VerifySettings;
     purpose: 'enable' | 'resync';
   }): FactorVerification;
+  /**
+   * Kinds whose code the server sends (SMS): the code for a new challenge, where to send it, and
+   * the last counter to record (conditionally) so only this code is good. Called only when the
+   * user asks for this factor's challenge.
+   */
+  challenge?(input: { state: OTPState; now: number }): {
+    code: string;
+    phone: string;
+    counter: number;
+    lastCounter: number;
+  };
 }

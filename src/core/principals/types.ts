@@ -20,6 +20,11 @@ export interface AccountSettings {
   webauthnAttestation?: 'none' | 'direct';
   /** Authenticator models (AAGUIDs) allowed to register; absent: every model. Needs verified attestation. */
   webauthnAllowedAAGUIDs?: string[];
+  /**
+   * Text-message (SMS) codes may be enrolled and sent (default false: a weak, restricted factor).
+   * Only the owner with a fresh second factor, or the host operator, can turn it on.
+   */
+  smsOtpAllowed?: boolean;
 }
 
 /** An account (tenant). Accounts share nothing (MISSION.md failure 6). */

@@ -592,6 +592,12 @@ export function registerPolicyRoutes(server: FastifyInstance, app: App): void {
             stepUpMaxAgeSeconds: Type.Optional(Type.Integer()),
             initialEnrolmentWindowSeconds: Type.Optional(Type.Integer()),
             requireSecondApprover: Type.Optional(Type.Boolean()),
+            smsOtpAllowed: Type.Optional(
+              Type.Boolean({
+                description:
+                  'allow text-message codes (weak; off by default): true only from the owner with a fresh second factor',
+              }),
+            ),
           },
           { additionalProperties: false },
         ),

@@ -14,8 +14,13 @@ import {
 describe('the full assurance order', () => {
   it('is the factor assurance order: the OTP levels first, in their order, then the WebAuthn ones', () => {
     expect([...ALL_ASSURANCE_LEVELS]).toEqual([...ASSURANCE_LEVELS]);
-    expect(ALL_ASSURANCE_LEVELS.slice(0, 3)).toEqual(['recovery_code', 'software_otp', 'hardware_otp']);
-    expect(ALL_ASSURANCE_LEVELS.slice(3)).toEqual([...WEBAUTHN_ASSURANCE_LEVELS]);
+    expect(ALL_ASSURANCE_LEVELS.slice(0, 4)).toEqual([
+      'restricted_otp',
+      'recovery_code',
+      'software_otp',
+      'hardware_otp',
+    ]);
+    expect(ALL_ASSURANCE_LEVELS.slice(4)).toEqual([...WEBAUTHN_ASSURANCE_LEVELS]);
     expect(new Set(ALL_ASSURANCE_LEVELS).size).toBe(ALL_ASSURANCE_LEVELS.length);
   });
 

@@ -33,6 +33,7 @@ export type WebAuthnAssuranceLevel = (typeof WEBAUTHN_ASSURANCE_LEVELS)[number];
  * the same order) followed by the WebAuthn ones.
  */
 export const ALL_ASSURANCE_LEVELS = [
+  'restricted_otp',
   'recovery_code',
   'software_otp',
   'hardware_otp',
@@ -63,6 +64,8 @@ export interface AssuranceProfile {
 
 /** The profile of every level (the rationale per row is in docs/assurance.md). */
 export const ASSURANCE_PROFILES: Readonly<Record<FullAssuranceLevel, AssuranceProfile>> = {
+  // A texted code (SIM swap, number porting): restricted under NIST SP 800-63B §5.1.3.3.
+  restricted_otp: { phishingResistant: false, hardwareBinding: 'none', maxAAL: 2 },
   recovery_code: { phishingResistant: false, hardwareBinding: 'none', maxAAL: 2 },
   software_otp: { phishingResistant: false, hardwareBinding: 'none', maxAAL: 2 },
   hardware_otp: { phishingResistant: false, hardwareBinding: 'claimed', maxAAL: 2 },

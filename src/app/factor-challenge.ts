@@ -1,0 +1,348 @@
+/**
+ * Challenges of the factor kinds whose code the server sends (text-message codes, the
+ * `sms_otp` kind), and the enrolment of such a factor. A code is sent only when the user asks
+ * for one named factor's challenge: nothing falls back to SMS by itself (MISSION.md failure 2).
+ * The code is then checked like any other code, by the factor's driver in checkSecondFactor
+ * (sign-in, step-up) or enableFactor (enrolment); admission (G3), enrolment throttling (G4),
+ * suspension and audit are the generic ones.
+ */
+import { HoldfastError } from '../core/errors.js';
+import type { Factor } from '../core/factors/factor.js';
+import { resolveFactorDriver } from '../core/factors/registry.js';
+import {
+  maskPhoneNumber,
+  packSmsSecret,
+  parsePhoneNumber,
+  SMS_CODE_TTL_MS,
+  SMS_OTP_PARAMS,
+  SMS_SEED_BYTES,
+  smsChallenge,
+} from '../core/factors/sms-otp/driver.js';
+import { nextTransition, type Flow } from '../core/flows/flow.js';
+import { SIGN_IN_FLOW, type SignInState } from '../core/flows/sign-in.js';
+import type { Repositories } from '../core/ports.js';
+import type { Principal } from '../core/principals/types.js';
+import type { ThrottlePolicy } from '../core/throttle.js';
+import { ACTIONS } from './actions.js';
+import { authorize } from './authorize.js';
+import type { Actor, RequestContext } from './context.js';
+import { newId, writeAudit, type AppDeps } from './deps.js';
+import { factorSecretContext, otpStateOf } from './factor-secrets.js';
+import {
+  admitEnrolment,
+  auditRefusal,
+  countEnrolmentAttempt,
+  ENROLMENT_REFUSALS,
+  parseFactorName,
+} from './factors.js';
+import type { SignInFlowData } from './mfa.js';
+import { queueMessage } from './recovery-support.js';
+
+/** Texts one principal may be sent in a quarter of an hour (four) before a growing wait. */
+export const SMS_CHALLENGE_THROTTLE: ThrottlePolicy = {
+  freeFailures: 3,
+  baseDelayMs: 60_000,
+  maxDelayMs: 15 * 60_000,
+  windowMs: 15 * 60_000,
+};
+/** Texts with a factor code one principal may be sent per day, whoever asks. */
+export const SMS_CODES_PER_DAY = 10;
+const SMS_CHALLENGE_DAILY: ThrottlePolicy = {
+  freeFailures: SMS_CODES_PER_DAY - 1,
+  baseDelayMs: 24 * 3_600_000,
+  maxDelayMs: 24 * 3_600_000,
+  windowMs: 24 * 3_600_000,
+};
+
+/** What the caller is told of a sent code: never the code, only a masked number and its end. */
+export interface SentChallenge {
+  factorId: string;
+  sentTo: string;
+  expiresAt: number;
+}
+
+/** Counts one text to a principal (per quarter hour and per day); the wait when over, else null. */
+async function countText(deps: AppDeps, tx: Repositories, principalId: string): Promise<number | null> {
+  const now = deps.clock.now();
+  for (const [key, policy] of [
+    [`sms-otp:p:${principalId}`, SMS_CHALLENGE_THROTTLE],
+    [`sms-otp:day:${principalId}`, SMS_CHALLENGE_DAILY],
+  ] as const) {
+    const hit = await tx.throttle.hit({ key, policy, now });
+    if (!hit.allowed) return hit.waitMs;
+  }
+  return null;
+}
+
+function throttled(waitMs: number): HoldfastError {
+  return new HoldfastError('AUTH_THROTTLED', 'too many text-message codes; retry later', {
+    details: { retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)) },
+  });
+}
+
+async function requireSmsAllowed(deps: AppDeps, accountId: string): Promise<void> {
+  const account = await deps.store.accounts.findById(accountId);
+  if (account === null) throw new HoldfastError('ACCOUNT_NOT_FOUND');
+  if (account.settings.smsOtpAllowed !== true) throw new HoldfastError('SMS_OTP_DISABLED');
+}
+
+/**
+ * Starts enrolling a phone: a pending `sms_otp` factor owned by the creating session, and a text
+ * with its first code (confirmed through the generic enable with that one code). Refused with
+ * SMS_OTP_DISABLED unless the account allows text-message codes.
+ */
+export async function createSmsOtpFactor(
+  deps: AppDeps,
+  input: {
+    actor: Actor & { kind: 'principal' };
+    ctx: RequestContext;
+    phoneNumber: string;
+    name?: string;
+    enrolmentGrant?: string;
+  },
+): Promise<{ factor: Factor } & SentChallenge> {
+  const { principal, session } = input.actor;
+  await authorize(
+    deps,
+    input.actor,
+    ACTIONS.CreateVirtualMFADevice,
+    { accountId: principal.accountId, principal },
+    input.ctx,
+  );
+  const refuse = async (error: HoldfastError): Promise<never> => {
+    await auditRefusal(deps, {
+      actor: input.actor,
+      ctx: input.ctx,
+      action: 'factor.create',
+      target: principal.id,
+      error,
+    });
+    throw error;
+  };
+  try {
+    await requireSmsAllowed(deps, principal.accountId);
+  } catch (err) {
+    if (err instanceof HoldfastError && err.code === 'SMS_OTP_DISABLED') return refuse(err);
+    throw err;
+  }
+  const phone = parsePhoneNumber(input.phoneNumber);
+  const name = parseFactorName(input.name ?? `Phone ${maskPhoneNumber(phone)}`);
+  await countEnrolmentAttempt(deps, input.actor, input.ctx, 'factor.create');
+  const id = newId(deps, 'mfa_');
+  const now = deps.clock.now();
+  const secret = packSmsSecret(deps.random.bytes(SMS_SEED_BYTES), phone);
+  const challenge = smsChallenge({
+    state: { secret, params: SMS_OTP_PARAMS, lastCounter: null, driftSteps: 0 },
+    now,
+  });
+  const factor: Factor = {
+    id,
+    accountId: principal.accountId,
+    principalId: principal.id,
+    kind: 'sms_otp',
+    name,
+    status: 'pending',
+    assurance: resolveFactorDriver('sms_otp').assurance({ adminProvisioned: false }),
+    adminProvisioned: false,
+    hardwareTokenId: null,
+    secretSealed: deps.secretBox.seal(secret, factorSecretContext(id)),
+    params: SMS_OTP_PARAMS,
+    // The first code's challenge is live from the start (see the driver).
+    lastCounter: challenge.lastCounter,
+    driftSteps: 0,
+    failedAttempts: 0,
+    createdAt: now,
+    enabledAt: null,
+    lastUsedAt: null,
+    pendingSessionId: session.id,
+    pendingExpiresAt: now + deps.settings.mfa.pendingTtlMs,
+    pendingAttempts: 0,
+  };
+  const waitMs = await deps.store
+    .transaction(async (tx) => {
+      await tx.factors.deleteExpiredPending({
+        accountId: principal.accountId,
+        principalId: principal.id,
+        now,
+      });
+      const existing = await tx.factors.listByPrincipal(principal.accountId, principal.id);
+      const { grantId } = await admitEnrolment(deps, tx, {
+        actor: input.actor,
+        ctx: input.ctx,
+        grantToken: input.enrolmentGrant,
+      });
+      if (existing.length >= deps.settings.mfa.maxFactors) throw new HoldfastError('FACTOR_LIMIT_REACHED');
+      if (existing.some((f) => f.name === name)) throw new HoldfastError('FACTOR_NAME_TAKEN');
+      const wait = await countText(deps, tx, principal.id);
+      if (wait !== null) return wait;
+      factor.enrolmentGrantId = grantId;
+      await tx.factors.insert(factor);
+      await queueMessage(deps, tx, {
+        accountId: principal.accountId,
+        principalId: principal.id,
+        channel: 'sms',
+        template: 'factor.sms_code',
+        recipient: phone,
+        payload: { purpose: 'enrol' },
+        secret: challenge.code,
+      });
+      await writeAudit(deps, tx, {
+        actor: input.actor,
+        ctx: input.ctx,
+        fact: {
+          accountId: principal.accountId,
+          action: 'factor.create',
+          target: id,
+          details: { kind: 'sms_otp', name, weak: true },
+        },
+      });
+      return null;
+    })
+    .catch(async (err: unknown) => {
+      if (err instanceof HoldfastError && ENROLMENT_REFUSALS.has(err.code)) return refuse(err);
+      throw err;
+    });
+  if (waitMs !== null) return refuse(throttled(waitMs));
+  return {
+    factor,
+    factorId: id,
+    sentTo: maskPhoneNumber(phone),
+    expiresAt: challenge.counter * 1000 + SMS_CODE_TTL_MS,
+  };
+}
+
+/** Texts a new code of one of the principal's enabled factors that the server sends. */
+async function issueChallenge(
+  deps: AppDeps,
+  input: {
+    principal: Principal;
+    factorId: string;
+    actor: Actor | null;
+    ctx: RequestContext;
+    purpose: 'sign_in' | 'step_up';
+  },
+): Promise<SentChallenge> {
+  const { principal } = input;
+  const refuse = async (error: HoldfastError): Promise<never> => {
+    await deps.store.transaction((tx) =>
+      writeAudit(deps, tx, {
+        actor: input.actor,
+        ctx: input.ctx,
+        fact: {
+          accountId: principal.accountId,
+          action: 'factor.challenge',
+          target: input.factorId,
+          outcome: 'failure',
+          errorCode: error.code,
+          details: { purpose: input.purpose, security: true },
+        },
+      }),
+    );
+    throw error;
+  };
+  const factor = await deps.store.factors.findById(principal.accountId, input.factorId);
+  if (factor === null || factor.principalId !== principal.id || factor.status !== 'enabled') {
+    throw new HoldfastError('FACTOR_NOT_FOUND');
+  }
+  const driver = resolveFactorDriver(factor.kind);
+  // Only kinds whose code the server sends have a challenge; the others are never "sent".
+  if (driver.challenge === undefined) throw new HoldfastError('FACTOR_KIND_UNSUPPORTED');
+  try {
+    await requireSmsAllowed(deps, principal.accountId);
+  } catch (err) {
+    if (err instanceof HoldfastError && err.code === 'SMS_OTP_DISABLED') return refuse(err);
+    throw err;
+  }
+  const now = deps.clock.now();
+  const challenge = driver.challenge({ state: otpStateOf(deps, factor), now });
+  const outcome = await deps.store.transaction(async (tx) => {
+    const wait = await countText(deps, tx, principal.id);
+    if (wait !== null) return { wait };
+    // Conditional on the counter read above: of two concurrent challenges one is sent.
+    const recorded = await tx.factors.acceptCode({
+      id: factor.id,
+      lastCounter: challenge.lastCounter,
+      driftSteps: factor.driftSteps,
+      now,
+    });
+    if (!recorded) return { wait: 1000 };
+    await queueMessage(deps, tx, {
+      accountId: principal.accountId,
+      principalId: principal.id,
+      channel: 'sms',
+      template: 'factor.sms_code',
+      recipient: challenge.phone,
+      payload: { purpose: input.purpose },
+      secret: challenge.code,
+    });
+    await writeAudit(deps, tx, {
+      actor: input.actor,
+      ctx: input.ctx,
+      fact: {
+        accountId: principal.accountId,
+        action: 'factor.challenge',
+        target: factor.id,
+        details: { kind: factor.kind, purpose: input.purpose, security: true },
+      },
+    });
+    return null;
+  });
+  if (outcome !== null) return refuse(throttled(outcome.wait));
+  return {
+    factorId: factor.id,
+    sentTo: maskPhoneNumber(challenge.phone),
+    expiresAt: challenge.counter * 1000 + SMS_CODE_TTL_MS,
+  };
+}
+
+/**
+ * Sign-in, after the password step: texts the code of the factor the user picked. Only a live
+ * sign-in flow waiting for its second factor, and only the flow's principal's own factor.
+ */
+export async function sendSignInChallenge(
+  deps: AppDeps,
+  input: { ctx: RequestContext; flowId: string; factorId: string },
+): Promise<SentChallenge> {
+  const flow = (await deps.store.flows.findById(input.flowId)) as Flow<SignInState, SignInFlowData> | null;
+  if (
+    flow === null ||
+    flow.kind !== SIGN_IN_FLOW.kind ||
+    flow.principalId === null ||
+    flow.accountId === null
+  ) {
+    throw new HoldfastError('FLOW_NOT_FOUND');
+  }
+  // Throws unless the flow waits for its second factor and is still live.
+  nextTransition(SIGN_IN_FLOW, flow, { event: 'factor_ok', now: deps.clock.now() });
+  const principal = await deps.store.principals.findById(flow.accountId, flow.principalId);
+  if (principal === null || principal.status !== 'active') throw new HoldfastError('FLOW_NOT_FOUND');
+  return issueChallenge(deps, {
+    principal,
+    factorId: input.factorId,
+    actor: null,
+    ctx: input.ctx,
+    purpose: 'sign_in',
+  });
+}
+
+/** In a session (before a step-up): texts the code of the caller's factor they picked. */
+export async function sendFactorChallenge(
+  deps: AppDeps,
+  input: { actor: Actor & { kind: 'principal' }; ctx: RequestContext; factorId: string },
+): Promise<SentChallenge> {
+  const { principal } = input.actor;
+  await authorize(
+    deps,
+    input.actor,
+    ACTIONS.StepUp,
+    { accountId: principal.accountId, principal },
+    input.ctx,
+  );
+  return issueChallenge(deps, {
+    principal,
+    factorId: input.factorId,
+    actor: input.actor,
+    ctx: input.ctx,
+    purpose: 'step_up',
+  });
+}
