@@ -10,6 +10,11 @@ export interface FactorKindInfo {
   proof: 'code' | 'webauthn';
   /** How the code field is described. */
   codeHint: string;
+  /**
+   * The server texts the code, and only when the user asks for it (a "Text me a code" button):
+   * nothing is ever sent by itself.
+   */
+  sentOnRequest?: boolean;
 }
 
 const KINDS: Readonly<Record<string, FactorKindInfo>> = {
@@ -20,6 +25,13 @@ const KINDS: Readonly<Record<string, FactorKindInfo>> = {
     codeHint: 'The code on the token’s display (press its button first if it has one).',
   },
   webauthn: { label: 'Passkey or security key', proof: 'webauthn', codeHint: '' },
+  // A restricted authenticator (SIM swap, number porting): shown as weak wherever it appears.
+  sms_otp: {
+    label: 'Text message (SMS), weak',
+    proof: 'code',
+    codeHint: 'Press “Text me a code”, then type the 6-digit code sent to your phone (good for 5 minutes).',
+    sentOnRequest: true,
+  },
 };
 
 /** The console's facts for a kind. */

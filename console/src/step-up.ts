@@ -49,6 +49,18 @@ async function openDialog(): Promise<boolean> {
       pattern: '[0-9 ]*',
     });
     const cancel = h('button', { type: 'button', class: 'secondary' }, 'Cancel');
+    // Text-message factors: the code is sent only when the user presses this button.
+    const sendButton = h(
+      'button',
+      { type: 'button', class: 'secondary', 'data-testid': 'step-up-send-code' },
+      'Text me a code',
+    );
+    const sentOnRequest = () =>
+      factorKind(factors.find((f) => f.id === select.value)?.kind ?? '').sentOnRequest === true;
+    sendButton.hidden = !sentOnRequest();
+    select.addEventListener('change', () => {
+      sendButton.hidden = !sentOnRequest();
+    });
     // Passkeys and security keys answer with a browser ceremony instead of a code.
     const keyButton = h(
       'button',
@@ -66,7 +78,7 @@ async function openDialog(): Promise<boolean> {
       field('Factor', select),
       field('Code', code, 'A code your factor shows now (not one you already used).'),
       status.el,
-      h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Verify'), cancel),
+      h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Verify'), sendButton, cancel),
     );
     const dialog = h(
       'dialog',
@@ -94,6 +106,21 @@ async function openDialog(): Promise<boolean> {
       resolve(ok);
     };
     cancel.addEventListener('click', () => finish(false));
+    sendButton.addEventListener('click', () => {
+      status.clear();
+      void busy(form, async () => {
+        try {
+          const sent = await post<{ sentTo: string }>(
+            '/v1/session/step-up/challenge',
+            { factorId: select.value },
+            { noStepUp: true },
+          );
+          status.info(`Code sent to ${sent.sentTo}.`);
+        } catch (err) {
+          status.error(describeError(err));
+        }
+      }).then(() => focusLater(code));
+    });
     keyButton.addEventListener('click', () => {
       keyStatus.clear();
       void (async () => {

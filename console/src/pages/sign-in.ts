@@ -164,7 +164,31 @@ function secondFactorForm(
     input.addEventListener('change', () => pick(choice));
     return h('div', { class: 'choice' }, input, h('label', { for: input.id }, choice.label));
   });
+  // Text-message factors: the code is sent only when the user presses this button.
+  const sendButton = h(
+    'button',
+    { type: 'button', class: 'secondary', hidden: true, 'data-testid': 'send-code' },
+    'Text me a code',
+  );
+  sendButton.addEventListener('click', () => {
+    const chosen = form.querySelector<HTMLInputElement>('input[name="factor"]:checked')?.value;
+    if (!chosen || chosen === 'recovery') return;
+    status.clear();
+    void busy(form, async () => {
+      try {
+        const sent = await post<{ sentTo: string }>('/v1/sign-in/challenge', {
+          flowId: flow.flowId,
+          factorId: chosen,
+        });
+        status.info(`Code sent to ${sent.sentTo}.`);
+        focusLater(code);
+      } catch (err) {
+        status.error(describeError(err));
+      }
+    });
+  });
   const pick = (choice: (typeof choices)[number]) => {
+    sendButton.hidden = factorKind(choice.kind).sentOnRequest !== true;
     codeHint.textContent = choice.hint;
     codeLabel.textContent = choice.kind === 'recovery' ? 'Recovery code' : 'Code';
     code.inputMode = choice.kind === 'recovery' ? 'text' : 'numeric';
@@ -177,7 +201,7 @@ function secondFactorForm(
     h('fieldset', {}, h('legend', {}, 'Choose how to confirm'), ...radios),
     // Passkeys and security keys (WebAuthn) sign in with a browser ceremony instead of a code;
     // their buttons belong in this slot.
-    h('div', { class: 'field', hidden: choices.length === 0 }, codeLabel, code, codeHint),
+    h('div', { class: 'field', hidden: choices.length === 0 }, codeLabel, code, codeHint, sendButton),
     h('div', { class: 'actions', hidden: choices.length === 0 }, h('button', { type: 'submit' }, 'Continue')),
   );
   // Passkeys and security keys (WebAuthn) answer with a browser ceremony instead of a code: one
