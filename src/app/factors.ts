@@ -3,7 +3,7 @@ import type { Factor, OTPParams } from '../core/factors/factor.js';
 import { encodeBase32 } from '../core/factors/otp/base32.js';
 import { buildKeyURI } from '../core/factors/otp/key-uri.js';
 import { resolveFactorDriver } from '../core/factors/registry.js';
-import type { Repositories } from '../core/ports.js';
+import { StorageConflict, type Repositories } from '../core/ports.js';
 import type { Principal } from '../core/principals/types.js';
 import { hasMFA } from '../core/sessions/session.js';
 import {
@@ -13,7 +13,6 @@ import {
 } from '../core/policy/guardrails.js';
 import type { ThrottlePolicy } from '../core/throttle.js';
 import { sha256Hex } from '../core/crypto/hashing.js';
-import { uniqueViolation } from './conflicts.js';
 import { ACTIONS, type Action } from './actions.js';
 import { authorize } from './authorize.js';
 import type { Actor, RequestContext } from './context.js';
@@ -625,7 +624,7 @@ export async function renameFactor(
       });
     });
   } catch (err) {
-    if (uniqueViolation(err) !== null) throw new HoldfastError('FACTOR_NAME_TAKEN');
+    if (err instanceof StorageConflict) throw new HoldfastError('FACTOR_NAME_TAKEN');
     throw err;
   }
   return { ...factor, name };

@@ -5,8 +5,7 @@ import type { HardwareToken, HardwareTokenState } from '../core/factors/hardware
 import type { OTPDigits } from '../core/factors/otp/hotp.js';
 import type { PSKCToken } from '../core/factors/pskc/parse-pskc.js';
 import { resolveFactorDriver } from '../core/factors/registry.js';
-import type { Repositories } from '../core/ports.js';
-import { uniqueViolation } from './conflicts.js';
+import { StorageConflict, type Repositories } from '../core/ports.js';
 import { ACTIONS } from './actions.js';
 import { authorize } from './authorize.js';
 import type { Actor, RequestContext } from './context.js';
@@ -281,7 +280,7 @@ export async function importHardwareTokens(
   } catch (caught) {
     // A serial imported concurrently by someone else surfaces as the unique constraint.
     const err =
-      !isHoldfastError(caught) && uniqueViolation(caught) !== null
+      caught instanceof StorageConflict
         ? new HoldfastError('HARDWARE_TOKEN_SERIAL_TAKEN', undefined, { cause: caught })
         : caught;
     // Only refusals of the file are audited; an infrastructure failure is the server log's business.
@@ -468,7 +467,7 @@ export async function assignHardwareToken(
       });
     });
   } catch (err) {
-    if (!isHoldfastError(err) && uniqueViolation(err) !== null) throw new HoldfastError('FACTOR_NAME_TAKEN');
+    if (err instanceof StorageConflict) throw new HoldfastError('FACTOR_NAME_TAKEN');
     throw err;
   }
   return { token: hardwareTokenView(assigned), factor };

@@ -1,5 +1,11 @@
 import { HoldfastError } from '../core/errors.js';
-import type { PolicyGroup, PolicyScope, Repositories, StoredPolicy } from '../core/ports.js';
+import {
+  StorageConflict,
+  type PolicyGroup,
+  type PolicyScope,
+  type Repositories,
+  type StoredPolicy,
+} from '../core/ports.js';
 import { accountArn, groupArn, policyArn, policyNameFromArn, userArn } from '../core/policy/arn.js';
 import { BUILTIN_POLICY_DOCUMENTS } from '../core/policy/builtin-roles.js';
 import { MAX_INITIAL_ENROLMENT_WINDOW_MS, MAX_STEP_UP_AGE_MS } from '../core/policy/guardrails.js';
@@ -8,7 +14,6 @@ import type { AccountSettings, Principal, Role } from '../core/principals/types.
 import { sha256Hex } from '../core/crypto/hashing.js';
 import { ACTIONS, type Action } from './actions.js';
 import { authorize, stepUpMaxAgeMs } from './authorize.js';
-import { uniqueViolation } from './conflicts.js';
 import type { Actor, RequestContext } from './context.js';
 import { newId, writeAudit, type AppDeps } from './deps.js';
 import { requireUser } from './users.js';
@@ -138,7 +143,7 @@ async function savePolicy(
     });
     return { policy, warnings };
   } catch (err) {
-    if (uniqueViolation(err) !== null) throw new HoldfastError('POLICY_ALREADY_EXISTS');
+    if (err instanceof StorageConflict) throw new HoldfastError('POLICY_ALREADY_EXISTS');
     throw err;
   }
 }
@@ -454,7 +459,7 @@ export async function createGroup(deps: AppDeps, input: Common & { name: string 
       await audit(deps, tx, { ...input, action: 'group.create', target: arn, details: { name } });
     });
   } catch (err) {
-    if (uniqueViolation(err) !== null) throw new HoldfastError('GROUP_ALREADY_EXISTS');
+    if (err instanceof StorageConflict) throw new HoldfastError('GROUP_ALREADY_EXISTS');
     throw err;
   }
   return group;

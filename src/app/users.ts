@@ -10,10 +10,9 @@ import {
 } from '../core/principals/identifiers.js';
 import { checkPasswordRules } from '../core/principals/password-rules.js';
 import { ROLES, type Account, type Principal, type Role } from '../core/principals/types.js';
-import type { Repositories } from '../core/ports.js';
+import { StorageConflict, type Repositories } from '../core/ports.js';
 import { sha256Hex } from '../core/crypto/hashing.js';
 import { ACTIONS } from './actions.js';
-import { uniqueViolation } from './conflicts.js';
 import { authorize } from './authorize.js';
 import type { Actor, RequestContext } from './context.js';
 import { revokeDerived } from './derived-credentials.js';
@@ -63,11 +62,12 @@ async function issueSetupToken(
 /** Maps unique-constraint violations to the domain's codes. */
 function mapConflict(err: unknown): never {
   if (isHoldfastError(err)) throw err;
-  const conflict = uniqueViolation(err);
-  if (conflict === null) throw err;
-  if (/accounts\.name|accounts_name/i.test(conflict.text)) throw new HoldfastError('ACCOUNT_NAME_TAKEN');
-  if (/email/i.test(conflict.text)) throw new HoldfastError('USER_EMAIL_TAKEN');
-  if (/username/i.test(conflict.text)) throw new HoldfastError('USER_NAME_TAKEN');
+  if (!(err instanceof StorageConflict)) throw err;
+  if (err.table === 'accounts' && err.columns.includes('name')) throw new HoldfastError('ACCOUNT_NAME_TAKEN');
+  if (err.table === 'principals' && err.columns.includes('email'))
+    throw new HoldfastError('USER_EMAIL_TAKEN');
+  if (err.table === 'principals' && err.columns.includes('username'))
+    throw new HoldfastError('USER_NAME_TAKEN');
   throw err;
 }
 

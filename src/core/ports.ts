@@ -567,6 +567,25 @@ export interface SealedValueRepository {
   replace(value: SealedValue, resealed: string): Promise<void>;
 }
 
+/**
+ * A unique constraint refused a row: raised by the store's transactions, whatever the database,
+ * so use cases answer with their own codes (USER_EMAIL_TAKEN, FACTOR_NAME_TAKEN, ...) without
+ * reading driver error codes.
+ */
+export class StorageConflict extends Error {
+  /** The table whose constraint refused the row. */
+  readonly table: string;
+  /** The columns the constraint covers (empty when the database did not say). */
+  readonly columns: readonly string[];
+
+  constructor(input: { table: string; columns: readonly string[]; cause?: unknown }) {
+    super(`unique constraint on ${input.table}(${input.columns.join(', ')})`, { cause: input.cause });
+    this.name = 'StorageConflict';
+    this.table = input.table;
+    this.columns = input.columns;
+  }
+}
+
 /** The store: repositories plus a transaction in which a change and its audit record commit together. */
 export interface Store extends Repositories {
   transaction<T>(work: (tx: Repositories) => Promise<T>): Promise<T>;

@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { Repositories, Store } from '../core/ports.js';
+import { rethrowAsConflict } from './conflicts.js';
 import type { Database, Dialect } from './connect.js';
 import {
   accessKeyRepository,
@@ -56,10 +57,12 @@ export function createRepositories(db: Kysely<Schema>, dialect: Dialect): Reposi
 /** The store over an open database: repositories, and transactions that commit a change with its audit record. */
 export function createStore(database: Database): Store {
   const { kysely, dialect } = database;
-  const transaction: Store['transaction'] =
+  const run: Store['transaction'] =
     dialect === 'sqlite'
       ? groupCommit(kysely)
       : (work) => kysely.transaction().execute((trx) => work(createRepositories(trx, dialect)));
+  // A unique-constraint refusal leaves as a typed StorageConflict, whatever the driver.
+  const transaction: Store['transaction'] = (work) => run(work).catch(rethrowAsConflict);
   const repos = createRepositories(kysely, dialect);
   return {
     ...repos,
