@@ -711,7 +711,8 @@ export type AccountSettingsPatch = Pick<
  * Allowing text-message (SMS) codes is the one loosening the API accepts, and only from the
  * account owner in a session whose second factor was verified within the step-up age: a weak
  * factor is the owner's decision, taken with a fresh proof, never an admin's or a key's. Turning
- * it off is a tightening anyone allowed to change settings may do; the host operator may do both.
+ * it off is a tightening anyone allowed to change settings may do. The host operator (no principal)
+ * is not asked.
  */
 function requireOwnerWithFreshMfa(
   deps: AppDeps,

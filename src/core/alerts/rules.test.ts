@@ -108,6 +108,21 @@ describe('detection rules', () => {
       [],
     ],
     [
+      'text-message codes allowed',
+      record({ action: 'account.settings', details: { smsOtpAllowed: true } }),
+      ['HF-WEAK-FACTOR-ALLOWED'],
+    ],
+    [
+      'text-message codes turned off',
+      record({ action: 'account.settings', details: { smsOtpAllowed: false } }),
+      [],
+    ],
+    [
+      'another setting tightened',
+      record({ action: 'account.settings', details: { stepUpMaxAgeSeconds: 300 } }),
+      [],
+    ],
+    [
       'policy gained an MFA condition',
       record({ action: 'policy.put', details: { mfaConditionBefore: false, mfaConditionAfter: true } }),
       [],

@@ -176,6 +176,18 @@ export const DETECTION_RULES: readonly DetectionRule[] = [
     },
   },
   {
+    id: 'HF-WEAK-FACTOR-ALLOWED',
+    severity: 'high',
+    critical: true,
+    actions: ['account.settings'],
+    title: 'The account allowed text-message (SMS) codes, a weak factor',
+    match(r) {
+      return success(r) && r.details.smsOtpAllowed === true
+        ? on(r, 'text-message (SMS) codes were allowed for the account')
+        : null;
+    },
+  },
+  {
     id: 'HF-SINGLE-ADMIN',
     severity: 'medium',
     critical: false,

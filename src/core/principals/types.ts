@@ -22,7 +22,7 @@ export interface AccountSettings {
   webauthnAllowedAAGUIDs?: string[];
   /**
    * Text-message (SMS) codes may be enrolled and sent (default false: a weak, restricted factor).
-   * Only the owner with a fresh second factor, or the host operator, can turn it on.
+   * Through the API only the owner, with a fresh second factor, can turn it on.
    */
   smsOtpAllowed?: boolean;
 }
