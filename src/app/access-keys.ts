@@ -21,6 +21,7 @@ import { evaluate } from '../core/policy/evaluate.js';
 import { parsePolicy, type CompiledPolicy } from '../core/policy/parse-policy.js';
 import { ASSURANCE_LEVELS, type AssuranceLevel } from '../core/factors/factor.js';
 import { accountArn, userArn } from '../core/policy/arn.js';
+import type { Repositories } from '../core/ports.js';
 import type { Principal } from '../core/principals/types.js';
 import { randomString } from '../core/random.js';
 import type { Session, SessionFactor } from '../core/sessions/session.js';
@@ -30,7 +31,9 @@ import { authorize } from './authorize.js';
 import type { Actor, RequestContext } from './context.js';
 import { writeAudit, type AppDeps } from './deps.js';
 import { revokeDerived } from './derived-credentials.js';
-import { checkSecondFactor } from './mfa.js';
+import { codeFactorForSerial } from './aws-mfa-devices.js';
+import { runCommand } from './kernel.js';
+import { prepareSecondFactor, secondFactorStep } from './mfa.js';
 import { checkNewPassword, createUser, keepAnOwnerWhoCanSignIn, requireUser } from './users.js';
 
 /** Sealing context of a long-term secret access key. */
@@ -636,9 +639,6 @@ function sourceKeyOf(caller: AwsCaller): string | null {
   return caller.kind === 'long-term' ? caller.accessKeyId : (caller.temporary?.sourceKeyId ?? null);
 }
 
-/** Resolves a device serial number to one of the user's enabled factors that take codes, or null. */
-export type SerialResolver = (user: Principal, serialNumber: string) => Promise<string | null>;
-
 async function issueTemporary(
   deps: AppDeps,
   tx: Parameters<Parameters<AppDeps['store']['transaction']>[0]>[0],
@@ -660,50 +660,50 @@ async function issueTemporary(
 }
 
 /**
- * Verifies an STS TokenCode through the one second-factor check (throttling, suspension, the
- * replay-protected conditional update: a code is accepted once), then runs `onVerified` in the
- * same transaction. An unknown serial or a serial that is not the caller's fails the same way,
- * audited, with `details.serialUnknown` so the answer can use AWS's wording.
+ * Verifies an STS TokenCode inside the command's transaction `tx`: the serial is resolved there
+ * (the factor row read once), then the one second-factor step (throttling, suspension, the
+ * replay-protected conditional update: a code is accepted once). An unknown serial or a serial
+ * that is not the caller's fails the same way, audited, with `details.serialUnknown` so the
+ * answer can use AWS's wording. A refusal is returned, not thrown: it must commit.
  */
-async function withTokenCode<T>(
+async function tokenCodeStep(
   deps: AppDeps,
-  input: {
-    caller: AwsCaller;
-    ctx: RequestContext;
-    serialNumber: string;
-    tokenCode: string;
-    resolveSerial: SerialResolver;
-    onVerified: (
-      tx: Parameters<Parameters<AppDeps['store']['transaction']>[0]>[0],
-      mfa: CredentialMfa,
-    ) => Promise<T>;
-  },
-): Promise<T> {
-  const factorId = await input.resolveSerial(input.caller.user, input.serialNumber);
-  try {
-    return await checkSecondFactor(deps, {
-      principal: input.caller.user,
-      proof: { factorId: factorId ?? 'unknown-serial', code: input.tokenCode },
-      ctx: input.ctx,
-      actor: input.caller.actor,
-      purpose: 'step_up',
-      onVerified: async (tx, proof, _methods, verified) => {
-        const used = proof ?? verified;
-        return input.onVerified(tx, {
-          factorId: used.factorId,
-          kind: used.kind,
-          assurance: used.assurance,
-          at: used.at,
-          serialNumber: input.serialNumber,
-        });
-      },
-    });
-  } catch (err) {
-    if (err instanceof HoldfastError && err.code === 'MFA_FAILED' && factorId === null) {
-      throw new HoldfastError('MFA_FAILED', undefined, { details: { serialUnknown: true } });
-    }
-    throw err;
+  tx: Repositories,
+  input: { caller: AwsCaller; ctx: RequestContext; serialNumber: string; tokenCode: string },
+): Promise<{ ok: true; mfa: CredentialMfa } | { ok: false; error: HoldfastError }> {
+  const principal = input.caller.user;
+  const factor = await codeFactorForSerial(deps, tx, principal, input.serialNumber);
+  const step = {
+    principal,
+    proof: { factorId: factor?.id ?? 'unknown-serial', code: input.tokenCode },
+    ctx: input.ctx,
+    actor: input.caller.actor,
+    purpose: 'step_up' as const,
+  };
+  const checked = await secondFactorStep(
+    deps,
+    tx,
+    step,
+    await prepareSecondFactor(deps, tx, { ...step, factor }),
+  );
+  if (!checked.ok) {
+    const error =
+      checked.error.code === 'MFA_FAILED' && factor === null
+        ? new HoldfastError('MFA_FAILED', undefined, { details: { serialUnknown: true } })
+        : checked.error;
+    return { ok: false, error };
   }
+  const used = checked.sessionFactor ?? checked.proof;
+  return {
+    ok: true,
+    mfa: {
+      factorId: used.factorId,
+      kind: used.kind,
+      assurance: used.assurance,
+      at: used.at,
+      serialNumber: input.serialNumber,
+    },
+  };
 }
 
 function checkDuration(value: number, range: { min: number; max: number }, what: string): void {
@@ -728,7 +728,6 @@ export async function getSessionToken(
     durationSeconds?: number;
     serialNumber?: string;
     tokenCode?: string;
-    resolveSerial: SerialResolver;
   },
 ): Promise<IssuedCredentials> {
   const { caller } = input;
@@ -736,11 +735,19 @@ export async function getSessionToken(
   const duration = input.durationSeconds ?? SESSION_TOKEN_DURATION.default;
   checkDuration(duration, SESSION_TOKEN_DURATION, 'is out of range');
   const expiresAt = deps.clock.now() + duration * 1000;
-  const issue = (
-    tx: Parameters<Parameters<AppDeps['store']['transaction']>[0]>[0],
-    mfa: CredentialMfa | null,
-  ) =>
-    issueTemporary(deps, tx, {
+  const { serialNumber, tokenCode } = input;
+  if ((serialNumber === undefined) !== (tokenCode === undefined)) {
+    throw new HoldfastError('REQUEST_INVALID', 'SerialNumber and TokenCode go together');
+  }
+  // No permission is needed: the command is not authorized, only recorded.
+  return runCommand(deps, caller.actor, input.ctx, null, async (uow) => {
+    let mfa: CredentialMfa | null = null;
+    if (serialNumber !== undefined && tokenCode !== undefined) {
+      const checked = await tokenCodeStep(deps, uow.tx, { caller, ctx: input.ctx, serialNumber, tokenCode });
+      if (!checked.ok) return uow.failAfterCommit(checked.error);
+      mfa = checked.mfa;
+    }
+    const issued = await issueTemporary(deps, uow.tx, {
       accountId: caller.user.accountId,
       principalId: caller.user.id,
       source: 'session-token',
@@ -750,37 +757,19 @@ export async function getSessionToken(
       parentKeyId: caller.accessKeyId,
       sourceKeyId: sourceKeyOf(caller),
       expiresAt,
-    }).then(async (issued) => {
-      await writeAudit(deps, tx, {
-        actor: caller.actor,
-        ctx: input.ctx,
-        fact: {
-          accountId: caller.user.accountId,
-          action: 'sts.session_token_issue',
-          target: caller.user.id,
-          details: {
-            accessKeyId: issued.accessKeyId,
-            mfaAuthenticated: mfa !== null,
-            durationSeconds: duration,
-          },
-        },
-      });
-      return issued;
     });
-  if (input.serialNumber !== undefined || input.tokenCode !== undefined) {
-    if (input.serialNumber === undefined || input.tokenCode === undefined) {
-      throw new HoldfastError('REQUEST_INVALID', 'SerialNumber and TokenCode go together');
-    }
-    return withTokenCode(deps, {
-      caller,
-      ctx: input.ctx,
-      serialNumber: input.serialNumber,
-      tokenCode: input.tokenCode,
-      resolveSerial: input.resolveSerial,
-      onVerified: (tx, mfa) => issue(tx, mfa),
+    uow.record({
+      accountId: caller.user.accountId,
+      action: 'sts.session_token_issue',
+      target: caller.user.id,
+      details: {
+        accessKeyId: issued.accessKeyId,
+        mfaAuthenticated: mfa !== null,
+        durationSeconds: duration,
+      },
     });
-  }
-  return deps.store.transaction((tx) => issue(tx, null));
+    return issued;
+  });
 }
 
 /** The ARNs a caller is known by in trust policies. */
@@ -817,7 +806,6 @@ export async function assumeRole(
     durationSeconds?: number;
     serialNumber?: string;
     tokenCode?: string;
-    resolveSerial: SerialResolver;
   },
 ): Promise<{ credentials: IssuedCredentials; role: AwsRole; assumedRoleId: string; assumedRoleArn: string }> {
   const { caller } = input;
@@ -961,14 +949,13 @@ export async function assumeRole(
     // The code is checked (and used up) first; the trust policy then sees the MFA facts of the
     // factor that verified it (a hardware token's hardware assurance, not a guess). A wrong code
     // answers as any wrong code does.
-    const verified = await withTokenCode(deps, {
-      caller,
-      ctx: input.ctx,
-      serialNumber: input.serialNumber,
-      tokenCode: input.tokenCode,
-      resolveSerial: input.resolveSerial,
-      onVerified: (_tx, mfa) => Promise.resolve(mfa),
-    });
+    const serialNumber = input.serialNumber;
+    const tokenCode = input.tokenCode;
+    const checked = await deps.store.transaction((tx) =>
+      tokenCodeStep(deps, tx, { caller, ctx: input.ctx, serialNumber, tokenCode }),
+    );
+    if (!checked.ok) throw checked.error;
+    const verified = checked.mfa;
     const refusal = await decide(verified);
     if (refusal !== null) return denied(refusal);
     return deps.store.transaction((tx) => issue(tx, verified));

@@ -12,13 +12,25 @@ import { HoldfastError } from '../core/errors.js';
 import type { Factor } from '../core/factors/factor.js';
 import { resolveFactorDriver } from '../core/factors/registry.js';
 import { buildKeyURI } from '../core/factors/otp/key-uri.js';
-import { decodeBase32 } from '../core/factors/otp/base32.js';
+import { encodeBase32 } from '../core/factors/otp/base32.js';
+import type { Repositories } from '../core/ports.js';
 import type { Principal } from '../core/principals/types.js';
 import { ACTIONS } from './actions.js';
 import { authorize } from './authorize.js';
 import type { Actor, RequestContext } from './context.js';
 import { writeAudit, type AppDeps } from './deps.js';
-import { createTOTPFactor, enableFactor, removeFactor, resyncFactor } from './factors.js';
+import {
+  ENROLMENT_REFUSALS,
+  enableFactor,
+  enrolmentAttemptStep,
+  newPendingTOTP,
+  parseFactorName,
+  refusalFact,
+  removeFactor,
+  resyncFactor,
+  storePendingFactor,
+} from './factors.js';
+import { runCommand } from './kernel.js';
 import { requireUser } from './users.js';
 
 /** The serial number of an IAM-created virtual device. */
@@ -58,13 +70,14 @@ export async function factorForSerial(
   deps: AppDeps,
   user: Principal,
   serialNumber: string,
+  reader: Pick<Repositories, 'awsIdentities' | 'hardwareTokens' | 'factors'> = deps.store,
 ): Promise<{ factor: Factor; device: AwsMfaDevice | null } | null> {
   const { accountId } = user;
-  const device = await deps.store.awsIdentities.findDevice(accountId, serialNumber);
+  const device = await reader.awsIdentities.findDevice(accountId, serialNumber);
   let factorId: string | null = null;
   if (device !== null) factorId = device.factorId;
   else {
-    const token = await deps.store.hardwareTokens.findBySerial(accountId, serialNumber);
+    const token = await reader.hardwareTokens.findBySerial(accountId, serialNumber);
     if (token !== null) factorId = token.principalId === user.id ? token.factorId : null;
     else {
       const prefix = `arn:aws:iam::${accountId}:mfa/${user.username}/`;
@@ -72,21 +85,25 @@ export async function factorForSerial(
     }
   }
   if (factorId === null) return null;
-  const factor = await deps.store.factors.findById(accountId, factorId);
+  const factor = await reader.factors.findById(accountId, factorId);
   if (factor === null || factor.principalId !== user.id) return null;
   return { factor, device };
 }
 
-/** For STS: the enabled, code-taking factor of `user` a serial names, or null. */
+/**
+ * For STS: the enabled, code-taking factor of `user` a serial names, or null; read through
+ * `reader` (the command's transaction), so the factor row is read once.
+ */
 export async function codeFactorForSerial(
   deps: AppDeps,
+  reader: Pick<Repositories, 'awsIdentities' | 'hardwareTokens' | 'factors'>,
   user: Principal,
   serialNumber: string,
-): Promise<string | null> {
-  const found = await factorForSerial(deps, user, serialNumber);
+): Promise<Factor | null> {
+  const found = await factorForSerial(deps, user, serialNumber, reader);
   if (found === null || found.factor.status !== 'enabled') return null;
   if (resolveFactorDriver(found.factor.kind).acceptsCodes === false) return null;
-  return found.factor.id;
+  return found.factor;
 }
 
 function noSuchDevice(serialNumber: string): HoldfastError {
@@ -97,8 +114,13 @@ function noSuchDevice(serialNumber: string): HoldfastError {
 }
 
 /** The factor behind a device, unless it is gone or a pending one that expired. */
-async function liveFactor(deps: AppDeps, accountId: string, factorId: string): Promise<Factor | null> {
-  const factor = await deps.store.factors.findById(accountId, factorId);
+async function liveFactor(
+  deps: AppDeps,
+  reader: Pick<Repositories, 'factors'>,
+  accountId: string,
+  factorId: string,
+): Promise<Factor | null> {
+  const factor = await reader.factors.findById(accountId, factorId);
   if (factor === null) return null;
   if (factor.status === 'pending' && (factor.pendingExpiresAt ?? Infinity) <= deps.clock.now()) return null;
   return factor;
@@ -122,67 +144,99 @@ export async function createVirtualMFADevice(
   deps: AppDeps,
   input: { actor: Actor & { kind: 'principal' }; ctx: RequestContext; name: string; path?: string },
 ): Promise<CreatedVirtualDevice> {
-  const { principal } = input.actor;
+  const { actor } = input;
+  const { principal } = actor;
   const path = input.path ?? '/';
   const serialNumber = virtualDeviceSerial(principal.accountId, path, input.name);
-  // The device ARN is the resource (AWS); the factor use case then authorizes on the user.
-  await authorize(
-    deps,
-    input.actor,
-    ACTIONS.CreateVirtualMFADevice,
-    { accountId: principal.accountId, principal, arn: serialNumber },
-    input.ctx,
-  );
-  const existing = await deps.store.awsIdentities.findDevice(principal.accountId, serialNumber);
-  if (existing !== null) {
-    // A pending device that expired (or whose factor was removed elsewhere) frees its name; a
-    // deactivated one (no factor by design) keeps it until DeleteVirtualMFADevice, as in IAM.
-    if (
-      existing.factorId !== null &&
-      (await liveFactor(deps, principal.accountId, existing.factorId)) === null
-    ) {
-      await deps.store.awsIdentities.deleteDevice(principal.accountId, serialNumber);
-    } else {
-      throw new HoldfastError(
-        'AWS_MFA_DEVICE_ALREADY_EXISTS',
-        'MFADevice entity at the same path and name already exists.',
-      );
-    }
-  }
-  const created = await createTOTPFactor(deps, { actor: input.actor, ctx: input.ctx, name: input.name });
-  try {
-    await deps.store.awsIdentities.insertDevice({
-      accountId: principal.accountId,
-      serialNumber,
-      name: input.name,
-      path,
-      principalId: principal.id,
-      factorId: created.factor.id,
-      createdAt: deps.clock.now(),
-    });
-  } catch (err) {
-    await deps.store.factors.delete(created.factor.id);
-    throw new HoldfastError(
+  const alreadyExists = (cause?: unknown) =>
+    new HoldfastError(
       'AWS_MFA_DEVICE_ALREADY_EXISTS',
       'MFADevice entity at the same path and name already exists.',
-      {
-        cause: err,
-      },
+      cause === undefined ? undefined : { cause },
     );
-  }
-  const account = await deps.store.accounts.findById(principal.accountId);
+  // Authorized once, on the device ARN and its user (AWS: the device is the resource); the
+  // device row and its pending factor are one change, in one transaction.
+  const created = await runCommand(
+    deps,
+    actor,
+    input.ctx,
+    {
+      action: ACTIONS.CreateVirtualMFADevice,
+      resource: { accountId: principal.accountId, principal, arn: serialNumber },
+    },
+    async (uow) => {
+      const { tx } = uow;
+      const existing = await tx.awsIdentities.findDevice(principal.accountId, serialNumber);
+      if (existing !== null) {
+        // A pending device that expired (or whose factor was removed elsewhere) frees its name; a
+        // deactivated one (no factor by design) keeps it until DeleteVirtualMFADevice, as in IAM.
+        if (
+          existing.factorId === null ||
+          (await liveFactor(deps, tx, principal.accountId, existing.factorId)) !== null
+        ) {
+          throw alreadyExists();
+        }
+        await tx.awsIdentities.deleteDevice(principal.accountId, serialNumber);
+      }
+      const name = parseFactorName(input.name);
+      // Counted even when the enrolment is refused (G4): refusals end the work after commit.
+      const throttled = await enrolmentAttemptStep(deps, tx, {
+        actor,
+        ctx: input.ctx,
+        action: 'factor.create',
+      });
+      if (throttled !== null) return uow.failAfterCommit(throttled);
+      const { factor, secret } = newPendingTOTP(deps, actor, name);
+      try {
+        await storePendingFactor(deps, tx, { actor, ctx: input.ctx, factor });
+      } catch (err) {
+        if (!(err instanceof HoldfastError)) throw err;
+        if (ENROLMENT_REFUSALS.has(err.code)) {
+          await writeAudit(deps, tx, {
+            actor,
+            ctx: input.ctx,
+            fact: refusalFact({ actor, action: 'factor.create', target: principal.id, error: err }),
+          });
+        }
+        return uow.failAfterCommit(err);
+      }
+      try {
+        await tx.awsIdentities.insertDevice({
+          accountId: principal.accountId,
+          serialNumber,
+          name: input.name,
+          path,
+          principalId: principal.id,
+          factorId: factor.id,
+          createdAt: deps.clock.now(),
+        });
+      } catch (err) {
+        // Taken by a concurrent call: the whole change rolls back, factor included.
+        throw alreadyExists(err);
+      }
+      uow.record({
+        accountId: principal.accountId,
+        action: 'factor.create',
+        target: factor.id,
+        details: { kind: 'totp', name },
+      });
+      const account = await tx.accounts.findById(principal.accountId);
+      return { factor, secret, accountName: account?.name ?? null };
+    },
+  );
+  const { factor, secret } = created;
   const keyUri = buildKeyURI({
     type: 'totp',
-    issuer: deps.settings.mfa.issuer ?? account?.name ?? 'Holdfast',
+    issuer: deps.settings.mfa.issuer ?? created.accountName ?? 'Holdfast',
     accountName: `${input.name}@${principal.username}`,
-    secret: decodeBase32(created.secretBase32),
-    algorithm: created.factor.params.algorithm,
-    digits: created.factor.params.digits,
-    period: created.factor.params.period,
+    secret,
+    algorithm: factor.params.algorithm,
+    digits: factor.params.digits,
+    period: factor.params.period,
   });
   const { default: QRCode } = await import('qrcode');
   const qrCodePng = await QRCode.toBuffer(keyUri, { type: 'png', errorCorrectionLevel: 'M', margin: 2 });
-  return { serialNumber, secretBase32: created.secretBase32, qrCodePng, factor: created.factor };
+  return { serialNumber, secretBase32: encodeBase32(secret), qrCodePng, factor };
 }
 
 /**
@@ -401,7 +455,8 @@ export async function listVirtualMFADevices(
   const out: MfaDeviceView[] = [];
   const seen = new Set<string>();
   for (const device of await deps.store.awsIdentities.listDevices(accountId)) {
-    const factor = device.factorId === null ? null : await liveFactor(deps, accountId, device.factorId);
+    const factor =
+      device.factorId === null ? null : await liveFactor(deps, deps.store, accountId, device.factorId);
     if (factor !== null) seen.add(factor.id);
     // Stale: its pending factor expired, or was removed outside IAM.
     if (device.factorId !== null && factor === null) continue;

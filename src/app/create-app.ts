@@ -11,6 +11,7 @@ import {
   verifyAudit,
   writeAuditCheckpoint,
 } from './audit-log.js';
+import { recordAwsCall } from './aws-calls.js';
 import * as awsMfaDevices from './aws-mfa-devices.js';
 import {
   authenticate,
@@ -148,6 +149,7 @@ const USE_CASES = {
   getSessionToken: accessKeys.getSessionToken,
   assumeRole: accessKeys.assumeRole,
   accountSummary: accessKeys.accountSummary,
+  recordAwsCall,
   createVirtualMFADevice: awsMfaDevices.createVirtualMFADevice,
   enableMFADevice: awsMfaDevices.enableMFADevice,
   resyncMFADevice: awsMfaDevices.resyncMFADevice,
@@ -156,7 +158,6 @@ const USE_CASES = {
   listMFADevices: awsMfaDevices.listMFADevices,
   listVirtualMFADevices: awsMfaDevices.listVirtualMFADevices,
   getMFADevice: awsMfaDevices.getMFADevice,
-  codeFactorForSerial: awsMfaDevices.codeFactorForSerial,
   // Contact channels, recovery, the help-desk reset, delivery and alerts (docs/recovery.md).
   listContacts: contacts.listContacts,
   requestContactChange: contacts.requestContactChange,

@@ -108,26 +108,31 @@ export async function auditRefusal(
   deps: AppDeps,
   input: { actor: Actor; ctx: RequestContext; action: string; target: string | null; error: HoldfastError },
 ): Promise<void> {
-  const accountId = input.actor.kind === 'principal' ? input.actor.principal.accountId : null;
   await deps.store.transaction((tx) =>
-    writeAudit(deps, tx, {
-      actor: input.actor,
-      ctx: input.ctx,
-      fact: {
-        accountId,
-        action: input.action,
-        target: input.target,
-        outcome: 'failure',
-        errorCode: input.error.code,
-        details: {
-          security: true,
-          ...(typeof input.error.details?.guardrail === 'string'
-            ? { guardrail: input.error.details.guardrail }
-            : {}),
-        },
-      },
-    }),
+    writeAudit(deps, tx, { actor: input.actor, ctx: input.ctx, fact: refusalFact(input) }),
   );
+}
+
+/** The record of an enrolment refusal. */
+export function refusalFact(input: {
+  actor: Actor;
+  action: string;
+  target: string | null;
+  error: HoldfastError;
+}): AuditFact {
+  return {
+    accountId: input.actor.kind === 'principal' ? input.actor.principal.accountId : null,
+    action: input.action,
+    target: input.target,
+    outcome: 'failure',
+    errorCode: input.error.code,
+    details: {
+      security: true,
+      ...(typeof input.error.details?.guardrail === 'string'
+        ? { guardrail: input.error.details.guardrail }
+        : {}),
+    },
+  };
 }
 
 /**
@@ -143,12 +148,7 @@ export async function countEnrolmentAttempt(
   options: { againstPrincipal?: boolean } = {},
 ): Promise<string[]> {
   const now = deps.clock.now();
-  const keys: Array<[string, ThrottlePolicy]> = [
-    ...((options.againstPrincipal ?? action === 'factor.enable')
-      ? ([[`enrol:p:${actor.principal.id}`, ENROLMENT_THROTTLE]] as Array<[string, ThrottlePolicy]>)
-      : []),
-    [`enrol:ip:${ctx.sourceIp ?? 'local'}`, ENROLMENT_SOURCE_THROTTLE],
-  ];
+  const keys = enrolmentKeys(actor, ctx, action, options);
   const refusal = await deps.store.transaction(async (tx) => {
     for (const [key, policy] of keys) {
       const hit = await tx.throttle.hit({ key, policy, now });
@@ -162,6 +162,56 @@ export async function countEnrolmentAttempt(
   });
   await auditRefusal(deps, { actor, ctx, action, target: actor.principal.id, error });
   throw error;
+}
+
+function enrolmentKeys(
+  actor: Actor & { kind: 'principal' },
+  ctx: RequestContext,
+  action: 'factor.create' | 'factor.enable',
+  options: { againstPrincipal?: boolean },
+): Array<[string, ThrottlePolicy]> {
+  return [
+    ...((options.againstPrincipal ?? action === 'factor.enable')
+      ? ([[`enrol:p:${actor.principal.id}`, ENROLMENT_THROTTLE]] as Array<[string, ThrottlePolicy]>)
+      : []),
+    [`enrol:ip:${ctx.sourceIp ?? 'local'}`, ENROLMENT_SOURCE_THROTTLE],
+  ];
+}
+
+/**
+ * `countEnrolmentAttempt` as a step inside a command's transaction `tx`: counts the attempt and,
+ * over the limit, writes the refusal's record there and returns the refusal (the command then
+ * commits the count and fails with it); null when the attempt may go on.
+ */
+export async function enrolmentAttemptStep(
+  deps: AppDeps,
+  tx: Repositories,
+  input: {
+    actor: Actor & { kind: 'principal' };
+    ctx: RequestContext;
+    action: 'factor.create' | 'factor.enable';
+  },
+): Promise<HoldfastError | null> {
+  const now = deps.clock.now();
+  for (const [key, policy] of enrolmentKeys(input.actor, input.ctx, input.action, {})) {
+    const hit = await tx.throttle.hit({ key, policy, now });
+    if (hit.allowed) continue;
+    const error = new HoldfastError('AUTH_THROTTLED', 'too many factor enrolment attempts; retry later', {
+      details: { retryAfterSeconds: Math.ceil(hit.waitMs / 1000), guardrail: 'G4' },
+    });
+    await writeAudit(deps, tx, {
+      actor: input.actor,
+      ctx: input.ctx,
+      fact: refusalFact({
+        actor: input.actor,
+        action: input.action,
+        target: input.actor.principal.id,
+        error,
+      }),
+    });
+    return error;
+  }
+  return null;
 }
 
 function enrolmentError(verdict: GuardrailVerdict): HoldfastError {
@@ -324,7 +374,7 @@ export async function createTOTPFactor(
     enrolmentGrant?: string;
   },
 ): Promise<TOTPEnrolment> {
-  const { principal, session } = input.actor;
+  const { principal } = input.actor;
   await authorize(
     deps,
     input.actor,
@@ -336,48 +386,16 @@ export async function createTOTPFactor(
   const account = await deps.store.accounts.findById(principal.accountId);
   if (account === null) throw new HoldfastError('ACCOUNT_NOT_FOUND');
   await countEnrolmentAttempt(deps, input.actor, input.ctx, 'factor.create');
-  const secret = deps.random.bytes(TOTP_SECRET_BYTES);
-  const id = newId(deps, 'mfa_');
-  const now = deps.clock.now();
-  const factor: Factor = {
-    id,
-    accountId: principal.accountId,
-    principalId: principal.id,
-    kind: 'totp',
-    name,
-    status: 'pending',
-    assurance: resolveFactorDriver('totp').assurance({ adminProvisioned: false }),
-    adminProvisioned: false,
-    hardwareTokenId: null,
-    secretSealed: deps.secretBox.seal(secret, factorSecretContext(id)),
-    params: DEFAULT_TOTP_PARAMS,
-    lastCounter: null,
-    driftSteps: 0,
-    failedAttempts: 0,
-    createdAt: now,
-    enabledAt: null,
-    lastUsedAt: null,
-    pendingSessionId: session.id,
-    pendingExpiresAt: now + deps.settings.mfa.pendingTtlMs,
-    pendingAttempts: 0,
-  };
+  const { factor, secret } = newPendingTOTP(deps, input.actor, name);
+  const { id } = factor;
   await deps.store
     .transaction(async (tx) => {
-      await tx.factors.deleteExpiredPending({
-        accountId: principal.accountId,
-        principalId: principal.id,
-        now,
-      });
-      const existing = await tx.factors.listByPrincipal(principal.accountId, principal.id);
-      const { grantId } = await admitEnrolment(deps, tx, {
+      await storePendingFactor(deps, tx, {
         actor: input.actor,
         ctx: input.ctx,
+        factor,
         grantToken: input.enrolmentGrant,
       });
-      if (existing.length >= deps.settings.mfa.maxFactors) throw new HoldfastError('FACTOR_LIMIT_REACHED');
-      if (existing.some((f) => f.name === name)) throw new HoldfastError('FACTOR_NAME_TAKEN');
-      factor.enrolmentGrantId = grantId;
-      await tx.factors.insert(factor);
       await writeAudit(deps, tx, {
         actor: input.actor,
         ctx: input.ctx,
@@ -420,6 +438,75 @@ export async function createTOTPFactor(
     QRCode.toString(keyUri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 }),
   ]);
   return { factor, secretBase32, keyUri, qrCodePng, qrCodeSvg };
+}
+
+/** A new pending TOTP factor of the acting principal, owned by its session (G3), and its seed. */
+export function newPendingTOTP(
+  deps: AppDeps,
+  actor: Actor & { kind: 'principal' },
+  name: string,
+): { factor: Factor; secret: Uint8Array } {
+  const { principal, session } = actor;
+  const secret = deps.random.bytes(TOTP_SECRET_BYTES);
+  const id = newId(deps, 'mfa_');
+  const now = deps.clock.now();
+  const factor: Factor = {
+    id,
+    accountId: principal.accountId,
+    principalId: principal.id,
+    kind: 'totp',
+    name,
+    status: 'pending',
+    assurance: resolveFactorDriver('totp').assurance({ adminProvisioned: false }),
+    adminProvisioned: false,
+    hardwareTokenId: null,
+    secretSealed: deps.secretBox.seal(secret, factorSecretContext(id)),
+    params: DEFAULT_TOTP_PARAMS,
+    lastCounter: null,
+    driftSteps: 0,
+    failedAttempts: 0,
+    createdAt: now,
+    enabledAt: null,
+    lastUsedAt: null,
+    pendingSessionId: session.id,
+    pendingExpiresAt: now + deps.settings.mfa.pendingTtlMs,
+    pendingAttempts: 0,
+  };
+  return { factor, secret };
+}
+
+/**
+ * Inside `tx`: stores a new pending factor of the acting principal after its expired pending
+ * ones are dropped, admission (G3) passed, and the factor limit and unique name hold. Throws
+ * the refusal (ENROLMENT_REFUSALS are audited by the caller).
+ */
+export async function storePendingFactor(
+  deps: AppDeps,
+  tx: Repositories,
+  input: {
+    actor: Actor & { kind: 'principal' };
+    ctx: RequestContext;
+    factor: Factor;
+    grantToken?: string | undefined;
+  },
+): Promise<void> {
+  const { principal } = input.actor;
+  const { factor } = input;
+  await tx.factors.deleteExpiredPending({
+    accountId: principal.accountId,
+    principalId: principal.id,
+    now: deps.clock.now(),
+  });
+  const existing = await tx.factors.listByPrincipal(principal.accountId, principal.id);
+  const { grantId } = await admitEnrolment(deps, tx, {
+    actor: input.actor,
+    ctx: input.ctx,
+    grantToken: input.grantToken,
+  });
+  if (existing.length >= deps.settings.mfa.maxFactors) throw new HoldfastError('FACTOR_LIMIT_REACHED');
+  if (existing.some((f) => f.name === factor.name)) throw new HoldfastError('FACTOR_NAME_TAKEN');
+  factor.enrolmentGrantId = grantId;
+  await tx.factors.insert(factor);
 }
 
 async function loadFactor(

@@ -17,6 +17,7 @@ import { authorize, stepUpMaxAgeMs } from './authorize.js';
 import type { Actor, RequestContext } from './context.js';
 import { notifyPrincipal, writeAudit, writeRefusal, type AppDeps } from './deps.js';
 import { otpStateOf } from './factor-secrets.js';
+import { runCommand } from './kernel.js';
 import { requireUser } from './users.js';
 
 const DAY_MS = 24 * 60 * 60_000;
@@ -186,39 +187,28 @@ export function proofIsMultiFactor(input: {
   });
 }
 
-/**
- * The one place a second factor is checked (sign-in, step-up, passkey sign-in, STS TokenCode):
- * throttles, budget, suspension, the driver's verification, the conditional replay-protected
- * update, the failure bookkeeping, and the MFA facts the proof gives. Failures answer MFA_FAILED
- * whatever the reason; the reason is audited.
- */
-export async function checkSecondFactor<T>(
-  deps: AppDeps,
-  input: {
-    principal: Principal;
-    proof: SecondFactorProof;
-    ctx: RequestContext;
-    actor: Actor | null;
-    purpose: 'sign_in' | 'step_up' | 'passkey_sign_in';
-    /**
-     * A first factor (password, access key) was verified earlier in this flow or session. Only
-     * WebAuthn proofs depend on it (proofIsMultiFactor); absent means no.
-     */
-    firstFactorVerified?: boolean;
-    onVerified: OnVerified<T>;
-    onFailure?: (tx: Repositories) => Promise<void>;
-  },
-): Promise<T> {
-  const { principal, proof, ctx } = input;
-  const source = sourceKeyOf(ctx.sourceIp);
-  const key = `mfa:${principal.id}:${source}`;
-  const auditBase = {
-    accountId: principal.accountId,
-    action: `auth.mfa_${input.purpose}`,
-    target: principal.id,
-  };
-  const usesRecoveryCode = 'recoveryCode' in proof;
+/** A proof checked against the factor as last committed, before its attempt is counted. */
+export interface PreparedProof {
+  factor: Factor | null;
+  reason: string;
+  verified: { lastCounter: number; driftSteps: number } | null;
+  presented: PresentedProof | null;
+  /** What a failed guess costs the per-principal budget: the codes it was compared with. */
+  units: number;
+}
 
+/**
+ * Checks a proof against the factor as last committed (`reader`: the store, or the unit of
+ * work's transaction); nothing is acted on until `secondFactorStep` has counted the attempt.
+ * `factor`: the factor a code names, when the caller has read it already (null: none of theirs).
+ */
+export async function prepareSecondFactor(
+  deps: AppDeps,
+  reader: Pick<Repositories, 'factors'>,
+  input: { principal: Principal; proof: SecondFactorProof; factor?: Factor | null },
+): Promise<PreparedProof> {
+  const { principal, proof } = input;
+  const usesRecoveryCode = 'recoveryCode' in proof;
   // The code is checked against the factor as last committed; only the conditional update in
   // the transaction decides whether this use wins (the replay guard), and the result is not
   // acted on before the attempt is counted there.
@@ -235,7 +225,10 @@ export async function checkSecondFactor<T>(
     factor = presented.factor;
     reason = presented.reason;
   } else {
-    factor = await deps.store.factors.findById(principal.accountId, proof.factorId);
+    factor =
+      input.factor !== undefined
+        ? input.factor
+        : await reader.factors.findById(principal.accountId, proof.factorId);
     if (factor === null || factor.principalId !== principal.id || factor.status !== 'enabled') {
       reason = 'unknown_factor';
       factor = null;
@@ -255,6 +248,56 @@ export async function checkSecondFactor<T>(
     }
   }
 
+  return { factor, reason, verified, presented, units };
+}
+
+/** The answer of `secondFactorStep`: the MFA facts of a verified proof, or the refusal. */
+export type SecondFactorResult =
+  | { ok: true; sessionFactor: SessionFactor | null; methods: string[]; proof: SessionFactor }
+  | {
+      ok: false;
+      error: HoldfastError;
+      /** MFA_FAILED: the failure was counted (the flow or command counts it too). */
+      failureCounted: boolean;
+    };
+
+/**
+ * The one place a second factor is checked (sign-in, step-up, passkey sign-in, STS TokenCode),
+ * as a step inside the command's transaction `tx`: throttles, budget, suspension, the
+ * conditional replay-protected update, the failure bookkeeping and its audit, and the MFA facts
+ * the proof gives (`sessionFactor`: null when the proof verified but is not multi-factor; `proof`
+ * still names the factor). Failures answer MFA_FAILED whatever the reason; the reason is
+ * audited. Whatever the answer, the transaction must commit: a refusal counts.
+ */
+export async function secondFactorStep(
+  deps: AppDeps,
+  tx: Repositories,
+  input: {
+    principal: Principal;
+    proof: SecondFactorProof;
+    ctx: RequestContext;
+    actor: Actor | null;
+    purpose: 'sign_in' | 'step_up' | 'passkey_sign_in';
+    /**
+     * A first factor (password, access key) was verified earlier in this flow or session. Only
+     * WebAuthn proofs depend on it (proofIsMultiFactor); absent means no.
+     */
+    firstFactorVerified?: boolean;
+  },
+  prepared: PreparedProof,
+): Promise<SecondFactorResult> {
+  const { principal, proof, ctx } = input;
+  const source = sourceKeyOf(ctx.sourceIp);
+  const key = `mfa:${principal.id}:${source}`;
+  const auditBase = {
+    accountId: principal.accountId,
+    action: `auth.mfa_${input.purpose}`,
+    target: principal.id,
+  };
+  const usesRecoveryCode = 'recoveryCode' in proof;
+  const { factor, verified, presented, units } = prepared;
+  let { reason } = prepared;
+
   /** A refusal before any check: audited and committed, nothing else changes. */
   const refuse = async (
     tx: Repositories,
@@ -270,6 +313,7 @@ export async function checkSecondFactor<T>(
     });
     return {
       ok: false as const,
+      failureCounted: false,
       error: new HoldfastError(code, undefined, {
         // Which limit answered (this source, or the principal's budget): the client knows when to retry.
         details: { retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)), scope },
@@ -277,38 +321,132 @@ export async function checkSecondFactor<T>(
     };
   };
 
-  // One transaction (one durable commit) per attempt: count it, check it, record the outcome.
-  const outcome = await deps.store.transaction(async (tx) => {
-    const now = deps.clock.now();
-    // Known sources only grow on success; a stale read here at worst picks the stricter policy.
-    const before = await tx.mfaState.get(principal.id);
-    const known = isKnownSource(before, source, now);
-    // Recovery codes (50 bits each) are the way back in: no budget, no suspension.
-    const budgeted = !known && !usesRecoveryCode;
-    if (budgeted && before !== null) {
-      // Checked again under the lock below; these early answers spare the source a counted hit.
-      if (isSuspended(before, now)) {
-        return refuse(tx, 'MFA_SUSPENDED', suspensionEndsAt(before)! - now, 'principal');
-      }
-      const wait = budgetWaitMs(before.budgetUntil, units, now);
-      if (wait > 0) return refuse(tx, 'AUTH_THROTTLED', wait, 'principal');
+  const now = deps.clock.now();
+  // Known sources only grow on success; a stale read here at worst picks the stricter policy.
+  const before = await tx.mfaState.get(principal.id);
+  const known = isKnownSource(before, source, now);
+  // Recovery codes (50 bits each) are the way back in: no budget, no suspension.
+  const budgeted = !known && !usesRecoveryCode;
+  if (budgeted && before !== null) {
+    // Checked again under the lock below; these early answers spare the source a counted hit.
+    if (isSuspended(before, now)) {
+      return refuse(tx, 'MFA_SUSPENDED', suspensionEndsAt(before)! - now, 'principal');
     }
-    // Counted before any outcome is acted on, under a row lock: a burst of concurrent guesses is
-    // throttled too. Refusals are audited and committed, not rolled back.
-    const hit = await tx.throttle.hit({
-      key,
-      policy: known ? MFA_KNOWN_SOURCE_THROTTLE : MFA_SOURCE_THROTTLE,
-      now,
+    const wait = budgetWaitMs(before.budgetUntil, units, now);
+    if (wait > 0) return refuse(tx, 'AUTH_THROTTLED', wait, 'principal');
+  }
+  // Counted before any outcome is acted on, under a row lock: a burst of concurrent guesses is
+  // throttled too. Refusals are audited and committed, not rolled back.
+  const hit = await tx.throttle.hit({
+    key,
+    policy: known ? MFA_KNOWN_SOURCE_THROTTLE : MFA_SOURCE_THROTTLE,
+    now,
+  });
+  if (!hit.allowed) return refuse(tx, 'AUTH_THROTTLED', hit.waitMs, 'source');
+  // Locked for the rest of the attempt (PostgreSQL): attempts of one user from several
+  // addresses are decided one after another, so none slips past a budget or suspension that
+  // an attempt in flight is about to change. Lock order everywhere: throttle, mfa_state, factor.
+  let mfa = await tx.mfaState.lock({ principalId: principal.id, accountId: principal.accountId, now });
+  if (mfa.suspendedAt !== null && !isSuspended(mfa, now)) {
+    // The suspension ran its course: it lifts by itself and the count starts again.
+    mfa = { ...mfa, consecutiveFailures: 0, suspendedAt: null, suspendedUntil: null, updatedAt: now };
+    await tx.mfaState.put(mfa);
+    await writeAudit(deps, tx, {
+      actor: null,
+      ctx,
+      fact: {
+        accountId: principal.accountId,
+        action: 'mfa.suspension_lift',
+        target: principal.id,
+        details: { reason: 'expired' },
+      },
     });
-    if (!hit.allowed) return refuse(tx, 'AUTH_THROTTLED', hit.waitMs, 'source');
-    // Locked for the rest of the attempt (PostgreSQL): attempts of one user from several
-    // addresses are decided one after another, so none slips past a budget or suspension that
-    // an attempt in flight is about to change. Lock order everywhere: throttle, mfa_state, factor.
-    let mfa = await tx.mfaState.lock({ principalId: principal.id, accountId: principal.accountId, now });
-    if (mfa.suspendedAt !== null && !isSuspended(mfa, now)) {
-      // The suspension ran its course: it lifts by itself and the count starts again.
-      mfa = { ...mfa, consecutiveFailures: 0, suspendedAt: null, suspendedUntil: null, updatedAt: now };
-      await tx.mfaState.put(mfa);
+  }
+  // A suspension stops factors from sources they never succeeded from; the user's own device
+  // or network and recovery codes still work (I4: an attacker cannot lock the user out).
+  if (budgeted && isSuspended(mfa, now)) {
+    await tx.throttle.release(key);
+    return refuse(tx, 'MFA_SUSPENDED', suspensionEndsAt(mfa)! - now, 'principal');
+  }
+  if (budgeted) {
+    const wait = budgetWaitMs(mfa.budgetUntil, units, now);
+    if (wait > 0) {
+      await tx.throttle.release(key);
+      return refuse(tx, 'AUTH_THROTTLED', wait, 'principal');
+    }
+    mfa = { ...mfa, budgetUntil: chargeBudget(mfa.budgetUntil, units, now), updatedAt: now };
+    await tx.mfaState.put(mfa);
+  }
+
+  let proofOf: SessionFactor | null = null;
+  let methods: string[] = [];
+  if (presented !== null) {
+    const ok = presented.reason === 'ok' && presented.factor !== null;
+    const fresh = await presented.settle(tx, { now, accepted: ok });
+    if (ok && fresh) {
+      proofOf = {
+        factorId: presented.factor!.id,
+        kind: presented.factor!.kind,
+        assurance: presented.assurance,
+        at: now,
+      };
+      methods = presented.methods;
+    } else if (ok) {
+      reason = 'replayed';
+    }
+  } else if (usesRecoveryCode) {
+    // Only a code of a set issued from an MFA session of a principal with an enabled factor
+    // counts (the repository never consumes a legacy or void code).
+    if (
+      await tx.recoveryCodes.consume({
+        principalId: principal.id,
+        codeHash: recoveryCodeHash(deps, principal.id, proof.recoveryCode),
+        now,
+      })
+    ) {
+      proofOf = { factorId: 'recovery_code', kind: 'recovery_code', assurance: 'recovery_code', at: now };
+      methods = ['rec'];
+    }
+  } else if (factor !== null && verified !== null) {
+    // The conditional update is the replay guard: a step/counter is accepted at most once.
+    if (
+      await tx.factors.acceptCode({
+        id: factor.id,
+        lastCounter: verified.lastCounter,
+        driftSteps: verified.driftSteps,
+        now,
+      })
+    ) {
+      proofOf = { factorId: factor.id, kind: factor.kind, assurance: factor.assurance, at: now };
+      methods = [resolveFactorDriver(factor.kind).amr];
+    } else {
+      reason = 'replayed';
+    }
+  }
+  if (proofOf !== null) {
+    const multiFactor = proofIsMultiFactor({
+      presented,
+      firstFactorVerified: input.firstFactorVerified ?? false,
+    });
+    // Only a multi-factor success makes its source known and forgives that source's failures
+    // (a stolen key without its PIN must not buy its holder the user's standing). Failures from
+    // elsewhere still count towards the suspension, and the budget keeps what other sources
+    // spent: a success refunds only this attempt's own charge.
+    const [row] = multiFactor ? await tx.throttle.get([key]) : [];
+    const ownFailures = multiFactor ? Math.max(0, (row?.failures ?? 1) - 1) : 0;
+    const next: MfaState = {
+      ...mfa,
+      consecutiveFailures: usesRecoveryCode ? 0 : Math.max(0, mfa.consecutiveFailures - ownFailures),
+      budgetUntil: budgeted
+        ? Math.max(now, mfa.budgetUntil - units * MFA_PRINCIPAL_BUDGET.unitRefillMs)
+        : mfa.budgetUntil,
+      knownSources: multiFactor ? rememberSource(mfa, source, now) : mfa.knownSources,
+      updatedAt: now,
+    };
+    if (usesRecoveryCode && mfa.suspendedAt !== null) {
+      // A recovery code proves the user: it lifts a suspension.
+      next.suspendedAt = null;
+      next.suspendedUntil = null;
       await writeAudit(deps, tx, {
         actor: null,
         ctx,
@@ -316,172 +454,99 @@ export async function checkSecondFactor<T>(
           accountId: principal.accountId,
           action: 'mfa.suspension_lift',
           target: principal.id,
-          details: { reason: 'expired' },
+          details: { reason: 'recovery_code' },
         },
       });
     }
-    // A suspension stops factors from sources they never succeeded from; the user's own device
-    // or network and recovery codes still work (I4: an attacker cannot lock the user out).
-    if (budgeted && isSuspended(mfa, now)) {
-      await tx.throttle.release(key);
-      return refuse(tx, 'MFA_SUSPENDED', suspensionEndsAt(mfa)! - now, 'principal');
+    await tx.mfaState.put(next);
+    if (multiFactor) await tx.throttle.clear(key);
+    else await tx.throttle.release(key);
+    // RFC 8176 `mfa`: the authenticator alone was multi-factor (a passkey with user verification).
+    if (presented !== null && multiFactor && input.firstFactorVerified !== true) {
+      methods = [...methods, 'mfa'];
     }
-    if (budgeted) {
-      const wait = budgetWaitMs(mfa.budgetUntil, units, now);
-      if (wait > 0) {
-        await tx.throttle.release(key);
-        return refuse(tx, 'AUTH_THROTTLED', wait, 'principal');
-      }
-      mfa = { ...mfa, budgetUntil: chargeBudget(mfa.budgetUntil, units, now), updatedAt: now };
-      await tx.mfaState.put(mfa);
-    }
-
-    let proofOf: SessionFactor | null = null;
-    let methods: string[] = [];
-    if (presented !== null) {
-      const ok = presented.reason === 'ok' && presented.factor !== null;
-      const fresh = await presented.settle(tx, { now, accepted: ok });
-      if (ok && fresh) {
-        proofOf = {
-          factorId: presented.factor!.id,
-          kind: presented.factor!.kind,
-          assurance: presented.assurance,
-          at: now,
-        };
-        methods = presented.methods;
-      } else if (ok) {
-        reason = 'replayed';
-      }
-    } else if (usesRecoveryCode) {
-      // Only a code of a set issued from an MFA session of a principal with an enabled factor
-      // counts (the repository never consumes a legacy or void code).
-      if (
-        await tx.recoveryCodes.consume({
-          principalId: principal.id,
-          codeHash: recoveryCodeHash(deps, principal.id, proof.recoveryCode),
-          now,
-        })
-      ) {
-        proofOf = { factorId: 'recovery_code', kind: 'recovery_code', assurance: 'recovery_code', at: now };
-        methods = ['rec'];
-      }
-    } else if (factor !== null && verified !== null) {
-      // The conditional update is the replay guard: a step/counter is accepted at most once.
-      if (
-        await tx.factors.acceptCode({
-          id: factor.id,
-          lastCounter: verified.lastCounter,
-          driftSteps: verified.driftSteps,
-          now,
-        })
-      ) {
-        proofOf = { factorId: factor.id, kind: factor.kind, assurance: factor.assurance, at: now };
-        methods = [resolveFactorDriver(factor.kind).amr];
-      } else {
-        reason = 'replayed';
-      }
-    }
-    if (proofOf !== null) {
-      const multiFactor = proofIsMultiFactor({
-        presented,
-        firstFactorVerified: input.firstFactorVerified ?? false,
-      });
-      // Only a multi-factor success makes its source known and forgives that source's failures
-      // (a stolen key without its PIN must not buy its holder the user's standing). Failures from
-      // elsewhere still count towards the suspension, and the budget keeps what other sources
-      // spent: a success refunds only this attempt's own charge.
-      const [row] = multiFactor ? await tx.throttle.get([key]) : [];
-      const ownFailures = multiFactor ? Math.max(0, (row?.failures ?? 1) - 1) : 0;
-      const next: MfaState = {
-        ...mfa,
-        consecutiveFailures: usesRecoveryCode ? 0 : Math.max(0, mfa.consecutiveFailures - ownFailures),
-        budgetUntil: budgeted
-          ? Math.max(now, mfa.budgetUntil - units * MFA_PRINCIPAL_BUDGET.unitRefillMs)
-          : mfa.budgetUntil,
-        knownSources: multiFactor ? rememberSource(mfa, source, now) : mfa.knownSources,
-        updatedAt: now,
-      };
-      if (usesRecoveryCode && mfa.suspendedAt !== null) {
-        // A recovery code proves the user: it lifts a suspension.
-        next.suspendedAt = null;
-        next.suspendedUntil = null;
-        await writeAudit(deps, tx, {
-          actor: null,
-          ctx,
-          fact: {
-            accountId: principal.accountId,
-            action: 'mfa.suspension_lift',
-            target: principal.id,
-            details: { reason: 'recovery_code' },
-          },
-        });
-      }
-      await tx.mfaState.put(next);
-      if (multiFactor) await tx.throttle.clear(key);
-      else await tx.throttle.release(key);
-      // RFC 8176 `mfa`: the authenticator alone was multi-factor (a passkey with user verification).
-      if (presented !== null && multiFactor && input.firstFactorVerified !== true) {
-        methods = [...methods, 'mfa'];
-      }
-      // A proof that is not multi-factor on its own (a passkey without user verification, with
-      // no first factor before it) is verified, but the session gets no MFA facts from it.
-      const sessionFactor = multiFactor ? proofOf : null;
-      return { ok: true as const, value: await input.onVerified(tx, sessionFactor, methods, proofOf) };
-    }
-    // Failure bookkeeping: per source (counted above), per factor (insight), per principal
-    // (suspension). The factor row comes first, as on the success path: a replayed code's
-    // conditional update above already locked it (PostgreSQL keeps the lock of a re-checked
-    // row), so taking mfa_state before it would deadlock against a concurrent failure.
-    if (factor !== null) await tx.factors.recordFailure(factor.id);
-    const state = await tx.mfaState.recordFailure({
-      principalId: principal.id,
+    // A proof that is not multi-factor on its own (a passkey without user verification, with
+    // no first factor before it) is verified, but the session gets no MFA facts from it.
+    const sessionFactor = multiFactor ? proofOf : null;
+    return { ok: true as const, sessionFactor, methods, proof: proofOf };
+  }
+  // Failure bookkeeping: per source (counted above), per factor (insight), per principal
+  // (suspension). The factor row comes first, as on the success path: a replayed code's
+  // conditional update above already locked it (PostgreSQL keeps the lock of a re-checked
+  // row), so taking mfa_state before it would deadlock against a concurrent failure.
+  if (factor !== null) await tx.factors.recordFailure(factor.id);
+  const state = await tx.mfaState.recordFailure({
+    principalId: principal.id,
+    accountId: principal.accountId,
+    now,
+  });
+  await writeAudit(deps, tx, {
+    actor: input.actor,
+    ctx,
+    fact: {
+      ...auditBase,
+      outcome: 'failure',
+      errorCode: 'MFA_FAILED',
+      details: {
+        reason,
+        factorId: factor?.id ?? null,
+        consecutiveFailures: state.consecutiveFailures,
+        knownSource: known,
+      },
+    },
+  });
+  if (state.consecutiveFailures === FAILURE_NOTICE_AT) {
+    await notifyPrincipal(deps, tx, {
       accountId: principal.accountId,
-      now,
+      principalId: principal.id,
+      template: 'mfa.failures',
+      payload: { consecutiveFailures: state.consecutiveFailures },
     });
-    await input.onFailure?.(tx);
+  }
+  if (state.consecutiveFailures >= deps.settings.mfa.suspendAfterFailures && state.suspendedAt === null) {
+    const until = now + MFA_SUSPENSION_MS;
+    await tx.mfaState.put({ ...state, suspendedAt: now, suspendedUntil: until, updatedAt: now });
     await writeAudit(deps, tx, {
-      actor: input.actor,
+      actor: null,
       ctx,
       fact: {
-        ...auditBase,
-        outcome: 'failure',
-        errorCode: 'MFA_FAILED',
-        details: {
-          reason,
-          factorId: factor?.id ?? null,
-          consecutiveFailures: state.consecutiveFailures,
-          knownSource: known,
-        },
+        accountId: principal.accountId,
+        action: 'mfa.suspend',
+        target: principal.id,
+        details: { consecutiveFailures: state.consecutiveFailures, until, security: true },
       },
     });
-    if (state.consecutiveFailures === FAILURE_NOTICE_AT) {
-      await notifyPrincipal(deps, tx, {
-        accountId: principal.accountId,
-        principalId: principal.id,
-        template: 'mfa.failures',
-        payload: { consecutiveFailures: state.consecutiveFailures },
-      });
+    await notifyPrincipal(deps, tx, {
+      accountId: principal.accountId,
+      principalId: principal.id,
+      template: 'mfa.suspended',
+    });
+  }
+  return { ok: false as const, error: new HoldfastError('MFA_FAILED'), failureCounted: true };
+}
+
+/**
+ * `secondFactorStep` in a transaction of its own, for the callers that act on its answer through
+ * `onVerified` (in the same transaction) and `onFailure` (a counted failure).
+ */
+export async function checkSecondFactor<T>(
+  deps: AppDeps,
+  input: Parameters<typeof secondFactorStep>[2] & {
+    onVerified: OnVerified<T>;
+    onFailure?: (tx: Repositories) => Promise<void>;
+  },
+): Promise<T> {
+  const prepared = await prepareSecondFactor(deps, deps.store, input);
+  const outcome = await deps.store.transaction(async (tx) => {
+    const result = await secondFactorStep(deps, tx, input, prepared);
+    if (!result.ok) {
+      if (result.failureCounted) await input.onFailure?.(tx);
+      return result;
     }
-    if (state.consecutiveFailures >= deps.settings.mfa.suspendAfterFailures && state.suspendedAt === null) {
-      const until = now + MFA_SUSPENSION_MS;
-      await tx.mfaState.put({ ...state, suspendedAt: now, suspendedUntil: until, updatedAt: now });
-      await writeAudit(deps, tx, {
-        actor: null,
-        ctx,
-        fact: {
-          accountId: principal.accountId,
-          action: 'mfa.suspend',
-          target: principal.id,
-          details: { consecutiveFailures: state.consecutiveFailures, until, security: true },
-        },
-      });
-      await notifyPrincipal(deps, tx, {
-        accountId: principal.accountId,
-        principalId: principal.id,
-        template: 'mfa.suspended',
-      });
-    }
-    return { ok: false as const, error: new HoldfastError('MFA_FAILED') };
+    return {
+      ok: true as const,
+      value: await input.onVerified(tx, result.sessionFactor, result.methods, result.proof),
+    };
   });
   if (!outcome.ok) throw outcome.error;
   return outcome.value;
@@ -648,106 +713,115 @@ export async function completeSignInWithSecondFactor(
   const principal = await deps.store.principals.findById(flow.accountId, flow.principalId);
   if (principal === null || principal.status !== 'active') throw new HoldfastError('FLOW_NOT_FOUND');
   const usesRecoveryCode = 'recoveryCode' in input.proof;
-
-  return checkSecondFactor(deps, {
+  const step = {
     principal,
     proof: input.proof,
     ctx: input.ctx,
     actor: null,
-    purpose: 'sign_in',
+    purpose: 'sign_in' as const,
     // The flow passed the password step.
     firstFactorVerified: true,
-    async onVerified(tx, sessionFactor, methods, proof) {
-      // With the password behind it, every verified proof is multi-factor (proofIsMultiFactor).
-      if (sessionFactor === null) throw new HoldfastError('INTERNAL_ERROR');
-      const at = deps.clock.now();
-      const transition = nextTransition(SIGN_IN_FLOW, flow, { event: 'factor_ok', now: at });
-      if (
-        !(await tx.flows.update(
-          { ...flow, state: transition.to, updatedAt: Math.max(at, flow.updatedAt + 1) },
-          flow.updatedAt,
-        ))
-      ) {
-        throw new HoldfastError('FLOW_INVALID_TRANSITION', 'the flow was completed by another request');
-      }
-      const issued = await createSession(deps, tx, {
-        principal,
-        auth: { methods: ['pwd', ...methods], factor: proof },
-        channel: flow.data.channel,
-        ctx: input.ctx,
-      });
-      let remaining: number | null = null;
-      if (usesRecoveryCode) {
-        remaining = await tx.recoveryCodes.countRemaining(principal.id);
-        await writeAudit(deps, tx, {
-          actor: null,
-          ctx: input.ctx,
-          fact: {
-            accountId: principal.accountId,
-            action: 'recovery_code.use',
-            target: principal.id,
-            details: { remaining },
-          },
-        });
-        await notifyPrincipal(deps, tx, {
-          accountId: principal.accountId,
-          principalId: principal.id,
-          template: 'recovery_code.used',
-          payload: { remaining },
-        });
-      }
+  };
+  // The proof is checked against the factor as last committed, before the unit of work (the
+  // factor row read once); the step counts the attempt and only its conditional update decides.
+  const prepared = await prepareSecondFactor(deps, deps.store, step);
+
+  return runCommand(deps, null, input.ctx, null, async (uow) => {
+    const { tx } = uow;
+    const checked = await secondFactorStep(deps, tx, step, prepared);
+    if (!checked.ok) {
+      if (checked.failureCounted) await countFlowFailure(tx);
+      return uow.failAfterCommit(checked.error);
+    }
+    const { sessionFactor, methods, proof } = checked;
+    // With the password behind it, every verified proof is multi-factor (proofIsMultiFactor).
+    if (sessionFactor === null) throw new HoldfastError('INTERNAL_ERROR');
+    const at = deps.clock.now();
+    const transition = nextTransition(SIGN_IN_FLOW, flow, { event: 'factor_ok', now: at });
+    if (
+      !(await tx.flows.update(
+        { ...flow, state: transition.to, updatedAt: Math.max(at, flow.updatedAt + 1) },
+        flow.updatedAt,
+      ))
+    ) {
+      throw new HoldfastError('FLOW_INVALID_TRANSITION', 'the flow was completed by another request');
+    }
+    const issued = await createSession(deps, tx, {
+      principal,
+      auth: { methods: ['pwd', ...methods], factor: proof },
+      channel: flow.data.channel,
+      ctx: input.ctx,
+    });
+    let remaining: number | null = null;
+    if (usesRecoveryCode) {
+      remaining = await tx.recoveryCodes.countRemaining(principal.id);
       await writeAudit(deps, tx, {
         actor: null,
         ctx: input.ctx,
         fact: {
           accountId: principal.accountId,
-          action: transition.audit,
+          action: 'recovery_code.use',
           target: principal.id,
-          details: {
-            sessionId: issued.session.id,
-            methods: ['pwd', ...methods],
-            factorId: proof.factorId,
-            assurance: proof.assurance,
-          },
+          details: { remaining },
         },
       });
-      return {
-        status: 'signed_in' as const,
-        ...issued,
-        reviewFactors: usesRecoveryCode,
-        recoveryCodesRemaining: remaining,
-      };
-    },
-    async onFailure(tx) {
-      const attempts = flow.attempts + 1;
-      const at = deps.clock.now();
-      if (attempts >= SIGN_IN_FLOW.maxAttempts) {
-        const t = nextTransition(SIGN_IN_FLOW, flow, { event: 'too_many_failures', now: at });
-        const moved = await tx.flows.update(
-          { ...flow, attempts, state: t.to, updatedAt: Math.max(at, flow.updatedAt + 1) },
-          flow.updatedAt,
-        );
-        // The transition's own audit event (DESIGN.md convention 4), only if this request made it.
-        if (moved) {
-          await writeAudit(deps, tx, {
-            actor: null,
-            ctx: input.ctx,
-            fact: {
-              accountId: principal.accountId,
-              action: t.audit,
-              target: principal.id,
-              details: { flowId: flow.id, attempts },
-            },
-          });
-        }
-      } else {
-        await tx.flows.update(
-          { ...flow, attempts, updatedAt: Math.max(at, flow.updatedAt + 1) },
-          flow.updatedAt,
-        );
-      }
-    },
+      await notifyPrincipal(deps, tx, {
+        accountId: principal.accountId,
+        principalId: principal.id,
+        template: 'recovery_code.used',
+        payload: { remaining },
+      });
+    }
+    uow.record({
+      accountId: principal.accountId,
+      action: transition.audit,
+      target: principal.id,
+      details: {
+        sessionId: issued.session.id,
+        methods: ['pwd', ...methods],
+        factorId: proof.factorId,
+        assurance: proof.assurance,
+      },
+    });
+    return {
+      status: 'signed_in' as const,
+      ...issued,
+      reviewFactors: usesRecoveryCode,
+      recoveryCodesRemaining: remaining,
+    };
   });
+
+  /** A counted failure counts against the flow too; too many end it. */
+  async function countFlowFailure(tx: Repositories): Promise<void> {
+    if (flow === null) return;
+    const attempts = flow.attempts + 1;
+    const at = deps.clock.now();
+    if (attempts >= SIGN_IN_FLOW.maxAttempts) {
+      const t = nextTransition(SIGN_IN_FLOW, flow, { event: 'too_many_failures', now: at });
+      const moved = await tx.flows.update(
+        { ...flow, attempts, state: t.to, updatedAt: Math.max(at, flow.updatedAt + 1) },
+        flow.updatedAt,
+      );
+      // The transition's own audit event (DESIGN.md convention 4), only if this request made it.
+      if (moved) {
+        await writeAudit(deps, tx, {
+          actor: null,
+          ctx: input.ctx,
+          fact: {
+            accountId: principal!.accountId,
+            action: t.audit,
+            target: principal!.id,
+            details: { flowId: flow.id, attempts },
+          },
+        });
+      }
+    } else {
+      await tx.flows.update(
+        { ...flow, attempts, updatedAt: Math.max(at, flow.updatedAt + 1) },
+        flow.updatedAt,
+      );
+    }
+  }
 }
 
 /** Re-verifies a factor in a live session (step-up), refreshing the MFA the session carries. */

@@ -30,11 +30,6 @@ function readMfa(c: OperationContext): { serialNumber?: string; tokenCode?: stri
   };
 }
 
-function resolver(c: OperationContext) {
-  return (user: Parameters<typeof c.app.codeFactorForSerial>[0], serial: string) =>
-    c.app.codeFactorForSerial(user, serial);
-}
-
 /** The STS operations by wire name. */
 export const STS_OPERATIONS: Readonly<Record<string, AwsOperation>> = {
   GetSessionToken: {
@@ -46,7 +41,6 @@ export const STS_OPERATIONS: Readonly<Record<string, AwsOperation>> = {
         ctx: c.ctx,
         ...(durationSeconds === undefined ? {} : { durationSeconds }),
         ...readMfa(c),
-        resolveSerial: resolver(c),
       });
       return {
         result: shapes.getSessionTokenResult({ credentials }),
@@ -87,7 +81,6 @@ export const STS_OPERATIONS: Readonly<Record<string, AwsOperation>> = {
         roleSessionName,
         ...(durationSeconds === undefined ? {} : { durationSeconds }),
         ...readMfa(c),
-        resolveSerial: resolver(c),
       });
       return {
         result: shapes.assumeRoleResult({

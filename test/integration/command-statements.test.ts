@@ -1,0 +1,172 @@
+/**
+ * What one command costs the database: the SQL statements, the transactions and the audit
+ * records of one request on the hottest second-factor paths (the TOTP factor step of sign-in,
+ * STS GetSessionToken with SerialNumber and TokenCode from a long-term key, IAM
+ * CreateVirtualMFADevice). Each is one command: one transaction, one audit record of the change
+ * (and, for an AWS call, its `aws.call` record in the same transaction). SQLite and PostgreSQL;
+ * frozen clock. With HOLDFAST_COUNT_REPORT=1 the figures are printed.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { KyselyPlugin, RootOperationNode } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../../src/app/create-app.js';
+import type { Store } from '../../src/core/ports.js';
+import { createStore } from '../../src/storage/store.js';
+import { awsQuery, xmlValue } from '../helpers/aws-query.js';
+import { DATABASE_KINDS } from '../helpers/databases.js';
+import {
+  buildTestServer,
+  createTestInstallation,
+  createUserWithPassword,
+  type TestInstallation,
+} from '../helpers/installation.js';
+import { PASSWORD, STEP_MS, expectStatus, injectHttp, mfaApi, totpAt, type MfaApi } from '../helpers/mfa.js';
+
+/** Statements and transactions seen since the last reset. */
+class Counter {
+  statements: string[] = [];
+  transactions = 0;
+  reset(): void {
+    this.statements = [];
+    this.transactions = 0;
+  }
+  plugin(): KyselyPlugin {
+    return {
+      transformQuery: ({ node }: { node: RootOperationNode }) => {
+        const text = node.kind === 'RawNode' ? node.sqlFragments.join('?').trim().toLowerCase() : '';
+        // Savepoints are SQLite's group commit, not the command's own work.
+        if (!/^(savepoint|release|rollback to)\b/.test(text)) this.statements.push(node.kind);
+        return node;
+      },
+      transformResult: ({ result }) => Promise.resolve(result),
+    };
+  }
+}
+
+/** The store of an installation, over the same database, counting what it does. */
+function countingStore(inst: TestInstallation, counter: Counter): Store {
+  const store = createStore({ ...inst.database, kysely: inst.database.kysely.withPlugin(counter.plugin()) });
+  const transaction = store.transaction;
+  return {
+    ...store,
+    transaction: (work) => {
+      counter.transactions++;
+      return transaction(work);
+    },
+  };
+}
+
+interface Figures {
+  statements: number;
+  transactions: number;
+  audit: string[];
+}
+
+describe.each(DATABASE_KINDS)('what one command costs the database [$name]', ({ name }) => {
+  let inst: TestInstallation;
+  let server: FastifyInstance;
+  let api: MfaApi;
+  const counter = new Counter();
+
+  beforeAll(async () => {
+    inst = await createTestInstallation(name);
+    await createUserWithPassword(inst, { accountName: 'acme', email: 'owner@acme.test', password: PASSWORD });
+    const app = createApp({ ...inst.app.deps, store: countingStore(inst, counter) });
+    server = await buildTestServer({ ...inst, app });
+    api = mfaApi(injectHttp(server), 'acme');
+  });
+  afterAll(async () => {
+    await server?.close();
+    await inst?.destroy();
+  });
+
+  const now = () => inst.clock.now();
+  const lastSeq = async () =>
+    Number(
+      (
+        await inst.database.kysely
+          .selectFrom('audit_log')
+          .select((eb) => eb.fn.max('seq').as('seq'))
+          .executeTakeFirst()
+      )?.seq ?? 0,
+    );
+
+  /** Runs one request and counts what it did. */
+  async function measure<T>(what: string, request: () => Promise<T>): Promise<{ answer: T } & Figures> {
+    const seq = await lastSeq();
+    counter.reset();
+    const answer = await request();
+    const figures = { statements: counter.statements.length, transactions: counter.transactions };
+    const audit = (
+      await inst.database.kysely
+        .selectFrom('audit_log')
+        .select('action')
+        .where('seq', '>', seq)
+        .orderBy('seq')
+        .execute()
+    ).map((r) => r.action);
+    if (process.env.HOLDFAST_COUNT_REPORT === '1') {
+      process.stdout.write(
+        `[${name}] ${what}: ${figures.statements} statements (${counter.statements.join(',')}), ` +
+          `${figures.transactions} transactions, audit ${JSON.stringify(audit)}\n`,
+      );
+    }
+    return { answer, ...figures, audit };
+  }
+
+  it('the TOTP factor step of sign-in: one transaction, one audit record', async () => {
+    const email = 'signin@acme.test';
+    await createUserWithPassword(inst, { accountName: 'acme', email, password: PASSWORD, role: 'user' });
+    const token = await api.passwordToken(email);
+    const enrolled = await api.enrolTOTP(token, 'phone');
+    expectStatus(enrolled, 201);
+    const factorId = enrolled.body.factor.id as string;
+    const secret = enrolled.body.secret as string;
+    const codes: [string, string] = [totpAt(secret, now() - STEP_MS), totpAt(secret, now())];
+    expectStatus(await api.enable(token, factorId, { codes }), 200);
+    inst.clock.advance(STEP_MS);
+    const flowId = await api.startFlow(email);
+
+    const step = await measure('sign-in factor step', () =>
+      api.secondFactor(flowId, { factorId, code: totpAt(secret, now()) }),
+    );
+    expectStatus(step.answer, 200);
+    expect(step.transactions).toBe(1);
+    expect(step.audit).toEqual(['auth.sign_in']);
+  });
+
+  it('IAM CreateVirtualMFADevice and STS GetSessionToken with a TokenCode: one transaction each', async () => {
+    const account = (await inst.store.accounts.findByName('acme'))!;
+    const ctx = { requestId: 'test', sourceIp: null, userAgent: 'test' };
+    const admin = await inst.app.createAdminWithAccessKey({ ctx, accountId: account.id, username: 'ops' });
+    const keys = { accessKeyId: admin.key.id, secretAccessKey: admin.secretAccessKey };
+    const aws = awsQuery(server, now);
+
+    const created = await measure('CreateVirtualMFADevice', () =>
+      aws.iam(keys, { Action: 'CreateVirtualMFADevice', VirtualMFADeviceName: 'ops-phone' }),
+    );
+    expect(created.answer.status, created.answer.body).toBe(200);
+    expect(created.transactions).toBe(1);
+    expect(created.audit).toEqual(['factor.create', 'aws.call']);
+
+    const serial = xmlValue(created.answer.body, 'SerialNumber')!;
+    const seed = Buffer.from(xmlValue(created.answer.body, 'Base32StringSeed')!, 'base64').toString('ascii');
+    inst.clock.advance(STEP_MS);
+    const enabled = await aws.iam(keys, {
+      Action: 'EnableMFADevice',
+      UserName: 'ops',
+      SerialNumber: serial,
+      AuthenticationCode1: totpAt(seed, now() - STEP_MS),
+      AuthenticationCode2: totpAt(seed, now()),
+    });
+    expect(enabled.status, enabled.body).toBe(200);
+    inst.clock.advance(STEP_MS);
+
+    const session = await measure('GetSessionToken with TokenCode', () =>
+      aws.sts(keys, { Action: 'GetSessionToken', SerialNumber: serial, TokenCode: totpAt(seed, now()) }),
+    );
+    expect(session.answer.status, session.answer.body).toBe(200);
+    expect(session.transactions).toBe(1);
+    expect(session.audit).toEqual(['sts.session_token_issue', 'aws.call']);
+  });
+});
