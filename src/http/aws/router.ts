@@ -13,7 +13,7 @@ import { virtualDeviceSerial } from '../../app/aws-mfa-devices.js';
 import type { RequestContext } from '../../app/context.js';
 import type { App } from '../../app/create-app.js';
 import type { CallRecord } from '../../app/context.js';
-import { writeAudit, writeRefusal, type AuditFact } from '../../app/deps.js';
+import { writeAudit, type AuditFact } from '../../app/deps.js';
 import type { Repositories } from '../../core/ports.js';
 import { isHoldfastError, type HoldfastError } from '../../core/errors.js';
 import { clientAddress } from '../plugins/session-auth.js';
@@ -240,11 +240,7 @@ async function auditCall(
   const input = { actor: facts.caller?.actor ?? null, ctx: own, fact: callFact(facts, outcome) };
   // Refusals of requests nobody authenticated are counted per source and reason rather than
   // written one row each.
-  await app.deps.store.transaction((tx) =>
-    outcome.unverified === true && outcome.error !== null
-      ? writeRefusal(app.deps, tx, input)
-      : writeAudit(app.deps, tx, input),
-  );
+  await app.recordAwsCall({ ...input, unverified: outcome.unverified === true && outcome.error !== null });
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
