@@ -7,11 +7,12 @@ export type FactorKind = 'totp' | 'hardware_token' | 'webauthn' | 'sms_otp';
  * Assurance levels, weakest first (MISSION.md failure 5). A session records the level of the
  * factor that authenticated it so policies can require a minimum. The last three are WebAuthn's
  * (webauthn/assurance.ts, docs/assurance.md). `restricted_otp` is a code texted to a phone (NIST
- * SP 800-63B §5.1.3.3 "restricted"): the weakest, below recovery codes.
+ * SP 800-63B §5.1.3.3 "restricted"): the weakest factor kind. Recovery codes stay the floor of
+ * the order: they are the way back in, and "any second factor" still answers `recovery_code`.
  */
 export const ASSURANCE_LEVELS = [
-  'restricted_otp',
   'recovery_code',
+  'restricted_otp',
   'software_otp',
   'hardware_otp',
   'synced_passkey',

@@ -35,8 +35,8 @@ export interface RequestContext {
  * Typed as a full record: adding an AssuranceLevel without a number fails to compile.
  */
 export const ASSURANCE_LEVEL_NUMBERS: Readonly<Record<AssuranceLevel, number>> = {
-  restricted_otp: 5,
   recovery_code: 10,
+  restricted_otp: 15,
   software_otp: 20,
   hardware_otp: 30,
   synced_passkey: 40,

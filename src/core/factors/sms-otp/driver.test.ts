@@ -39,9 +39,10 @@ describe('the sms_otp driver: a restricted authenticator (NIST SP 800-63B §5.1.
   it('is a registry row with the lowest assurance level, labelled weak', () => {
     expect(resolveFactorDriver('sms_otp')).toBe(smsOtpDriver);
     expect(smsOtpDriver.assurance({ adminProvisioned: false })).toBe('restricted_otp');
-    expect(ALL_ASSURANCE_LEVELS[0]).toBe('restricted_otp');
+    // The weakest factor kind; only the recovery path (recovery codes) sits below it.
+    expect(ALL_ASSURANCE_LEVELS.slice(0, 3)).toEqual(['recovery_code', 'restricted_otp', 'software_otp']);
     expect(assuranceAtLeast('restricted_otp', 'software_otp')).toBe(false);
-    expect(assuranceAtLeast('restricted_otp', 'recovery_code')).toBe(false);
+    expect(assuranceAtLeast('restricted_otp', 'recovery_code')).toBe(true);
     expect(smsOtpDriver.label).toMatch(/weak/);
     expect(smsOtpDriver.amr).toBe('sms');
   });

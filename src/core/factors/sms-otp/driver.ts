@@ -5,7 +5,7 @@ import { generateHOTP, normalizeOTPInput, otpCodesEqual } from '../otp/hotp.js';
 /**
  * Text-message codes (SMS). NIST SP 800-63B §5.1.3.3 calls the phone network a *restricted*
  * authenticator: a SIM swap or a ported number hands the codes to someone else. So this kind is
- * off by default (the account setting `smsOtpAllowed`), has the lowest assurance level, is
+ * off by default (the account setting `smsOtpAllowed`), has the lowest level of any factor, is
  * labelled weak wherever it is shown, and a code is sent only when the user asks for this
  * factor's challenge: nothing ever falls back to SMS by itself (MISSION.md failure 2).
  *

@@ -15,8 +15,8 @@ describe('the full assurance order', () => {
   it('is the factor assurance order: the OTP levels first, in their order, then the WebAuthn ones', () => {
     expect([...ALL_ASSURANCE_LEVELS]).toEqual([...ASSURANCE_LEVELS]);
     expect(ALL_ASSURANCE_LEVELS.slice(0, 4)).toEqual([
-      'restricted_otp',
       'recovery_code',
+      'restricted_otp',
       'software_otp',
       'hardware_otp',
     ]);

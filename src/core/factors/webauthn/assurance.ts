@@ -33,8 +33,8 @@ export type WebAuthnAssuranceLevel = (typeof WEBAUTHN_ASSURANCE_LEVELS)[number];
  * the same order) followed by the WebAuthn ones.
  */
 export const ALL_ASSURANCE_LEVELS = [
-  'restricted_otp',
   'recovery_code',
+  'restricted_otp',
   'software_otp',
   'hardware_otp',
   'synced_passkey',
@@ -64,9 +64,9 @@ export interface AssuranceProfile {
 
 /** The profile of every level (the rationale per row is in docs/assurance.md). */
 export const ASSURANCE_PROFILES: Readonly<Record<FullAssuranceLevel, AssuranceProfile>> = {
+  recovery_code: { phishingResistant: false, hardwareBinding: 'none', maxAAL: 2 },
   // A texted code (SIM swap, number porting): restricted under NIST SP 800-63B §5.1.3.3.
   restricted_otp: { phishingResistant: false, hardwareBinding: 'none', maxAAL: 2 },
-  recovery_code: { phishingResistant: false, hardwareBinding: 'none', maxAAL: 2 },
   software_otp: { phishingResistant: false, hardwareBinding: 'none', maxAAL: 2 },
   hardware_otp: { phishingResistant: false, hardwareBinding: 'claimed', maxAAL: 2 },
   synced_passkey: { phishingResistant: true, hardwareBinding: 'none', maxAAL: 2 },
