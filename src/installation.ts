@@ -18,6 +18,7 @@ import {
 } from './platform/master-key.js';
 import { createPasswordHasher } from './platform/password-hasher.js';
 import { parsePSKCInWorker } from './platform/pskc-parser.js';
+import { createQrCodeRenderer } from './platform/qr-codes.js';
 import { createSecretBox, keyIdOf } from './platform/secret-box.js';
 import { systemClock, systemRandom } from './platform/system.js';
 import type { Clock } from './core/clock.js';
@@ -135,6 +136,8 @@ export async function openInstallation(config: Config, options: OpenOptions = {}
       pepper,
       commonPasswords: lazyCommonPasswords,
       parsePSKC: parsePSKCInWorker,
+      qrCodes: createQrCodeRenderer(),
+      webauthn: () => import('./platform/webauthn.js'),
       settings: {
         sessionIdleMs: config.sessionIdleMinutes * 60_000,
         sessionAbsoluteMs: config.sessionAbsoluteHours * 3_600_000,

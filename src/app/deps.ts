@@ -1,8 +1,9 @@
 import type { AuditDetails, AuditOutcome } from '../core/audit/event.js';
 import type { Clock } from '../core/clock.js';
-import type { PSKCParser } from '../platform/pskc-parser.js';
+import type { PSKCParser } from '../core/factors/pskc/parse-pskc.js';
+import type { WebAuthnCeremonies } from '../core/factors/webauthn/ceremonies.js';
 import type { OutboxMessage } from '../core/ports.js';
-import type { PasswordHasher, Repositories, SecretBox, Store } from '../core/ports.js';
+import type { PasswordHasher, QrCodeRenderer, Repositories, SecretBox, Store } from '../core/ports.js';
 import type { RandomSource } from '../core/random.js';
 import type { MfaSettings, WebAuthnSettings } from '../core/settings.js';
 import type { Actor, RequestContext } from './context.js';
@@ -37,6 +38,14 @@ export interface AppDeps {
   commonPasswords: ReadonlySet<string>;
   /** PSKC (RFC 6030) parsing, run off the event loop by the installation. */
   parsePSKC: PSKCParser;
+  /** QR codes of otpauth key URIs for authenticator apps. */
+  qrCodes: QrCodeRenderer;
+  /**
+   * The WebAuthn ceremonies. The library and its ASN.1/X.509 dependencies load on the first
+   * ceremony, not at start-up: most processes (CLI commands, servers whose users use codes)
+   * never need them.
+   */
+  webauthn: () => Promise<WebAuthnCeremonies>;
   settings: AppSettings;
 }
 

@@ -429,13 +429,9 @@ export async function createTOTPFactor(
     digits: factor.params.digits,
     period: factor.params.period,
   });
-  // Loaded on first enrolment only: most requests never draw a QR code.
-  const { default: QRCode } = await import('qrcode');
   const [qrCodePng, qrCodeSvg] = await Promise.all([
-    QRCode.toBuffer(keyUri, { type: 'png', errorCorrectionLevel: 'M', margin: 2 }).then((b) =>
-      b.toString('base64'),
-    ),
-    QRCode.toString(keyUri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 }),
+    deps.qrCodes.png(keyUri).then((b) => Buffer.from(b).toString('base64')),
+    deps.qrCodes.svg(keyUri),
   ]);
   return { factor, secretBase32, keyUri, qrCodePng, qrCodeSvg };
 }

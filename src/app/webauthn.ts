@@ -40,7 +40,7 @@ import type {
 import type { Account, Principal } from '../core/principals/types.js';
 import type { Session, SessionChannel } from '../core/sessions/session.js';
 import { SOURCE_THROTTLE } from '../core/throttle.js';
-import type { RelyingParty, WebAuthnAuthenticatorKind } from '../platform/webauthn.js';
+import type { RelyingParty, WebAuthnAuthenticatorKind } from '../core/factors/webauthn/ceremonies.js';
 import { ACTIONS } from './actions.js';
 import { createSession, type IssuedSession } from './auth.js';
 import { authorize } from './authorize.js';
@@ -71,13 +71,6 @@ import {
   type SignInFlowData,
 } from './mfa.js';
 import { findAccount, requireUser } from './users.js';
-
-/**
- * The WebAuthn library and its ASN.1/X.509 dependencies load on the first ceremony, not at
- * start-up: most processes (CLI commands, servers whose users use codes) never need them.
- */
-let platformModule: Promise<typeof import('../platform/webauthn.js')> | undefined;
-const webauthnPlatform = () => (platformModule ??= import('../platform/webauthn.js'));
 
 /** How long a ceremony challenge lives (the options' timeout is the same). */
 export const WEBAUTHN_CHALLENGE_TTL_MS = 5 * 60_000;
@@ -229,7 +222,7 @@ export async function importWebAuthnMetadata(
   };
   const parsed = parseMDSBlob(input.blob);
   if (!parsed.ok) throw await refuse(parsed.reason);
-  const { verifyMDSBlobSignature } = await webauthnPlatform();
+  const { verifyMDSBlobSignature } = await deps.webauthn();
   const signature = verifyMDSBlobSignature({
     jws: parsed.jws,
     roots: input.roots,
@@ -394,7 +387,7 @@ export async function webAuthnRegistrationOptions(
       : deps.random.bytes(USER_HANDLE_BYTES);
   const attestation = account.settings.webauthnAttestation ?? 'none';
   const rp = relyingParty(deps);
-  const { registrationOptions } = await webauthnPlatform();
+  const { registrationOptions } = await deps.webauthn();
   const built = await registrationOptions({
     rp,
     user: { name: target.email, displayName: target.username, handle },
@@ -536,7 +529,7 @@ export async function registerWebAuthnFactor(
   const kind = challenge.data.kind as WebAuthnAuthenticatorKind;
   const allowList = account.settings.webauthnAllowedAAGUIDs;
   const catalog = await accountCatalog(deps, target.accountId);
-  const { verifyRegistration } = await webauthnPlatform();
+  const { verifyRegistration } = await deps.webauthn();
   const outcome = await verifyRegistration({
     response: input.response,
     expectedChallenge: challenge.challenge,
@@ -726,7 +719,7 @@ async function requestOptions(
     challenge: Omit<WebAuthnChallenge, 'id' | 'createdAt' | 'expiresAt' | 'usedAt' | 'challenge' | 'data'>;
   },
 ): Promise<WebAuthnCeremony<PublicKeyCredentialRequestOptionsJSON>> {
-  const { authenticationOptions } = await webauthnPlatform();
+  const { authenticationOptions } = await deps.webauthn();
   const built = await authenticationOptions({
     rpId: relyingParty(deps).id,
     allowCredentials: input.credentials.map((c) => ({ id: c.credentialId, transports: c.transports })),
@@ -817,7 +810,7 @@ async function presentAssertion(
   const factor = found !== null && found.status === 'enabled' ? found : null;
 
   let reason = 'ok';
-  const { verifyAuthentication } = await webauthnPlatform();
+  const { verifyAuthentication } = await deps.webauthn();
   let outcome: ReturnType<typeof verifyAuthentication> | null = null;
   if (challenge === null) reason = 'challenge_invalid';
   else if (owned === null || factor === null) reason = 'unknown_credential';

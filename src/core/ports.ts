@@ -601,6 +601,14 @@ export interface SecretBox {
   readonly currentKeyId: string;
 }
 
+/** Draws QR codes of otpauth key URIs (error correction M, a two-module margin). */
+export interface QrCodeRenderer {
+  /** PNG bytes. */
+  png(text: string): Promise<Uint8Array>;
+  /** An SVG document. */
+  svg(text: string): Promise<string>;
+}
+
 /** Password hashing, off the event loop. */
 export interface PasswordHasher {
   hash(password: string): Promise<string>;

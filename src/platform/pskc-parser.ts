@@ -1,12 +1,9 @@
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { HoldfastError, type ErrorCode, type ErrorDetails } from '../core/errors.js';
-import type { ParsePSKCOptions, ParsePSKCResult } from '../core/factors/pskc/parse-pskc.js';
+import type { ParsePSKCResult, PSKCParser } from '../core/factors/pskc/parse-pskc.js';
 
-/** Parses a PSKC document; the installation's implementation runs it off the event loop. */
-export type PSKCParser = (
-  options: Pick<ParsePSKCOptions, 'xml' | 'preSharedKey'>,
-) => Promise<ParsePSKCResult>;
+export type { PSKCParser } from '../core/factors/pskc/parse-pskc.js';
 
 const WORKER_URL = new URL('./pskc-worker.js', import.meta.url);
 

@@ -23,16 +23,11 @@ import {
   timingSafeEqual,
   verify as verifySignature,
   X509Certificate,
-  type KeyObject,
 } from 'node:crypto';
 import {
   generateAuthenticationOptions,
   generateRegistrationOptions,
   verifyRegistrationResponse,
-  type AuthenticationResponseJSON,
-  type PublicKeyCredentialCreationOptionsJSON,
-  type PublicKeyCredentialRequestOptionsJSON,
-  type RegistrationResponseJSON,
 } from '@simplewebauthn/server';
 import {
   decodeAttestationObject,
@@ -40,37 +35,46 @@ import {
   isoBase64URL,
   parseAuthenticatorData,
 } from '@simplewebauthn/server/helpers';
+import type {
+  RegistrationOptionsResult,
+  RegistrationFailureReason,
+  AttestationResult,
+  RegistrationOutcome,
+  AuthenticationOptionsResult,
+  PreparedPublicKey,
+  AuthenticationFailureReason,
+  AuthenticationOutcome,
+  MDSSignatureFailureReason,
+  RegistrationOptionsInput,
+  VerifyRegistrationInput,
+  AuthenticationOptionsInput,
+  VerifyAuthenticationInput,
+  VerifyMDSBlobSignatureInput,
+} from '../core/factors/webauthn/ceremonies.js';
 import { formatAAGUID } from '../core/factors/webauthn/aaguid-policy.js';
 import { checkSignatureCounter } from '../core/factors/webauthn/counter.js';
-import type { MDSBlobJWS } from '../core/factors/webauthn/mds.js';
+
+export type {
+  RelyingParty,
+  WebAuthnAuthenticatorKind,
+  CredentialDescriptor,
+  UserVerification,
+  RegistrationOptionsResult,
+  RegistrationFailureReason,
+  AttestationResult,
+  RegisteredCredential,
+  RegistrationOutcome,
+  TrustAnchorSource,
+  AuthenticationOptionsResult,
+  PreparedPublicKey,
+  StoredCredential,
+  AuthenticationFailureReason,
+  AuthenticationOutcome,
+  MDSSignatureFailureReason,
+} from '../core/factors/webauthn/ceremonies.js';
 
 /** COSE algorithms Holdfast offers and accepts: EdDSA, ES256, RS256. */
 export const WEBAUTHN_ALGORITHMS = [-8, -7, -257] as const;
-
-/** The Relying Party: the service as WebAuthn sees it. */
-export interface RelyingParty {
-  /** Shown by the authenticator. */
-  name: string;
-  /** RP ID: a registrable domain suffix of the origins (`localhost` in development). */
-  id: string;
-  /** Exact origins the browser may report, e.g. `https://id.example.com` or `http://localhost:8080`. */
-  origins: readonly string[];
-}
-
-/**
- * What is being enrolled. A passkey is discoverable and verifies the user, so it can sign in on
- * its own; a security key is a second factor after the password: no PIN prompt, not discoverable.
- */
-export type WebAuthnAuthenticatorKind = 'passkey' | 'security_key';
-
-/** A credential identifier with the transports the browser reported, for allow/exclude lists. */
-export interface CredentialDescriptor {
-  /** Credential ID, base64url. */
-  id: string;
-  transports?: string[];
-}
-
-type UserVerification = 'required' | 'preferred' | 'discouraged';
 
 /** Challenge length in bytes: WebAuthn §13.4.3 asks for at least 16. */
 const CHALLENGE_BYTES = 32;
@@ -83,35 +87,10 @@ const b64url = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64url');
 // Registration
 // ---------------------------------------------------------------------------------------------
 
-/** Options for navigator.credentials.create(), and what the caller must keep for verification. */
-export interface RegistrationOptionsResult {
-  options: PublicKeyCredentialCreationOptionsJSON;
-  /** base64url challenge: store it with the pending enrolment, use it once. */
-  challenge: string;
-  /** The user handle sent; store it on first enrolment and pass it back for later ones. */
-  userHandle: Uint8Array;
-}
-
 /** Builds registration options for a passkey or a security key. */
-export async function registrationOptions(input: {
-  rp: RelyingParty;
-  user: {
-    name: string;
-    displayName?: string;
-    /** The user's existing handle; a new random one is made when absent. */
-    handle?: Uint8Array;
-  };
-  kind: WebAuthnAuthenticatorKind;
-  /** The user's existing credentials, so one authenticator is not registered twice. */
-  excludeCredentials?: readonly CredentialDescriptor[];
-  /** `none` (default) or `direct` when the account verifies authenticator models. */
-  attestation?: 'none' | 'direct';
-  /** Overrides the kind's default (passkey: required; security key: discouraged). */
-  userVerification?: UserVerification;
-  timeoutMs?: number;
-  /** For tests; a fresh random challenge otherwise. */
-  challenge?: Uint8Array;
-}): Promise<RegistrationOptionsResult> {
+export async function registrationOptions(
+  input: RegistrationOptionsInput,
+): Promise<RegistrationOptionsResult> {
   const userHandle = input.user.handle ?? new Uint8Array(randomBytes(USER_HANDLE_BYTES));
   const challenge = input.challenge ?? new Uint8Array(randomBytes(CHALLENGE_BYTES));
   const passkey = input.kind === 'passkey';
@@ -140,59 +119,6 @@ export async function registrationOptions(input: {
   });
   return { options, challenge: options.challenge, userHandle };
 }
-
-/** Why a registration was refused (audit only; the user sees one answer). */
-export type RegistrationFailureReason =
-  | 'malformed'
-  | 'wrong_type'
-  | 'challenge_mismatch'
-  | 'origin_mismatch'
-  | 'cross_origin'
-  | 'rp_id_mismatch'
-  | 'user_not_present'
-  | 'user_verification_missing'
-  | 'backup_flags_invalid'
-  | 'algorithm_unsupported'
-  /** The attestation statement does not verify (bad signature, malformed certificate...). */
-  | 'attestation_invalid'
-  /** The attestation verifies but does not chain to a trust anchor, and one was required. */
-  | 'attestation_untrusted';
-
-/** How the attestation was judged. */
-export interface AttestationResult {
-  /** Attestation statement format (`none`, `packed`, `fido-u2f`, `tpm`, `apple`, ...). */
-  format: string;
-  /** `none`: no statement; `self`: signed by the credential key itself; `x5c`: a certificate chain. */
-  trustPath: 'none' | 'self' | 'x5c';
-  /** The x5c chain leads to one of the trust anchors passed in. Never true for none or self. */
-  verified: boolean;
-}
-
-/** A newly registered credential: everything the caller stores. */
-export interface RegisteredCredential {
-  /** Credential ID, base64url. */
-  id: string;
-  /** COSE_Key bytes (RFC 9052 §7). */
-  publicKey: Uint8Array;
-  /** COSE algorithm of the key. */
-  algorithm: number;
-  counter: number;
-  transports: string[];
-  /** Canonical AAGUID (all zeros when the authenticator or client hid it). */
-  aaguid: string;
-  backupEligible: boolean;
-  backedUp: boolean;
-  userVerified: boolean;
-  attestation: AttestationResult;
-}
-
-/** Outcome of verifyRegistration. */
-export type RegistrationOutcome =
-  { ok: true; credential: RegisteredCredential } | { ok: false; reason: RegistrationFailureReason };
-
-/** Trust anchors (DER bytes or PEM), or a function choosing them by AAGUID (e.g. from MDS). */
-export type TrustAnchorSource =
-  readonly (Uint8Array | string)[] | ((aaguid: string) => readonly (Uint8Array | string)[]);
 
 /** Constant-time equality of two byte strings (lengths are not secret). */
 function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
@@ -244,18 +170,7 @@ function checkClientData(input: {
 const rpIdHashOf = (rpId: string) => createHash('sha256').update(rpId, 'utf8').digest();
 
 /** Verifies a registration response and judges its attestation against the trust anchors given. */
-export async function verifyRegistration(input: {
-  response: RegistrationResponseJSON;
-  expectedChallenge: string;
-  rp: Pick<RelyingParty, 'id' | 'origins'>;
-  /** Refuse without the UV flag (passkeys for passwordless sign-in). */
-  requireUserVerification: boolean;
-  trustAnchors?: TrustAnchorSource;
-  /** Refuse unless the attestation chains to a trust anchor. */
-  requireTrustedAttestation?: boolean;
-  /** Time at which certificates must be valid (default: now). */
-  now?: Date;
-}): Promise<RegistrationOutcome> {
+export async function verifyRegistration(input: VerifyRegistrationInput): Promise<RegistrationOutcome> {
   const fail = (reason: RegistrationFailureReason): RegistrationOutcome => ({ ok: false, reason });
   const { response } = input;
   if (
@@ -398,24 +313,13 @@ export function verifyCertificateChain(input: {
 // Authentication
 // ---------------------------------------------------------------------------------------------
 
-/** Options for navigator.credentials.get(). */
-export interface AuthenticationOptionsResult {
-  options: PublicKeyCredentialRequestOptionsJSON;
-  /** base64url challenge: store it with the sign-in flow, use it once. */
-  challenge: string;
-}
-
 /**
  * Builds authentication options. With `allowCredentials` the user is known (second factor);
  * without, any discoverable credential for the RP may answer (passwordless sign-in).
  */
-export async function authenticationOptions(input: {
-  rpId: string;
-  allowCredentials?: readonly CredentialDescriptor[];
-  userVerification: UserVerification;
-  timeoutMs?: number;
-  challenge?: Uint8Array;
-}): Promise<AuthenticationOptionsResult> {
+export async function authenticationOptions(
+  input: AuthenticationOptionsInput,
+): Promise<AuthenticationOptionsResult> {
   const options = await generateAuthenticationOptions({
     rpID: input.rpId,
     allowCredentials: (input.allowCredentials ?? []).map((c) => ({
@@ -427,15 +331,6 @@ export async function authenticationOptions(input: {
     userVerification: input.userVerification,
   });
   return { options, challenge: options.challenge };
-}
-
-/** A stored public key made ready for repeated signature checks. */
-export interface PreparedPublicKey {
-  /** COSE algorithm. */
-  readonly algorithm: number;
-  readonly key: KeyObject;
-  /** Digest for node:crypto verify (null for EdDSA). */
-  readonly hash: 'sha256' | null;
 }
 
 /** COSE_Key labels and values (RFC 9052 §7, RFC 9053 §7). */
@@ -495,68 +390,13 @@ function cachedPublicKey(cose: Uint8Array): PreparedPublicKey | null {
   return prepared;
 }
 
-/** The stored credential an assertion is checked against. */
-export interface StoredCredential {
-  /** Credential ID, base64url. */
-  id: string;
-  /** COSE_Key bytes, or a key prepared once with preparePublicKey. */
-  publicKey: Uint8Array | PreparedPublicKey;
-  /** Last stored signature counter. */
-  counter: number;
-  /** BE flag recorded at registration. */
-  backupEligible: boolean;
-}
-
-/** Why an assertion was refused (audit only). */
-export type AuthenticationFailureReason =
-  | 'malformed'
-  | 'credential_mismatch'
-  | 'wrong_type'
-  | 'challenge_mismatch'
-  | 'origin_mismatch'
-  | 'cross_origin'
-  | 'rp_id_mismatch'
-  | 'user_not_present'
-  | 'user_verification_missing'
-  | 'user_handle_mismatch'
-  | 'backup_flags_invalid'
-  | 'backup_eligibility_changed'
-  | 'algorithm_unsupported'
-  | 'signature_invalid';
-
-/** Outcome of verifyAuthentication. */
-export type AuthenticationOutcome =
-  | {
-      ok: true;
-      credentialId: string;
-      /** Counter to store (0 when the authenticator keeps none). */
-      newCounter: number;
-      counterStatus: 'advanced' | 'no_counter';
-      userVerified: boolean;
-      backupEligible: boolean;
-      backedUp: boolean;
-      /** The user handle the authenticator returned (discoverable credentials), base64url. */
-      userHandle: string | null;
-    }
-  /** Valid signature but the counter did not advance: possible cloned authenticator (§6.1.1). */
-  | { ok: false; reason: 'clone_suspected'; storedCounter: number; receivedCounter: number }
-  | { ok: false; reason: AuthenticationFailureReason };
-
 const FLAG_UP = 0x01;
 const FLAG_UV = 0x04;
 const FLAG_BE = 0x08;
 const FLAG_BS = 0x10;
 
 /** Verifies an assertion (WebAuthn §7.2) against one stored credential. */
-export function verifyAuthentication(input: {
-  response: AuthenticationResponseJSON;
-  expectedChallenge: string;
-  rp: Pick<RelyingParty, 'id' | 'origins'>;
-  credential: StoredCredential;
-  requireUserVerification: boolean;
-  /** When the user was identified by the credential (discoverable sign-in): their handle. */
-  expectedUserHandle?: Uint8Array;
-}): AuthenticationOutcome {
+export function verifyAuthentication(input: VerifyAuthenticationInput): AuthenticationOutcome {
   const fail = (reason: AuthenticationFailureReason): AuthenticationOutcome => ({ ok: false, reason });
   const { response, credential } = input;
   const r = response?.response;
@@ -644,20 +484,15 @@ export function verifyAuthentication(input: {
 // FIDO Metadata Service BLOB signature
 // ---------------------------------------------------------------------------------------------
 
-/** Why an MDS BLOB's signature was refused. */
-export type MDSSignatureFailureReason = 'algorithm_unsupported' | 'chain_untrusted' | 'signature_invalid';
-
 /**
  * Verifies an MDS3 BLOB's JWS (RFC 7515): the x5c chain must lead to one of the roots the admin
  * configured (for the public FIDO service, the root its documentation names) and the leaf must
  * have signed the BLOB. ES256 (raw r || s, RFC 7518 §3.4) and RS256 are accepted. Revocation
  * lists are not fetched (offline import): an admin replaces a BLOB with a newer one instead.
  */
-export function verifyMDSBlobSignature(input: {
-  jws: MDSBlobJWS;
-  roots: readonly (Uint8Array | string)[];
-  now?: Date;
-}): { ok: true } | { ok: false; reason: MDSSignatureFailureReason } {
+export function verifyMDSBlobSignature(
+  input: VerifyMDSBlobSignatureInput,
+): { ok: true } | { ok: false; reason: MDSSignatureFailureReason } {
   const { jws } = input;
   const alg = jws.header.alg;
   if (alg !== 'ES256' && alg !== 'RS256') return { ok: false, reason: 'algorithm_unsupported' };

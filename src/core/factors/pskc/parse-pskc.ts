@@ -60,6 +60,11 @@ export interface ParsePSKCResult {
   tokens: PSKCToken[];
 }
 
+/** Parses a PSKC document; the installation's implementation runs it off the event loop. */
+export type PSKCParser = (
+  options: Pick<ParsePSKCOptions, 'xml' | 'preSharedKey'>,
+) => Promise<ParsePSKCResult>;
+
 const ALGORITHM_URNS: ReadonlyMap<string, 'HOTP' | 'TOTP'> = new Map([
   ['urn:ietf:params:xml:ns:keyprov:pskc:hotp', 'HOTP'],
   ['urn:ietf:params:xml:ns:keyprov:pskc:totp', 'TOTP'],
