@@ -8,6 +8,7 @@ import { cloudTrailRecordJSON } from '../app/cloudtrail.js';
 import { loadConfig } from '../config/config.js';
 import { describeProblem, parseExpectedHead, type ExpectedHead } from '../core/audit/checkpoint.js';
 import { HoldfastError } from '../core/errors.js';
+import { userArn } from '../core/policy/arn.js';
 import { migrateInstallationDatabase, rotateMasterKey } from '../installation.js';
 import { ctx, operator, run, setupUrl, withDatabaseOptions, type CommonFlags } from './common.js';
 import { registerFactorCommands } from './factor-commands.js';
@@ -141,7 +142,7 @@ withDatabaseOptions(
                   admin: {
                     userName: admin.user.username,
                     userId: admin.user.id,
-                    arn: `arn:aws:iam::${account.id}:user/${admin.user.username}`,
+                    arn: userArn(account.id, admin.user.username),
                     accessKeyId: admin.key.id,
                     secretAccessKey: admin.secretAccessKey,
                   },

@@ -18,6 +18,11 @@ export function mfaArn(accountId: string, deviceName: string): string {
   return `arn:aws:iam::${accountId}:mfa/${deviceName}`;
 }
 
+/** A session of an assumed role, as STS names it. */
+export function assumedRoleArn(accountId: string, roleName: string, sessionName: string): string {
+  return `arn:aws:sts::${accountId}:assumed-role/${roleName}/${sessionName}`;
+}
+
 /** A customer managed policy. */
 export function policyArn(accountId: string, name: string): string {
   return `arn:aws:iam::${accountId}:policy/${name}`;

@@ -7,7 +7,7 @@ import type { AwsCaller } from '../../app/access-keys.js';
 import type { Action } from '../../app/actions.js';
 import type { RequestContext } from '../../app/context.js';
 import type { App } from '../../app/create-app.js';
-import { userArn } from '../../core/policy/arn.js';
+import { assumedRoleArn, userArn } from '../../core/policy/arn.js';
 import type { Principal } from '../../core/principals/types.js';
 import { invalidParameterValue, readInteger, readString, validationError } from './query.js';
 import type { AwsResult, IamUserShape, PageShape } from './shapes.js';
@@ -103,7 +103,7 @@ export function userShape(principal: Principal): IamUserShape {
 /** The ARN a caller is known by: its user, or its assumed-role session. */
 export function callerArn(caller: AwsCaller): string {
   if (caller.role !== null) {
-    return `arn:aws:sts::${caller.role.accountId}:assumed-role/${caller.role.name}/${caller.temporary?.roleSessionName ?? ''}`;
+    return assumedRoleArn(caller.role.accountId, caller.role.name, caller.temporary?.roleSessionName ?? '');
   }
   return userArn(caller.user.accountId, caller.user.username);
 }
