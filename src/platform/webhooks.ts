@@ -6,7 +6,7 @@
  * cannot be replayed later. docs/alerts.md describes it for receivers.
  */
 
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { hmacHex, timingSafeEqual } from '../core/crypto/hashing.js';
 
 /** The header carrying timestamp and signature. */
 export const SIGNATURE_HEADER = 'holdfast-signature';
@@ -15,7 +15,7 @@ export const DEFAULT_TOLERANCE_SECONDS = 300;
 
 /** The v1 signature of a body at a timestamp (hex). */
 export function signatureOf(secret: string, timestamp: number, body: string): string {
-  return createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex');
+  return hmacHex(Buffer.from(secret, 'utf8'), `${timestamp}.${body}`);
 }
 
 /** The header value for a body sent at `timestamp` (unix seconds). */

@@ -1,10 +1,8 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { ACTIONS } from '../../app/actions.js';
+import { constantTimeEqual, sha256Hex } from '../../core/crypto/hashing.js';
 import { HoldfastError } from '../../core/errors.js';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
-
-const digest = (text: string) => createHash('sha256').update(text, 'utf8').digest();
 
 /**
  * Prometheus metrics at /metrics: request counts and latencies by route, plus process metrics.
@@ -13,7 +11,7 @@ const digest = (text: string) => createHash('sha256').update(text, 'utf8').diges
  * (compared in constant time), else 401.
  */
 export function registerMetrics(server: FastifyInstance, options: { token: string | null }): Registry {
-  const expected = options.token === null ? null : digest(options.token);
+  const expected = options.token === null ? null : sha256Hex(options.token);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const requests = new Counter({
@@ -41,7 +39,7 @@ export function registerMetrics(server: FastifyInstance, options: { token: strin
       if (expected === null) throw new HoldfastError('REQUEST_ROUTE_NOT_FOUND');
       const header = request.headers.authorization ?? '';
       const presented = /^Bearer (.+)$/i.exec(header)?.[1] ?? '';
-      if (!timingSafeEqual(digest(presented), expected)) {
+      if (!constantTimeEqual(sha256Hex(presented), expected)) {
         void reply.header('www-authenticate', 'Bearer realm="holdfast-metrics"');
         throw new HoldfastError('METRICS_TOKEN_INVALID');
       }
