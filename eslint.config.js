@@ -186,12 +186,12 @@ export default tseslint.config(
   // The adapters never reach up into the use cases or the faces.
   wall({
     files: ['src/storage/**/*.ts'],
-    folders: ['app', 'http', 'cli', 'platform'],
+    folders: ['app', 'http', 'cli', 'platform', 'config'],
     why: 'storage/ is an adapter behind core/ports.ts: it never imports app/, http/ or cli/',
   }),
   wall({
     files: ['src/platform/**/*.ts'],
-    folders: ['app', 'http', 'cli', 'storage'],
+    folders: ['app', 'http', 'cli', 'storage', 'config'],
     why: 'platform/ is an adapter behind core/ports.ts: it never imports app/, http/ or cli/',
   }),
   {

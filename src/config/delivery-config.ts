@@ -1,21 +1,7 @@
 import { HoldfastError } from '../core/errors.js';
+import type { SmsConfig, SmtpConfig } from '../core/settings.js';
 
-/** SMTP settings (HOLDFAST_SMTP_*). */
-export interface SmtpConfig {
-  host: string;
-  port: number;
-  tls: 'implicit' | 'starttls' | 'none';
-  user: string | null;
-  password: string | null;
-  from: string;
-  /** Verify the server certificate (default true; off only for private test relays). */
-  rejectUnauthorized: boolean;
-}
-
-/** SMS provider settings (HOLDFAST_SMS_*). */
-export type SmsConfig =
-  | { provider: 'twilio'; baseUrl: string; accountSid: string; authToken: string; from: string }
-  | { provider: 'webhook'; url: string; secret: string };
+export type { SmsConfig, SmtpConfig } from '../core/settings.js';
 
 /** Delivery of the outbox, the background jobs, and alert webhooks. */
 export interface DeliveryConfig {

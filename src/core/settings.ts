@@ -1,6 +1,6 @@
 /**
- * Settings shapes and their defaults, shared by the configuration loader (config/) and the use
- * cases (app/) without either importing the other.
+ * Settings shapes and their defaults, shared by the configuration loader (config/), the use
+ * cases (app/) and the adapters (platform/) without any of them importing another.
  */
 
 import type { VerifySettings } from './factors/factor.js';
@@ -60,3 +60,20 @@ export interface Argon2Params {
 
 /** OWASP Password Storage Cheat Sheet minimum for argon2id: m=19 MiB, t=2, p=1. */
 export const OWASP_ARGON2_MINIMUM: Argon2Params = { memoryCost: 19456, timeCost: 2, parallelism: 1 };
+
+/** SMTP settings (HOLDFAST_SMTP_*). */
+export interface SmtpConfig {
+  host: string;
+  port: number;
+  tls: 'implicit' | 'starttls' | 'none';
+  user: string | null;
+  password: string | null;
+  from: string;
+  /** Verify the server certificate (default true; off only for private test relays). */
+  rejectUnauthorized: boolean;
+}
+
+/** SMS provider settings (HOLDFAST_SMS_*). */
+export type SmsConfig =
+  | { provider: 'twilio'; baseUrl: string; accountSid: string; authToken: string; from: string }
+  | { provider: 'webhook'; url: string; secret: string };

@@ -9,7 +9,7 @@
  *   webhook (src/platform/webhooks.ts), for an in-house gateway.
  */
 
-import type { SmsConfig } from '../config/delivery-config.js';
+import type { SmsConfig } from '../core/settings.js';
 import { postSignedWebhook } from './webhooks.js';
 
 /** One SMS to send. */
@@ -24,7 +24,7 @@ export interface SmsSender {
   send(message: SmsMessage): Promise<void>;
 }
 
-export type { SmsConfig } from '../config/delivery-config.js';
+export type { SmsConfig } from '../core/settings.js';
 
 /** The Twilio-style adapter: form-encoded POST with basic auth. */
 export function twilioSender(config: Extract<SmsConfig, { provider: 'twilio' }>): SmsSender {

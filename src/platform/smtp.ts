@@ -4,9 +4,9 @@
  */
 
 import type { Transporter } from 'nodemailer';
-import type { SmtpConfig } from '../config/delivery-config.js';
+import type { SmtpConfig } from '../core/settings.js';
 
-export type { SmtpConfig } from '../config/delivery-config.js';
+export type { SmtpConfig } from '../core/settings.js';
 
 /** One e-mail. `messageId` makes a repeated delivery recognisable to receivers. */
 export interface MailMessage {
