@@ -12,7 +12,6 @@ import {
   writeAuditCheckpoint,
 } from './audit-log.js';
 import { recordAwsCall } from './aws-calls.js';
-import { recordAwsCall } from './aws-calls.js';
 import * as awsMfaDevices from './aws-mfa-devices.js';
 import {
   authenticate,
@@ -150,7 +149,6 @@ const USE_CASES = {
   getSessionToken: accessKeys.getSessionToken,
   assumeRole: accessKeys.assumeRole,
   accountSummary: accessKeys.accountSummary,
-  recordAwsCall,
   recordAwsCall,
   createVirtualMFADevice: awsMfaDevices.createVirtualMFADevice,
   enableMFADevice: awsMfaDevices.enableMFADevice,

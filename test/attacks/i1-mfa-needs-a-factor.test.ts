@@ -11,7 +11,7 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recoveryCodeHash } from '../../src/app/mfa.js';
-import { awsQuery, xmlValue } from '../helpers/aws-query.js';
+import { awsQuery } from '../helpers/aws-query.js';
 import { DATABASE_KINDS } from '../helpers/databases.js';
 import {
   buildTestServer,
