@@ -26,14 +26,15 @@ import type { ThrottlePolicy } from '../core/throttle.js';
 import { ACTIONS } from './actions.js';
 import { authorize } from './authorize.js';
 import type { Actor, RequestContext } from './context.js';
-import { newId, writeAudit, type AppDeps } from './deps.js';
-import { factorSecretContext, otpStateOf } from './factor-secrets.js';
+import { writeAudit, type AppDeps } from './deps.js';
+import { otpStateOf } from './factor-secrets.js';
 import {
-  admitEnrolment,
   auditRefusal,
   countEnrolmentAttempt,
   ENROLMENT_REFUSALS,
+  newPendingFactor,
   parseFactorName,
+  storePendingFactor,
 } from './factors.js';
 import type { SignInFlowData } from './mfa.js';
 import { queueMessage } from './recovery-support.js';
@@ -101,7 +102,7 @@ export async function createSmsOtpFactor(
     enrolmentGrant?: string;
   },
 ): Promise<{ factor: Factor } & SentChallenge> {
-  const { principal, session } = input.actor;
+  const { principal } = input.actor;
   await authorize(
     deps,
     input.actor,
@@ -128,55 +129,33 @@ export async function createSmsOtpFactor(
   const phone = parsePhoneNumber(input.phoneNumber);
   const name = parseFactorName(input.name ?? `Phone ${maskPhoneNumber(phone)}`);
   await countEnrolmentAttempt(deps, input.actor, input.ctx, 'factor.create');
-  const id = newId(deps, 'mfa_');
   const now = deps.clock.now();
   const secret = packSmsSecret(deps.random.bytes(SMS_SEED_BYTES), phone);
   const challenge = smsChallenge({
     state: { secret, params: SMS_OTP_PARAMS, lastCounter: null, driftSteps: 0 },
     now,
   });
-  const factor: Factor = {
-    id,
-    accountId: principal.accountId,
-    principalId: principal.id,
+  // The first code's challenge is live from the start (see the driver).
+  const factor = newPendingFactor(deps, input.actor, {
     kind: 'sms_otp',
     name,
-    status: 'pending',
-    assurance: resolveFactorDriver('sms_otp').assurance({ adminProvisioned: false }),
-    adminProvisioned: false,
-    hardwareTokenId: null,
-    secretSealed: deps.secretBox.seal(secret, factorSecretContext(id)),
+    secret,
     params: SMS_OTP_PARAMS,
-    // The first code's challenge is live from the start (see the driver).
     lastCounter: challenge.lastCounter,
-    driftSteps: 0,
-    failedAttempts: 0,
-    createdAt: now,
-    enabledAt: null,
-    lastUsedAt: null,
-    pendingSessionId: session.id,
-    pendingExpiresAt: now + deps.settings.mfa.pendingTtlMs,
-    pendingAttempts: 0,
-  };
+  });
+  const id = factor.id;
   const waitMs = await deps.store
     .transaction(async (tx) => {
-      await tx.factors.deleteExpiredPending({
-        accountId: principal.accountId,
-        principalId: principal.id,
-        now,
-      });
-      const existing = await tx.factors.listByPrincipal(principal.accountId, principal.id);
-      const { grantId } = await admitEnrolment(deps, tx, {
-        actor: input.actor,
-        ctx: input.ctx,
-        grantToken: input.enrolmentGrant,
-      });
-      if (existing.length >= deps.settings.mfa.maxFactors) throw new HoldfastError('FACTOR_LIMIT_REACHED');
-      if (existing.some((f) => f.name === name)) throw new HoldfastError('FACTOR_NAME_TAKEN');
+      // The text budget, then admission (G3), the factor limit and the unique name: a refusal
+      // rolls the count back with everything else.
       const wait = await countText(deps, tx, principal.id);
       if (wait !== null) return wait;
-      factor.enrolmentGrantId = grantId;
-      await tx.factors.insert(factor);
+      await storePendingFactor(deps, tx, {
+        actor: input.actor,
+        ctx: input.ctx,
+        factor,
+        grantToken: input.enrolmentGrant,
+      });
       await queueMessage(deps, tx, {
         accountId: principal.accountId,
         principalId: principal.id,

@@ -1,5 +1,5 @@
 import { HoldfastError } from '../core/errors.js';
-import type { Factor, OTPParams } from '../core/factors/factor.js';
+import type { Factor, FactorKind, OTPParams } from '../core/factors/factor.js';
 import { encodeBase32 } from '../core/factors/otp/base32.js';
 import { buildKeyURI } from '../core/factors/otp/key-uri.js';
 import { resolveFactorDriver } from '../core/factors/registry.js';
@@ -442,23 +442,49 @@ export function newPendingTOTP(
   actor: Actor & { kind: 'principal' },
   name: string,
 ): { factor: Factor; secret: Uint8Array } {
-  const { principal, session } = actor;
   const secret = deps.random.bytes(TOTP_SECRET_BYTES);
+  const factor = newPendingFactor(deps, actor, {
+    kind: 'totp',
+    name,
+    secret,
+    params: DEFAULT_TOTP_PARAMS,
+    lastCounter: null,
+  });
+  return { factor, secret };
+}
+
+/**
+ * A new pending factor of any kind the user enrols for themselves: owned by the acting session
+ * (G3) for the pending lifetime, its secret sealed and bound to its id. Stored with
+ * {@link storePendingFactor}.
+ */
+export function newPendingFactor(
+  deps: AppDeps,
+  actor: Actor & { kind: 'principal' },
+  input: {
+    kind: FactorKind;
+    name: string;
+    secret: Uint8Array;
+    params: Factor['params'];
+    lastCounter: number | null;
+  },
+): Factor {
+  const { principal, session } = actor;
   const id = newId(deps, 'mfa_');
   const now = deps.clock.now();
-  const factor: Factor = {
+  return {
     id,
     accountId: principal.accountId,
     principalId: principal.id,
-    kind: 'totp',
-    name,
+    kind: input.kind,
+    name: input.name,
     status: 'pending',
-    assurance: resolveFactorDriver('totp').assurance({ adminProvisioned: false }),
+    assurance: resolveFactorDriver(input.kind).assurance({ adminProvisioned: false }),
     adminProvisioned: false,
     hardwareTokenId: null,
-    secretSealed: deps.secretBox.seal(secret, factorSecretContext(id)),
-    params: DEFAULT_TOTP_PARAMS,
-    lastCounter: null,
+    secretSealed: deps.secretBox.seal(input.secret, factorSecretContext(id)),
+    params: input.params,
+    lastCounter: input.lastCounter,
     driftSteps: 0,
     failedAttempts: 0,
     createdAt: now,
@@ -468,7 +494,6 @@ export function newPendingTOTP(
     pendingExpiresAt: now + deps.settings.mfa.pendingTtlMs,
     pendingAttempts: 0,
   };
-  return { factor, secret };
 }
 
 /**
