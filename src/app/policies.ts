@@ -440,6 +440,20 @@ async function groupTarget(
   return { group, arn };
 }
 
+/** Loads a group and authorizes reading it, or with `policy` one of its inline policies. */
+async function groupRead(
+  deps: AppDeps,
+  input: Common & { groupName: string },
+  action: Action,
+  policy?: string,
+): Promise<PolicyGroup> {
+  const group = await requireGroup(deps, input.accountId, input.groupName);
+  const arn = groupArn(input.accountId, group.name);
+  const resource = policy === undefined ? arn : `${arn}/policy/${policy}`;
+  await authorize(deps, input.actor, action, { accountId: input.accountId, arn: resource }, input.ctx);
+  return group;
+}
+
 /** Creates a group. */
 export async function createGroup(deps: AppDeps, input: Common & { name: string }): Promise<PolicyGroup> {
   const name = checkName(input.name, 'group');
@@ -568,14 +582,7 @@ export async function listAttachedGroupPolicies(
   deps: AppDeps,
   input: Common & { groupName: string },
 ): Promise<StoredPolicy[]> {
-  const group = await requireGroup(deps, input.accountId, input.groupName);
-  await authorize(
-    deps,
-    input.actor,
-    ACTIONS.ListAttachedGroupPolicies,
-    { accountId: input.accountId, arn: groupArn(input.accountId, group.name) },
-    input.ctx,
-  );
+  const group = await groupRead(deps, input, ACTIONS.ListAttachedGroupPolicies);
   return deps.store.policies.attachedTo(group.id);
 }
 
@@ -584,14 +591,7 @@ export async function listGroupPolicies(
   deps: AppDeps,
   input: Common & { groupName: string },
 ): Promise<StoredPolicy[]> {
-  const group = await requireGroup(deps, input.accountId, input.groupName);
-  await authorize(
-    deps,
-    input.actor,
-    ACTIONS.ListGroupPolicies,
-    { accountId: input.accountId, arn: groupArn(input.accountId, group.name) },
-    input.ctx,
-  );
+  const group = await groupRead(deps, input, ACTIONS.ListGroupPolicies);
   return deps.store.policies.list({ accountId: input.accountId, scope: 'group', ownerId: group.id });
 }
 
@@ -600,15 +600,7 @@ export async function getGroupPolicy(
   deps: AppDeps,
   input: Common & { groupName: string; name: string },
 ): Promise<StoredPolicy> {
-  const group = await requireGroup(deps, input.accountId, input.groupName);
-  const arn = groupArn(input.accountId, group.name);
-  await authorize(
-    deps,
-    input.actor,
-    ACTIONS.GetGroupPolicy,
-    { accountId: input.accountId, arn: `${arn}/policy/${input.name}` },
-    input.ctx,
-  );
+  const group = await groupRead(deps, input, ACTIONS.GetGroupPolicy, input.name);
   return requirePolicy(deps, {
     accountId: input.accountId,
     scope: 'group',

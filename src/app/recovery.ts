@@ -257,21 +257,25 @@ export async function startRecovery(
     // A restart never expires a live request: anyone who knows the account and login can ask,
     // and the link and code already sent to the user must keep working. The answer is the same.
     const live = open.find((r) => r.expiresAt > now);
-    if (live !== undefined) {
-      const code = await tx.recovery.findLiveToken({ purpose: 'recovery_phone', subjectId: live.id, now });
-      if (code !== null) return refuse('request_live');
-      // The code (10 minutes) died before the request (an hour): a fresh code for the same
-      // request, within the daily cap on texts.
-      if (!(await countSmsSend(deps, tx, principal.id))) return refuse('sms_cap');
-      const fresh = await issueCode(deps, tx, { principal, purpose: 'recovery_phone', subjectId: live.id });
+    // Texts a fresh phone code for a request (the code itself goes only into the message).
+    const textCode = async (requestId: string): Promise<void> => {
+      const code = await issueCode(deps, tx, { principal, purpose: 'recovery_phone', subjectId: requestId });
       await queueMessage(deps, tx, {
         accountId: account.id,
         principalId: principal.id,
         channel: 'sms',
         template: 'recovery.verify_phone',
         recipient: phone.address,
-        secret: fresh,
+        secret: code,
       });
+    };
+    if (live !== undefined) {
+      const code = await tx.recovery.findLiveToken({ purpose: 'recovery_phone', subjectId: live.id, now });
+      if (code !== null) return refuse('request_live');
+      // The code (10 minutes) died before the request (an hour): a fresh code for the same
+      // request, within the daily cap on texts.
+      if (!(await countSmsSend(deps, tx, principal.id))) return refuse('sms_cap');
+      await textCode(live.id);
       await writeAudit(deps, tx, {
         actor: null,
         ctx: input.ctx,
@@ -331,15 +335,7 @@ export async function startRecovery(
       recipient: email.address,
       secret: link.token,
     });
-    const code = await issueCode(deps, tx, { principal, purpose: 'recovery_phone', subjectId: request.id });
-    await queueMessage(deps, tx, {
-      accountId: account.id,
-      principalId: principal.id,
-      channel: 'sms',
-      template: 'recovery.verify_phone',
-      recipient: phone.address,
-      secret: code,
-    });
+    await textCode(request.id);
     await writeAudit(deps, tx, {
       actor: null,
       ctx: input.ctx,
