@@ -114,7 +114,7 @@ export type PasswordClient =
   /** Anything else. */
   | { kind: 'untrusted' };
 
-/** A throttle key and its policy; `peek` keys are checked for a wait but never counted. */
+/** A throttle key and the policy its failures are counted under. */
 export interface PasswordThrottleKey {
   key: string;
   policy: ThrottlePolicy;
