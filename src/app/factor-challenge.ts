@@ -18,8 +18,6 @@ import {
   SMS_SEED_BYTES,
   smsChallenge,
 } from '../core/factors/sms-otp/driver.js';
-import { nextTransition, type Flow } from '../core/flows/flow.js';
-import { SIGN_IN_FLOW, type SignInState } from '../core/flows/sign-in.js';
 import type { Repositories } from '../core/ports.js';
 import type { Principal } from '../core/principals/types.js';
 import type { ThrottlePolicy } from '../core/throttle.js';
@@ -36,7 +34,7 @@ import {
   parseFactorName,
   storePendingFactor,
 } from './factors.js';
-import type { SignInFlowData } from './mfa.js';
+import { waitingSignIn } from './mfa.js';
 import { queueMessage } from './recovery-support.js';
 
 /** Texts one principal may be sent in a quarter of an hour (four) before a growing wait. */
@@ -282,19 +280,7 @@ export async function sendSignInChallenge(
   deps: AppDeps,
   input: { ctx: RequestContext; flowId: string; factorId: string },
 ): Promise<SentChallenge> {
-  const flow = (await deps.store.flows.findById(input.flowId)) as Flow<SignInState, SignInFlowData> | null;
-  if (
-    flow === null ||
-    flow.kind !== SIGN_IN_FLOW.kind ||
-    flow.principalId === null ||
-    flow.accountId === null
-  ) {
-    throw new HoldfastError('FLOW_NOT_FOUND');
-  }
-  // Throws unless the flow waits for its second factor and is still live.
-  nextTransition(SIGN_IN_FLOW, flow, { event: 'factor_ok', now: deps.clock.now() });
-  const principal = await deps.store.principals.findById(flow.accountId, flow.principalId);
-  if (principal === null || principal.status !== 'active') throw new HoldfastError('FLOW_NOT_FOUND');
+  const { principal } = await waitingSignIn(deps, input.flowId);
   return issueChallenge(deps, {
     principal,
     factorId: input.factorId,

@@ -321,6 +321,19 @@ export async function secondFactorStep(
     };
   };
 
+  /** A suspension ended by time running out or by a recovery code. */
+  const auditSuspensionLift = (reason: 'expired' | 'recovery_code') =>
+    writeAudit(deps, tx, {
+      actor: null,
+      ctx,
+      fact: {
+        accountId: principal.accountId,
+        action: 'mfa.suspension_lift',
+        target: principal.id,
+        details: { reason },
+      },
+    });
+
   const now = deps.clock.now();
   // Known sources only grow on success; a stale read here at worst picks the stricter policy.
   const before = await tx.mfaState.get(principal.id);
@@ -351,16 +364,7 @@ export async function secondFactorStep(
     // The suspension ran its course: it lifts by itself and the count starts again.
     mfa = { ...mfa, consecutiveFailures: 0, suspendedAt: null, suspendedUntil: null, updatedAt: now };
     await tx.mfaState.put(mfa);
-    await writeAudit(deps, tx, {
-      actor: null,
-      ctx,
-      fact: {
-        accountId: principal.accountId,
-        action: 'mfa.suspension_lift',
-        target: principal.id,
-        details: { reason: 'expired' },
-      },
-    });
+    await auditSuspensionLift('expired');
   }
   // A suspension stops factors from sources they never succeeded from; the user's own device
   // or network and recovery codes still work (I4: an attacker cannot lock the user out).
@@ -447,16 +451,7 @@ export async function secondFactorStep(
       // A recovery code proves the user: it lifts a suspension.
       next.suspendedAt = null;
       next.suspendedUntil = null;
-      await writeAudit(deps, tx, {
-        actor: null,
-        ctx,
-        fact: {
-          accountId: principal.accountId,
-          action: 'mfa.suspension_lift',
-          target: principal.id,
-          details: { reason: 'recovery_code' },
-        },
-      });
+      await auditSuspensionLift('recovery_code');
     }
     await tx.mfaState.put(next);
     if (multiFactor) await tx.throttle.clear(key);
@@ -683,6 +678,30 @@ export async function offeredFactors(
   };
 }
 
+/**
+ * Loads a live sign-in flow waiting for its second factor and its active principal; anything
+ * else is FLOW_NOT_FOUND.
+ */
+export async function waitingSignIn(
+  deps: AppDeps,
+  flowId: string,
+): Promise<{ flow: Flow<SignInState, SignInFlowData>; principal: Principal }> {
+  const flow = (await deps.store.flows.findById(flowId)) as Flow<SignInState, SignInFlowData> | null;
+  if (
+    flow === null ||
+    flow.kind !== SIGN_IN_FLOW.kind ||
+    flow.principalId === null ||
+    flow.accountId === null
+  ) {
+    throw new HoldfastError('FLOW_NOT_FOUND');
+  }
+  // Throws unless the flow waits for its second factor and is still live.
+  nextTransition(SIGN_IN_FLOW, flow, { event: 'factor_ok', now: deps.clock.now() });
+  const principal = await deps.store.principals.findById(flow.accountId, flow.principalId);
+  if (principal === null || principal.status !== 'active') throw new HoldfastError('FLOW_NOT_FOUND');
+  return { flow, principal };
+}
+
 /** Result of the factor step of sign-in. */
 export type SecondFactorSignInResult = IssuedSession & {
   status: 'signed_in';
@@ -699,19 +718,7 @@ export async function completeSignInWithSecondFactor(
   deps: AppDeps,
   input: { ctx: RequestContext; flowId: string; proof: SecondFactorProof },
 ): Promise<SecondFactorSignInResult> {
-  const flow = (await deps.store.flows.findById(input.flowId)) as Flow<SignInState, SignInFlowData> | null;
-  if (
-    flow === null ||
-    flow.kind !== SIGN_IN_FLOW.kind ||
-    flow.principalId === null ||
-    flow.accountId === null
-  ) {
-    throw new HoldfastError('FLOW_NOT_FOUND');
-  }
-  const now = deps.clock.now();
-  nextTransition(SIGN_IN_FLOW, flow, { event: 'factor_ok', now });
-  const principal = await deps.store.principals.findById(flow.accountId, flow.principalId);
-  if (principal === null || principal.status !== 'active') throw new HoldfastError('FLOW_NOT_FOUND');
+  const { flow, principal } = await waitingSignIn(deps, input.flowId);
   const usesRecoveryCode = 'recoveryCode' in input.proof;
   const step = {
     principal,

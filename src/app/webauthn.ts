@@ -29,8 +29,6 @@ import {
   type MDSCatalog,
   type MDSEntry,
 } from '../core/factors/webauthn/mds.js';
-import { nextTransition, type Flow } from '../core/flows/flow.js';
-import { SIGN_IN_FLOW, type SignInState } from '../core/flows/sign-in.js';
 import type {
   Repositories,
   WebAuthnChallenge,
@@ -68,7 +66,7 @@ import {
   stepUp,
   type PresentedProof,
   type SecondFactorSignInResult,
-  type SignInFlowData,
+  waitingSignIn,
 } from './mfa.js';
 import { findAccount, requireUser } from './users.js';
 
@@ -471,6 +469,20 @@ export async function registerWebAuthnFactor(
     stored.data.adminProvisioned === adminProvisioned
       ? stored
       : null;
+  /** An admission refusal (G3/G4) uses up the challenge and is audited; any error is rethrown. */
+  const refuseEnrolment = async (err: unknown, challengeId: string): Promise<never> => {
+    if (err instanceof HoldfastError && ENROLMENT_REFUSALS.has(err.code)) {
+      await deps.store.transaction((tx) => tx.webauthn.consumeChallenge({ id: challengeId, now }));
+      await auditRefusal(deps, {
+        actor: input.actor,
+        ctx: input.ctx,
+        action: 'factor.enable',
+        target: target.id,
+        error: err,
+      });
+    }
+    throw err;
+  };
   // G3 first (decided for good in the registering transaction below), so that a refused
   // admission costs the principal's G4 allowance nothing.
   if (challenge !== null && !adminProvisioned) {
@@ -481,17 +493,7 @@ export async function registerWebAuthnFactor(
         admitEnrolment(deps, tx, { actor: input.actor, ctx: input.ctx, admittedByGrant }),
       );
     } catch (err) {
-      if (err instanceof HoldfastError && ENROLMENT_REFUSALS.has(err.code)) {
-        await deps.store.transaction((tx) => tx.webauthn.consumeChallenge({ id: challenge.id, now }));
-        await auditRefusal(deps, {
-          actor: input.actor,
-          ctx: input.ctx,
-          action: 'factor.enable',
-          target: target.id,
-          error: err,
-        });
-      }
-      throw err;
+      return refuseEnrolment(err, challenge.id);
     }
   }
   // G4: only an attempt on a live challenge of this session counts against the principal (an
@@ -677,19 +679,7 @@ export async function registerWebAuthnFactor(
       });
       return 'ok' as const;
     })
-    .catch(async (err: unknown) => {
-      if (err instanceof HoldfastError && ENROLMENT_REFUSALS.has(err.code)) {
-        await deps.store.transaction((tx) => tx.webauthn.consumeChallenge({ id: challenge.id, now }));
-        await auditRefusal(deps, {
-          actor: input.actor,
-          ctx: input.ctx,
-          action: 'factor.enable',
-          target: target.id,
-          error: err,
-        });
-      }
-      throw err;
-    });
+    .catch((err: unknown) => refuseEnrolment(err, challenge.id));
   if (result === 'challenge_used') return refuse('WEBAUTHN_REGISTRATION_FAILED', 'challenge_used');
   if (result === 'credential_exists') {
     await refuse('WEBAUTHN_REGISTRATION_FAILED', 'credential_exists').catch(() => undefined);
@@ -734,29 +724,12 @@ async function requestOptions(
   return { challengeId: challenge.id, expiresAt: challenge.expiresAt, options: built.options };
 }
 
-/** Loads a sign-in flow waiting for its second factor (the same checks as the factor step). */
-async function waitingFlow(deps: AppDeps, flowId: string): Promise<Flow<SignInState, SignInFlowData>> {
-  const flow = (await deps.store.flows.findById(flowId)) as Flow<SignInState, SignInFlowData> | null;
-  if (
-    flow === null ||
-    flow.kind !== SIGN_IN_FLOW.kind ||
-    flow.principalId === null ||
-    flow.accountId === null
-  ) {
-    throw new HoldfastError('FLOW_NOT_FOUND');
-  }
-  nextTransition(SIGN_IN_FLOW, flow, { event: 'factor_ok', now: deps.clock.now() });
-  return flow;
-}
-
 /** Options to answer the factor step of a sign-in flow with any of the user's WebAuthn factors. */
 export async function webAuthnSignInOptions(
   deps: AppDeps,
   input: { ctx: RequestContext; flowId: string },
 ): Promise<WebAuthnCeremony<PublicKeyCredentialRequestOptionsJSON>> {
-  const flow = await waitingFlow(deps, input.flowId);
-  const principal = await deps.store.principals.findById(flow.accountId!, flow.principalId!);
-  if (principal === null || principal.status !== 'active') throw new HoldfastError('FLOW_NOT_FOUND');
+  const { flow, principal } = await waitingSignIn(deps, input.flowId);
   const credentials = await enabledCredentials(deps, principal);
   if (credentials.length === 0) throw new HoldfastError('FACTOR_NOT_FOUND');
   return requestOptions(deps, {
