@@ -13,19 +13,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recoveryCodeHash } from '../../src/app/mfa.js';
 import { awsQuery } from '../helpers/aws-query.js';
 import { DATABASE_KINDS } from '../helpers/databases.js';
+import { createUserWithPassword, type TestInstallation } from '../helpers/installation.js';
 import {
-  buildTestServer,
-  createTestInstallation,
-  createUserWithPassword,
-  type TestInstallation,
-} from '../helpers/installation.js';
-import {
+  acmeMfaServer,
   PASSWORD,
   STEP_MS,
   expectError,
   expectStatus,
-  injectHttp,
-  mfaApi,
   totpAt,
   uniqueIp,
   type MfaApi,
@@ -43,10 +37,7 @@ describe.each(DATABASE_KINDS)('I1: no MFA session without a real second factor [
   let seq = 0;
 
   beforeAll(async () => {
-    inst = await createTestInstallation(name);
-    await createUserWithPassword(inst, { accountName: 'acme', email: 'owner@acme.test', password: PASSWORD });
-    server = await buildTestServer(inst);
-    api = mfaApi(injectHttp(server), 'acme');
+    ({ inst, server, api } = await acmeMfaServer(name));
   });
   afterAll(async () => {
     await server?.close();

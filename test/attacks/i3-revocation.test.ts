@@ -30,6 +30,7 @@ import {
   expectStatus,
   injectHttp,
   PASSWORD,
+  plainPSKC,
   STEP_MS,
   totpAt,
   uniqueIp,
@@ -40,29 +41,6 @@ const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const operator = { kind: 'operator' as const };
 const ctx = { requestId: 'test', sourceIp: null, userAgent: 'test' };
-
-/** A plain PSKC file (RFC 6030 §5) holding one TOTP token (6 digits, 30 s, HMAC-SHA1). */
-function plainPSKC(serial: string, seed: Buffer): string {
-  return `<?xml version="1.0" encoding="UTF-8"?>
-<pskc:KeyContainer xmlns:pskc="urn:ietf:params:xml:ns:keyprov:pskc" Version="1.0">
-  <pskc:KeyPackage>
-    <pskc:DeviceInfo>
-      <pskc:Manufacturer>Holdfast Test</pskc:Manufacturer>
-      <pskc:SerialNo>${serial}</pskc:SerialNo>
-    </pskc:DeviceInfo>
-    <pskc:Key Id="${serial}" Algorithm="urn:ietf:params:xml:ns:keyprov:pskc:totp">
-      <pskc:AlgorithmParameters>
-        <pskc:ResponseFormat Encoding="DECIMAL" Length="6"/>
-      </pskc:AlgorithmParameters>
-      <pskc:Data>
-        <pskc:Secret><pskc:PlainValue>${seed.toString('base64')}</pskc:PlainValue></pskc:Secret>
-        <pskc:TimeInterval><pskc:PlainValue>30</pskc:PlainValue></pskc:TimeInterval>
-      </pskc:Data>
-    </pskc:Key>
-  </pskc:KeyPackage>
-</pskc:KeyContainer>
-`;
-}
 
 interface Factor {
   id: string;

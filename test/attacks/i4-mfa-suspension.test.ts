@@ -16,20 +16,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MFA_SUSPENSION_MS } from '../../src/app/mfa.js';
 import { HoldfastError } from '../../src/core/errors.js';
 import { DATABASE_KINDS } from '../helpers/databases.js';
+import { createUserWithPassword, mfaSessionToken, type TestInstallation } from '../helpers/installation.js';
 import {
-  buildTestServer,
-  createTestInstallation,
-  createUserWithPassword,
-  mfaSessionToken,
-  type TestInstallation,
-} from '../helpers/installation.js';
-import {
+  acmeMfaServer,
   PASSWORD,
   STEP_MS,
   expectError,
   expectStatus,
-  injectHttp,
-  mfaApi,
   totpAt,
   type MfaApi,
 } from '../helpers/mfa.js';
@@ -45,10 +38,7 @@ describe.each(DATABASE_KINDS)('I4: second-factor guessing and suspension [$name]
   let seq = 0;
 
   beforeAll(async () => {
-    inst = await createTestInstallation(name);
-    await createUserWithPassword(inst, { accountName: 'acme', email: 'owner@acme.test', password: PASSWORD });
-    server = await buildTestServer(inst);
-    api = mfaApi(injectHttp(server), 'acme');
+    ({ inst, server, api } = await acmeMfaServer(name));
   });
   afterAll(async () => {
     await server?.close();

@@ -22,6 +22,7 @@ import {
 } from '../helpers/installation.js';
 import {
   deliverAll,
+  deliveryEnv,
   type HttpStandIn,
   linkIn,
   type Mailbox,
@@ -56,16 +57,7 @@ describe.each(DATABASE_KINDS)('I4: recovery restarts are no weapon [$name]', ({ 
     mailbox = await startMailbox();
     sms = await startHttpStandIn();
     inst = await createTestInstallation(name, {
-      env: {
-        HOLDFAST_SMTP_HOST: '127.0.0.1',
-        HOLDFAST_SMTP_PORT: String(mailbox.port),
-        HOLDFAST_SMTP_TLS: 'none',
-        HOLDFAST_SMS_PROVIDER: 'twilio',
-        HOLDFAST_SMS_URL: sms.url,
-        HOLDFAST_SMS_ACCOUNT_SID: 'AC00000000000000000000000000000003',
-        HOLDFAST_SMS_AUTH_TOKEN: 'test-sms-auth-token',
-        HOLDFAST_SMS_FROM: '+15005550006',
-      },
+      env: deliveryEnv(mailbox, sms, 'AC00000000000000000000000000000003'),
     });
     ({ transports, close: closeTransports } = transportsFor(inst.config.delivery));
     ({ accountId } = await createUserWithPassword(inst, {

@@ -170,3 +170,20 @@ export async function deliverAll(
     if (r.sent + r.retried + r.failed === 0) return;
   }
 }
+
+/**
+ * The delivery settings that send e-mail to `mailbox` and text messages to the `sms` stand-in
+ * (Twilio-shaped); `accountSid` tells suites apart in the stand-in's requests.
+ */
+export function deliveryEnv(mailbox: Mailbox, sms: HttpStandIn, accountSid: string): Record<string, string> {
+  return {
+    HOLDFAST_SMTP_HOST: '127.0.0.1',
+    HOLDFAST_SMTP_PORT: String(mailbox.port),
+    HOLDFAST_SMTP_TLS: 'none',
+    HOLDFAST_SMS_PROVIDER: 'twilio',
+    HOLDFAST_SMS_URL: sms.url,
+    HOLDFAST_SMS_ACCOUNT_SID: accountSid,
+    HOLDFAST_SMS_AUTH_TOKEN: 'test-sms-auth-token',
+    HOLDFAST_SMS_FROM: '+15005550006',
+  };
+}

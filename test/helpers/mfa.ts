@@ -8,6 +8,13 @@ import { expect } from 'vitest';
 import { ManualClock } from '../../src/core/clock.js';
 import { decodeBase32 } from '../../src/core/factors/otp/base32.js';
 import { generateTOTP } from '../../src/core/factors/otp/totp.js';
+import type { TestDatabaseKind } from './databases.js';
+import {
+  buildTestServer,
+  createTestInstallation,
+  createUserWithPassword,
+  type TestInstallation,
+} from './installation.js';
 
 /** The password every test user gets. */
 export const PASSWORD = 'correct horse battery staple';
@@ -178,3 +185,39 @@ export function mfaApi(http: Http, account: string) {
 
 /** The API client type `mfaApi` returns. */
 export type MfaApi = ReturnType<typeof mfaApi>;
+
+/**
+ * A fresh installation of `kind` whose account `acme` has an owner (owner@acme.test, PASSWORD),
+ * its HTTP server (not listening) and the sign-in and enrolment calls over `inject`.
+ */
+export async function acmeMfaServer(
+  kind: TestDatabaseKind['name'],
+): Promise<{ inst: TestInstallation; server: FastifyInstance; api: MfaApi }> {
+  const inst = await createTestInstallation(kind);
+  await createUserWithPassword(inst, { accountName: 'acme', email: 'owner@acme.test', password: PASSWORD });
+  const server = await buildTestServer(inst);
+  return { inst, server, api: mfaApi(injectHttp(server), 'acme') };
+}
+
+/** A plain PSKC file (RFC 6030 §5) holding one TOTP token (6 digits, 30 s, HMAC-SHA1). */
+export function plainPSKC(serial: string, seed: Buffer): string {
+  return `<?xml version="1.0" encoding="UTF-8"?>
+<pskc:KeyContainer xmlns:pskc="urn:ietf:params:xml:ns:keyprov:pskc" Version="1.0">
+  <pskc:KeyPackage>
+    <pskc:DeviceInfo>
+      <pskc:Manufacturer>Holdfast Test</pskc:Manufacturer>
+      <pskc:SerialNo>${serial}</pskc:SerialNo>
+    </pskc:DeviceInfo>
+    <pskc:Key Id="${serial}" Algorithm="urn:ietf:params:xml:ns:keyprov:pskc:totp">
+      <pskc:AlgorithmParameters>
+        <pskc:ResponseFormat Encoding="DECIMAL" Length="6"/>
+      </pskc:AlgorithmParameters>
+      <pskc:Data>
+        <pskc:Secret><pskc:PlainValue>${seed.toString('base64')}</pskc:PlainValue></pskc:Secret>
+        <pskc:TimeInterval><pskc:PlainValue>30</pskc:PlainValue></pskc:TimeInterval>
+      </pskc:Data>
+    </pskc:Key>
+  </pskc:KeyPackage>
+</pskc:KeyContainer>
+`;
+}

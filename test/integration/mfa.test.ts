@@ -12,18 +12,17 @@ import { decodeBase32 } from '../../src/core/factors/otp/base32.js';
 import { DATABASE_KINDS } from '../helpers/databases.js';
 import {
   buildTestServer,
-  createTestInstallation,
   createUserWithPassword,
   mfaSessionToken,
   type TestInstallation,
 } from '../helpers/installation.js';
 import {
+  acmeMfaServer,
   PASSWORD,
   STEP_MS,
   errorCodeOf,
   expectError,
   expectStatus,
-  injectHttp,
   mfaApi,
   totpAt,
   type HttpResponse,
@@ -55,10 +54,7 @@ describe.each(DATABASE_KINDS)('second factors over HTTP [$name]', ({ name }) => 
   let userSeq = 0;
 
   beforeAll(async () => {
-    inst = await createTestInstallation(name);
-    await createUserWithPassword(inst, { accountName: 'acme', email: 'owner@acme.test', password: PASSWORD });
-    server = await buildTestServer(inst);
-    api = mfaApi(injectHttp(server), 'acme');
+    ({ inst, server, api } = await acmeMfaServer(name));
   });
   afterAll(async () => {
     await server?.close();

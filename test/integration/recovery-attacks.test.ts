@@ -30,6 +30,7 @@ import {
 } from '../helpers/installation.js';
 import {
   deliverAll,
+  deliveryEnv,
   type HttpStandIn,
   linkIn,
   type Mailbox,
@@ -78,16 +79,7 @@ describe.each(DATABASE_KINDS)('recovery under attack; no silent loss of MFA [$na
     mailbox = await startMailbox();
     sms = await startHttpStandIn();
     inst = await createTestInstallation(name, {
-      env: {
-        HOLDFAST_SMTP_HOST: '127.0.0.1',
-        HOLDFAST_SMTP_PORT: String(mailbox.port),
-        HOLDFAST_SMTP_TLS: 'none',
-        HOLDFAST_SMS_PROVIDER: 'twilio',
-        HOLDFAST_SMS_URL: sms.url,
-        HOLDFAST_SMS_ACCOUNT_SID: 'AC00000000000000000000000000000002',
-        HOLDFAST_SMS_AUTH_TOKEN: 'test-sms-auth-token',
-        HOLDFAST_SMS_FROM: '+15005550006',
-      },
+      env: deliveryEnv(mailbox, sms, 'AC00000000000000000000000000000002'),
     });
     ({ transports, close: closeTransports } = transportsFor(inst.config.delivery));
     ({ accountId } = await createUserWithPassword(inst, {

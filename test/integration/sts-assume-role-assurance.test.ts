@@ -16,32 +16,21 @@ import {
   createUserWithPassword,
   type TestInstallation,
 } from '../helpers/installation.js';
-import { expectStatus, injectHttp, PASSWORD, STEP_MS, totpAt, uniqueIp, type Http } from '../helpers/mfa.js';
+import {
+  expectStatus,
+  injectHttp,
+  PASSWORD,
+  plainPSKC,
+  STEP_MS,
+  totpAt,
+  uniqueIp,
+  type Http,
+} from '../helpers/mfa.js';
 
 const operator = { kind: 'operator' as const };
 const ctx = { requestId: 'test', sourceIp: null, userAgent: 'test' };
 const SERIAL = 'HWTOKEN-0001';
 const SEED = Buffer.from('holdfast hw token 01');
-
-const PSKC = `<?xml version="1.0" encoding="UTF-8"?>
-<pskc:KeyContainer xmlns:pskc="urn:ietf:params:xml:ns:keyprov:pskc" Version="1.0">
-  <pskc:KeyPackage>
-    <pskc:DeviceInfo>
-      <pskc:Manufacturer>Holdfast Test</pskc:Manufacturer>
-      <pskc:SerialNo>${SERIAL}</pskc:SerialNo>
-    </pskc:DeviceInfo>
-    <pskc:Key Id="1" Algorithm="urn:ietf:params:xml:ns:keyprov:pskc:totp">
-      <pskc:AlgorithmParameters>
-        <pskc:ResponseFormat Encoding="DECIMAL" Length="6"/>
-      </pskc:AlgorithmParameters>
-      <pskc:Data>
-        <pskc:Secret><pskc:PlainValue>${SEED.toString('base64')}</pskc:PlainValue></pskc:Secret>
-        <pskc:TimeInterval><pskc:PlainValue>30</pskc:PlainValue></pskc:TimeInterval>
-      </pskc:Data>
-    </pskc:Key>
-  </pskc:KeyPackage>
-</pskc:KeyContainer>
-`;
 
 describe.each(DATABASE_KINDS)(
   'AssumeRole with a TokenCode: the assurance of the verifying factor [$name]',
@@ -111,7 +100,12 @@ describe.each(DATABASE_KINDS)(
         }),
         200,
       );
-      await inst.app.importHardwareTokens({ actor: operator, ctx, accountId, pskcXml: PSKC });
+      await inst.app.importHardwareTokens({
+        actor: operator,
+        ctx,
+        accountId,
+        pskcXml: plainPSKC(SERIAL, SEED),
+      });
       const { factor } = await inst.app.assignHardwareToken({
         actor: operator,
         ctx,
