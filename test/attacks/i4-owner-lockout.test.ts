@@ -405,8 +405,16 @@ describe.each(DATABASE_KINDS)('I4: an admin cannot lock the owners out [$name]',
 
     const owner = await a.ownerSignIn();
     expectStatus(await call('GET', '/v1/groups', owner), 200);
-    expectStatus(await call('GET', '/v1/groups/locked/policies', owner), 200);
-    expectStatus(await call('GET', '/v1/groups/locked/attached-policies', owner), 200);
+    const inline = await call('GET', '/v1/groups/locked/policies', owner);
+    expectStatus(inline, 200);
+    expect(JSON.stringify(inline.body)).toContain('LockOut');
+    const readInline = await call('GET', '/v1/groups/locked/policies/LockOut', owner);
+    expectStatus(readInline, 200);
+    expect(JSON.stringify(readInline.body)).toContain('Deny');
+    expectError(await call('GET', '/v1/groups/locked/policies/NoSuchPolicy', owner), 404, 'POLICY_NOT_FOUND');
+    const attached = await call('GET', '/v1/groups/locked/attached-policies', owner);
+    expectStatus(attached, 200);
+    expect(JSON.stringify(attached.body)).toContain(arn);
     expectStatus(await call('GET', `/v1/users/${a.ownerId}/policies`, owner), 200);
     expectStatus(await call('GET', `/v1/users/${a.ownerId}/attached-policies`, owner), 200);
     expectStatus(await call('GET', '/v1/policies/LockOut', owner), 200);
