@@ -7,11 +7,13 @@ import { describe, expect, it } from 'vitest';
 import { AWS_OPERATIONS } from '../../src/http/aws/router.js';
 
 const doc = readFileSync(new URL('../../docs/aws-api.md', import.meta.url), 'utf8');
-const rows = [...doc.matchAll(/^\| (iam|sts) \| `([A-Za-z]+)` \| ([a-z]+) \|(.*)\|$/gm)].map((m) => ({
-  key: `${m[1]}:${m[2]}`,
-  supported: m[3]!,
-  difference: m[4]!.trim(),
-}));
+const rows = [...doc.matchAll(/^\|\s*(iam|sts)\s*\|\s*`([A-Za-z]+)`\s*\|\s*([a-z]+)\s*\|(.*)\|\s*$/gm)].map(
+  (m) => ({
+    key: `${m[1]}:${m[2]}`,
+    supported: m[3]!,
+    difference: m[4]!.trim(),
+  }),
+);
 
 describe('docs/aws-api.md: the table of supported operations', () => {
   it('has one row per operation of the router, and no other', () => {
