@@ -125,20 +125,8 @@ export function chargeBudget(budgetUntil: number, units: number, now: number): n
 }
 
 /**
- * What the caller of `checkSecondFactor` does on success, inside the transaction. `proof` is
- * what the session records as its second factor: null when the proof verified but is not
- * multi-factor (`verified` then still names the factor).
- */
-type OnVerified<T> = (
-  tx: Repositories,
-  proof: SessionFactor | null,
-  methods: string[],
-  verified: SessionFactor,
-) => Promise<T>;
-
-/**
  * A second factor proven by something other than a code (a WebAuthn assertion), verified by its
- * own use case before the attempt's transaction; `checkSecondFactor` still does the throttling,
+ * own use case before the attempt's transaction; `secondFactorStep` still does the throttling,
  * suspension, failure counting and audit, exactly as for codes, and decides whether the proof
  * makes the session multi-factor.
  */
@@ -149,7 +137,7 @@ export interface PresentedProof {
   reason: string;
   /** The assurance level this proof gives the session. */
   assurance: string;
-  /** RFC 8176 methods to record (`mfa` is added by `checkSecondFactor` when it applies). */
+  /** RFC 8176 methods to record (`mfa` is added by `secondFactorStep` when it applies). */
   methods: string[];
   /** Whether the authenticator verified the user (PIN, biometric): W3C WebAuthn §6.1, the UV flag. */
   userVerified: boolean;
@@ -521,33 +509,6 @@ export async function secondFactorStep(
 }
 
 /**
- * `secondFactorStep` in a transaction of its own, for the callers that act on its answer through
- * `onVerified` (in the same transaction) and `onFailure` (a counted failure).
- */
-export async function checkSecondFactor<T>(
-  deps: AppDeps,
-  input: Parameters<typeof secondFactorStep>[2] & {
-    onVerified: OnVerified<T>;
-    onFailure?: (tx: Repositories) => Promise<void>;
-  },
-): Promise<T> {
-  const prepared = await prepareSecondFactor(deps, deps.store, input);
-  const outcome = await deps.store.transaction(async (tx) => {
-    const result = await secondFactorStep(deps, tx, input, prepared);
-    if (!result.ok) {
-      if (result.failureCounted) await input.onFailure?.(tx);
-      return result;
-    }
-    return {
-      ok: true as const,
-      value: await input.onVerified(tx, result.sessionFactor, result.methods, result.proof),
-    };
-  });
-  if (!outcome.ok) throw outcome.error;
-  return outcome.value;
-}
-
-/**
  * Ends a second-factor suspension and its failure count (the audit and alert records stay). Called
  * inside the transaction of: an enrolment through an enrolment grant, a completed help-desk reset
  * or account recovery, and an admin's or the operator's "lift suspension". Audited when there was
@@ -831,7 +792,13 @@ export async function completeSignInWithSecondFactor(
   }
 }
 
-/** Re-verifies a factor in a live session (step-up), refreshing the MFA the session carries. */
+/**
+ * Re-verifies a factor in a live session (step-up), refreshing the MFA the session carries. One
+ * command: authorized once, the second-factor step and the session update in one transaction,
+ * one `session.step_up` record. A proof that verified but is not multi-factor (a key without
+ * user verification on a session with no password behind it) is refused after its bookkeeping
+ * commits (the challenge is used up), with the refusal as the command's record.
+ */
 export async function stepUp(
   deps: AppDeps,
   input: { actor: Actor & { kind: 'principal' }; ctx: RequestContext } & (
@@ -839,64 +806,41 @@ export async function stepUp(
   ),
 ): Promise<Session> {
   const { principal, session } = input.actor;
-  await authorize(
-    deps,
-    input.actor,
-    ACTIONS.StepUp,
-    { accountId: principal.accountId, principal },
-    input.ctx,
-  );
-  try {
-    return await checkSecondFactor(deps, {
-      principal,
-      proof: 'proof' in input ? input.proof : { factorId: input.factorId, code: input.code },
-      ctx: input.ctx,
-      actor: input.actor,
-      purpose: 'step_up',
-      // A session that began with a password holds its first factor; one that began with a
-      // passkey alone does not, so a key without user verification cannot make it multi-factor.
-      firstFactorVerified: session.auth.methods.includes('pwd'),
-      async onVerified(tx, sessionFactor, methods, proof) {
-        // Nothing changes (the transaction rolls back): the refusal is audited below.
-        if (sessionFactor === null) throw new HoldfastError('MFA_USER_VERIFICATION_REQUIRED');
-        return refreshSession(tx, methods, proof);
-      },
-    });
-  } catch (err) {
-    if (err instanceof HoldfastError && err.code === 'MFA_USER_VERIFICATION_REQUIRED') {
-      await deps.store.transaction((tx) =>
-        writeAudit(deps, tx, {
-          actor: input.actor,
-          ctx: input.ctx,
-          fact: {
-            accountId: principal.accountId,
-            action: 'session.step_up',
-            target: session.id,
-            outcome: 'failure',
-            errorCode: err.code,
-          },
-        }),
-      );
+  const step = {
+    principal,
+    proof: 'proof' in input ? input.proof : { factorId: input.factorId, code: input.code },
+    ctx: input.ctx,
+    actor: input.actor,
+    purpose: 'step_up' as const,
+    // A session that began with a password holds its first factor; one that began with a
+    // passkey alone does not, so a key without user verification cannot make it multi-factor.
+    firstFactorVerified: session.auth.methods.includes('pwd'),
+  };
+  const authorization = { action: ACTIONS.StepUp, resource: { accountId: principal.accountId, principal } };
+  // The proof is checked against the factor as last committed, before the unit of work (as at
+  // sign-in); the step counts the attempt and only its conditional update decides.
+  const prepared = await prepareSecondFactor(deps, deps.store, step);
+  return runCommand(deps, input.actor, input.ctx, authorization, async (uow) => {
+    const checked = await secondFactorStep(deps, uow.tx, step, prepared);
+    if (!checked.ok) return uow.failAfterCommit(checked.error);
+    const fact = { accountId: principal.accountId, action: 'session.step_up', target: session.id };
+    if (checked.sessionFactor === null) {
+      const refusal = new HoldfastError('MFA_USER_VERIFICATION_REQUIRED');
+      await writeAudit(deps, uow.tx, {
+        actor: input.actor,
+        ctx: input.ctx,
+        fact: { ...fact, outcome: 'failure', errorCode: refusal.code },
+      });
+      return uow.failAfterCommit(refusal);
     }
-    throw err;
-  }
-
-  async function refreshSession(tx: Repositories, methods: string[], proof: SessionFactor): Promise<Session> {
-    const merged = [...new Set([...session.auth.methods, ...methods])];
-    const auth = { methods: merged, factor: proof };
-    await tx.sessions.updateAuth(session.id, auth);
-    await writeAudit(deps, tx, {
-      actor: input.actor,
-      ctx: input.ctx,
-      fact: {
-        accountId: principal.accountId,
-        action: 'session.step_up',
-        target: session.id,
-        details: { factorId: proof.factorId },
-      },
-    });
+    const auth = {
+      methods: [...new Set([...session.auth.methods, ...checked.methods])],
+      factor: checked.proof,
+    };
+    await uow.tx.sessions.updateAuth(session.id, auth);
+    uow.record({ ...fact, details: { factorId: checked.proof.factorId } });
     return { ...session, auth };
-  }
+  });
 }
 
 /**

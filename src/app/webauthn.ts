@@ -5,7 +5,7 @@
  *
  * A WebAuthn factor is a row in `factors` (kind `webauthn`), so the factor limit, names, listing,
  * removal with step-up (G1) and the lock-out insights apply unchanged; its credential sits beside
- * it. Every assertion goes through `checkSecondFactor` (mfa.ts): one place throttles, suspends,
+ * it. Every assertion goes through `secondFactorStep` (mfa.ts): one place throttles, suspends,
  * counts failures and audits, whatever the factor.
  *
  * Challenges are kept server-side, bound to the session or sign-in flow that asked, valid five
@@ -61,13 +61,15 @@ import {
   parseFactorName,
 } from './factors.js';
 import {
-  checkSecondFactor,
   completeSignInWithSecondFactor,
+  prepareSecondFactor,
+  secondFactorStep,
   stepUp,
   type PresentedProof,
   type SecondFactorSignInResult,
   waitingSignIn,
 } from './mfa.js';
+import { runCommand } from './kernel.js';
 import { findAccount, requireUser } from './users.js';
 
 /** How long a ceremony challenge lives (the options' timeout is the same). */
@@ -997,12 +999,16 @@ export async function signInWithPasskey(
       ? null
       : await deps.store.principals.findById(credential.accountId, credential.principalId);
   if (principal === null || principal.status !== 'active') {
-    // Unknown challenge, account or credential: slowed per source like wrong passwords.
-    const key = `passkey:ip:${input.ctx.sourceIp ?? 'local'}`;
-    await deps.store.transaction(async (tx) => {
-      await tx.throttle.hit({ key, policy: SOURCE_THROTTLE, now });
-      if (challenge !== null) await tx.webauthn.consumeChallenge({ id: challenge.id, now });
-      await writeAudit(deps, tx, {
+    // Unknown challenge, account or credential: slowed per source like wrong passwords; the
+    // refusal and its count commit, then the command fails.
+    return runCommand<never>(deps, null, input.ctx, null, async (uow) => {
+      await uow.tx.throttle.hit({
+        key: `passkey:ip:${input.ctx.sourceIp ?? 'local'}`,
+        policy: SOURCE_THROTTLE,
+        now,
+      });
+      if (challenge !== null) await uow.tx.webauthn.consumeChallenge({ id: challenge.id, now });
+      await writeAudit(deps, uow.tx, {
         actor: null,
         ctx: input.ctx,
         fact: {
@@ -1011,66 +1017,61 @@ export async function signInWithPasskey(
           target: principal?.id ?? null,
           outcome: 'failure',
           errorCode: 'AUTH_INVALID_CREDENTIALS',
-          details: {
-            reason: credential === null ? 'unknown_credential' : 'principal_inactive',
-          },
+          details: { reason: credential === null ? 'unknown_credential' : 'principal_inactive' },
         },
       });
+      return uow.failAfterCommit(new HoldfastError('AUTH_INVALID_CREDENTIALS'));
     });
-    throw new HoldfastError('AUTH_INVALID_CREDENTIALS');
   }
-  try {
-    return await checkSecondFactor(deps, {
-      principal,
-      proof: {
-        present: () =>
-          presentAssertion(deps, {
-            principal,
-            challengeId: input.challengeId,
-            response: input.response,
-            purpose: 'passkey',
-            ctx: input.ctx,
-          }),
-      },
-      ctx: input.ctx,
-      actor: null,
-      purpose: 'passkey_sign_in',
-      // No password: only user verification makes this sign-in multi-factor.
-      firstFactorVerified: false,
-      async onVerified(tx, sessionFactor, methods, verified) {
-        const issued = await createSession(deps, tx, {
+  const step = {
+    principal,
+    proof: {
+      present: () =>
+        presentAssertion(deps, {
           principal,
-          auth: { methods, factor: sessionFactor },
-          channel: input.channel,
+          challengeId: input.challengeId,
+          response: input.response,
+          purpose: 'passkey',
           ctx: input.ctx,
-        });
-        await writeAudit(deps, tx, {
-          actor: null,
-          ctx: input.ctx,
-          fact: {
-            accountId: principal.accountId,
-            action: 'auth.sign_in',
-            target: principal.id,
-            details: {
-              sessionId: issued.session.id,
-              methods,
-              passwordless: true,
-              multiFactor: sessionFactor !== null,
-              factorId: verified.factorId,
-              assurance: verified.assurance,
-            },
-          },
-        });
-        return { status: 'signed_in' as const, ...issued, multiFactor: sessionFactor !== null };
+        }),
+    },
+    ctx: input.ctx,
+    actor: null,
+    purpose: 'passkey_sign_in' as const,
+    // No password: only user verification makes this sign-in multi-factor.
+    firstFactorVerified: false,
+  };
+  const prepared = await prepareSecondFactor(deps, deps.store, step);
+  return runCommand(deps, null, input.ctx, null, async (uow) => {
+    const checked = await secondFactorStep(deps, uow.tx, step, prepared);
+    // One answer for every failed passwordless attempt, like a wrong password.
+    if (!checked.ok) {
+      return uow.failAfterCommit(
+        checked.error.code === 'MFA_FAILED' ? new HoldfastError('AUTH_INVALID_CREDENTIALS') : checked.error,
+      );
+    }
+    const { sessionFactor, methods, proof } = checked;
+    const issued = await createSession(deps, uow.tx, {
+      principal,
+      auth: { methods, factor: sessionFactor },
+      channel: input.channel,
+      ctx: input.ctx,
+    });
+    uow.record({
+      accountId: principal.accountId,
+      action: 'auth.sign_in',
+      target: principal.id,
+      details: {
+        sessionId: issued.session.id,
+        methods,
+        passwordless: true,
+        multiFactor: sessionFactor !== null,
+        factorId: proof.factorId,
+        assurance: proof.assurance,
       },
     });
-  } catch (err) {
-    // One answer for every failed passwordless attempt, like a wrong password.
-    if (err instanceof HoldfastError && err.code === 'MFA_FAILED') {
-      throw new HoldfastError('AUTH_INVALID_CREDENTIALS');
-    }
-    throw err;
-  }
+    return { status: 'signed_in' as const, ...issued, multiFactor: sessionFactor !== null };
+  });
 }
 
 /** The stored credential details of a user's WebAuthn factors (never anything secret: keys are public). */

@@ -1,8 +1,8 @@
 /**
  * What one command costs the database: the SQL statements, the transactions and the audit
  * records of one request on the hottest second-factor paths (the TOTP factor step of sign-in,
- * STS GetSessionToken with SerialNumber and TokenCode from a long-term key, IAM
- * CreateVirtualMFADevice). Each is one command: one transaction, one audit record of the change
+ * step-up with a TOTP code, passwordless passkey sign-in, STS GetSessionToken with SerialNumber
+ * and TokenCode from a long-term key, IAM CreateVirtualMFADevice). Each is one command: one transaction, one audit record of the change
  * (and, for an AWS call, its `aws.call` record in the same transaction). SQLite and PostgreSQL;
  * frozen clock. With HOLDFAST_COUNT_REPORT=1 the figures are printed.
  */
@@ -14,6 +14,7 @@ import type { Store } from '../../src/core/ports.js';
 import { createStore } from '../../src/storage/store.js';
 import { awsQuery, xmlValue } from '../helpers/aws-query.js';
 import { DATABASE_KINDS } from '../helpers/databases.js';
+import { SoftAuthenticator } from '../helpers/soft-authenticator.js';
 import {
   buildTestServer,
   createTestInstallation,
@@ -133,6 +134,84 @@ describe.each(DATABASE_KINDS)('what one command costs the database [$name]', ({ 
     expectStatus(step.answer, 200);
     expect(step.transactions).toBe(1);
     expect(step.audit).toEqual(['auth.sign_in']);
+  });
+
+  it('step-up with a TOTP code: one transaction, one audit record', async () => {
+    const email = 'stepup@acme.test';
+    await createUserWithPassword(inst, { accountName: 'acme', email, password: PASSWORD, role: 'user' });
+    const passwordOnly = await api.passwordToken(email);
+    const enrolled = await api.enrolTOTP(passwordOnly, 'phone');
+    expectStatus(enrolled, 201);
+    const factorId = enrolled.body.factor.id as string;
+    const secret = enrolled.body.secret as string;
+    const codes: [string, string] = [totpAt(secret, now() - STEP_MS), totpAt(secret, now())];
+    expectStatus(await api.enable(passwordOnly, factorId, { codes }), 200);
+    inst.clock.advance(STEP_MS);
+    const signedIn = await api.secondFactor(await api.startFlow(email), {
+      factorId,
+      code: totpAt(secret, now()),
+    });
+    expectStatus(signedIn, 200);
+    const token = signedIn.body.token as string;
+    inst.clock.advance(STEP_MS);
+
+    const step = await measure('step-up with TOTP', () =>
+      api.http({
+        method: 'POST',
+        url: '/v1/session/step-up',
+        body: { factorId, code: totpAt(secret, now()) },
+        token,
+      }),
+    );
+    expectStatus(step.answer, 200);
+    expect(step.transactions).toBe(1);
+    expect(step.audit).toEqual(['session.step_up']);
+  });
+
+  it('passwordless passkey sign-in: one transaction, one audit record', async () => {
+    const email = 'passkey@acme.test';
+    await createUserWithPassword(inst, { accountName: 'acme', email, password: PASSWORD, role: 'user' });
+    const token = await api.passwordToken(email);
+    const authenticator = new SoftAuthenticator({
+      userVerified: true,
+      backupEligible: true,
+      backedUp: true,
+      counter: 'none',
+    });
+    const origin = 'http://localhost:8080';
+    const creation = await api.http({
+      method: 'POST',
+      url: '/v1/factors/webauthn/options',
+      body: { kind: 'passkey', name: 'Phone passkey' },
+      token,
+    });
+    expectStatus(creation, 200);
+    const credential = authenticator.createCredential({ options: creation.body.options, origin });
+    const registered = await api.http({
+      method: 'POST',
+      url: '/v1/factors/webauthn',
+      body: { challengeId: creation.body.challengeId, credential },
+      token,
+    });
+    expectStatus(registered, 201);
+    const request = await api.http({
+      method: 'POST',
+      url: '/v1/sign-in/passkey/options',
+      body: { account: 'acme' },
+    });
+    expectStatus(request, 200);
+    const assertion = authenticator.getAssertion({ options: request.body.options, origin });
+
+    const signIn = await measure('passkey sign-in', () =>
+      api.http({
+        method: 'POST',
+        url: '/v1/sign-in/passkey',
+        body: { challengeId: request.body.challengeId, credential: assertion },
+      }),
+    );
+    expectStatus(signIn.answer, 200);
+    expect(signIn.transactions).toBe(1);
+    expect(signIn.audit).toEqual(['auth.sign_in']);
   });
 
   it('IAM CreateVirtualMFADevice and STS GetSessionToken with a TokenCode: one transaction each', async () => {
