@@ -11,6 +11,7 @@ import { HoldfastError } from '../core/errors.js';
 import { userArn } from '../core/policy/arn.js';
 import { migrateInstallationDatabase, rotateMasterKey } from '../installation.js';
 import { ctx, operator, run, setupUrl, withDatabaseOptions, type CommonFlags } from './common.js';
+import { registerBackupCommands } from './backup-commands.js';
 import { registerFactorCommands } from './factor-commands.js';
 import { registerMeCommands } from './me-commands.js';
 import { registerSuspensionCommand } from './mfa-commands.js';
@@ -362,6 +363,7 @@ registerWebAuthnCommands(program);
 registerCredentialsCommand(program);
 registerPolicyCommands(program);
 registerResetCommands(program);
+registerBackupCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.exitCode = reportError(err, false);
