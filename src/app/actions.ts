@@ -104,6 +104,17 @@ export const ACTIONS = {
   GetRecoverySettings: 'holdfast:GetRecoverySettings',
   UpdateRecoverySettings: 'holdfast:UpdateRecoverySettings',
   ListAlerts: 'holdfast:ListAlerts',
+  // The OpenID Connect provider (docs/oidc.md).
+  CreateOidcClient: 'holdfast:CreateOidcClient',
+  ListOidcClients: 'holdfast:ListOidcClients',
+  DeleteOidcClient: 'holdfast:DeleteOidcClient',
+  RotateOidcKeys: 'holdfast:RotateOidcKeys',
+  /** The provider's protocol endpoints (authorization, token, userinfo, …): OAuth decides there. */
+  OidcProvider: 'holdfast:OidcProvider',
+  /** The sign-in and consent page of an authorization request. */
+  OidcInteraction: 'holdfast:OidcInteraction',
+  ListOidcConsents: 'holdfast:ListOidcConsents',
+  RevokeOidcConsent: 'holdfast:RevokeOidcConsent',
 } as const;
 
 /** An action name. */
@@ -111,6 +122,9 @@ export type Action = (typeof ACTIONS)[keyof typeof ACTIONS];
 
 const ADMINISTRATION: readonly Action[] = [
   ACTIONS.UpdateAccountSettings,
+  ACTIONS.CreateOidcClient,
+  ACTIONS.ListOidcClients,
+  ACTIONS.DeleteOidcClient,
   ACTIONS.ListUsers,
   ACTIONS.CreateUser,
   ACTIONS.DisableUser,

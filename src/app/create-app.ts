@@ -2,6 +2,7 @@ import * as accessKeys from './access-keys.js';
 import * as alerts from './alerts.js';
 import * as contacts from './contacts.js';
 import * as delivery from './delivery.js';
+import * as oidc from './oidc/index.js';
 import * as recovery from './recovery.js';
 import * as resets from './resets.js';
 import {
@@ -184,6 +185,8 @@ const USE_CASES = {
   deliverDue: delivery.deliverDue,
   listOutbox: delivery.listOutbox,
   renderOutboxMessage: delivery.renderOutboxMessage,
+  // The OpenID Connect provider (docs/oidc.md).
+  ...oidc.OIDC_USE_CASES,
 };
 
 type UseCases = typeof USE_CASES;

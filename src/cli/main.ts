@@ -11,7 +11,6 @@ import { HoldfastError } from '../core/errors.js';
 import { userArn } from '../core/policy/arn.js';
 import { migrateInstallationDatabase, rotateMasterKey } from '../installation.js';
 import { ctx, operator, run, setupUrl, withDatabaseOptions, type CommonFlags } from './common.js';
-import { registerBackupCommands } from './backup-commands.js';
 import { registerFactorCommands } from './factor-commands.js';
 import { registerMeCommands } from './me-commands.js';
 import { registerSuspensionCommand } from './mfa-commands.js';
@@ -51,8 +50,7 @@ withDatabaseOptions(program.command('serve').description('run the HTTP server'))
         );
       }
       process.stderr.write(
-        `Holdfast listening on ${running.url} (${running.installation.database.displayUrl})\n` +
-          `Web console: ${running.consoleUrl}/\n`,
+        `Holdfast listening on ${running.url} (${running.installation.database.displayUrl})\n`,
       );
       let stopping = false;
       const stop = (signal: string) => {
@@ -363,7 +361,6 @@ registerWebAuthnCommands(program);
 registerCredentialsCommand(program);
 registerPolicyCommands(program);
 registerResetCommands(program);
-registerBackupCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.exitCode = reportError(err, false);

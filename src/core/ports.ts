@@ -8,6 +8,7 @@ import type { AuditEvent, AuditRecord } from './audit/event.js';
 import type { Factor } from './factors/factor.js';
 import type { HardwareToken } from './factors/hardware-token/inventory.js';
 import type { Flow } from './flows/flow.js';
+import type { OidcRepository } from './oidc/oidc.js';
 import type { Account, Principal } from './principals/types.js';
 import type { RecoveryRepository } from './recovery/types.js';
 import type { Session, SessionAuth } from './sessions/session.js';
@@ -543,6 +544,7 @@ export interface Repositories {
   awsIdentities: AwsIdentityRepository;
   recovery: RecoveryRepository;
   sealedValues: SealedValueRepository;
+  oidc: OidcRepository;
 }
 
 /** One value sealed under the master key, and where it lives. */

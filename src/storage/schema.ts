@@ -1,4 +1,5 @@
 import type { RecoverySchema } from './recovery-schema.js';
+import type { OidcSchema } from './repositories/oidc-schema.js';
 /** Kysely table types. Times are integer milliseconds since the epoch; JSON is stored as text. */
 export interface AccountsTable {
   id: string;
@@ -350,7 +351,7 @@ export interface AwsMfaDevicesTable {
   created_at: number;
 }
 
-export interface Schema extends RecoverySchema {
+export interface Schema extends RecoverySchema, OidcSchema {
   accounts: AccountsTable;
   principals: PrincipalsTable;
   setup_tokens: SetupTokensTable;

@@ -33,6 +33,18 @@ export const SEALED_COLUMNS = [
     valueColumn: 'secret_sealed',
     context: (id: string) => `tempkey:${id}`,
   },
+  {
+    table: 'oidc_clients',
+    keyColumn: 'id',
+    valueColumn: 'secret_sealed',
+    context: (id: string) => `oidc-client:${id}`,
+  },
+  {
+    table: 'oidc_signing_keys',
+    keyColumn: 'id',
+    valueColumn: 'private_sealed',
+    context: (id: string) => `oidc-key:${id}`,
+  },
 ] as const;
 
 export type { SealedValue } from '../core/ports.js';

@@ -13,6 +13,7 @@ import { factorRepository } from './repositories/factors.js';
 import { flowRepository } from './repositories/flows.js';
 import { hardwareTokenRepository } from './repositories/hardware-tokens.js';
 import { mfaStateRepository } from './repositories/mfa-state.js';
+import { oidcRepository } from './repositories/oidc.js';
 import { outboxRepository } from './repositories/outbox.js';
 import { policyRepository } from './repositories/policies.js';
 import { enrolmentRepository } from './repositories/enrolment.js';
@@ -51,6 +52,7 @@ export function createRepositories(db: Kysely<Schema>, dialect: Dialect): Reposi
     awsIdentities: awsIdentityRepository(db),
     recovery: recoveryRepository(db),
     sealedValues: sealedValueRepository(db, dialect),
+    oidc: oidcRepository(db),
   };
 }
 
