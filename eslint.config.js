@@ -154,15 +154,6 @@ export default tseslint.config(
     typeOnly: ['@simplewebauthn/*'],
     why: APP_WHY,
   }),
-  // Still to move: the IAM virtual-device use case draws its QR code with `qrcode` itself
-  // instead of deps.qrCodes (the QrCodeRenderer port). Every other wall holds for this file.
-  wall({
-    files: ['src/app/aws-mfa-devices.ts'],
-    folders: APP_FOLDERS,
-    packages: APP_PACKAGES.filter((p) => p !== 'qrcode'),
-    typeOnly: ['@simplewebauthn/*'],
-    why: APP_WHY,
-  }),
   // The faces and the configuration never reach storage or platform.
   wall({
     files: ['src/http/**/*.ts'],

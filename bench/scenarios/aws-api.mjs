@@ -73,9 +73,9 @@ async function seedUsers(inst, { users, log }) {
     distModule('core/principals/identifiers.js'),
     distModule('platform/system.js'),
     distModule('app/factor-secrets.js'),
-    distModule('app/access-keys.js'),
+    distModule('app/aws/access-keys.js'),
     distModule('core/access-keys/access-key.js'),
-    distModule('app/aws-mfa-devices.js'),
+    distModule('app/aws/mfa-devices.js'),
   ]);
   const { store, secretBox } = inst;
   const t0 = performance.now();

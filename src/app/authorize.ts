@@ -12,6 +12,8 @@ import {
   type GuardrailVerdict,
 } from '../core/policy/guardrails.js';
 import { compilePolicyCached, type CompiledPolicy } from '../core/policy/parse-policy.js';
+import { intersectWithSessionPolicy } from '../core/policy/session-policy.js';
+import type { Repositories } from '../core/ports.js';
 import type { Account, Principal } from '../core/principals/types.js';
 import { actionTraits, type Action } from './actions.js';
 import type { Actor, RequestContext } from './context.js';
@@ -69,10 +71,10 @@ export function mfaFactsOf(actor: Actor & { kind: 'principal' }): MfaFacts | nul
 
 /** The compiled identity and account-wide policies that apply to a principal. */
 async function policiesOf(
-  deps: AppDeps,
+  reader: Pick<Repositories, 'policies'>,
   principal: Principal,
 ): Promise<{ identity: CompiledPolicy[]; account: CompiledPolicy[] }> {
-  const stored = await deps.store.policies.effectiveFor(principal.accountId, principal.id);
+  const stored = await reader.policies.effectiveFor(principal.accountId, principal.id);
   // Stored documents were validated when saved; compiled ones are cached by text.
   return {
     identity: [...builtinPoliciesFor(principal.role), ...stored.identity.map(compilePolicyCached)],
@@ -110,6 +112,8 @@ export async function decide(
   action: Action,
   resource: Resource,
   sourceIp?: string | null,
+  /** Where policies and account settings are read: a command's transaction, or the store. */
+  reader: Pick<Repositories, 'policies' | 'accounts'> = deps.store,
 ): Promise<AuthorizationDecision> {
   const self = actor.principal;
   const target = resource.principal;
@@ -125,7 +129,7 @@ export async function decide(
   }
   const mfa = mfaFactsOf(actor);
   const traits = actionTraits(action);
-  const account = traits.factorSensitive ? await deps.store.accounts.findById(self.accountId) : null;
+  const account = traits.factorSensitive ? await reader.accounts.findById(self.accountId) : null;
   const verdict = checkGuardrails({
     traits,
     actor: {
@@ -157,28 +161,33 @@ export async function decide(
   const policies =
     breakGlass === 'policies-ignored'
       ? { identity: [...builtinPoliciesFor(self.role)], account: [] }
-      : await policiesOf(deps, self);
-  const evaluateWith = (facts: MfaFacts | null, asCredential: CredentialKind = credential) =>
-    evaluate({
-      identityPolicies: policies.identity,
-      accountPolicies: policies.account,
-      context: buildRequestContext({
-        principal: {
-          accountId: self.accountId,
-          username: self.username,
-          userid: self.id,
-          arn: userArn(self.accountId, self.username),
-        },
-        action,
-        resource: resourceArn,
-        nowMs: deps.clock.now(),
-        credential: asCredential,
-        mfa: facts,
-        sourceIp: sourceIp ?? undefined,
-        // aws:TokenIssueTime: when the session or temporary credentials were issued.
-        tokenIssuedAtMs: actor.session.createdAt,
-      }),
+      : await policiesOf(reader, self);
+  // An AWS role session's session policy caps what the role's own policies allow.
+  const sessionPolicy = actor.sessionPolicy === undefined ? null : compilePolicyCached(actor.sessionPolicy);
+  const evaluateWith = (facts: MfaFacts | null, asCredential: CredentialKind = credential) => {
+    const context = buildRequestContext({
+      principal: {
+        accountId: self.accountId,
+        username: self.username,
+        userid: self.id,
+        arn: userArn(self.accountId, self.username),
+      },
+      action,
+      resource: resourceArn,
+      nowMs: deps.clock.now(),
+      credential: asCredential,
+      mfa: facts,
+      sourceIp: sourceIp ?? undefined,
+      // aws:TokenIssueTime: when the session or temporary credentials were issued.
+      tokenIssuedAtMs: actor.session.createdAt,
     });
+    const own = evaluate({ identityPolicies: policies.identity, accountPolicies: policies.account, context });
+    if (sessionPolicy === null) return own;
+    return intersectWithSessionPolicy(
+      own,
+      evaluate({ identityPolicies: [sessionPolicy], accountPolicies: [], context }),
+    );
+  };
   /**
    * The weakest assurance level whose fresh MFA the policies would allow, or null. Asked as an
    * MFA session would ask: long-term keys cannot step up, but whether MFA would help decides

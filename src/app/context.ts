@@ -37,6 +37,11 @@ export type Actor =
       session: Session;
       /** How the request was signed: a session (console, JSON API, temporary keys) or long-term access keys. */
       credential?: 'session' | 'long-term-key';
+      /**
+       * A session policy (an AWS role session's AssumeRole `Policy`): the actor may do only what
+       * both its own policies and this one allow.
+       */
+      sessionPolicy?: string;
     }
   | { kind: 'operator' };
 

@@ -1,4 +1,7 @@
-import * as accessKeys from './access-keys.js';
+import * as accessKeys from './aws/access-keys.js';
+import * as iamAccount from './aws/iam-account.js';
+import * as roles from './aws/roles.js';
+import * as sts from './aws/sts.js';
 import * as alerts from './alerts.js';
 import * as contacts from './contacts.js';
 import * as delivery from './delivery.js';
@@ -13,7 +16,7 @@ import {
   writeAuditCheckpoint,
 } from './audit-log.js';
 import { recordAwsCall } from './aws-calls.js';
-import * as awsMfaDevices from './aws-mfa-devices.js';
+import * as awsMfaDevices from './aws/mfa-devices.js';
 import {
   authenticate,
   changePassword,
@@ -144,12 +147,12 @@ const USE_CASES = {
   listAccessKeys: accessKeys.listAccessKeys,
   updateAccessKey: accessKeys.updateAccessKey,
   deleteAccessKey: accessKeys.deleteAccessKey,
-  deleteUser: accessKeys.deleteUser,
-  createLoginProfile: accessKeys.createLoginProfile,
-  createRole: accessKeys.createRole,
-  getSessionToken: accessKeys.getSessionToken,
-  assumeRole: accessKeys.assumeRole,
-  accountSummary: accessKeys.accountSummary,
+  deleteUser: iamAccount.deleteUser,
+  createLoginProfile: iamAccount.createLoginProfile,
+  accountSummary: iamAccount.accountSummary,
+  createRole: roles.createRole,
+  getSessionToken: sts.getSessionToken,
+  assumeRole: sts.assumeRole,
   recordAwsCall,
   createVirtualMFADevice: awsMfaDevices.createVirtualMFADevice,
   enableMFADevice: awsMfaDevices.enableMFADevice,

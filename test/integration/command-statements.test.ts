@@ -248,4 +248,86 @@ describe.each(DATABASE_KINDS)('what one command costs the database [$name]', ({ 
     expect(session.transactions).toBe(1);
     expect(session.audit).toEqual(['sts.session_token_issue', 'aws.call']);
   });
+
+  it('STS AssumeRole with a TokenCode: one transaction, one audit record; a refused one spends the code', async () => {
+    const account = (await inst.store.accounts.findByName('acme'))!;
+    const ctx = { requestId: 'test', sourceIp: null, userAgent: 'test' };
+    const admin = await inst.app.createAdminWithAccessKey({ ctx, accountId: account.id, username: 'roles' });
+    const keys = { accessKeyId: admin.key.id, secretAccessKey: admin.secretAccessKey };
+    const aws = awsQuery(server, now);
+    const created = await aws.iam(keys, {
+      Action: 'CreateVirtualMFADevice',
+      VirtualMFADeviceName: 'roles-phone',
+    });
+    expect(created.status, created.body).toBe(200);
+    const serial = xmlValue(created.body, 'SerialNumber')!;
+    const seed = Buffer.from(xmlValue(created.body, 'Base32StringSeed')!, 'base64').toString('ascii');
+    inst.clock.advance(STEP_MS);
+    const enabled = await aws.iam(keys, {
+      Action: 'EnableMFADevice',
+      UserName: 'roles',
+      SerialNumber: serial,
+      AuthenticationCode1: totpAt(seed, now() - STEP_MS),
+      AuthenticationCode2: totpAt(seed, now()),
+    });
+    expect(enabled.status, enabled.body).toBe(200);
+    const trust = (principal: string) =>
+      JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Effect: 'Allow',
+            Principal: { AWS: principal },
+            Action: 'sts:AssumeRole',
+            Condition: { Bool: { 'aws:MultiFactorAuthPresent': 'true' } },
+          },
+        ],
+      });
+    const operator = { kind: 'operator' as const };
+    const role = await inst.app.createRole({
+      actor: operator,
+      ctx,
+      accountId: account.id,
+      name: 'oncall',
+      trustPolicy: trust(`arn:aws:iam::${account.id}:user/roles`),
+    });
+    const closed = await inst.app.createRole({
+      actor: operator,
+      ctx,
+      accountId: account.id,
+      name: 'closed',
+      trustPolicy: trust(`arn:aws:iam::${account.id}:user/nobody`),
+    });
+    inst.clock.advance(STEP_MS);
+
+    const assumed = await measure('AssumeRole with TokenCode', () =>
+      aws.sts(keys, {
+        Action: 'AssumeRole',
+        RoleArn: `arn:aws:iam::${account.id}:role/${role.name}`,
+        RoleSessionName: 'oncall-1',
+        SerialNumber: serial,
+        TokenCode: totpAt(seed, now()),
+      }),
+    );
+    expect(assumed.answer.status, assumed.answer.body).toBe(200);
+    expect(assumed.transactions).toBe(1);
+    expect(assumed.audit).toEqual(['sts.assume_role', 'aws.call']);
+
+    // The trust policy refuses: the valid code is used up with the refusal, so it cannot be replayed.
+    inst.clock.advance(STEP_MS);
+    const code = totpAt(seed, now());
+    const refused = await measure('AssumeRole refused by the trust policy', () =>
+      aws.sts(keys, {
+        Action: 'AssumeRole',
+        RoleArn: `arn:aws:iam::${account.id}:role/${closed.name}`,
+        RoleSessionName: 'oncall-2',
+        SerialNumber: serial,
+        TokenCode: code,
+      }),
+    );
+    expect(refused.answer.code).toBe('AccessDenied');
+    expect(refused.audit).toEqual(['sts.assume_role', 'aws.call']);
+    const replay = await aws.sts(keys, { Action: 'GetSessionToken', SerialNumber: serial, TokenCode: code });
+    expect(replay.code).toBe('AccessDenied');
+  });
 });

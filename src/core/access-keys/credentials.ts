@@ -65,6 +65,11 @@ export interface TemporaryCredential {
    * Defaults to `parentKeyId` when that is a long-term key.
    */
   sourceKeyId?: string | null;
+  /**
+   * For assumed-role sessions: the session policy given to AssumeRole (JSON), which the role's
+   * permission policies are intersected with; null or absent: none.
+   */
+  sessionPolicy?: string | null;
   /** When it was issued (ms since the epoch): `aws:TokenIssueTime`. */
   createdAt: number;
   expiresAt: number;

@@ -46,3 +46,20 @@ export function policyNameFromArn(accountId: string, arn: string): string | null
   const name = rest.slice(rest.lastIndexOf('/') + 1);
   return name === '' ? null : name;
 }
+
+/** A role (`arn:aws:iam::ACCOUNT:role{Path}{Name}`; the path is `/` or `/…/`). */
+export function roleArn(role: { accountId: string; path: string; name: string }): string {
+  return `arn:aws:iam::${role.accountId}:role${role.path}${role.name}`;
+}
+
+/** IAM's role name rule (1–64 of `[\w+=,.@-]`). */
+const ROLE_ARN = /^arn:aws:iam::([0-9]{12}):role(\/(?:[\u0021-\u007E]*\/)?)([\w+=,.@-]{1,64})$/;
+
+/**
+ * Reads `arn:aws:iam::ACCOUNT:role/[path/]NAME`; null when the text is not a role ARN. The path
+ * is returned as stored (`/` or `/…/`), so `roleArn(parseRoleArn(x)!) === x`.
+ */
+export function parseRoleArn(arn: string): { accountId: string; path: string; name: string } | null {
+  const m = ROLE_ARN.exec(arn);
+  return m === null ? null : { accountId: m[1]!, path: m[2]!, name: m[3]! };
+}

@@ -26,7 +26,8 @@ export interface MatchedStatement {
 }
 
 /** Why an implicit deny happened, for the audit log and the linter. */
-export type ImplicitDenyReason = 'no-identity-allow' | 'not-allowed-by-account-policy';
+export type ImplicitDenyReason =
+  'no-identity-allow' | 'not-allowed-by-account-policy' | 'not-allowed-by-session-policy';
 
 /** Inputs of {@link evaluate}. */
 export interface EvaluateInput {

@@ -3,7 +3,7 @@
  * (the caller's own user name, the IAM user shape, pagination with Marker/MaxItems).
  */
 
-import type { AwsCaller } from '../../app/access-keys.js';
+import type { AwsCaller } from '../../app/aws/access-keys.js';
 import type { Action } from '../../app/actions.js';
 import type { RequestContext } from '../../app/context.js';
 import type { App } from '../../app/create-app.js';

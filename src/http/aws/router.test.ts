@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { AwsCaller } from '../../app/access-keys.js';
+import type { AwsCaller } from '../../app/aws/access-keys.js';
 import { HoldfastError } from '../../core/errors.js';
 import { paginate } from './operation.js';
 import { toAwsError } from './router.js';

@@ -7,9 +7,9 @@
  */
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { checkCredentialScope, type AwsCaller } from '../../app/access-keys.js';
+import { checkCredentialScope, type AwsCaller } from '../../app/aws/access-keys.js';
 import { ACTIONS } from '../../app/actions.js';
-import { virtualDeviceSerial } from '../../app/aws-mfa-devices.js';
+import { virtualDeviceSerial } from '../../app/aws/mfa-devices.js';
 import type { RequestContext } from '../../app/context.js';
 import type { App } from '../../app/create-app.js';
 import type { CallRecord } from '../../app/context.js';

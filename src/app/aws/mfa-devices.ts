@@ -7,18 +7,19 @@
  * to the credential that created it (G3), removal needs a recent MFA (G1), and so on.
  */
 
-import type { AwsMfaDevice } from '../core/access-keys/credentials.js';
-import { HoldfastError } from '../core/errors.js';
-import type { Factor } from '../core/factors/factor.js';
-import { resolveFactorDriver } from '../core/factors/registry.js';
-import { buildKeyURI } from '../core/factors/otp/key-uri.js';
-import { encodeBase32 } from '../core/factors/otp/base32.js';
-import type { Repositories } from '../core/ports.js';
-import type { Principal } from '../core/principals/types.js';
-import { ACTIONS } from './actions.js';
-import { authorize } from './authorize.js';
-import type { Actor, RequestContext } from './context.js';
-import { writeAudit, type AppDeps } from './deps.js';
+import type { AwsMfaDevice } from '../../core/access-keys/credentials.js';
+import { HoldfastError } from '../../core/errors.js';
+import type { Factor } from '../../core/factors/factor.js';
+import { resolveFactorDriver } from '../../core/factors/registry.js';
+import { buildKeyURI } from '../../core/factors/otp/key-uri.js';
+import { encodeBase32 } from '../../core/factors/otp/base32.js';
+import type { Repositories } from '../../core/ports.js';
+import { mfaArn } from '../../core/policy/arn.js';
+import type { Principal } from '../../core/principals/types.js';
+import { ACTIONS } from '../actions.js';
+import { authorize } from '../authorize.js';
+import type { Actor, RequestContext } from '../context.js';
+import { writeAudit, type AppDeps } from '../deps.js';
 import {
   ENROLMENT_REFUSALS,
   enableFactor,
@@ -29,13 +30,13 @@ import {
   removeFactor,
   resyncFactor,
   storePendingFactor,
-} from './factors.js';
-import { runCommand } from './kernel.js';
-import { requireUser } from './users.js';
+} from '../factors.js';
+import { runCommand } from '../kernel.js';
+import { requireUser } from '../users.js';
 
-/** The serial number of an IAM-created virtual device. */
+/** The serial number of an IAM-created virtual device (its ARN: `mfa{Path}{Name}`). */
 export function virtualDeviceSerial(accountId: string, path: string, name: string): string {
-  return `arn:aws:iam::${accountId}:mfa${path}${name}`;
+  return mfaArn(accountId, `${path.slice(1)}${name}`);
 }
 
 /** The serial number IAM shows for a factor that was not created through IAM. */
@@ -126,6 +127,26 @@ async function liveFactor(
   return factor;
 }
 
+/**
+ * Makes a serial number free for a new device, in `tx`: a pending device that expired (or whose
+ * factor was removed elsewhere) frees its name; a live one, or a deactivated one (no factor by
+ * design, kept until DeleteVirtualMFADevice, as in IAM), does not. False when it stays taken.
+ */
+async function freeSerial(
+  deps: AppDeps,
+  tx: Repositories,
+  accountId: string,
+  serialNumber: string,
+): Promise<boolean> {
+  const existing = await tx.awsIdentities.findDevice(accountId, serialNumber);
+  if (existing === null) return true;
+  if (existing.factorId === null || (await liveFactor(deps, tx, accountId, existing.factorId)) !== null) {
+    return false;
+  }
+  await tx.awsIdentities.deleteDevice(accountId, serialNumber);
+  return true;
+}
+
 /** A new virtual device, with its seed and QR code (returned only here). */
 export interface CreatedVirtualDevice {
   serialNumber: string;
@@ -166,18 +187,7 @@ export async function createVirtualMFADevice(
     },
     async (uow) => {
       const { tx } = uow;
-      const existing = await tx.awsIdentities.findDevice(principal.accountId, serialNumber);
-      if (existing !== null) {
-        // A pending device that expired (or whose factor was removed elsewhere) frees its name; a
-        // deactivated one (no factor by design) keeps it until DeleteVirtualMFADevice, as in IAM.
-        if (
-          existing.factorId === null ||
-          (await liveFactor(deps, tx, principal.accountId, existing.factorId)) !== null
-        ) {
-          throw alreadyExists();
-        }
-        await tx.awsIdentities.deleteDevice(principal.accountId, serialNumber);
-      }
+      if (!(await freeSerial(deps, tx, principal.accountId, serialNumber))) throw alreadyExists();
       const name = parseFactorName(input.name);
       // Counted even when the enrolment is refused (G4): refusals end the work after commit.
       const throttled = await enrolmentAttemptStep(deps, tx, {
@@ -225,17 +235,17 @@ export async function createVirtualMFADevice(
     },
   );
   const { factor, secret } = created;
-  const keyUri = buildKeyURI({
-    type: 'totp',
-    issuer: deps.settings.mfa.issuer ?? created.accountName ?? 'Holdfast',
-    accountName: `${input.name}@${principal.username}`,
-    secret,
-    algorithm: factor.params.algorithm,
-    digits: factor.params.digits,
-    period: factor.params.period,
-  });
-  const { default: QRCode } = await import('qrcode');
-  const qrCodePng = await QRCode.toBuffer(keyUri, { type: 'png', errorCorrectionLevel: 'M', margin: 2 });
+  const qrCodePng = await deps.qrCodes.png(
+    buildKeyURI({
+      type: 'totp',
+      issuer: deps.settings.mfa.issuer ?? created.accountName ?? 'Holdfast',
+      accountName: `${input.name}@${principal.username}`,
+      secret,
+      algorithm: factor.params.algorithm,
+      digits: factor.params.digits,
+      period: factor.params.period,
+    }),
+  );
   return { serialNumber, secretBase32: encodeBase32(secret), qrCodePng, factor };
 }
 
