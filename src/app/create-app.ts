@@ -46,6 +46,7 @@ import { lockoutRisk } from './insights.js';
 import { resealSecrets } from './key-rotation.js';
 import { completeSignInWithSecondFactor, liftMfaSuspension, stepUp } from './mfa.js';
 import * as policies from './policies.js';
+import { MANAGED_POLICY_USE_CASES } from './aws/managed-policies.js';
 import { checkReadiness } from './readiness.js';
 import { recoveryCodeStatus, regenerateRecoveryCodes } from './recovery-codes.js';
 import * as webauthn from './webauthn.js';
@@ -184,6 +185,8 @@ const USE_CASES = {
   getRecoverySettings: resets.getRecoverySettings,
   updateRecoverySettings: resets.updateRecoverySettings,
   listAlerts: alerts.listAlerts,
+  // IAM records the AWS face keeps beyond users, keys and devices (app/aws/).
+  ...MANAGED_POLICY_USE_CASES,
   scanForAlerts: alerts.scanForAlerts,
   deliverDue: delivery.deliverDue,
   listOutbox: delivery.listOutbox,

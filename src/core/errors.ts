@@ -8,6 +8,7 @@
 
 import { AWS_ERROR_CODES } from './access-keys/access-key-errors.js';
 import { FACTOR_ERROR_CODES } from './factors/factor-errors.js';
+import { IAM_ERROR_CODES } from './aws/iam-errors.js';
 import { POLICY_ERROR_CODES } from './policy/policy-errors.js';
 import { RECOVERY_ERROR_CODES } from './recovery/recovery-errors.js';
 import { WEBAUTHN_ERROR_CODES } from './factors/webauthn/webauthn-errors.js';
@@ -78,6 +79,7 @@ export const ERROR_CODES = {
   ...SMS_OTP_ERROR_CODES,
   ...OIDC_ERROR_CODES,
   ...AWS_ERROR_CODES,
+  ...IAM_ERROR_CODES,
   ...RECOVERY_ERROR_CODES,
 } as const satisfies Record<string, string>;
 

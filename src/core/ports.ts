@@ -4,6 +4,7 @@ import type {
   TemporaryCredentialRepository,
 } from './access-keys/credentials.js';
 import type { AuditCheckpoint } from './audit/checkpoint.js';
+import type { IamRepository } from './aws/iam-records.js';
 import type { AuditEvent, AuditRecord } from './audit/event.js';
 import type { Factor } from './factors/factor.js';
 import type { HardwareToken } from './factors/hardware-token/inventory.js';
@@ -537,6 +538,8 @@ export interface Repositories {
   mfaState: MfaStateRepository;
   outbox: OutboxRepository;
   policies: PolicyRepository;
+  /** Managed-policy versions, tags, permissions boundaries, the password policy. */
+  iam: IamRepository;
   enrolment: EnrolmentRepository;
   webauthn: WebAuthnRepository;
   accessKeys: AccessKeyRepository;

@@ -214,6 +214,44 @@ export interface PoliciesTable {
   updated_at: number;
 }
 
+export interface ManagedPolicyStateTable {
+  policy_id: string;
+  account_id: string;
+  path: string;
+  default_version: string;
+  next_version: number;
+}
+
+export interface PolicyVersionsTable {
+  policy_id: string;
+  version_id: string;
+  account_id: string;
+  document: string;
+  created_at: number;
+}
+
+export interface IamTagsTable {
+  subject_id: string;
+  key_lower: string;
+  subject_type: string;
+  account_id: string;
+  tag_key: string;
+  tag_value: string;
+  position: number;
+}
+
+export interface PermissionsBoundariesTable {
+  subject_id: string;
+  subject_type: string;
+  account_id: string;
+  policy_id: string;
+}
+
+export interface PasswordPoliciesTable {
+  account_id: string;
+  document: string;
+}
+
 export interface PolicyGroupsTable {
   id: string;
   account_id: string;
@@ -380,4 +418,9 @@ export interface Schema extends RecoverySchema, OidcSchema {
   temporary_credentials: TemporaryCredentialsTable;
   aws_roles: AwsRolesTable;
   aws_mfa_devices: AwsMfaDevicesTable;
+  managed_policy_state: ManagedPolicyStateTable;
+  policy_versions: PolicyVersionsTable;
+  iam_tags: IamTagsTable;
+  permissions_boundaries: PermissionsBoundariesTable;
+  password_policies: PasswordPoliciesTable;
 }

@@ -16,6 +16,7 @@ import { mfaStateRepository } from './repositories/mfa-state.js';
 import { oidcRepository } from './repositories/oidc.js';
 import { outboxRepository } from './repositories/outbox.js';
 import { policyRepository } from './repositories/policies.js';
+import { iamRepository } from './repositories/iam.js';
 import { enrolmentRepository } from './repositories/enrolment.js';
 import { recoveryCodeRepository } from './repositories/recovery-codes.js';
 import { recoveryRepository } from './repositories/recovery.js';
@@ -45,6 +46,7 @@ export function createRepositories(db: Kysely<Schema>, dialect: Dialect): Reposi
     mfaState: mfaStateRepository(db),
     outbox: outboxRepository(db),
     policies: policyRepository(db),
+    iam: iamRepository(db),
     enrolment: enrolmentRepository(db),
     webauthn: webAuthnRepository(db),
     accessKeys: accessKeyRepository(db),

@@ -19,6 +19,7 @@ import {
   type OperationContext,
 } from './operation.js';
 import { readBoolean, readEnum, readInteger, readString } from './query.js';
+import { IAM_POLICY_OPERATIONS } from './iam-policy-actions.js';
 import { AwsError } from './xml.js';
 
 /** Users and managed policies live at the root path only. */
@@ -347,42 +348,6 @@ export const IAM_OPERATIONS: Readonly<Record<string, AwsOperation>> = {
       return { result: shapes.deleteUserPolicyResult() };
     },
   },
-  CreatePolicy: {
-    action: ACTIONS.CreatePolicy,
-    async handle(c) {
-      const name = readName(c.params, 'PolicyName', 128);
-      const path = readPath(c.params);
-      if (path !== '/') throw pathNotSupported();
-      const document = readPolicyDocument(c, 'PolicyDocument');
-      const description = readString(c.params, 'Description', { maxLength: 1000 });
-      const saved = await c.app.createManagedPolicy({
-        ...base(c),
-        name,
-        document,
-        ...(description === undefined ? {} : { description }),
-      });
-      const p = saved.policy;
-      const arn = policyArn(c.accountId, p.name);
-      return {
-        result: shapes.createPolicyResult({
-          policy: {
-            policyName: p.name,
-            policyId: p.id,
-            arn,
-            path: '/',
-            defaultVersionId: 'v1',
-            attachmentCount: 0,
-            permissionsBoundaryUsageCount: 0,
-            isAttachable: true,
-            description: p.description === '' ? undefined : p.description,
-            createDate: p.createdAt,
-            updateDate: p.updatedAt,
-          },
-        }),
-        audit: { policy: { policyName: p.name, arn } },
-      };
-    },
-  },
   AttachUserPolicy: {
     action: ACTIONS.AttachUserPolicy,
     async handle(c) {
@@ -457,4 +422,5 @@ export const IAM_OPERATIONS: Readonly<Record<string, AwsOperation>> = {
       return { result: shapes.getAccountSummaryResult({ summary }) };
     },
   },
+  ...IAM_POLICY_OPERATIONS,
 };

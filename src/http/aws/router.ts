@@ -104,6 +104,17 @@ const AWS_CODE_OF: Readonly<Partial<Record<HoldfastError['code'], AwsErrorCode>>
   AWS_ROLE_ALREADY_EXISTS: 'EntityAlreadyExists',
   AWS_MFA_DEVICE_ALREADY_EXISTS: 'EntityAlreadyExists',
   AWS_MFA_DEVICE_IN_USE: 'DeleteConflict',
+  GROUP_NOT_FOUND: 'NoSuchEntity',
+  GROUP_ALREADY_EXISTS: 'EntityAlreadyExists',
+  IAM_POLICY_DOCUMENT_INVALID: 'MalformedPolicyDocument',
+  IAM_POLICY_VERSION_NOT_FOUND: 'NoSuchEntity',
+  IAM_POLICY_VERSION_LIMIT: 'LimitExceeded',
+  IAM_POLICY_VERSION_IS_DEFAULT: 'DeleteConflict',
+  IAM_POLICY_HAS_VERSIONS: 'DeleteConflict',
+  IAM_TAG_INVALID: 'ValidationError',
+  IAM_TAG_DUPLICATE: 'InvalidInput',
+  IAM_TAG_LIMIT: 'LimitExceeded',
+  IAM_GROUP_NOT_EMPTY: 'DeleteConflict',
 };
 
 /**
@@ -159,7 +170,9 @@ export function toAwsError(
   if (aws === undefined) {
     return new AwsError('ServiceFailure', 'The request processing has failed because of an unknown error.');
   }
-  return new AwsError(aws, err.message);
+  // Holdfast's policy messages start with the finding's code (`POLICY_MALFORMED: …`); AWS
+  // clients get the reason alone.
+  return new AwsError(aws, err.message.replace(/^[A-Z][A-Z0-9_]+: /, ''));
 }
 
 function headerText(value: string | string[] | undefined): string | null {
