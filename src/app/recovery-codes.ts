@@ -1,19 +1,16 @@
 import { HoldfastError } from '../core/errors.js';
 import type { Repositories } from '../core/ports.js';
 import type { Principal } from '../core/principals/types.js';
-import { randomString } from '../core/random.js';
+import { RECOVERY_CODE_COUNT, recoveryCodeDriver } from '../core/factors/recovery-codes/driver.js';
 import { hasMFA } from '../core/sessions/session.js';
 import { ACTIONS } from './actions.js';
 import { authorize, stepUpMaxAgeMs } from './authorize.js';
 import type { Actor, RequestContext } from './context.js';
 import { newId, notifyPrincipal, writeAudit, type AppDeps } from './deps.js';
-import { recoveryCodeHash, requireRecentMFA } from './mfa.js';
+import { requireRecentMFA } from './mfa.js';
 
-/** Codes per set. */
-export const RECOVERY_CODE_COUNT = 10;
-/** 10 Base32 characters: 50 bits of entropy per code. */
-const RECOVERY_CODE_ALPHABET = 'abcdefghijklmnopqrstuvwxyz234567';
-const RECOVERY_CODE_LENGTH = 10;
+/** Codes per set (the recovery-code driver's). */
+export { RECOVERY_CODE_COUNT };
 
 /** Recovery code status (never the codes). */
 export interface RecoveryCodeStatus {
@@ -55,7 +52,8 @@ export async function regenerateRecoveryCodes(
     { accountId: principal.accountId, principal },
     input.ctx,
   );
-  const issuedWith = issuingFactor(input.actor);
+  const maxAgeMs = stepUpMaxAgeMs(deps, await deps.store.accounts.findById(principal.accountId));
+  const issuedWith = issuingFactor(input.actor) ?? justEnrolled(input.actor, deps.clock.now(), maxAgeMs);
   if (issuedWith === null) {
     // A principal that has a factor is asked to step up with it (the console and CLI then retry);
     // one without a factor, or a long-term key, cannot get codes at all.
@@ -65,7 +63,6 @@ export async function regenerateRecoveryCodes(
     if (!hasFactor || (input.actor.credential ?? 'session') !== 'session') {
       return refuse(deps, input, new HoldfastError('RECOVERY_CODES_NEED_FACTOR'));
     }
-    const maxAgeMs = stepUpMaxAgeMs(deps, await deps.store.accounts.findById(principal.accountId));
     return refuse(
       deps,
       input,
@@ -74,24 +71,24 @@ export async function regenerateRecoveryCodes(
       }),
     );
   }
-  // G1: a recent MFA, as for every factor-sensitive change.
-  await requireRecentMFA(deps, session);
-  const codes = Array.from({ length: RECOVERY_CODE_COUNT }, () => {
-    const raw = randomString(deps.random, RECOVERY_CODE_ALPHABET, RECOVERY_CODE_LENGTH);
-    return `${raw.slice(0, 5)}-${raw.slice(5)}`;
+  // G1: a recent MFA, as for every factor-sensitive change (or the first factor, proved just now).
+  if (issuedWith !== session.auth.enrolled?.factorId || hasMFA(session))
+    await requireRecentMFA(deps, session);
+  const { codes, hashes } = recoveryCodeDriver.beginEnrolment({
+    random: deps.random,
+    pepper: deps.pepper,
+    principalId: principal.id,
   });
-  if (new Set(codes).size !== codes.length) throw new HoldfastError('INTERNAL_ERROR');
   const written = await deps.store.transaction(async (tx) => {
     // Decided here, with the write: a factor removed a moment ago does not leave codes behind.
     const factors = await tx.factors.listByPrincipal(principal.accountId, principal.id);
     if (!factors.some((f) => f.status === 'enabled')) return false;
+    // Issued on the strength of a factor: it must still be enabled now.
+    if (!factors.some((f) => f.id === issuedWith && f.status === 'enabled')) return false;
     await tx.recoveryCodes.replaceSet({
       accountId: principal.accountId,
       principalId: principal.id,
-      codes: codes.map((code) => ({
-        id: newId(deps, 'rc_'),
-        codeHash: recoveryCodeHash(deps, principal.id, code),
-      })),
+      codes: hashes.map((codeHash) => ({ id: newId(deps, 'rc_'), codeHash })),
       now: deps.clock.now(),
       issued: { factorId: issuedWith, sessionId: session.id },
     });
@@ -125,6 +122,18 @@ function issuingFactor(actor: Actor & { kind: 'principal' }): string | null {
   if ((actor.credential ?? 'session') !== 'session') return null;
   if (!hasMFA(actor.session) || factor === null || factor.kind === 'recovery_code') return null;
   return factor.factorId;
+}
+
+/**
+ * The first factor this password session enrolled and proved, within the step-up age, while the
+ * session has no MFA of its own: the moment right after enrolment, when the person still holds
+ * the factor they just proved and is asked to print their recovery codes.
+ */
+function justEnrolled(actor: Actor & { kind: 'principal' }, now: number, maxAgeMs: number): string | null {
+  const enrolled = actor.session.auth.enrolled;
+  if ((actor.credential ?? 'session') !== 'session' || hasMFA(actor.session)) return null;
+  if (enrolled === undefined || now - enrolled.at > maxAgeMs) return null;
+  return enrolled.factorId;
 }
 
 async function refuse(

@@ -647,9 +647,26 @@ describe.each(DATABASE_KINDS)('second factors over HTTP [$name]', ({ name }) => 
   });
 
   describe('recovery codes', () => {
+    it('right after enabling the first factor, its session prints the first set without a second code', async () => {
+      const user = await newUser();
+      const factor = await enrolEnabled(user.token, 'first phone');
+      // The code just used would be a replay; the session proved the factor a moment ago.
+      const first = await call.regenerate(user.token);
+      expectStatus(first, 200);
+      expect(first.body.codes).toHaveLength(10);
+      expect((await call.recoveryStatus(user.token)).body).toEqual({ remaining: 10 });
+      // It is no MFA session: adding a second factor or replacing the set still needs a step-up.
+      expect((await call.session(user.token)).body.session.mfa).toBeNull();
+      expectError(await api.enrolTOTP(user.token, 'second'), 403, 'MFA_STEP_UP_REQUIRED');
+      const [issued] = await auditFor('recovery_code.regenerate', user.id);
+      expect(issued).toMatchObject({ outcome: 'success', details: { issuedWithFactor: factor.id } });
+    });
+
     it('10 single-use codes, any case, with or without the dash; sign-in asks to review factors', async () => {
       const user = await userWithTOTP();
-      // Recovery codes back up a factor: a password-only session is asked to step up (docs/mfa.md).
+      // Recovery codes back up a factor: a password-only session is asked to step up (docs/mfa.md)
+      // once the moment of its enrolment (the step-up age) has passed.
+      inst.clock.advance(16 * MINUTE);
       expectError(await call.regenerate(user.token), 403, 'MFA_STEP_UP_REQUIRED');
       const mfa = await mfaSignIn(user, user.factor);
       const generated = await call.regenerate(mfa.token);

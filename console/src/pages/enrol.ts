@@ -258,7 +258,7 @@ async function showEnabled(section: HTMLElement, name: string): Promise<void> {
         )
       : h(
           'div',
-          {},
+          { 'data-slot': 'no-recovery-codes' },
           h(
             'p',
             {},
@@ -275,7 +275,8 @@ async function showEnabled(section: HTMLElement, name: string): Promise<void> {
     void busy(section, async () => {
       try {
         const { codes } = await post<{ codes: string[] }>('/v1/recovery-codes');
-        create.remove();
+        // The "no recovery codes" line and its button are stale once the set is shown.
+        section.querySelector('[data-slot="no-recovery-codes"]')?.remove();
         const who = currentSession();
         codesSlot.replaceChildren(
           recoveryCodesBlock(codes, who ? `${who.user.email} (${who.account.name})` : 'your account'),

@@ -233,7 +233,11 @@ function recoverySection(section: HTMLElement, remaining: number): void {
       h('strong', { id: 'recovery-remaining', 'data-testid': 'recovery-remaining' }, String(remaining)),
     ),
     remaining === 0
-      ? h('p', { class: 'status warning' }, 'You have no recovery codes. Create a set and keep it safe.')
+      ? h(
+          'p',
+          { class: 'status warning', 'data-slot': 'no-recovery-codes' },
+          'You have no recovery codes. Create a set and keep it safe.',
+        )
       : null,
     create,
     status.el,
@@ -248,6 +252,9 @@ function recoverySection(section: HTMLElement, remaining: number): void {
         const label = who ? `${who.user.email} (${who.account.name})` : 'your account';
         const count = section.querySelector('#recovery-remaining');
         if (count) count.textContent = String(codes.length);
+        // The warning is stale once the set exists; the button now replaces the set.
+        section.querySelector('[data-slot="no-recovery-codes"]')?.remove();
+        create.textContent = 'Replace with a new set';
         slot.replaceChildren(recoveryCodesBlock(codes, label));
       } catch (err) {
         status.error(describeError(err));

@@ -13,6 +13,12 @@ export interface SessionAuth {
   /** Methods in order, as in RFC 8176 AMR values: `pwd`, `otp`, `hwk`, `swk`, `rec`, `setup`. */
   methods: string[];
   factor: SessionFactor | null;
+  /**
+   * The first factor this session enrolled, proved by its code or ceremony at enrolment. It does
+   * not make the session multi-factor; it lets this session issue the first recovery codes right
+   * after (a fresh step-up would ask for the one-time code just used, refused as a replay).
+   */
+  enrolled?: SessionFactor;
 }
 
 /** How the client carries the token: an HttpOnly cookie (console) or a bearer header (API). */
