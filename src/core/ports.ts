@@ -274,7 +274,8 @@ export interface MfaStateRepository {
 }
 
 /** Where a stored policy document applies: a managed policy (attached to users and groups), inline on one user or group, or account-wide (caps every identity policy). */
-export type PolicyScope = 'managed' | 'user' | 'group' | 'account';
+/** `role`: an inline policy of an IAM role (owner: the role id). */
+export type PolicyScope = 'managed' | 'user' | 'group' | 'role' | 'account';
 
 /** A customer policy document as stored. */
 export interface StoredPolicy {
@@ -314,7 +315,7 @@ export interface PolicyRepository {
   /** Attaches a managed policy; false when it already was. */
   attach(input: {
     policyId: string;
-    subjectType: 'user' | 'group';
+    subjectType: 'user' | 'group' | 'role';
     subjectId: string;
     accountId: string;
     now: number;

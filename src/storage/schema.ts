@@ -365,6 +365,8 @@ export interface TemporaryCredentialsTable {
   factor_id: string | null;
   /** The long-term key at the start of its chain (migration 0008). */
   source_key_id: string | null;
+  /** The session policy of an assumed-role session (migration 0014). */
+  session_policy: string | null;
 }
 
 export interface AwsRolesTable {

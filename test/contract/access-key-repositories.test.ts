@@ -268,6 +268,38 @@ describe.each(DATABASE_KINDS)('access key repositories contract [$name]', ({ nam
     expect(await store.principals.findById(ACCOUNT, USER)).not.toBeNull();
   });
 
+  it('roles: listed by name, updated, deleted; a role session keeps its session policy', async () => {
+    await store.awsIdentities.insertRole(role({ id: 'AROAAAAAAAAAAAAAAAA7', name: 'Alpha' }));
+    const names = async () => (await store.awsIdentities.listRoles(ACCOUNT)).map((r) => r.name);
+    expect(await names()).toEqual(['Alpha', 'Deploy']);
+    const alpha = (await store.awsIdentities.findRoleById(ACCOUNT, 'AROAAAAAAAAAAAAAAAA7'))!;
+    const changed = {
+      ...alpha,
+      description: 'on call',
+      trustPolicy: '{"Statement":[]}',
+      maxSessionDuration: 7200,
+    };
+    await store.awsIdentities.updateRole(changed);
+    expect(await store.awsIdentities.findRole(ACCOUNT, 'alpha')).toEqual(changed);
+    // Another account's role of the same id is never touched.
+    expect(await store.awsIdentities.deleteRole(OTHER_ACCOUNT, 'AROAAAAAAAAAAAAAAAA7')).toBe(false);
+    expect(await store.awsIdentities.deleteRole(ACCOUNT, 'AROAAAAAAAAAAAAAAAA7')).toBe(true);
+    expect(await store.awsIdentities.deleteRole(ACCOUNT, 'AROAAAAAAAAAAAAAAAA7')).toBe(false);
+    expect(await names()).toEqual(['Deploy']);
+
+    const policy =
+      '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:Get*","Resource":"*"}]}';
+    const session = temporary({
+      id: 'ASIAAAAAAAAAAAAAAAA9',
+      source: 'assumed-role',
+      roleId: 'AROAAAAAAAAAAAAAAAA1',
+      roleSessionName: 's9',
+      sessionPolicy: policy,
+    });
+    await store.temporaryCredentials.insert(session);
+    expect(await store.temporaryCredentials.findById('ASIAAAAAAAAAAAAAAAA9')).toEqual(session);
+  });
+
   it('access key and temporary secrets are re-sealed by key rotation', () => {
     const tables = SEALED_COLUMNS.map((c) => c.table as string);
     expect(tables).toEqual(expect.arrayContaining(['access_keys', 'temporary_credentials']));

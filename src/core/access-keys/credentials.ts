@@ -156,6 +156,12 @@ export interface AwsIdentityRepository {
   /** Finds a role by name, case-insensitively (IAM names are). */
   findRole(accountId: string, name: string): Promise<AwsRole | null>;
   findRoleById(accountId: string, id: string): Promise<AwsRole | null>;
+  /** Every role of an account, by name (case-insensitive order). */
+  listRoles(accountId: string): Promise<AwsRole[]>;
+  /** Saves a role's description, trust policy and maximum session duration. */
+  updateRole(role: AwsRole): Promise<void>;
+  /** Deletes a role; false when there was none. Its sessions end (they no longer resolve). */
+  deleteRole(accountId: string, id: string): Promise<boolean>;
   countRoles(accountId: string): Promise<number>;
   insertDevice(device: AwsMfaDevice): Promise<void>;
   findDevice(accountId: string, serialNumber: string): Promise<AwsMfaDevice | null>;

@@ -120,6 +120,7 @@ function toTemporaryCredential(row: TemporaryCredentialsTable): TemporaryCredent
     mfa: row.mfa === null ? null : (JSON.parse(row.mfa) as CredentialMfa),
     parentKeyId: row.parent_key_id,
     sourceKeyId: row.source_key_id,
+    ...(row.session_policy === null ? {} : { sessionPolicy: row.session_policy }),
     createdAt: Number(row.created_at),
     expiresAt: Number(row.expires_at),
     revokedAt: row.revoked_at === null ? null : Number(row.revoked_at),
@@ -147,6 +148,7 @@ export function temporaryCredentialRepository(db: Kysely<Schema>): TemporaryCred
           expires_at: c.expiresAt,
           revoked_at: c.revokedAt,
           factor_id: c.mfa === null || c.mfa.factorId === '' ? null : c.mfa.factorId,
+          session_policy: c.sessionPolicy ?? null,
           source_key_id:
             c.sourceKeyId !== undefined
               ? c.sourceKeyId
@@ -275,6 +277,35 @@ export function awsIdentityRepository(db: Kysely<Schema>): AwsIdentityRepository
         .where('id', '=', id)
         .executeTakeFirst();
       return row ? toRole(row) : null;
+    },
+    async listRoles(accountId) {
+      const rows = await db
+        .selectFrom('aws_roles')
+        .selectAll()
+        .where('account_id', '=', accountId)
+        .orderBy('name_key')
+        .execute();
+      return rows.map(toRole);
+    },
+    async updateRole(role) {
+      await db
+        .updateTable('aws_roles')
+        .set({
+          description: role.description,
+          trust_policy: role.trustPolicy,
+          max_session_duration: role.maxSessionDuration,
+        })
+        .where('account_id', '=', role.accountId)
+        .where('id', '=', role.id)
+        .execute();
+    },
+    async deleteRole(accountId, id) {
+      const result = await db
+        .deleteFrom('aws_roles')
+        .where('account_id', '=', accountId)
+        .where('id', '=', id)
+        .executeTakeFirst();
+      return Number(result.numDeletedRows) > 0;
     },
     async countRoles(accountId) {
       const row = await db

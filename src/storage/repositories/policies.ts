@@ -149,6 +149,8 @@ export function policyRepository(db: Kysely<Schema>): PolicyRepository {
           eb.or([
             eb('scope', '=', 'account'),
             eb.and([eb('scope', '=', 'user'), eb('owner_id', '=', principalId)]),
+            // A role session acts as its role: the role's inline policies.
+            eb.and([eb('scope', '=', 'role'), eb('owner_id', '=', principalId)]),
             eb.and([eb('scope', '=', 'group'), eb('owner_id', 'in', groupIdsOf(principalId))]),
             eb(
               'id',
