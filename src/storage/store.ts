@@ -63,7 +63,7 @@ export function createStore(database: Database): Store {
   const { kysely, dialect } = database;
   const run: Store['transaction'] =
     dialect === 'sqlite'
-      ? groupCommit(kysely)
+      ? groupCommit(database)
       : (work) => kysely.transaction().execute((trx) => work(createRepositories(trx, dialect)));
   // A unique-constraint refusal leaves as a typed StorageConflict, whatever the driver.
   const transaction: Store['transaction'] = (work) => run(work).catch(rethrowAsConflict);
@@ -85,44 +85,70 @@ interface Unit {
 }
 
 /**
- * Group commit for SQLite. SQLite has one writer and every durable commit is an fsync that
- * blocks the event loop; so the units of work that arrive in one turn of the event loop run
- * one after another inside ONE transaction, each in a savepoint of its own (a unit that fails
- * is rolled back alone and its caller gets its error), and share one COMMIT. No caller hears
- * of success before that COMMIT is durable. A unit must not start another top-level
- * transaction and wait for it (it would wait for its own batch).
+ * Group commit for SQLite. SQLite has one writer; so the units of work that arrive in one turn
+ * of the event loop run one after another inside ONE transaction and share one COMMIT. When
+ * the batch holds several units, each runs in a savepoint of its own (a unit that fails is
+ * rolled back alone and its caller gets its error); a batch of one needs no savepoint (its
+ * failure rolls back the transaction). No caller hears of success before the COMMIT is
+ * durable: on a file in asynchronous-sync mode the next batch starts as soon as this one has
+ * committed, while the WAL sync that makes it durable runs off the event loop, and the units
+ * are settled when that sync completes. A unit must not start another top-level transaction
+ * and wait for it (it would wait for its own batch).
  */
-function groupCommit(kysely: Kysely<Schema>): Store['transaction'] {
+function groupCommit(database: Database): Store['transaction'] {
+  const { kysely } = database;
   let queue: Unit[] = [];
   let scheduled = false;
   let previous: Promise<void> = Promise.resolve();
+
+  const runBatch = async (trx: Kysely<Schema>, batch: Unit[], settled: Array<() => void>) => {
+    const repos = createRepositories(trx, 'sqlite');
+    if (batch.length === 1) {
+      const unit = batch[0]!;
+      const value = await unit.work(repos);
+      settled.push(() => unit.resolve(value));
+      return;
+    }
+    for (const unit of batch) {
+      await sql`savepoint unit`.execute(trx);
+      try {
+        const value = await unit.work(repos);
+        await sql`release savepoint unit`.execute(trx);
+        settled.push(() => unit.resolve(value));
+      } catch (error) {
+        await sql`rollback to savepoint unit`.execute(trx);
+        await sql`release savepoint unit`.execute(trx);
+        settled.push(() => unit.reject(error));
+      }
+    }
+  };
 
   const flush = async (): Promise<void> => {
     const batch = queue;
     queue = [];
     scheduled = false;
     const settled: Array<() => void> = [];
+    let durable: Promise<void>;
     try {
-      await kysely.transaction().execute(async (trx) => {
-        const repos = createRepositories(trx, 'sqlite');
-        for (const unit of batch) {
-          await sql`savepoint unit`.execute(trx);
-          try {
-            const value = await unit.work(repos);
-            await sql`release savepoint unit`.execute(trx);
-            settled.push(() => unit.resolve(value));
-          } catch (error) {
-            await sql`rollback to savepoint unit`.execute(trx);
-            await sql`release savepoint unit`.execute(trx);
-            settled.push(() => unit.reject(error));
-          }
-        }
-      });
+      if (database.deferredDurabilityTransaction !== undefined) {
+        ({ durable } = await database.deferredDurabilityTransaction((trx) => runBatch(trx, batch, settled)));
+      } else {
+        await kysely.transaction().execute((trx) => runBatch(trx, batch, settled));
+        durable = Promise.resolve();
+      }
     } catch (error) {
       for (const unit of batch) unit.reject(error);
       return;
     }
-    for (const settle of settled) settle();
+    // Not awaited: the next batch may commit while this one's sync is on the disk.
+    durable.then(
+      () => {
+        for (const settle of settled) settle();
+      },
+      (error: unknown) => {
+        for (const unit of batch) unit.reject(error);
+      },
+    );
   };
 
   return <T>(work: (tx: Repositories) => Promise<T>) =>
