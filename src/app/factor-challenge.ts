@@ -2,22 +2,14 @@
  * Challenges of the factor kinds whose code the server sends (text-message codes, the
  * `sms_otp` kind), and the enrolment of such a factor. A code is sent only when the user asks
  * for one named factor's challenge: nothing falls back to SMS by itself (MISSION.md failure 2).
- * The code is then checked like any other code, by the factor's driver in checkSecondFactor
+ * The code is then checked like any other code, by the factor's driver in secondFactorStep
  * (sign-in, step-up) or enableFactor (enrolment); admission (G3), enrolment throttling (G4),
  * suspension and audit are the generic ones.
  */
 import { HoldfastError } from '../core/errors.js';
 import type { Factor } from '../core/factors/factor.js';
 import { resolveFactorDriver } from '../core/factors/registry.js';
-import {
-  maskPhoneNumber,
-  packSmsSecret,
-  parsePhoneNumber,
-  SMS_CODE_TTL_MS,
-  SMS_OTP_PARAMS,
-  SMS_SEED_BYTES,
-  smsChallenge,
-} from '../core/factors/sms-otp/driver.js';
+import { maskPhoneNumber, parsePhoneNumber, SMS_CODE_TTL_MS } from '../core/factors/sms-otp/driver.js';
 import type { Repositories } from '../core/ports.js';
 import type { Principal } from '../core/principals/types.js';
 import type { ThrottlePolicy } from '../core/throttle.js';
@@ -28,9 +20,9 @@ import { writeAudit, type AppDeps } from './deps.js';
 import { otpStateOf } from './factor-secrets.js';
 import {
   auditRefusal,
+  beginPendingEnrolment,
   countEnrolmentAttempt,
   ENROLMENT_REFUSALS,
-  newPendingFactor,
   parseFactorName,
   storePendingFactor,
 } from './factors.js';
@@ -127,19 +119,12 @@ export async function createSmsOtpFactor(
   const phone = parsePhoneNumber(input.phoneNumber);
   const name = parseFactorName(input.name ?? `Phone ${maskPhoneNumber(phone)}`);
   await countEnrolmentAttempt(deps, input.actor, input.ctx, 'factor.create');
-  const now = deps.clock.now();
-  const secret = packSmsSecret(deps.random.bytes(SMS_SEED_BYTES), phone);
-  const challenge = smsChallenge({
-    state: { secret, params: SMS_OTP_PARAMS, lastCounter: null, driftSteps: 0 },
-    now,
-  });
-  // The first code's challenge is live from the start (see the driver).
-  const factor = newPendingFactor(deps, input.actor, {
-    kind: 'sms_otp',
-    name,
-    secret,
-    params: SMS_OTP_PARAMS,
-    lastCounter: challenge.lastCounter,
+  // The driver (through the registry) makes the seed and the first live challenge; the code to
+  // text is that challenge's.
+  const { factor, secret } = beginPendingEnrolment(deps, input.actor, { kind: 'sms_otp', name, phone });
+  const challenge = resolveFactorDriver('sms_otp').challenge!({
+    state: { secret, params: factor.params, lastCounter: null, driftSteps: 0 },
+    now: deps.clock.now(),
   });
   const id = factor.id;
   const waitMs = await deps.store

@@ -1,6 +1,11 @@
 import { HoldfastError } from '../core/errors.js';
 import type { Factor } from '../core/factors/factor.js';
 import { codesComparedPerCheck } from '../core/factors/otp/otp-checks.js';
+import {
+  normaliseRecoveryCode,
+  RECOVERY_CODE_PROOF,
+  recoveryCodeDriver,
+} from '../core/factors/recovery-codes/driver.js';
 import { resolveFactorDriver } from '../core/factors/registry.js';
 import { isMultiFactorSignIn } from '../core/factors/webauthn/assurance.js';
 import { nextTransition, type Flow } from '../core/flows/flow.js';
@@ -10,7 +15,6 @@ import type { MfaState, Repositories } from '../core/ports.js';
 import type { Principal } from '../core/principals/types.js';
 import type { Session, SessionChannel, SessionFactor } from '../core/sessions/session.js';
 import type { ThrottlePolicy } from '../core/throttle.js';
-import { hmacBase64url } from '../core/crypto/hashing.js';
 import { ACTIONS } from './actions.js';
 import { createSession, type IssuedSession } from './auth.js';
 import { authorize, stepUpMaxAgeMs } from './authorize.js';
@@ -72,14 +76,12 @@ const MAX_KNOWN_SOURCES = 16;
 /** Consecutive failures at which the user is told that someone is failing their second factor. */
 const FAILURE_NOTICE_AT = 5;
 
-/** Normalises a recovery code as users type it (case, spaces and dashes do not matter). */
-export function normaliseRecoveryCode(code: string): string {
-  return code.toLowerCase().replace(/[\s-]/g, '');
-}
+/** Normalises a recovery code as users type it (the recovery-code driver's rule). */
+export { normaliseRecoveryCode };
 
-/** The keyed hash a recovery code is stored as, bound to its principal. */
+/** The keyed hash a recovery code is stored as, bound to its principal (the driver's). */
 export function recoveryCodeHash(deps: Pick<AppDeps, 'pepper'>, principalId: string, code: string): string {
-  return hmacBase64url(deps.pepper, `recovery:${principalId}:${normaliseRecoveryCode(code)}`);
+  return recoveryCodeDriver.verify({ pepper: deps.pepper, principalId, code }).codeHash;
 }
 
 /** When a suspension lifts by itself (older rows carry no end: the default length applies). */
@@ -396,8 +398,8 @@ export async function secondFactorStep(
         now,
       })
     ) {
-      proofOf = { factorId: 'recovery_code', kind: 'recovery_code', assurance: 'recovery_code', at: now };
-      methods = ['rec'];
+      proofOf = { ...RECOVERY_CODE_PROOF, at: now };
+      methods = [recoveryCodeDriver.amr];
     }
   } else if (factor !== null && verified !== null) {
     // The conditional update is the replay guard: a step/counter is accepted at most once.

@@ -3,24 +3,10 @@ import type { OTPDigits, OTPHashAlgorithm } from './otp/hotp.js';
 /** Kinds of second factor. Adding a kind = a driver folder plus a row in registry.ts. */
 export type FactorKind = 'totp' | 'hardware_token' | 'webauthn' | 'sms_otp';
 
-/**
- * Assurance levels, weakest first (MISSION.md failure 5). A session records the level of the
- * factor that authenticated it so policies can require a minimum. The last three are WebAuthn's
- * (webauthn/assurance.ts, docs/assurance.md). `restricted_otp` is a code texted to a phone (NIST
- * SP 800-63B §5.1.3.3 "restricted"): the weakest factor kind. Recovery codes stay the floor of
- * the order: they are the way back in, and "any second factor" still answers `recovery_code`.
- */
-export const ASSURANCE_LEVELS = [
-  'recovery_code',
-  'restricted_otp',
-  'software_otp',
-  'hardware_otp',
-  'synced_passkey',
-  'device_bound_key',
-  'attested_hardware_key',
-] as const;
-/** One assurance level. */
-export type AssuranceLevel = (typeof ASSURANCE_LEVELS)[number];
+import type { AssuranceLevel } from './assurance-levels.js';
+
+/** The levels live in one table (assurance-levels.ts); re-exported for the existing callers. */
+export { ASSURANCE_LEVELS, type AssuranceLevel } from './assurance-levels.js';
 
 /** OTP parameters of a factor (RFC 4226 / RFC 6238). */
 export interface OTPParams {
@@ -92,9 +78,28 @@ export type FactorVerification =
   | { ok: true; lastCounter: number; driftSteps: number }
   | { ok: false; reason: 'mismatch' | 'replayed' | 'malformed' | 'expired' };
 
+/** What a user answers to finish enrolling a code factor: two consecutive codes, or one. */
+export type EnrolmentResponse = { codes: [string, string] } | { code: string };
+
+/** Randomness a driver may draw on (injected: core reads none itself). */
+export interface EnrolmentRandom {
+  bytes(length: number): Uint8Array;
+}
+
+/** What a driver's `beginEnrolment` makes: the secret to seal and the factor's starting state. */
+export interface EnrolmentStart {
+  secret: Uint8Array;
+  params: OTPParams;
+  /** The replay counter the pending factor starts with (an SMS factor's first live challenge). */
+  lastCounter: number | null;
+}
+
 /**
- * A factor driver: pure checks over stored state, returning the new state for the caller to
- * save (the caller's conditional update is what makes a code single-use under concurrency).
+ * A factor driver, shaped for the ceremonies a factor goes through: begin enrolment (a new
+ * secret and starting state), complete enrolment (the user's answer to it), an optional
+ * challenge (kinds whose code the server sends), and verify (one proof at sign-in or step-up).
+ * Every step is a pure check over stored state returning the new state for the caller to save
+ * (the caller's conditional update is what makes a code single-use under concurrency).
  */
 export interface FactorDriver {
   kind: FactorKind;
@@ -104,8 +109,26 @@ export interface FactorDriver {
   label: string;
   /** False for kinds proven by something other than a typed code (WebAuthn assertions). */
   acceptsCodes?: boolean;
+  /**
+   * Whether an account must allow the kind before anyone may enrol it (text-message codes: off by
+   * default, MISSION.md failure 2).
+   */
+  offByDefault?: boolean;
   /** Assurance of a factor of this kind. */
   assurance(input: { adminProvisioned: boolean }): AssuranceLevel;
+  /**
+   * Begins a self-service enrolment: the new secret and starting state of a pending factor.
+   * Absent for kinds a user cannot start alone this way (hardware tokens are assigned by an
+   * admin; WebAuthn registers through its attestation ceremony).
+   */
+  beginEnrolment?(input: { random: EnrolmentRandom; now: number; phone?: string }): EnrolmentStart;
+  /** Completes an enrolment (enable) with the user's answer; the new replay/drift state to save. */
+  completeEnrolment(input: {
+    state: OTPState;
+    response: EnrolmentResponse;
+    now: number;
+    settings: VerifySettings;
+  }): FactorVerification;
   /** Checks one code at sign-in or step-up. */
   verify(input: { state: OTPState; code: string; now: number; settings: VerifySettings }): FactorVerification;
   /** Checks two consecutive codes (enabling, resynchronising), searching a window of `width`. */
@@ -127,4 +150,18 @@ export interface FactorDriver {
     counter: number;
     lastCounter: number;
   };
+}
+
+/**
+ * The enrolment answer of a code factor: two consecutive codes prove the clock or counter is in
+ * step (as AWS EnableMFADevice asks), one code is the console's convenience.
+ */
+export function completeCodeEnrolment(
+  driver: Pick<FactorDriver, 'verify' | 'verifyConsecutive'>,
+  input: { state: OTPState; response: EnrolmentResponse; now: number; settings: VerifySettings },
+): FactorVerification {
+  const { state, response, now, settings } = input;
+  return 'codes' in response
+    ? driver.verifyConsecutive({ state, codes: response.codes, now, settings, purpose: 'enable' })
+    : driver.verify({ state, code: response.code, now, settings });
 }

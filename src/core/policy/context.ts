@@ -5,6 +5,7 @@
  * The context carries the time: core reads no clock (DESIGN.md convention 5).
  */
 
+import { ASSURANCE_LEVEL_NUMBERS } from '../factors/assurance-levels.js';
 import type { AssuranceLevel, FactorKind } from '../factors/factor.js';
 
 /** One condition-key value: a single value, or a list for a multi-valued key. */
@@ -30,19 +31,9 @@ export interface RequestContext {
 
 /**
  * Numeric scale for `holdfast:MfaAssuranceLevel`, so a policy can ask for a minimum with
- * `NumericGreaterThanEquals`. Numbers are spaced and fixed: a new level (WebAuthn) gets its own
- * number between existing ones instead of shifting them, so saved policies keep their meaning.
- * Typed as a full record: adding an AssuranceLevel without a number fails to compile.
+ * `NumericGreaterThanEquals`: a column of the one level table (core/factors/assurance-levels.ts).
  */
-export const ASSURANCE_LEVEL_NUMBERS: Readonly<Record<AssuranceLevel, number>> = {
-  recovery_code: 10,
-  restricted_otp: 15,
-  software_otp: 20,
-  hardware_otp: 30,
-  synced_passkey: 40,
-  device_bound_key: 50,
-  attested_hardware_key: 60,
-};
+export { ASSURANCE_LEVEL_NUMBERS };
 
 /** Condition keys (lower-cased) that {@link buildRequestContext} alone sets. */
 export const RESERVED_KEYS: readonly string[] = [

@@ -106,12 +106,37 @@ export function verifySmsCode(input: { state: OTPState; code: string; now: numbe
   return { ok: true, lastCounter: counter, driftSteps: 0 };
 }
 
+/**
+ * Begins enrolling a phone: a fresh seed sealed with the (validated) number, and the first code's
+ * challenge live from the start, so the caller texts it and the user enables with it.
+ */
+export function beginSmsEnrolment(input: {
+  random: { bytes(length: number): Uint8Array };
+  now: number;
+  phone?: string;
+}): { secret: Uint8Array; params: OTPParams; lastCounter: number } {
+  if (input.phone === undefined) throw new HoldfastError('SMS_OTP_PHONE_INVALID');
+  const secret = packSmsSecret(input.random.bytes(SMS_SEED_BYTES), parsePhoneNumber(input.phone));
+  const first = smsChallenge({
+    state: { secret, params: SMS_OTP_PARAMS, lastCounter: null, driftSteps: 0 },
+    now: input.now,
+  });
+  return { secret, params: SMS_OTP_PARAMS, lastCounter: first.lastCounter };
+}
+
 /** Text-message codes: the weakest kind, off unless the account allows it. */
 export const smsOtpDriver: FactorDriver = {
   kind: 'sms_otp',
   amr: 'sms',
   label: 'Text message (SMS), weak',
+  offByDefault: true,
   assurance: () => 'restricted_otp',
+  beginEnrolment: beginSmsEnrolment,
+  // Enabling takes the one code that was texted (two codes are not how this kind works).
+  completeEnrolment: ({ state, response, now }) =>
+    'code' in response
+      ? verifySmsCode({ state, code: response.code, now })
+      : { ok: false, reason: 'malformed' },
   verify: verifySmsCode,
   // Enabling takes the one code that was texted; there is nothing to resynchronise.
   verifyConsecutive: () => ({ ok: false, reason: 'malformed' }),

@@ -2,7 +2,7 @@
  * The assurance model of WebAuthn credentials (MISSION.md failure 5: "MFA required" must say what
  * kind of proof was given). See docs/assurance.md for the table against NIST SP 800-63B.
  *
- * Three WebAuthn levels sit above the three existing ones (ASSURANCE_LEVELS in ../factor.ts):
+ * Three WebAuthn levels sit above the OTP ones (ASSURANCE_LEVELS in ../assurance-levels.ts):
  *
  * - `synced_passkey`: the credential is backup eligible (BE flag, W3C WebAuthn Level 3 §6.1.3), so
  *   its private key can be copied to other devices through a passkey provider's sync. Bound to
@@ -28,51 +28,15 @@ export const WEBAUTHN_ASSURANCE_LEVELS = [
 /** One WebAuthn assurance level. */
 export type WebAuthnAssuranceLevel = (typeof WEBAUTHN_ASSURANCE_LEVELS)[number];
 
-/**
- * Every assurance level, weakest first: the existing three (ASSURANCE_LEVELS in ../factor.ts, in
- * the same order) followed by the WebAuthn ones.
- */
-export const ALL_ASSURANCE_LEVELS = [
-  'recovery_code',
-  'restricted_otp',
-  'software_otp',
-  'hardware_otp',
-  'synced_passkey',
-  'device_bound_key',
-  'attested_hardware_key',
-] as const;
-/** One level of the full order. */
-export type FullAssuranceLevel = (typeof ALL_ASSURANCE_LEVELS)[number];
-
-/** True when `level` is at least `minimum` in the full order. */
-export function assuranceAtLeast(level: FullAssuranceLevel, minimum: FullAssuranceLevel): boolean {
-  return ALL_ASSURANCE_LEVELS.indexOf(level) >= ALL_ASSURANCE_LEVELS.indexOf(minimum);
-}
-
-/** How strongly the secret is tied to one piece of hardware. */
-export type HardwareBinding = 'none' | 'claimed' | 'proven';
-
-/** The properties of a level that policies may ask for directly. */
-export interface AssuranceProfile {
-  /** Verifier-impersonation resistant (NIST SP 800-63B §5.2.5): the proof is bound to our origin. */
-  phishingResistant: boolean;
-  /** Whether the secret is held in one device that does not export it, and how we know. */
-  hardwareBinding: HardwareBinding;
-  /** The highest NIST SP 800-63B authenticator assurance level the factor can support. */
-  maxAAL: 1 | 2 | 3;
-}
-
-/** The profile of every level (the rationale per row is in docs/assurance.md). */
-export const ASSURANCE_PROFILES: Readonly<Record<FullAssuranceLevel, AssuranceProfile>> = {
-  recovery_code: { phishingResistant: false, hardwareBinding: 'none', maxAAL: 2 },
-  // A texted code (SIM swap, number porting): restricted under NIST SP 800-63B §5.1.3.3.
-  restricted_otp: { phishingResistant: false, hardwareBinding: 'none', maxAAL: 2 },
-  software_otp: { phishingResistant: false, hardwareBinding: 'none', maxAAL: 2 },
-  hardware_otp: { phishingResistant: false, hardwareBinding: 'claimed', maxAAL: 2 },
-  synced_passkey: { phishingResistant: true, hardwareBinding: 'none', maxAAL: 2 },
-  device_bound_key: { phishingResistant: true, hardwareBinding: 'claimed', maxAAL: 2 },
-  attested_hardware_key: { phishingResistant: true, hardwareBinding: 'proven', maxAAL: 3 },
-};
+/** Every assurance level, weakest first: the one order of assurance-levels.ts. */
+export {
+  ASSURANCE_LEVELS as ALL_ASSURANCE_LEVELS,
+  ASSURANCE_PROFILES,
+  assuranceAtLeast,
+  type AssuranceLevel as FullAssuranceLevel,
+  type AssuranceProfile,
+  type HardwareBinding,
+} from '../assurance-levels.js';
 
 /** What is known of a WebAuthn credential (from its registration, or from one assertion). */
 export interface WebAuthnCredentialFacts {

@@ -17,6 +17,9 @@ export const webAuthnDriver: FactorDriver = {
   // The real level is computed per credential at registration (assurance.ts); this is the floor
   // of a key that is neither synced nor attested.
   assurance: () => 'device_bound_key',
+  // Registration is the attestation ceremony (app/webauthn/registration.ts, through the
+  // WebAuthnCeremonies port), which stores the factor enabled: no code ever completes one.
+  completeEnrolment: noCode,
   verify: noCode,
   verifyConsecutive: noCode,
 };
