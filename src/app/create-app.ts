@@ -47,6 +47,7 @@ import { resealSecrets } from './key-rotation.js';
 import { completeSignInWithSecondFactor, liftMfaSuspension, stepUp } from './mfa.js';
 import * as policies from './policies.js';
 import { MANAGED_POLICY_USE_CASES } from './aws/managed-policies.js';
+import { GROUP_USE_CASES } from './aws/groups.js';
 import { checkReadiness } from './readiness.js';
 import { recoveryCodeStatus, regenerateRecoveryCodes } from './recovery-codes.js';
 import * as webauthn from './webauthn.js';
@@ -187,6 +188,7 @@ const USE_CASES = {
   listAlerts: alerts.listAlerts,
   // IAM records the AWS face keeps beyond users, keys and devices (app/aws/).
   ...MANAGED_POLICY_USE_CASES,
+  ...GROUP_USE_CASES,
   scanForAlerts: alerts.scanForAlerts,
   deliverDue: delivery.deliverDue,
   listOutbox: delivery.listOutbox,

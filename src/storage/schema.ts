@@ -247,6 +247,13 @@ export interface PermissionsBoundariesTable {
   policy_id: string;
 }
 
+export interface IamPathsTable {
+  subject_id: string;
+  subject_type: string;
+  account_id: string;
+  path: string;
+}
+
 export interface PasswordPoliciesTable {
   account_id: string;
   document: string;
@@ -425,4 +432,5 @@ export interface Schema extends RecoverySchema, OidcSchema {
   iam_tags: IamTagsTable;
   permissions_boundaries: PermissionsBoundariesTable;
   password_policies: PasswordPoliciesTable;
+  iam_paths: IamPathsTable;
 }

@@ -69,8 +69,12 @@ function mentionsMfa(document: string | null): boolean {
   return document !== null && /multifactorauth|mfaassurance|phishingresistant/i.test(document);
 }
 
-/** Finds a policy of the account by ARN; null when the ARN is not one of its managed policies. */
-async function findByArn(tx: Repositories, accountId: string, arn: string): Promise<StoredPolicy | null> {
+/** Finds a managed policy of the account by ARN (path included); null when there is none. */
+export async function findManagedPolicyByArn(
+  tx: Repositories,
+  accountId: string,
+  arn: string,
+): Promise<StoredPolicy | null> {
   const m = POLICY_ARN.exec(arn);
   if (m === null || m[1] !== accountId) return null;
   const policy = await tx.policies.find({ accountId, scope: 'managed', ownerId: null, name: m[3]! });
@@ -80,7 +84,7 @@ async function findByArn(tx: Repositories, accountId: string, arn: string): Prom
 }
 
 async function requireByArn(tx: Repositories, accountId: string, arn: string): Promise<StoredPolicy> {
-  const policy = await findByArn(tx, accountId, arn);
+  const policy = await findManagedPolicyByArn(tx, accountId, arn);
   if (policy === null) throw noSuchPolicy(arn);
   return policy;
 }

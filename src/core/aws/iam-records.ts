@@ -73,6 +73,19 @@ export interface IamRepository {
   deleteBoundary(subjectId: string): Promise<boolean>;
   /** How many users and roles use a managed policy as their boundary. */
   boundaryUsageCount(policyId: string): Promise<number>;
+  /** The IAM path of a user or group; null when it lives at `/`. */
+  pathOf(subjectId: string): Promise<string | null>;
+  /** Sets a user's or group's path (`/` forgets it). */
+  setPath(input: {
+    accountId: string;
+    subjectType: IamSubjectType;
+    subjectId: string;
+    path: string;
+  }): Promise<void>;
+  /** Renames a group. */
+  renameGroup(groupId: string, name: string): Promise<void>;
+  /** Deletes an empty group with its path and tags. */
+  deleteGroup(groupId: string): Promise<void>;
   /** The account password policy as stored (JSON), or null when none is set. */
   passwordPolicy(accountId: string): Promise<string | null>;
   putPasswordPolicy(accountId: string, document: string): Promise<void>;

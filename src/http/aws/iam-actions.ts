@@ -19,6 +19,7 @@ import {
   type OperationContext,
 } from './operation.js';
 import { readBoolean, readEnum, readInteger, readString } from './query.js';
+import { IAM_GROUP_OPERATIONS } from './iam-group-actions.js';
 import { IAM_POLICY_OPERATIONS } from './iam-policy-actions.js';
 import { AwsError } from './xml.js';
 
@@ -423,4 +424,5 @@ export const IAM_OPERATIONS: Readonly<Record<string, AwsOperation>> = {
     },
   },
   ...IAM_POLICY_OPERATIONS,
+  ...IAM_GROUP_OPERATIONS,
 };

@@ -15,7 +15,7 @@ import type { App } from '../../app/create-app.js';
 import type { CallRecord } from '../../app/context.js';
 import { writeAudit, type AuditFact } from '../../app/deps.js';
 import type { Repositories } from '../../core/ports.js';
-import { isHoldfastError, type HoldfastError } from '../../core/errors.js';
+import { ERROR_CODES, isHoldfastError, type HoldfastError } from '../../core/errors.js';
 import { clientAddress } from '../plugins/session-auth.js';
 import { IAM_OPERATIONS } from './iam-actions.js';
 import { callerArn, type AwsOperation, type OperationOutcome } from './operation.js';
@@ -124,7 +124,12 @@ const AWS_CODE_OF: Readonly<Partial<Record<HoldfastError['code'], AwsErrorCode>>
  */
 export function toAwsError(
   err: unknown,
-  input: { caller: AwsCaller | null; action: string; service: AwsService | undefined },
+  input: {
+    caller: AwsCaller | null;
+    action: string;
+    service: AwsService | undefined;
+    params?: ReadonlyMap<string, string> | null;
+  },
 ): AwsError {
   if (err instanceof AwsError) return err;
   if (!isHoldfastError(err))
@@ -172,7 +177,35 @@ export function toAwsError(
   }
   // Holdfast's policy messages start with the finding's code (`POLICY_MALFORMED: …`); AWS
   // clients get the reason alone.
-  return new AwsError(aws, err.message.replace(/^[A-Z][A-Z0-9_]+: /, ''));
+  return new AwsError(
+    aws,
+    awsWording(err, input.params ?? null) ?? err.message.replace(/^[A-Z][A-Z0-9_]+: /, ''),
+  );
+}
+
+/**
+ * IAM's own wording for "not found" and "already exists", naming the entity the request named,
+ * where the use case answered with the code's generic text.
+ */
+function awsWording(err: HoldfastError, params: ReadonlyMap<string, string> | null): string | null {
+  if (params === null || err.message !== ERROR_CODES[err.code]) return null;
+  const user = params.get('UserName');
+  const group = params.get('GroupName');
+  const policyArn = params.get('PolicyArn');
+  switch (err.code) {
+    case 'USER_NOT_FOUND':
+      return user === undefined ? null : `The user with name ${user} cannot be found.`;
+    case 'USER_NAME_TAKEN':
+      return user === undefined ? null : `User with name ${user} already exists.`;
+    case 'GROUP_NOT_FOUND':
+      return group === undefined ? null : `The group with name ${group} cannot be found.`;
+    case 'GROUP_ALREADY_EXISTS':
+      return group === undefined ? null : `Group with name ${group} already exists.`;
+    case 'POLICY_NOT_FOUND':
+      return policyArn === undefined ? null : `Policy ${policyArn} does not exist or is not attachable.`;
+    default:
+      return null;
+  }
 }
 
 function headerText(value: string | string[] | undefined): string | null {
@@ -468,7 +501,12 @@ async function handleQuery(app: App, cache: SigningKeyCache, request: FastifyReq
       writeSuccessResponse({ service, action: parsed.action, requestId, result: outcome.result }),
     );
   } catch (err) {
-    const error = toAwsError(err, { caller: facts.caller, action: catalogAction, service: facts.service });
+    const error = toAwsError(err, {
+      caller: facts.caller,
+      action: catalogAction,
+      service: facts.service,
+      params: facts.params,
+    });
     if (error.code === 'ServiceFailure') request.log.error({ err }, 'AWS query failed');
     // The refusal's record survives on its own (its own transaction); a failed audit write
     // must not hide the answer.

@@ -3,8 +3,8 @@ import type { Kysely, Migration } from 'kysely';
 /**
  * IAM records beside policies and groups (core/aws/iam-records.ts): managed-policy versions and
  * their state (path, default version, next version number), tags on IAM resources (keys unique
- * without regard to case, as IAM compares them), permissions boundaries, and the account
- * password policy.
+ * without regard to case, as IAM compares them), permissions boundaries, the account password
+ * policy, and the IAM paths of users and groups (`/` when absent).
  */
 export const migration0015: Migration = {
   async up(db: Kysely<unknown>): Promise<void> {
@@ -47,6 +47,13 @@ export const migration0015: Migration = {
       .createIndex('permissions_boundaries_policy')
       .on('permissions_boundaries')
       .column('policy_id')
+      .execute();
+    await db.schema
+      .createTable('iam_paths')
+      .addColumn('subject_id', 'varchar(64)', (c) => c.primaryKey())
+      .addColumn('subject_type', 'varchar(16)', (c) => c.notNull())
+      .addColumn('account_id', 'varchar(12)', (c) => c.notNull())
+      .addColumn('path', 'varchar(512)', (c) => c.notNull())
       .execute();
     await db.schema
       .createTable('password_policies')

@@ -149,6 +149,35 @@ export function iamRepository(db: Kysely<Schema>): IamRepository {
         .executeTakeFirstOrThrow();
       return Number(row.n);
     },
+    async pathOf(subjectId) {
+      const row = await db
+        .selectFrom('iam_paths')
+        .select('path')
+        .where('subject_id', '=', subjectId)
+        .executeTakeFirst();
+      return row?.path ?? null;
+    },
+    async setPath(input) {
+      await db.deleteFrom('iam_paths').where('subject_id', '=', input.subjectId).execute();
+      if (input.path === '/') return;
+      await db
+        .insertInto('iam_paths')
+        .values({
+          subject_id: input.subjectId,
+          subject_type: input.subjectType,
+          account_id: input.accountId,
+          path: input.path,
+        })
+        .execute();
+    },
+    async renameGroup(groupId, name) {
+      await db.updateTable('policy_groups').set({ name }).where('id', '=', groupId).execute();
+    },
+    async deleteGroup(groupId) {
+      await db.deleteFrom('iam_paths').where('subject_id', '=', groupId).execute();
+      await db.deleteFrom('iam_tags').where('subject_id', '=', groupId).execute();
+      await db.deleteFrom('policy_groups').where('id', '=', groupId).execute();
+    },
     async passwordPolicy(accountId) {
       const row = await db
         .selectFrom('password_policies')
