@@ -5,9 +5,9 @@ import globals from 'globals';
 /**
  * The layer walls (DESIGN.md, "Walls"; docs/architecture.md). Each layer lists the folders of
  * ours it must not import, relative to src/; the composition root (main.ts, installation.ts,
- * background.ts) wires concrete adapters and is imported by the CLI only.
+ * background.ts, backups.ts) wires concrete adapters and is imported by the CLI only.
  */
-const ROOT = ['main', 'installation', 'background'];
+const ROOT = ['main', 'installation', 'background', 'backups'];
 const ourFolder = (name) => [`**/${name}/**`, `./${name}/**`];
 const ourRoot = (names) => names.flatMap((n) => [`**/${n}.js`, `./${n}.js`]);
 

@@ -1,6 +1,7 @@
 /**
  * The background jobs of a server process: the outbox delivery worker, the scheduler that ends
- * waiting periods of recovery and resets, and the alert scanner. Each loop runs one pass at a
+ * waiting periods of recovery and resets, the alert scanner, the audit checkpoints and the
+ * retention job that prunes what has expired. Each loop runs one pass at a
  * time (never overlapping itself), survives its own errors, and stops cleanly: `stop()` waits
  * for the pass in flight.
  */
@@ -54,8 +55,11 @@ export function transportsFor(config: DeliveryConfig): { transports: Transports;
 const DELIVERY_BATCH = 20;
 /** The alert scanner runs at most this often, however often the delivery worker polls. */
 const ALERT_SCAN_MS = 2000;
-/** Expired throttle rows and known clients are pruned this often. */
-export const THROTTLE_PRUNE_MS = 10 * 60_000;
+/**
+ * What has expired (flows, throttle rows and known clients, WebAuthn challenges, delivered
+ * outbox messages) is pruned this often (app/retention.ts, docs/operations.md).
+ */
+export const RETENTION_PRUNE_MS = 10 * 60_000;
 /** How often the server signs the audit chain's head when it moved (docs/audit-log.md). */
 export const AUDIT_CHECKPOINT_MS = 60_000;
 
@@ -101,7 +105,17 @@ export async function checkpointAudit(app: App, log: JobLogger): Promise<void> {
   }
 }
 
-/** Starts the delivery worker, the waiting-period scheduler, the alert scanner and the audit checkpoints. */
+/** Prunes what has expired; says how much went when anything did. */
+export async function pruneExpired(app: App, log: JobLogger): Promise<void> {
+  const pruned = await app.pruneExpired();
+  if (Object.values(pruned).some((n) => n > 0))
+    log.info({ job: 'retention', ...pruned }, 'expired rows pruned');
+}
+
+/**
+ * Starts the delivery worker, the waiting-period scheduler, the alert scanner, the audit
+ * checkpoints and the retention job.
+ */
 export function startBackgroundJobs(input: {
   app: App;
   config: DeliveryConfig;
@@ -109,6 +123,8 @@ export function startBackgroundJobs(input: {
   log: JobLogger;
   /** Interval of the audit checkpoint job (default: every minute). */
   checkpointMs?: number;
+  /** Interval of the retention job (default: every ten minutes). */
+  retentionMs?: number;
 }): BackgroundJobs {
   const { app, config, log } = input;
   const { transports, close } = transportsFor(config);
@@ -152,7 +168,7 @@ export function startBackgroundJobs(input: {
       async () => void (await app.scanForAlerts({ webhooks: config.alertWebhooks })),
       log,
     ),
-    loop('throttle-prune', THROTTLE_PRUNE_MS, async () => void (await app.pruneThrottles()), log),
+    loop('retention', input.retentionMs ?? RETENTION_PRUNE_MS, () => pruneExpired(app, log), log),
     loop('audit-checkpoint', input.checkpointMs ?? AUDIT_CHECKPOINT_MS, () => checkpointAudit(app, log), log),
   ];
   return {

@@ -47,6 +47,7 @@ export const ACTIONS = {
   ReadAuditLog: 'holdfast:ReadAuditLog',
   ListOwnSecurityEvents: 'holdfast:ListOwnSecurityEvents',
   VerifyAuditLog: 'holdfast:VerifyAuditLog',
+  ArchiveAuditLog: 'holdfast:ArchiveAuditLog',
   RotateKeys: 'holdfast:RotateKeys',
   LintPolicy: 'holdfast:LintPolicy',
   CreatePolicy: 'iam:CreatePolicy',

@@ -1,3 +1,4 @@
+import { ARCHIVE_ANCHOR_KEY, parseArchiveAnchor, type ArchiveAnchor } from '../core/audit/archive.js';
 import { ChainVerifier, type ChainBreak } from '../core/audit/chain.js';
 import {
   CHECKPOINT_KEY_INFO,
@@ -14,6 +15,7 @@ import { ALERT_CURSOR_KEY } from './alerts.js';
 import { authorize } from './authorize.js';
 import type { Actor, RequestContext } from './context.js';
 import { newId, type AppDeps } from './deps.js';
+import { anchorGenuine } from './retention.js';
 
 const BATCH = 1000;
 
@@ -34,6 +36,8 @@ export interface AuditVerification {
   checkpoints: { total: number; latest: { seq: number; hash: string; time: number } | null };
   /** What is wrong beyond the chain's own links (tail cut off, rewrite, forged checkpoint...). */
   problems: AuditIntegrityProblem[];
+  /** The last record moved to a segment file (`holdfast audit archive`); the live chain starts after it. */
+  archivedThrough: { seq: number; hash: string } | null;
 }
 
 /** The key checkpoints are signed with: HKDF (RFC 5869) from the installation secret sealed under the master key. */
@@ -115,10 +119,13 @@ export async function writeAuditCheckpoint(deps: AppDeps): Promise<CheckpointRes
 async function verifyChain(
   deps: AppDeps,
   onProgress: ((done: number, total: number) => void) | undefined,
+  anchor: ArchiveAnchor | null,
 ): Promise<{ records: number; firstBroken: ChainBreak | null; head: { seq: number; hash: string } | null }> {
   const total = await deps.store.audit.count();
-  const verifier = new ChainVerifier();
-  let head: { seq: number; hash: string } | null = null;
+  // After an archive, the live chain starts at the signed anchor (core/audit/archive.ts).
+  const verifier = new ChainVerifier(anchor === null ? null : { seq: anchor.seq, hash: anchor.hash });
+  let head: { seq: number; hash: string } | null =
+    anchor === null ? null : { seq: anchor.seq, hash: anchor.hash };
   for await (const record of scanAudit(deps)) {
     const broken = verifier.check(record);
     if (broken !== null) return { records: verifier.count, firstBroken: broken, head };
@@ -137,6 +144,7 @@ async function verifyCheckpoints(
   deps: AppDeps,
   tableHead: { seq: number; hash: string } | null,
   problems: AuditIntegrityProblem[],
+  anchor: ArchiveAnchor | null,
 ): Promise<AuditVerification['checkpoints']> {
   const key = checkpointKey(deps);
   let total = 0;
@@ -155,7 +163,12 @@ async function verifyCheckpoints(
     const headSeq = tableHead?.seq ?? 0;
     const hashes = await deps.store.audit.hashesAt(genuine.filter((c) => c.seq <= headSeq).map((c) => c.seq));
     for (const c of genuine) {
-      if (c.seq > headSeq) {
+      if (anchor !== null && c.seq <= anchor.seq) {
+        // Archived with its records: only the anchor's own record is still checkable here.
+        if (c.seq === anchor.seq && c.hash !== anchor.hash) {
+          problems.push({ kind: 'checkpoint_hash_mismatch', checkpointId: c.id, seq: c.seq });
+        }
+      } else if (c.seq > headSeq) {
         problems.push({ kind: 'checkpoint_beyond_head', checkpointId: c.id, seq: c.seq, headSeq });
       } else if (hashes.get(c.seq) !== c.hash) {
         problems.push({ kind: 'checkpoint_hash_mismatch', checkpointId: c.id, seq: c.seq });
@@ -184,24 +197,36 @@ export async function verifyAudit(
   },
 ): Promise<AuditVerification> {
   await authorize(deps, input.actor, ACTIONS.VerifyAuditLog, { accountId: '' }, input.ctx);
-  const chain = await verifyChain(deps, input.onProgress);
-  const tableHead = await deps.store.audit.head();
-  const headSeq = tableHead?.seq ?? 0;
   const problems: AuditIntegrityProblem[] = [];
-  const checkpoints = await verifyCheckpoints(deps, tableHead, problems);
+  const storedAnchor = await deps.store.meta.get(ARCHIVE_ANCHOR_KEY);
+  let anchor = parseArchiveAnchor(storedAnchor);
+  if (storedAnchor !== null && (anchor === null || !anchorGenuine(deps, anchor))) {
+    problems.push({ kind: 'archive_anchor_invalid' });
+    anchor = null;
+  }
+  const chain = await verifyChain(deps, input.onProgress, anchor);
+  const tableHead = await deps.store.audit.head();
+  const headSeq = tableHead?.seq ?? anchor?.seq ?? 0;
+  const checkpoints = await verifyCheckpoints(deps, tableHead, problems, anchor);
 
   if (input.expectHead !== undefined) {
     const { seq, hash } = input.expectHead;
-    const found = seq <= headSeq ? (await deps.store.audit.hashesAt([seq])).get(seq) : undefined;
-    if (found === undefined) problems.push({ kind: 'expected_head_missing', seq, headSeq });
-    else if (found !== hash) problems.push({ kind: 'expected_head_mismatch', seq });
+    if (anchor !== null && seq <= anchor.seq) {
+      // Archived: the anchor's own record is checkable here; older ones in the segment files.
+      if (seq === anchor.seq && hash !== anchor.hash) problems.push({ kind: 'expected_head_mismatch', seq });
+    } else {
+      const found = seq <= headSeq ? (await deps.store.audit.hashesAt([seq])).get(seq) : undefined;
+      if (found === undefined) problems.push({ kind: 'expected_head_missing', seq, headSeq });
+      else if (found !== hash) problems.push({ kind: 'expected_head_mismatch', seq });
+    }
   }
 
   const cursor = Number((await deps.store.meta.get(ALERT_CURSOR_KEY)) ?? '0');
   if (Number.isFinite(cursor) && cursor > headSeq) {
     problems.push({ kind: 'alert_cursor_beyond_head', cursor, headSeq });
   }
-  const missing = await deps.store.audit.alertEventsMissing(MAX_MISSING_ALERT_EVENTS);
+  // Alerts raised before the last archive may name archived events (kept in the segment files).
+  const missing = await deps.store.audit.alertEventsMissing(MAX_MISSING_ALERT_EVENTS, anchor?.time);
   if (missing.length > 0) problems.push({ kind: 'alert_event_missing', eventIds: missing });
 
   return {
@@ -212,6 +237,7 @@ export async function verifyAudit(
     headHash: chain.head?.hash ?? null,
     checkpoints,
     problems: problems.slice(0, MAX_PROBLEMS),
+    archivedThrough: anchor === null ? null : { seq: anchor.seq, hash: anchor.hash },
   };
 }
 

@@ -49,6 +49,7 @@ import * as policies from './policies.js';
 import { MANAGED_POLICY_USE_CASES } from './aws/managed-policies.js';
 import { GROUP_USE_CASES } from './aws/groups.js';
 import { checkReadiness } from './readiness.js';
+import * as retention from './retention.js';
 import { recoveryCodeStatus, regenerateRecoveryCodes } from './recovery-codes.js';
 import * as webauthn from './webauthn.js';
 import {
@@ -65,6 +66,9 @@ import {
 const USE_CASES = {
   checkReadiness,
   pruneThrottles,
+  archiveAudit: retention.archiveAudit,
+  verifyAuditSegment: retention.verifyAuditSegment,
+  pruneExpired: retention.pruneExpired,
   bootstrapAccount,
   completeSetup,
   createSetupLink,

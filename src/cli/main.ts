@@ -11,6 +11,8 @@ import { HoldfastError } from '../core/errors.js';
 import { userArn } from '../core/policy/arn.js';
 import { migrateInstallationDatabase, rotateMasterKey } from '../installation.js';
 import { ctx, operator, run, setupUrl, withDatabaseOptions, type CommonFlags } from './common.js';
+import { registerBackupCommands } from './backup-commands.js';
+import { registerAuditRetentionCommands } from './retention-commands.js';
 import { registerFactorCommands } from './factor-commands.js';
 import { registerMeCommands } from './me-commands.js';
 import { registerSuspensionCommand } from './mfa-commands.js';
@@ -336,6 +338,8 @@ withDatabaseOptions(audit.command('export').description('write the audit log as 
     }),
   );
 
+registerAuditRetentionCommands(audit);
+
 const keys = program.command('keys').description('master key management');
 withDatabaseOptions(
   keys.command('rotate').description('re-encrypt every secret under a new master key'),
@@ -361,6 +365,7 @@ registerWebAuthnCommands(program);
 registerCredentialsCommand(program);
 registerPolicyCommands(program);
 registerResetCommands(program);
+registerBackupCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.exitCode = reportError(err, false);

@@ -71,6 +71,16 @@ export const ERROR_CODES = {
   // Configuration and infrastructure
   CONFIG_INVALID: 'A configuration value (flag or environment variable) is invalid.',
   STORAGE_UNAVAILABLE: 'The database cannot be reached or refused the operation.',
+  STORAGE_FULL: 'The disk holding the database is full; nothing was written. Free space and retry.',
+  STORAGE_READ_ONLY: 'The database file or its folder is read-only; the server cannot write its records.',
+
+  // Backup, restore and retention
+  BACKUP_TARGET_NOT_EMPTY:
+    'The restore target (data folder or database file) or the backup output already exists; nothing is overwritten.',
+  BACKUP_INVALID: 'The file is not a whole Holdfast backup (not SQLite, damaged, or no Holdfast schema).',
+  BACKUP_SCHEMA_NEWER: 'The backup was made by a newer Holdfast version; restore it with that version.',
+  BACKUP_ENGINE_UNSUPPORTED:
+    'The command works on SQLite only; PostgreSQL is backed up and restored with pg_dump and pg_restore.',
   INTERNAL_ERROR: 'An unexpected error; details are in the server log under the request id.',
 
   ...FACTOR_ERROR_CODES,

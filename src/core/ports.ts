@@ -95,6 +95,8 @@ export interface FlowRepository {
   findById(id: string): Promise<Flow | null>;
   /** Saves a flow only if it was not changed meanwhile (`updatedAt` as a version). */
   update(flow: Flow, expectedUpdatedAt: number): Promise<boolean>;
+  /** Deletes flows that expired before `before` (retention); returns how many went. */
+  deleteExpired(before: number): Promise<number>;
 }
 
 /** Filters for reading the audit log. */
@@ -128,8 +130,16 @@ export interface AuditRepository {
   latestCheckpoint(): Promise<AuditCheckpoint | null>;
   /** Checkpoints ordered by (seq, id), after the given position, for verification. */
   scanCheckpoints(after: { seq: number; id: string } | null, limit: number): Promise<AuditCheckpoint[]>;
-  /** Event ids named by stored alerts that no audit record carries (at most `limit`). */
-  alertEventsMissing(limit: number): Promise<string[]>;
+  /**
+   * Event ids named by stored alerts that no audit record carries (at most `limit`); alerts
+   * created at or before `createdAfter` are not looked at (their events may be archived).
+   */
+  alertEventsMissing(limit: number, createdAfter?: number): Promise<string[]>;
+  /**
+   * Removes records and checkpoints up to and including `seq` (they were written to a segment
+   * file first: retention); returns how many of each went.
+   */
+  deleteThrough(seq: number): Promise<{ records: number; checkpoints: number }>;
 }
 
 /** Throttle counters (per login, per source address). */
@@ -424,6 +434,8 @@ export interface OutboxRepository {
   }): Promise<void>;
   /** Messages newest first, optionally of one account and only the unsent. */
   list(input: { accountId?: string; pendingOnly?: boolean; limit: number }): Promise<OutboxEntry[]>;
+  /** Deletes messages delivered before `before` (retention); returns how many went. */
+  deleteSentBefore(before: number): Promise<number>;
 }
 
 /** The credential behind a `webauthn` factor (W3C WebAuthn Level 2 §6.5.1 attested credential data). */

@@ -60,9 +60,18 @@ export type ChainBreak =
  * (a changed row, a deleted row, an inserted row) is reported with its sequence number.
  */
 export class ChainVerifier {
-  private expectedSeq = 1;
-  private prevHash = GENESIS_HASH;
+  private expectedSeq: number;
+  private prevHash: string;
   count = 0;
+
+  /**
+   * Starts at the first record (genesis), or after an archived part of the chain: `start` is
+   * the last archived record (its sequence number and hash), the link the next record names.
+   */
+  constructor(start: { seq: number; hash: string } | null = null) {
+    this.expectedSeq = start === null ? 1 : start.seq + 1;
+    this.prevHash = start === null ? GENESIS_HASH : start.hash;
+  }
 
   /** Checks one record; returns the break or null when it links correctly. */
   check(record: AuditRecord): ChainBreak | null {

@@ -58,7 +58,9 @@ export type AuditIntegrityProblem =
   /** The alert scanner has already read records beyond the current head: they were removed. */
   | { kind: 'alert_cursor_beyond_head'; cursor: number; headSeq: number }
   /** Stored alerts name audit events that are no longer in the log. */
-  | { kind: 'alert_event_missing'; eventIds: string[] };
+  | { kind: 'alert_event_missing'; eventIds: string[] }
+  /** The archive anchor (where the live chain starts after archived records) is forged or malformed. */
+  | { kind: 'archive_anchor_invalid' };
 
 /** One line per problem, for the text output and the error message. */
 export function describeProblem(problem: AuditIntegrityProblem): string {
@@ -75,6 +77,8 @@ export function describeProblem(problem: AuditIntegrityProblem): string {
       return `the expected head record ${problem.seq} has another hash: the log was rewritten`;
     case 'alert_cursor_beyond_head':
       return `the alert scanner has read up to record ${problem.cursor} but the log ends at ${problem.headSeq}: records were cut off the end`;
+    case 'archive_anchor_invalid':
+      return 'the audit archive anchor is not signed with this installation key: records before the live chain were removed without holdfast audit archive';
     case 'alert_event_missing':
       return `${problem.eventIds.length} stored alert(s) name audit events no longer in the log (e.g. ${problem.eventIds[0]})`;
   }

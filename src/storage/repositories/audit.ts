@@ -164,10 +164,19 @@ export function auditRepository(db: Kysely<Schema>, dialect: Dialect): AuditRepo
       const rows = await query.orderBy('seq').orderBy('id').limit(limit).execute();
       return rows.map(toCheckpoint);
     },
-    async alertEventsMissing(limit) {
+    async deleteThrough(seq) {
+      const checkpoints = await db.deleteFrom('audit_checkpoints').where('seq', '<=', seq).executeTakeFirst();
+      const records = await db.deleteFrom('audit_log').where('seq', '<=', seq).executeTakeFirst();
+      return {
+        records: Number(records.numDeletedRows),
+        checkpoints: Number(checkpoints.numDeletedRows),
+      };
+    },
+    async alertEventsMissing(limit, createdAfter) {
       const rows = await db
         .selectFrom('alerts')
         .select('alerts.event_id')
+        .where('alerts.created_at', '>', createdAfter ?? -1)
         .where(({ not, exists, selectFrom }) =>
           not(
             exists(

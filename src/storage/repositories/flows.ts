@@ -42,6 +42,10 @@ export function flowRepository(db: Kysely<Schema>): FlowRepository {
       const row = await db.selectFrom('flows').selectAll().where('id', '=', id).executeTakeFirst();
       return row ? toFlow(row) : null;
     },
+    async deleteExpired(before) {
+      const result = await db.deleteFrom('flows').where('expires_at', '<', before).executeTakeFirst();
+      return Number(result.numDeletedRows);
+    },
     async update(flow, expectedUpdatedAt) {
       const result = await db
         .updateTable('flows')

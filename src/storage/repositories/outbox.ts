@@ -115,6 +115,14 @@ export function outboxRepository(db: Kysely<Schema>): OutboxRepository {
         .where('claim_id', '=', claimId)
         .execute();
     },
+    async deleteSentBefore(before) {
+      const result = await db
+        .deleteFrom('outbox')
+        .where('sent_at', 'is not', null)
+        .where('sent_at', '<', before)
+        .executeTakeFirst();
+      return Number(result.numDeletedRows);
+    },
     async list({ accountId, pendingOnly, limit }) {
       let q = db.selectFrom('outbox').selectAll();
       if (accountId !== undefined) q = q.where('account_id', '=', accountId);
