@@ -1,5 +1,5 @@
 import { HoldfastError } from '../core/errors.js';
-import type { Factor, FactorKind, OTPParams } from '../core/factors/factor.js';
+import type { Factor, FactorKind } from '../core/factors/factor.js';
 import { encodeBase32 } from '../core/factors/otp/base32.js';
 import { buildKeyURI } from '../core/factors/otp/key-uri.js';
 import { resolveFactorDriver } from '../core/factors/registry.js';
@@ -22,16 +22,6 @@ import { revokeDerived } from './derived-credentials.js';
 import { clearMfaSuspension } from './mfa.js';
 import { voidRecoveryCodesBeforeFirstFactor } from './recovery-codes.js';
 import { requireUser } from './users.js';
-
-/** TOTP seeds are 160 bits, the HMAC-SHA1 block recommendation of RFC 4226 §4 (R6). */
-const TOTP_SECRET_BYTES = 20;
-const DEFAULT_TOTP_PARAMS: OTPParams = {
-  mode: 'totp',
-  algorithm: 'SHA1',
-  digits: 6,
-  period: 30,
-  initialCounter: 0,
-};
 
 /** A new authenticator-app factor, with everything needed to load it into any app (shown once). */
 export interface TOTPEnrolment {
@@ -452,15 +442,34 @@ export function newPendingTOTP(
   actor: Actor & { kind: 'principal' },
   name: string,
 ): { factor: Factor; secret: Uint8Array } {
-  const secret = deps.random.bytes(TOTP_SECRET_BYTES);
-  const factor = newPendingFactor(deps, actor, {
-    kind: 'totp',
-    name,
-    secret,
-    params: DEFAULT_TOTP_PARAMS,
-    lastCounter: null,
+  return beginPendingEnrolment(deps, actor, { kind: 'totp', name });
+}
+
+/**
+ * The generic start of a self-service enrolment: the kind's driver (through the registry)
+ * makes the secret and starting state, and the pending factor is built around them (stored with
+ * {@link storePendingFactor}). FACTOR_KIND_UNSUPPORTED for kinds a user cannot start alone.
+ */
+export function beginPendingEnrolment(
+  deps: AppDeps,
+  actor: Actor & { kind: 'principal' },
+  input: { kind: FactorKind; name: string; phone?: string },
+): { factor: Factor; secret: Uint8Array } {
+  const driver = resolveFactorDriver(input.kind);
+  if (driver.beginEnrolment === undefined) throw new HoldfastError('FACTOR_KIND_UNSUPPORTED');
+  const start = driver.beginEnrolment({
+    random: deps.random,
+    now: deps.clock.now(),
+    ...(input.phone === undefined ? {} : { phone: input.phone }),
   });
-  return { factor, secret };
+  const factor = newPendingFactor(deps, actor, {
+    kind: input.kind,
+    name: input.name,
+    secret: start.secret,
+    params: start.params,
+    lastCounter: start.lastCounter,
+  });
+  return { factor, secret: start.secret };
 }
 
 /**
@@ -630,18 +639,13 @@ export async function enableFactor(
     });
     throw new HoldfastError('FACTOR_PENDING_EXPIRED');
   }
-  const driver = resolveFactorDriver(factor.kind);
-  const state = otpStateOf(deps, factor);
-  const result =
-    'codes' in input
-      ? driver.verifyConsecutive({
-          state,
-          codes: input.codes,
-          now,
-          settings: deps.settings.mfa.verify,
-          purpose: 'enable',
-        })
-      : driver.verify({ state, code: input.code, now, settings: deps.settings.mfa.verify });
+  // The kind's driver completes the enrolment with the user's answer (registry dispatch only).
+  const result = resolveFactorDriver(factor.kind).completeEnrolment({
+    state: otpStateOf(deps, factor),
+    response: 'codes' in input ? { codes: input.codes } : { code: input.code },
+    now,
+    settings: deps.settings.mfa.verify,
+  });
   return deps.store
     .transaction(async (tx) => {
       if (!result.ok) {

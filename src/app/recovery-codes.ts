@@ -1,19 +1,16 @@
 import { HoldfastError } from '../core/errors.js';
 import type { Repositories } from '../core/ports.js';
 import type { Principal } from '../core/principals/types.js';
-import { randomString } from '../core/random.js';
+import { RECOVERY_CODE_COUNT, recoveryCodeDriver } from '../core/factors/recovery-codes/driver.js';
 import { hasMFA } from '../core/sessions/session.js';
 import { ACTIONS } from './actions.js';
 import { authorize, stepUpMaxAgeMs } from './authorize.js';
 import type { Actor, RequestContext } from './context.js';
 import { newId, notifyPrincipal, writeAudit, type AppDeps } from './deps.js';
-import { recoveryCodeHash, requireRecentMFA } from './mfa.js';
+import { requireRecentMFA } from './mfa.js';
 
-/** Codes per set. */
-export const RECOVERY_CODE_COUNT = 10;
-/** 10 Base32 characters: 50 bits of entropy per code. */
-const RECOVERY_CODE_ALPHABET = 'abcdefghijklmnopqrstuvwxyz234567';
-const RECOVERY_CODE_LENGTH = 10;
+/** Codes per set (the recovery-code driver's). */
+export { RECOVERY_CODE_COUNT };
 
 /** Recovery code status (never the codes). */
 export interface RecoveryCodeStatus {
@@ -77,11 +74,11 @@ export async function regenerateRecoveryCodes(
   // G1: a recent MFA, as for every factor-sensitive change (or the first factor, proved just now).
   if (issuedWith !== session.auth.enrolled?.factorId || hasMFA(session))
     await requireRecentMFA(deps, session);
-  const codes = Array.from({ length: RECOVERY_CODE_COUNT }, () => {
-    const raw = randomString(deps.random, RECOVERY_CODE_ALPHABET, RECOVERY_CODE_LENGTH);
-    return `${raw.slice(0, 5)}-${raw.slice(5)}`;
+  const { codes, hashes } = recoveryCodeDriver.beginEnrolment({
+    random: deps.random,
+    pepper: deps.pepper,
+    principalId: principal.id,
   });
-  if (new Set(codes).size !== codes.length) throw new HoldfastError('INTERNAL_ERROR');
   const written = await deps.store.transaction(async (tx) => {
     // Decided here, with the write: a factor removed a moment ago does not leave codes behind.
     const factors = await tx.factors.listByPrincipal(principal.accountId, principal.id);
@@ -91,10 +88,7 @@ export async function regenerateRecoveryCodes(
     await tx.recoveryCodes.replaceSet({
       accountId: principal.accountId,
       principalId: principal.id,
-      codes: codes.map((code) => ({
-        id: newId(deps, 'rc_'),
-        codeHash: recoveryCodeHash(deps, principal.id, code),
-      })),
+      codes: hashes.map((codeHash) => ({ id: newId(deps, 'rc_'), codeHash })),
       now: deps.clock.now(),
       issued: { factorId: issuedWith, sessionId: session.id },
     });
