@@ -21,6 +21,7 @@ import { print, progressBar, reportError } from './output.js';
 import { registerTokenCommands } from './token-commands.js';
 import { registerWebAuthnCommands } from './webauthn-commands.js';
 import { registerCredentialsCommand } from './credentials-command.js';
+import { registerOidcCommands } from './oidc-commands.js';
 import { registerGrantCommand, registerPolicyCommands } from './policy-commands.js';
 
 /** The installed package's version (dist/cli/main.js sits two folders below package.json). */
@@ -363,6 +364,7 @@ registerMeCommands(program);
 registerTokenCommands(program);
 registerWebAuthnCommands(program);
 registerCredentialsCommand(program);
+registerOidcCommands(program);
 registerPolicyCommands(program);
 registerResetCommands(program);
 registerBackupCommands(program);

@@ -15,6 +15,7 @@ import { registerPolicyRoutes } from './api/policy-routes.js';
 import { registerRecoveryRoutes } from './api/recovery-routes.js';
 import { registerUserRoutes, type SetupLinkBuilder } from './api/user-routes.js';
 import { registerAwsQueryApi } from './aws/router.js';
+import { registerOidc } from './oidc/plugin.js';
 import { registerWebAuthnRoutes } from './api/webauthn-routes.js';
 import { registerConsole } from './console.js';
 import { renderDocsPage } from './docs-page.js';
@@ -205,6 +206,11 @@ export async function buildServer(
   registerPolicyRoutes(server, options.app);
   await registerRecoveryRoutes(server, options.app);
   await registerAwsQueryApi(server, options.app);
+  await registerOidc(server, {
+    app: options.app,
+    publicUrl: options.publicUrl,
+    trustedProxies: options.trustedProxies,
+  });
 
   server.get(
     '/v1/openapi.json',

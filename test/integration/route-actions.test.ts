@@ -78,6 +78,17 @@ describe('one action per route (DESIGN.md convention 7)', () => {
         'POST /contacts/verify',
         'GET /password-reset',
         'POST /password-reset',
+        // The OpenID Connect provider (src/http/oidc/): discovery and the protocol endpoints (OAuth
+        // authenticates clients and tokens there), the sign-in page of an authorization and its state.
+        'GET /.well-known/openid-configuration',
+        'OPTIONS /.well-known/openid-configuration',
+        'GET /oidc/*',
+        'POST /oidc/*',
+        'OPTIONS /oidc/*',
+        'GET /oidc/interaction/:uid',
+        'GET /oidc/interaction/:uid/state',
+        'POST /oidc/interaction/:uid/abort',
+        'GET /oidc-assets/interaction.js',
       ].sort(),
     );
   });

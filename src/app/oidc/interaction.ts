@@ -26,6 +26,11 @@ export interface OidcAuthorizationRequest {
   maxAge: number | null;
   /** The user must be asked for consent again (`prompt=consent`). */
   consentPrompted: boolean;
+  /**
+   * `prompt=login` (or `max_age=0`, which the provider turns into it): the user must prove a
+   * second factor again after the request started (this time, ms); null otherwise.
+   */
+  reauthenticateAfter: number | null;
 }
 
 /** What the sign-in page must do next. */
@@ -85,6 +90,7 @@ function decideNeed(
     auth: auth.session.auth,
     required,
     maxAgeSeconds: request.maxAge,
+    authenticatedAfter: request.reauthenticateAfter,
     now: deps.clock.now(),
   });
   if (shortfall !== null) return { need: 'step_up', required, shortfall };

@@ -113,6 +113,8 @@ export function assuranceShortfall(input: {
   required: FullAssuranceLevel;
   /** `max_age` in seconds (OpenID Connect Core 1.0 §3.1.2.1), applied to the last MFA. */
   maxAgeSeconds: number | null;
+  /** `prompt=login` (or `max_age=0`): the second factor must be verified at or after this time (ms). */
+  authenticatedAfter?: number | null;
   now: number;
 }): 'no_mfa' | 'level_too_low' | 'mfa_too_old' | null {
   const level = sessionLevel(input.auth);
@@ -120,6 +122,9 @@ export function assuranceShortfall(input: {
   if (!assuranceAtLeast(level, input.required)) return 'level_too_low';
   if (input.maxAgeSeconds !== null && input.now - input.auth.factor.at > input.maxAgeSeconds * 1000) {
     return 'mfa_too_old';
+  }
+  if (input.authenticatedAfter !== undefined && input.authenticatedAfter !== null) {
+    if (input.auth.factor.at < input.authenticatedAfter) return 'mfa_too_old';
   }
   return null;
 }
