@@ -69,16 +69,18 @@ export function mfaFactsOf(actor: Actor & { kind: 'principal' }): MfaFacts | nul
   };
 }
 
-/** The compiled identity and account-wide policies that apply to a principal. */
+/** The compiled identity and account-wide policies that apply to a principal, and its boundary. */
 async function policiesOf(
-  reader: Pick<Repositories, 'policies'>,
+  reader: Pick<Repositories, 'policies' | 'iam'>,
   principal: Principal,
-): Promise<{ identity: CompiledPolicy[]; account: CompiledPolicy[] }> {
+): Promise<{ identity: CompiledPolicy[]; account: CompiledPolicy[]; boundary: CompiledPolicy | null }> {
   const stored = await reader.policies.effectiveFor(principal.accountId, principal.id);
+  const boundary = await reader.iam.boundaryDocumentOf(principal.id);
   // Stored documents were validated when saved; compiled ones are cached by text.
   return {
     identity: [...builtinPoliciesFor(principal.role), ...stored.identity.map(compilePolicyCached)],
     account: stored.account.map(compilePolicyCached),
+    boundary: boundary === null ? null : compilePolicyCached(boundary),
   };
 }
 
@@ -113,7 +115,7 @@ export async function decide(
   resource: Resource,
   sourceIp?: string | null,
   /** Where policies and account settings are read: a command's transaction, or the store. */
-  reader: Pick<Repositories, 'policies' | 'accounts'> = deps.store,
+  reader: Pick<Repositories, 'policies' | 'accounts' | 'iam'> = deps.store,
 ): Promise<AuthorizationDecision> {
   const self = actor.principal;
   const target = resource.principal;
@@ -160,7 +162,7 @@ export async function decide(
   });
   const policies =
     breakGlass === 'policies-ignored'
-      ? { identity: [...builtinPoliciesFor(self.role)], account: [] }
+      ? { identity: [...builtinPoliciesFor(self.role)], account: [], boundary: null }
       : await policiesOf(reader, self);
   // An AWS role session's session policy caps what the role's own policies allow.
   const sessionPolicy = actor.sessionPolicy === undefined ? null : compilePolicyCached(actor.sessionPolicy);
@@ -181,7 +183,12 @@ export async function decide(
       // aws:TokenIssueTime: when the session or temporary credentials were issued.
       tokenIssuedAtMs: actor.session.createdAt,
     });
-    const own = evaluate({ identityPolicies: policies.identity, accountPolicies: policies.account, context });
+    const own = evaluate({
+      identityPolicies: policies.identity,
+      accountPolicies: policies.account,
+      boundary: policies.boundary,
+      context,
+    });
     if (sessionPolicy === null) return own;
     return intersectWithSessionPolicy(
       own,

@@ -48,6 +48,7 @@ import { completeSignInWithSecondFactor, liftMfaSuspension, stepUp } from './mfa
 import * as policies from './policies.js';
 import { MANAGED_POLICY_USE_CASES } from './aws/managed-policies.js';
 import { GROUP_USE_CASES } from './aws/groups.js';
+import { IAM_USER_USE_CASES } from './aws/iam-users.js';
 import { checkReadiness } from './readiness.js';
 import * as retention from './retention.js';
 import { recoveryCodeStatus, regenerateRecoveryCodes } from './recovery-codes.js';
@@ -193,6 +194,7 @@ const USE_CASES = {
   // IAM records the AWS face keeps beyond users, keys and devices (app/aws/).
   ...MANAGED_POLICY_USE_CASES,
   ...GROUP_USE_CASES,
+  ...IAM_USER_USE_CASES,
   scanForAlerts: alerts.scanForAlerts,
   deliverDue: delivery.deliverDue,
   listOutbox: delivery.listOutbox,

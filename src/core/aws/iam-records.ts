@@ -69,6 +69,8 @@ export interface IamRepository {
     subjectId: string;
     policyId: string;
   }): Promise<void>;
+  /** The default document of the subject's permissions boundary, or null (one statement). */
+  boundaryDocumentOf(subjectId: string): Promise<string | null>;
   /** False when the subject had none. */
   deleteBoundary(subjectId: string): Promise<boolean>;
   /** How many users and roles use a managed policy as their boundary. */

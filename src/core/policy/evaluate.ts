@@ -2,7 +2,10 @@
  * Policy evaluation (AWS IAM User Guide, "Policy evaluation logic"; shared/reference/aws-iam-sts.md
  * §5.1): an explicit Deny in any applicable policy wins; otherwise an Allow is needed in the
  * identity policies AND, when the account has account-wide policies, in those too (they cap what
- * identity policies grant, like service control policies); otherwise the implicit deny stands.
+ * identity policies grant, like service control policies) AND, when the principal has a
+ * permissions boundary, in the boundary ("the entity can perform only the actions that are allowed
+ * by both its identity-based policies and its permissions boundaries", AWS IAM User Guide,
+ * "Permissions boundaries for IAM entities"); otherwise the implicit deny stands.
  */
 
 import type { RequestContext } from './context.js';
@@ -13,7 +16,7 @@ import type { CompiledElement, CompiledPolicy, CompiledStatement } from './parse
 export type Decision = 'Allow' | 'ExplicitDeny' | 'ImplicitDeny';
 
 /** Which set of policies a statement came from. */
-export type PolicySet = 'identity' | 'account';
+export type PolicySet = 'identity' | 'account' | 'boundary';
 
 /** A statement that matched the request. */
 export interface MatchedStatement {
@@ -27,13 +30,18 @@ export interface MatchedStatement {
 
 /** Why an implicit deny happened, for the audit log and the linter. */
 export type ImplicitDenyReason =
-  'no-identity-allow' | 'not-allowed-by-account-policy' | 'not-allowed-by-session-policy';
+  | 'no-identity-allow'
+  | 'not-allowed-by-account-policy'
+  | 'not-allowed-by-session-policy'
+  | 'not-allowed-by-permissions-boundary';
 
 /** Inputs of {@link evaluate}. */
 export interface EvaluateInput {
   identityPolicies: readonly CompiledPolicy[];
   /** Account-wide policies capping identity policies; an empty list caps nothing. */
   accountPolicies: readonly CompiledPolicy[];
+  /** The principal's permissions boundary: it caps identity policies; null or absent caps nothing. */
+  boundary?: CompiledPolicy | null;
   context: RequestContext;
 }
 
@@ -119,6 +127,9 @@ export function evaluate(input: EvaluateInput): EvaluationResult {
   const found = { allows: [] as MatchedStatement[], denies: [] as MatchedStatement[] };
   collect({ set: 'identity', policies: input.identityPolicies, context, lowerCaseAction, into: found });
   collect({ set: 'account', policies: input.accountPolicies, context, lowerCaseAction, into: found });
+  const boundary = input.boundary ?? null;
+  if (boundary !== null)
+    collect({ set: 'boundary', policies: [boundary], context, lowerCaseAction, into: found });
   if (found.denies.length > 0) return { decision: 'ExplicitDeny', matchedStatements: found.denies };
   const identityAllows = found.allows.some((m) => m.set === 'identity');
   if (!identityAllows)
@@ -129,6 +140,12 @@ export function evaluate(input: EvaluateInput): EvaluationResult {
       decision: 'ImplicitDeny',
       matchedStatements: [],
       implicitDenyReason: 'not-allowed-by-account-policy',
+    };
+  if (boundary !== null && !found.allows.some((m) => m.set === 'boundary'))
+    return {
+      decision: 'ImplicitDeny',
+      matchedStatements: [],
+      implicitDenyReason: 'not-allowed-by-permissions-boundary',
     };
   return { decision: 'Allow', matchedStatements: found.allows };
 }

@@ -21,12 +21,8 @@ import {
 import { readBoolean, readEnum, readInteger, readString } from './query.js';
 import { IAM_GROUP_OPERATIONS } from './iam-group-actions.js';
 import { IAM_POLICY_OPERATIONS } from './iam-policy-actions.js';
+import { IAM_USER_OPERATIONS } from './iam-user-actions.js';
 import { AwsError } from './xml.js';
-
-/** Users and managed policies live at the root path only. */
-function pathNotSupported(): AwsError {
-  return new AwsError('ValidationError', 'Only the path / is supported for users and managed policies.');
-}
 
 const SIX_DIGITS = {
   required: true,
@@ -71,36 +67,6 @@ function readPolicyArn(c: OperationContext): string {
 
 /** The IAM operations by wire name. */
 export const IAM_OPERATIONS: Readonly<Record<string, AwsOperation>> = {
-  CreateUser: {
-    action: ACTIONS.CreateUser,
-    async handle(c) {
-      const userName = readName(c.params, 'UserName', 64);
-      const path = readPath(c.params);
-      if (path !== '/') throw pathNotSupported();
-      const { user } = await c.app.createUser({ ...base(c), username: userName, role: 'user' });
-      return {
-        result: shapes.createUserResult({ user: userShape(user) }),
-        audit: { user: { userName, userId: user.id } },
-      };
-    },
-  },
-  GetUser: {
-    action: ACTIONS.GetUser,
-    async handle(c) {
-      const user = await c.app.getUser({ ...base(c), userRef: userNameOrCaller(c) });
-      return { result: shapes.getUserResult({ user: userShape(user) }) };
-    },
-  },
-  ListUsers: {
-    action: ACTIONS.ListUsers,
-    async handle(c) {
-      const prefix = readString(c.params, 'PathPrefix', { minLength: 1, maxLength: 512 });
-      const users = await c.app.listUsers(base(c));
-      const listed = prefix === undefined || prefix === '/' ? users : [];
-      const page = paginate(c.params, listed);
-      return { result: shapes.listUsersResult({ ...page, users: page.items.map(userShape) }) };
-    },
-  },
   DeleteUser: {
     action: ACTIONS.DeleteUser,
     async handle(c) {
@@ -425,4 +391,5 @@ export const IAM_OPERATIONS: Readonly<Record<string, AwsOperation>> = {
   },
   ...IAM_POLICY_OPERATIONS,
   ...IAM_GROUP_OPERATIONS,
+  ...IAM_USER_OPERATIONS,
 };

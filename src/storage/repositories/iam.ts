@@ -134,6 +134,15 @@ export function iamRepository(db: Kysely<Schema>): IamRepository {
         })
         .execute();
     },
+    async boundaryDocumentOf(subjectId) {
+      const row = await db
+        .selectFrom('permissions_boundaries')
+        .innerJoin('policies', 'policies.id', 'permissions_boundaries.policy_id')
+        .select('policies.document')
+        .where('permissions_boundaries.subject_id', '=', subjectId)
+        .executeTakeFirst();
+      return row?.document ?? null;
+    },
     async deleteBoundary(subjectId) {
       const result = await db
         .deleteFrom('permissions_boundaries')
@@ -146,6 +155,13 @@ export function iamRepository(db: Kysely<Schema>): IamRepository {
         .selectFrom('permissions_boundaries')
         .select((eb) => eb.fn.countAll<number>().as('n'))
         .where('policy_id', '=', policyId)
+        // A deleted user's boundary row is not a use (DeleteUser does not read this table).
+        .where((eb) =>
+          eb.or([
+            eb('subject_type', '!=', 'user'),
+            eb('subject_id', 'in', db.selectFrom('principals').select('id')),
+          ]),
+        )
         .executeTakeFirstOrThrow();
       return Number(row.n);
     },
