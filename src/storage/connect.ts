@@ -324,7 +324,13 @@ async function connectPostgres(url: string, options: ConnectOptions): Promise<Da
 
 /** Brings the schema up to date; safe to run from several processes at once. */
 export async function migrateDatabase(db: Database): Promise<string[]> {
-  const migrator = new Migrator({ db: db.kysely, provider: migrationProvider });
+  // Unordered: a migration whose number was reserved may land after later ones were applied
+  // (0013 after 0014); each migration stands alone, so applying it late is safe.
+  const migrator = new Migrator({
+    db: db.kysely,
+    provider: migrationProvider,
+    allowUnorderedMigrations: true,
+  });
   const { error, results } = await migrator.migrateToLatest();
   if (error !== undefined) {
     throw new HoldfastError('STORAGE_UNAVAILABLE', 'database migration failed', { cause: error });

@@ -21,16 +21,6 @@ export interface PrincipalsTable {
   updated_at: number;
 }
 
-export interface SetupTokensTable {
-  token_hash: string;
-  account_id: string;
-  principal_id: string;
-  purpose: string;
-  created_at: number;
-  expires_at: number;
-  used_at: number | null;
-}
-
 export interface SessionsTable {
   id: string;
   token_hash: string;
@@ -401,7 +391,6 @@ export interface AwsMfaDevicesTable {
 export interface Schema extends RecoverySchema, OidcSchema {
   accounts: AccountsTable;
   principals: PrincipalsTable;
-  setup_tokens: SetupTokensTable;
   sessions: SessionsTable;
   flows: FlowsTable;
   audit_log: AuditLogTable;

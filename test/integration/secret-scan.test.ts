@@ -125,7 +125,7 @@ describe.each(DATABASE_KINDS)(
         for (const table of [
           'accounts',
           'principals',
-          'setup_tokens',
+          'verification_tokens',
           'sessions',
           'flows',
           'audit_log',

@@ -11,6 +11,7 @@ import { migration0009 } from './0009-policy-lockout.js';
 import { migration0010 } from './0010-throttles.js';
 import { migration0011 } from './0011-audit-checkpoints.js';
 import { migration0012 } from './0012-operations.js';
+import { migration0013 } from './0013-single-use-tokens.js';
 import { migration0014 } from './0014-role-sessions.js';
 import { migration0015 } from './0015-iam-records.js';
 import { migration0018 } from './0018-oidc.js';
@@ -29,6 +30,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0010-throttles': migration0010,
   '0011-audit-checkpoints': migration0011,
   '0012-operations': migration0012,
+  '0013-single-use-tokens': migration0013,
   '0014-role-sessions': migration0014,
   '0015-iam-records': migration0015,
   '0018-oidc': migration0018,

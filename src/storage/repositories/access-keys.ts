@@ -234,7 +234,7 @@ function toDevice(row: AwsMfaDevicesTable): AwsMfaDevice {
 /** Tables holding rows about one principal that go with it when it is deleted. */
 const PRINCIPAL_RECORDS = [
   'sessions',
-  'setup_tokens',
+  'verification_tokens',
   'recovery_codes',
   'enrolment_grants',
   'enrolment_history',
