@@ -459,6 +459,37 @@ describe('OpenID Connect provider with openid-client as the relying party', () =
     expect(fresh.interaction.need).toBe('step_up');
   });
 
+  it('signs a CLI in with the device authorization grant (RFC 8628): the user confirms the code in the browser', async () => {
+    const config = await rp(publicClient);
+    const device = await oidc.initiateDeviceAuthorization(config, { scope: 'openid email' });
+    expect(device.verification_uri).toBe(`${base}/oidc/device`);
+    expect(device.user_code).toMatch(/^[B-DF-HJ-NP-TV-XZ]{4}-[B-DF-HJ-NP-TV-XZ]{4}$/);
+    const browser = signedInBrowser();
+    const confirmPage = await browser.request(device.verification_uri_complete!);
+    const html = await confirmPage.text();
+    expect(html).toContain(device.user_code);
+    const xsrf = /name="xsrf" value="([^"]+)"/.exec(html)![1]!;
+    const posted = await browser.request('/oidc/device', {
+      method: 'POST',
+      form: { xsrf, user_code: device.user_code, confirm: 'yes' },
+    });
+    const landed = await browser.follow(new URL(posted.headers.get('location')!, base).href);
+    const uid = new URL(landed.url).pathname.split('/')[3]!;
+    const state = await browser.json(`/oidc/interaction/${uid}/state`);
+    // The same sign-in page: the signed-in user (consent to this client remembered, or asked now).
+    expect(['consent', 'ready']).toContain(state.body.need);
+    const cont = await browser.json(`/oidc/interaction/${uid}/continue`, {
+      method: 'POST',
+      body: { allow: true },
+    });
+    const done = await browser.follow(cont.body.redirectTo);
+    expect(await done.res.text()).toContain('Device connected');
+    const tokens = await oidc.pollDeviceAuthorizationGrant(config, device);
+    expect(tokens.claims()!['acr']).toBe(`${ACR_PREFIX}software_otp`);
+    // The device code is used up: polling again gets nothing.
+    await expect(oidc.pollDeviceAuthorizationGrant(config, device)).rejects.toBeDefined();
+  });
+
   it('ends the session with RP-initiated logout, back to a registered address only', async () => {
     const config = await rp(confidential.clientId, confidential.secret);
     const flow = await codeFlow(config);

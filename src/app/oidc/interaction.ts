@@ -229,8 +229,9 @@ export async function oidcAccountClaims(
   return {
     sub: principal.id,
     email: principal.email,
-    // Holdfast addresses are set by an administrator or verified by a link (docs/recovery.md).
-    email_verified: true,
+    // Holdfast does not record that the user proved control of the address (an administrator
+    // sets it): an application must not link accounts on it (OpenID Connect Core §5.7).
+    email_verified: false,
     preferred_username: principal.username,
     name: principal.username,
   };
