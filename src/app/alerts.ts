@@ -6,14 +6,24 @@
  * webhook to every configured URL.
  */
 
-import { ADMIN_CHANGE_ACTIONS, evaluateRules, type RuleFacts } from '../core/alerts/rules.js';
+import {
+  ADMIN_CHANGE_ACTIONS,
+  ENROLMENT_WINDOW_ENDED,
+  evaluateRules,
+  inInitialEnrolmentWindow,
+  type RuleFacts,
+} from '../core/alerts/rules.js';
+import { MAX_INITIAL_ENROLMENT_WINDOW_MS } from '../core/policy/guardrails.js';
+import type { Principal } from '../core/principals/types.js';
+import type { Repositories } from '../core/ports.js';
 import type { AuditRecord } from '../core/audit/event.js';
 import type { Alert } from '../core/recovery/types.js';
 import { ACTIONS } from './actions.js';
 import { authorize } from './authorize.js';
 import type { Actor, RequestContext } from './context.js';
-import { newId, type AppDeps } from './deps.js';
+import { newId, writeAudit, type AppDeps } from './deps.js';
 import { adminsOf, emailAddressOf, queueMessage, recoverySettingsOf } from './recovery-support.js';
+import { hasNoMailAddress } from './users.js';
 
 /** Meta key of the last scanned audit sequence number. */
 export const ALERT_CURSOR_KEY = 'alerts_cursor';
@@ -58,20 +68,102 @@ async function factsFor(deps: AppDeps, record: AuditRecord, windowMinutes: numbe
       (await deps.store.factors.listEnabledByAccount(accountId)).map((f) => f.principalId),
     );
     const concerned = new Set([record.target, record.actorId]);
-    facts.admins = {
-      total: admins.length,
-      withoutMfa: admins.filter((a) => concerned.has(a.id) && !withFactor.has(a.id)).map((a) => a.id),
-    };
+    const windowMs = await initialWindowMsOf(deps.store, accountId);
+    const withoutMfa: string[] = [];
+    for (const a of admins) {
+      if (!concerned.has(a.id) || withFactor.has(a.id)) continue;
+      // Someone just created (or bootstrapped) has their initial window to enrol: not yet an alert.
+      const everEnrolled = await deps.store.enrolment.everEnrolled(a.id);
+      if (inInitialEnrolmentWindow({ createdAt: a.createdAt, everEnrolled, windowMs, now: record.time }))
+        continue;
+      withoutMfa.push(a.id);
+    }
+    facts.admins = { total: admins.length, withoutMfa };
   }
   return facts;
 }
 
+/** The account's initial enrolment window (G3), capped as the guardrail caps it. */
+async function initialWindowMsOf(reader: Pick<Repositories, 'accounts'>, accountId: string): Promise<number> {
+  const account = await reader.accounts.findById(accountId);
+  return Math.min(
+    MAX_INITIAL_ENROLMENT_WINDOW_MS,
+    (account?.settings.initialEnrolmentWindowSeconds ?? Infinity) * 1000,
+  );
+}
+
+/** How a person is named in a message: their e-mail (a real one) or user name, never an id alone. */
+function nameOf(principal: Principal | null): string | null {
+  if (principal === null) return null;
+  return hasNoMailAddress(principal) ? principal.username : `${principal.username} <${principal.email}>`;
+}
+
+/** How often the scanner looks for initial enrolment windows that ended without a factor. */
+const WINDOW_SWEEP_MS = 60_000;
+const lastWindowSweep = new WeakMap<AppDeps, number>();
+
+/**
+ * Writes one `enrolment.window_ended` record for each active owner or admin whose initial
+ * enrolment window has passed with no factor ever enabled (once per person). The scanner then
+ * reads it like any other record, and "admin without MFA" fires from it: the alert comes when the
+ * person could have enrolled and did not, not the moment they were created.
+ */
+export async function sweepEnrolmentWindows(deps: AppDeps): Promise<number> {
+  const now = deps.clock.now();
+  const last = lastWindowSweep.get(deps);
+  if (last !== undefined && now - last < WINDOW_SWEEP_MS) return 0;
+  lastWindowSweep.set(deps, now);
+  let written = 0;
+  for (const account of await deps.store.accounts.list()) {
+    const windowMs = await initialWindowMsOf(deps.store, account.id);
+    const admins = await adminsOf(deps.store, account.id);
+    if (admins.length === 0) continue;
+    const withFactor = new Set(
+      (await deps.store.factors.listEnabledByAccount(account.id)).map((f) => f.principalId),
+    );
+    const late = admins.filter((a) => !withFactor.has(a.id) && now - a.createdAt >= windowMs);
+    if (late.length === 0) continue;
+    const noted = new Set(
+      (
+        await deps.store.audit.query({ accountId: account.id, action: ENROLMENT_WINDOW_ENDED, limit: 10_000 })
+      ).map((r) => r.target),
+    );
+    for (const admin of late) {
+      if (noted.has(admin.id) || (await deps.store.enrolment.everEnrolled(admin.id))) continue;
+      await deps.store.transaction((tx) =>
+        writeAudit(deps, tx, {
+          actor: null,
+          ctx: { requestId: newId(deps, 'req_'), sourceIp: null, userAgent: 'holdfast-alerts' },
+          fact: {
+            accountId: account.id,
+            action: ENROLMENT_WINDOW_ENDED,
+            target: admin.id,
+            details: { role: admin.role, windowSeconds: Math.floor(windowMs / 1000) },
+          },
+        }),
+      );
+      written++;
+    }
+  }
+  return written;
+}
+
 /** Stores one alert and queues its e-mails and webhooks in one transaction; false if it existed. */
-async function raise(deps: AppDeps, alert: Alert, webhooks: readonly string[]): Promise<boolean> {
+async function raise(
+  deps: AppDeps,
+  alert: Alert,
+  webhooks: readonly string[],
+  actorId: string | null,
+): Promise<boolean> {
   return deps.store
     .transaction(async (tx) => {
       if (!(await tx.recovery.insertAlert(alert))) return false;
+      const concerned =
+        alert.principalId === null ? null : await tx.principals.findById(alert.accountId, alert.principalId);
+      const actor = actorId === null ? null : await tx.principals.findById(alert.accountId, actorId);
       const payload = {
+        principalName: nameOf(concerned),
+        actorName: nameOf(actor),
         alertId: alert.id,
         ruleId: alert.ruleId,
         severity: alert.severity,
@@ -82,12 +174,16 @@ async function raise(deps: AppDeps, alert: Alert, webhooks: readonly string[]): 
         createdAt: alert.createdAt,
       };
       for (const admin of await adminsOf(tx, alert.accountId)) {
+        // An administrator created through the AWS API has no mailbox: nothing is sent to the
+        // placeholder address (it would never arrive); they read alerts in the console.
+        const recipient = await emailAddressOf(tx, admin);
+        if (hasNoMailAddress({ ...admin, email: recipient })) continue;
         await queueMessage(deps, tx, {
           accountId: alert.accountId,
           principalId: admin.id,
           channel: 'email',
           template: 'alert',
-          recipient: await emailAddressOf(tx, admin),
+          recipient,
           payload,
         });
       }
@@ -111,6 +207,7 @@ export async function scanForAlerts(
   deps: AppDeps,
   input: { webhooks?: readonly string[]; batch?: number } = {},
 ): Promise<{ scanned: number; raised: number }> {
+  await sweepEnrolmentWindows(deps);
   const cursor = Number((await deps.store.meta.get(ALERT_CURSOR_KEY)) ?? '0');
   const records = await deps.store.audit.scan(cursor, input.batch ?? 500);
   let raised = 0;
@@ -138,6 +235,7 @@ export async function scanForAlerts(
           createdAt: deps.clock.now(),
         },
         input.webhooks ?? [],
+        record.actorId,
       );
       if (ok) raised++;
     }

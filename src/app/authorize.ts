@@ -292,6 +292,8 @@ export async function authorize(
           details: {
             action,
             security: true,
+            // Long-term keys are named: their step-up refusals are no routine prompt (core/alerts).
+            ...(actor.credential === 'long-term-key' ? { credential: 'long-term-key' } : {}),
             ...(decision.guardrail === undefined ? {} : { guardrail: decision.guardrail.guardrail }),
             ...(decision.evaluation === undefined ? {} : { decision: decision.evaluation.decision }),
           },

@@ -118,6 +118,10 @@ export function refusalFact(input: {
     errorCode: input.error.code,
     details: {
       security: true,
+      // Long-term keys are named: their step-up refusals are no routine prompt (core/alerts).
+      ...(input.actor.kind === 'principal' && input.actor.credential === 'long-term-key'
+        ? { credential: 'long-term-key' }
+        : {}),
       ...(typeof input.error.details?.guardrail === 'string'
         ? { guardrail: input.error.details.guardrail }
         : {}),

@@ -107,7 +107,14 @@ const RENDERERS: Record<string, (p: Payload, secret: string | null, base: string
   }),
   alert: (p) => ({
     subject: `[Holdfast alert ${String(p.severity)}] ${String(p.summary)}`,
-    text: `Rule ${String(p.ruleId)} (${String(p.severity)}): ${String(p.summary)}\nAccount: ${String(p.accountId)}\nPrincipal: ${String(p.principalId ?? '-')}\nEvent: ${String(p.eventId)}\nTime: ${when(p.createdAt)}`,
+    text:
+      `${String(p.summary)} (${String(p.severity)}).\n\n` +
+      (p.principalName ? `Concerning: ${String(p.principalName)}\n` : '') +
+      (p.actorName ? `Done by: ${String(p.actorName)}\n` : '') +
+      `When: ${when(p.createdAt)}\n\n` +
+      `Rule ${String(p.ruleId)}; account ${String(p.accountId)}; event ${String(p.eventId)}` +
+      (p.principalId ? `; user id ${String(p.principalId)}` : '') +
+      '.\nOpen Alerts in the Holdfast console to acknowledge it.',
   }),
 };
 

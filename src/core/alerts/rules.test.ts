@@ -4,7 +4,9 @@ import { isHoldfastError } from '../errors.js';
 import {
   DEFAULT_THRESHOLDS,
   DETECTION_RULES,
+  ENROLMENT_WINDOW_ENDED,
   evaluateRules,
+  inInitialEnrolmentWindow,
   parseAlertSettings,
   type RuleFacts,
 } from './rules.js';
@@ -61,14 +63,44 @@ describe('detection rules', () => {
       ['HF-ENROL-FAIL'],
     ],
     [
-      'denied device creation',
+      'device creation with long-term keys and no MFA',
       record({
         action: 'authz.denied',
         outcome: 'failure',
         errorCode: 'MFA_STEP_UP_REQUIRED',
+        details: { security: true, action: 'iam:CreateVirtualMFADevice', credential: 'long-term-key' },
+      }),
+      ['HF-ENROL-FAIL'],
+    ],
+    [
+      'denied device creation without a step-up way out',
+      record({
+        action: 'authz.denied',
+        outcome: 'failure',
+        errorCode: 'GUARDRAIL_DENIED',
         details: { security: true, action: 'iam:CreateVirtualMFADevice' },
       }),
       ['HF-ENROL-FAIL'],
+    ],
+    [
+      'the console step-up prompt (a session asked for a fresh factor)',
+      record({
+        action: 'authz.denied',
+        outcome: 'failure',
+        errorCode: 'MFA_STEP_UP_REQUIRED',
+        details: { security: true, action: 'holdfast:RegenerateRecoveryCodes', guardrail: 'G1' },
+      }),
+      [],
+    ],
+    [
+      'adding a factor from a session without a fresh factor (prompt)',
+      record({
+        action: 'factor.create',
+        outcome: 'failure',
+        errorCode: 'MFA_STEP_UP_REQUIRED',
+        details: { security: true, guardrail: 'G3' },
+      }),
+      [],
     ],
     [
       'denied unrelated action',
@@ -155,6 +187,24 @@ describe('detection rules', () => {
     expect(
       fired(record({ action: 'principal.last_factor_lost' }), { admins: { total: 3, withoutMfa: [USER] } }),
     ).toEqual(['HF-FACTOR-REMOVED', 'HF-ADMIN-WITHOUT-MFA']);
+  });
+
+  it('an admin without MFA: only once the initial enrolment window is over, or at once after a loss', () => {
+    const day = 24 * 3_600_000;
+    expect(
+      inInitialEnrolmentWindow({ createdAt: T, everEnrolled: false, windowMs: day, now: T + 1000 }),
+    ).toBe(true);
+    expect(inInitialEnrolmentWindow({ createdAt: T, everEnrolled: false, windowMs: day, now: T + day })).toBe(
+      false,
+    );
+    expect(inInitialEnrolmentWindow({ createdAt: T, everEnrolled: true, windowMs: day, now: T + 1000 })).toBe(
+      false,
+    );
+    expect(
+      fired(record({ action: ENROLMENT_WINDOW_ENDED, actorType: 'anonymous', actorId: null }), {
+        admins: { total: 2, withoutMfa: [USER] },
+      }),
+    ).toEqual(['HF-ADMIN-WITHOUT-MFA']);
   });
 
   it('every rule has an id, a severity and a doc entry', async () => {

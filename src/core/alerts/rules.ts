@@ -53,6 +53,8 @@ export interface DetectionRule {
 }
 
 const MFA_ATTEMPTS = ['auth.mfa_sign_in', 'auth.mfa_step_up', 'auth.mfa_passkey_sign_in'];
+/** The audit action the scanner writes when an owner's or admin's initial enrolment window ends without a factor. */
+export const ENROLMENT_WINDOW_ENDED = 'enrolment.window_ended';
 /** Actions that can leave an account with fewer administrators. */
 export const ADMIN_REDUCING_ACTIONS = ['user.disable', 'user.delete', 'user.role_change'];
 /** Actions after which the account's administrators are re-counted. */
@@ -65,7 +67,31 @@ export const ADMIN_CHANGE_ACTIONS = [
   'principal.last_factor_lost',
   'recovery.complete',
   'reset.complete',
+  ENROLMENT_WINDOW_ENDED,
 ];
+
+/**
+ * Whether an owner or admin without a factor is still in their initial enrolment window (G3): a
+ * person created a moment ago cannot have enrolled yet, so "admin without MFA" waits until the
+ * window is over (or fires at once for someone who had a factor before and lost it).
+ */
+export function inInitialEnrolmentWindow(input: {
+  createdAt: number;
+  everEnrolled: boolean;
+  windowMs: number;
+  now: number;
+}): boolean {
+  return !input.everEnrolled && input.now - input.createdAt < input.windowMs;
+}
+
+/**
+ * A refusal that is the console's routine step-up prompt, not an attack: a signed-in session
+ * asked for a fresh second factor (the step-up dialog follows). The same refusal of long-term
+ * access keys is kept: a key holder without MFA enrolling a device is MISSION.md failure 4.
+ */
+export function isRoutineStepUp(record: AuditRecord): boolean {
+  return record.errorCode === 'MFA_STEP_UP_REQUIRED' && record.details.credential !== 'long-term-key';
+}
 
 const on = (record: AuditRecord, summary: string, extra: RuleMatch['details'] = {}): RuleMatch => ({
   summary,
@@ -85,6 +111,7 @@ export const DETECTION_RULES: readonly DetectionRule[] = [
     title: 'A factor creation or enable attempt was refused',
     match(r) {
       if (r.outcome !== 'failure' || r.details.security !== true) return null;
+      if (isRoutineStepUp(r)) return null;
       if (r.action === 'authz.denied') {
         const action = String(r.details.action ?? '');
         if (!/MFADevice|RegenerateRecoveryCodes/.test(action)) return null;
