@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { flushRefusalSummaries } from './app/deps.js';
 import { checkpointAudit, startBackgroundJobs } from './background.js';
 import type { Config } from './config/config.js';
+import { consoleBaseUrl, redirectsLoopbackToLocalhost } from './config/console-url.js';
 import { buildServer } from './http/server.js';
 import { openInstallation, type Installation } from './installation.js';
 
@@ -11,6 +12,8 @@ export interface RunningServer {
   server: FastifyInstance;
   installation: Installation;
   url: string;
+  /** Where people open the console (and setup links point): the public URL, else `http://localhost:PORT` on loopback. */
+  consoleUrl: string;
   /** Stops accepting connections, finishes in-flight requests, then closes the database. */
   stop(): Promise<void>;
 }
@@ -25,7 +28,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
     server = await buildServer({
       app: installation.app,
       trustedProxies: config.trustedProxies,
-      publicUrl: config.publicUrl ?? `${scheme}://${config.host}:${config.port}`,
+      publicUrl: consoleBaseUrl(config),
+      redirectLoopbackPages: redirectsLoopbackToLocalhost(config),
       logger: {
         level: config.logLevel,
         redact: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'],
@@ -41,16 +45,22 @@ export async function startServer(config: Config): Promise<RunningServer> {
   }
   const address = server.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
+  const consoleUrl = consoleBaseUrl(config, port);
+  if (config.port === 0 && redirectsLoopbackToLocalhost(config)) {
+    // An ephemeral port is known only now: the default WebAuthn origin follows it.
+    installation.app.deps.settings.webauthn = { ...config.webauthn, origins: [consoleUrl] };
+  }
   const jobs = startBackgroundJobs({
     app: installation.app,
     config: config.delivery,
-    publicUrl: config.publicUrl ?? `${scheme}://${config.host}:${port}`,
+    publicUrl: consoleUrl,
     log: server.log,
   });
   return {
     server,
     installation,
     url: `${scheme}://${config.host}:${port}`,
+    consoleUrl,
     async stop() {
       await jobs.stop();
       await server.close();

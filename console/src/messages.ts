@@ -1,4 +1,5 @@
 import { ApiError } from './api.js';
+import { describeWebAuthnError } from './webauthn-errors.js';
 
 /**
  * Error codes in words. The API's own message is shown only for codes not listed here; the
@@ -28,7 +29,8 @@ const WORDS: Readonly<Record<string, string>> = {
   FACTOR_NAME_TAKEN: 'You already have a factor with this name.',
   FACTOR_LIMIT_REACHED: 'You already have the most factors allowed. Remove one first.',
   FACTOR_NOT_FOUND: 'That factor no longer exists.',
-  WEBAUTHN_REGISTRATION_FAILED: 'The key could not be registered. Start again.',
+  WEBAUTHN_REGISTRATION_FAILED:
+    'The key’s answer was not accepted (it may have taken too long, or come from another address). Start the registration again.',
   WEBAUTHN_AUTHENTICATOR_NOT_ALLOWED: 'Your organisation does not allow this model of key.',
   WEBAUTHN_CREDENTIAL_EXISTS: 'This key is already registered.',
   ENROLMENT_GRANT_REQUIRED:
@@ -69,10 +71,8 @@ export function describeError(err: unknown): string {
     const ref = err.requestId ? `, request ${err.requestId}` : '';
     return `${words}${retry} (${err.code}${ref})`;
   }
-  // A WebAuthn ceremony the browser ended (cancelled, timed out, no matching key).
-  if (err instanceof Error && (err.name === 'NotAllowedError' || err.name === 'AbortError')) {
-    return 'The passkey or security key request was cancelled or timed out.';
-  }
-  if (err instanceof Error && err.name === 'InvalidStateError') return 'This key is already registered.';
-  return 'Something went wrong in the console.';
+  // A WebAuthn ceremony the browser ended (cancelled, timed out, wrong address, no matching key).
+  const ceremony = describeWebAuthnError(err);
+  if (ceremony !== null) return ceremony;
+  return 'The console could not finish this. Reload the page and try again.';
 }

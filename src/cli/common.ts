@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { operatorContext } from '../app/context.js';
 import { loadConfig, type Config, type ConfigFlags } from '../config/config.js';
+import { consoleBaseUrl } from '../config/console-url.js';
 import { openInstallation, type Installation } from '../installation.js';
 import { reportError } from './output.js';
 
@@ -27,8 +28,7 @@ export function withDatabaseOptions(command: Command): Command {
 
 /** The one-time setup link for a token (the token travels in the fragment, never to a server log). */
 export function setupUrl(config: Config, token: string): string {
-  const base = config.publicUrl ?? `${config.tlsCert ? 'https' : 'http'}://${config.host}:${config.port}`;
-  return `${base.replace(/\/$/, '')}/setup#token=${token}`;
+  return `${consoleBaseUrl(config)}/setup#token=${token}`;
 }
 
 /**

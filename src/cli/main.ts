@@ -53,7 +53,8 @@ withDatabaseOptions(program.command('serve').description('run the HTTP server'))
         );
       }
       process.stderr.write(
-        `Holdfast listening on ${running.url} (${running.installation.database.displayUrl})\n`,
+        `Holdfast listening on ${running.url} (${running.installation.database.displayUrl})\n` +
+          `Web console: ${running.consoleUrl}/\n`,
       );
       let stopping = false;
       const stop = (signal: string) => {

@@ -11,6 +11,7 @@ import { Option, type Command } from 'commander';
 import type { Actor } from '../app/context.js';
 import { HoldfastError } from '../core/errors.js';
 import type { RecoveryRequest, RecoveryState } from '../core/recovery/types.js';
+import { consoleBaseUrl } from '../config/console-url.js';
 import type { Installation } from '../installation.js';
 import { ctx, operator, run, withDatabaseOptions, type CommonFlags } from './common.js';
 import { print } from './output.js';
@@ -220,7 +221,7 @@ export function registerResetCommands(program: Command): void {
       .argument('<id>'),
   ).action(async (id: string, flags: CommonFlags) =>
     run(flags, async (inst, config) => {
-      const base = config.publicUrl ?? `http://${config.host}:${config.port}`;
+      const base = consoleBaseUrl(config);
       const out = await inst.app.renderOutboxMessage({ id, publicUrl: base });
       if (out === null) throw new HoldfastError('REQUEST_INVALID', 'no such message');
       print(flags.json === true, out, () => `To: ${out.to ?? '-'}\nSubject: ${out.subject}\n\n${out.text}`);

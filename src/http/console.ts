@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ACTIONS } from '../app/actions.js';
 
 /**
@@ -101,4 +101,30 @@ export async function registerConsole(server: FastifyInstance, options: ConsoleO
       .type(type)
       .send(body);
   });
+}
+
+/** A loopback IP literal in a Host header (`127.0.0.1:8080`, `[::1]:8080`), with its port. */
+const LOOPBACK_IP_HOST = /^(?:127(?:\.\d{1,3}){3}|\[::1\])(?::(\d{1,5}))?$/;
+
+/**
+ * Sends a browser that opened a console page at a loopback IP address (`http://127.0.0.1:PORT`)
+ * to the same page on `http://localhost:PORT`. Browsers refuse an IP address as a WebAuthn
+ * relying-party id (W3C WebAuthn Level 2 §5.1.3 step 7) and treat the two names as different
+ * sites (cookies, passkeys), so the console lives on one origin. Only page loads move: a GET that
+ * asks for HTML without credentials of its own; API calls, AWS clients and scripts are answered
+ * where they are. The fragment of a setup link (`#token=…`) survives the redirect (browsers
+ * carry it over when the new location has none, RFC 9110 §10.2.2), so the token never reaches
+ * the server.
+ */
+export function loopbackPageRedirect(request: FastifyRequest, reply: FastifyReply): FastifyReply | undefined {
+  if (request.method !== 'GET' && request.method !== 'HEAD') return undefined;
+  const host = request.headers.host ?? '';
+  const match = LOOPBACK_IP_HOST.exec(host);
+  if (match === null) return undefined;
+  if (request.headers.authorization !== undefined) return undefined;
+  if (!(request.headers.accept ?? '').includes('text/html')) return undefined;
+  const path = request.url;
+  if (path.startsWith('/v1/') || path === '/v1' || path.startsWith(CONSOLE_ASSET_PREFIX)) return undefined;
+  const port = match[1] === undefined ? '' : `:${match[1]}`;
+  return reply.header('cache-control', 'no-store').redirect(`http://localhost${port}${path}`, 307);
 }

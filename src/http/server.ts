@@ -17,7 +17,7 @@ import { registerUserRoutes, type SetupLinkBuilder } from './api/user-routes.js'
 import { registerAwsQueryApi } from './aws/router.js';
 import { registerOidc } from './oidc/plugin.js';
 import { registerWebAuthnRoutes } from './api/webauthn-routes.js';
-import { registerConsole } from './console.js';
+import { loopbackPageRedirect, registerConsole } from './console.js';
 import { renderDocsPage } from './docs-page.js';
 import { SETUP_PAGE_HTML, SETUP_SCRIPT } from './pages/setup-page.js';
 import { registerErrorHandling } from './plugins/errors.js';
@@ -36,6 +36,8 @@ export interface ServerOptions {
   trustedProxies: string[];
   /** Base URL for links the server prints (setup links). */
   publicUrl: string;
+  /** Send page loads at a loopback IP address to `localhost` (no public URL configured); default off. */
+  redirectLoopbackPages?: boolean;
   logger?: FastifyServerOptions['logger'];
   https?: { cert: Buffer; key: Buffer } | null;
   /** Bearer token that /metrics requires; null (default): /metrics answers 404. */
@@ -156,6 +158,10 @@ export async function buildServer(
     },
   });
 
+  if (options.redirectLoopbackPages === true) {
+    server.addHook('onRequest', async (request, reply) => loopbackPageRedirect(request, reply));
+  }
+
   // One enforcement point: every /v1 route declares its action and whether it needs a session.
   server.addHook('preHandler', async (request) => {
     const config = request.routeOptions.config;
@@ -195,8 +201,13 @@ export async function buildServer(
     },
   );
 
-  const setupLink: SetupLinkBuilder = (token) =>
-    `${options.publicUrl.replace(/\/$/, '')}/setup#token=${token}`;
+  const setupLink: SetupLinkBuilder = (token) => {
+    // A base given with port 0 (listen on any free port) names the port actually bound.
+    const address = server.server.address();
+    const base = options.publicUrl.replace(/\/$/, '');
+    const bound = typeof address === 'object' && address !== null ? address.port : 0;
+    return `${bound !== 0 ? base.replace(/:0$/, `:${bound}`) : base}/setup#token=${token}`;
+  };
   registerAuthRoutes(server, options.app);
   registerUserRoutes(server, options.app, setupLink);
   registerFactorRoutes(server, options.app);
