@@ -23,7 +23,17 @@ import { createSecretBox, keyIdOf } from './platform/secret-box.js';
 import { systemClock, systemRandom } from './platform/system.js';
 import type { Clock } from './core/clock.js';
 import { connectDatabase, migrateDatabase, type Database } from './storage/connect.js';
+import { withStorageFaults } from './storage/faults.js';
 import { createStore } from './storage/store.js';
+
+/** The pool size and timeouts of the configuration, as the storage layer takes them. */
+function databaseOptions(config: Config) {
+  return {
+    poolSize: config.dbPool.size,
+    connectTimeoutMs: config.dbPool.connectTimeoutMs,
+    statementTimeoutMs: config.dbPool.statementTimeoutMs,
+  };
+}
 
 /** The common-password list is loaded on first use (password changes), not at start-up. */
 const lazyCommonPasswords: ReadonlySet<string> = {
@@ -116,7 +126,7 @@ export async function openInstallation(config: Config, options: OpenOptions = {}
   // The key is checked before anything is written: a malformed key, or no key for PostgreSQL
   // (where no key file is created), fails before migrations touch the database.
   const preloaded = loadKeyRing({ envValue: config.masterKey, dataDir: config.dataDir });
-  const database = await connectDatabase(config.db);
+  const database = await connectDatabase(config.db, databaseOptions(config));
   try {
     if (preloaded === null && database.dialect !== 'sqlite') {
       throw new HoldfastError(
@@ -125,7 +135,8 @@ export async function openInstallation(config: Config, options: OpenOptions = {}
       );
     }
     if (options.migrate ?? true) await migrateDatabase(database);
-    const store = createStore(database);
+    // Database faults (gone, busy, full, read-only) leave as typed errors: 503, never 500.
+    const store = withStorageFaults(createStore(database));
     const { loaded, box, pepper } = await resolveKeys(config, store, preloaded);
     const app = createApp({
       store,

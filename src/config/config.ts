@@ -13,6 +13,11 @@ import {
 /** The whole configuration, from flags and environment variables (flags win). */
 export interface Config {
   db: string;
+  /**
+   * PostgreSQL pool and timeouts (HOLDFAST_DB_POOL_SIZE, HOLDFAST_DB_CONNECT_TIMEOUT_MS,
+   * HOLDFAST_DB_STATEMENT_TIMEOUT_MS): past them a request fails with 503 instead of hanging.
+   */
+  dbPool: { size: number; connectTimeoutMs: number; statementTimeoutMs: number };
   host: string;
   port: number;
   dataDir: string;
@@ -127,6 +132,21 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
   }
   const config: Config = {
     db,
+    dbPool: {
+      size: integer('HOLDFAST_DB_POOL_SIZE', env.HOLDFAST_DB_POOL_SIZE, 10, [1, 1000]),
+      connectTimeoutMs: integer(
+        'HOLDFAST_DB_CONNECT_TIMEOUT_MS',
+        env.HOLDFAST_DB_CONNECT_TIMEOUT_MS,
+        5_000,
+        [100, 600_000],
+      ),
+      statementTimeoutMs: integer(
+        'HOLDFAST_DB_STATEMENT_TIMEOUT_MS',
+        env.HOLDFAST_DB_STATEMENT_TIMEOUT_MS,
+        15_000,
+        [100, 3_600_000],
+      ),
+    },
     host: flags.host ?? env.HOLDFAST_HOST ?? '127.0.0.1',
     port: integer('port', flags.port ?? env.HOLDFAST_PORT, 8080, [0, 65535]),
     dataDir,

@@ -18,6 +18,7 @@ import {
   type QueryResult,
 } from 'kysely';
 import { HoldfastError } from '../core/errors.js';
+import { storageFault } from './faults.js';
 import { migrationProvider } from './migrations/index.js';
 import type { Schema } from './schema.js';
 
@@ -46,6 +47,13 @@ export interface Database {
 export interface ConnectOptions {
   /** Pool size for PostgreSQL. */
   poolSize?: number;
+  /**
+   * PostgreSQL: how long a query waits for a pooled connection (every one busy) or for a new
+   * one to open before it fails as STORAGE_UNAVAILABLE (503) instead of hanging. Default 5 s.
+   */
+  connectTimeoutMs?: number;
+  /** PostgreSQL `statement_timeout`: a statement running longer is cancelled (503). Default 15 s. */
+  statementTimeoutMs?: number;
   /**
    * How an SQLite file makes a commit durable. `async` (default for files): `synchronous=NORMAL`
    * (COMMIT writes the WAL without waiting for the disk) and the WAL is then synced with
@@ -170,6 +178,10 @@ class ImmediateSqliteDriver extends SqliteDriver {
 
   override async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
     this.state.deferred = null;
+    // SQLite rolls a transaction back by itself on some errors (SQLITE_FULL, SQLITE_IOERR,
+    // SQLITE_BUSY: https://sqlite.org/lang_transaction.html, "Response To Errors Within A
+    // Transaction"); a second ROLLBACK would fail and hide that error from the caller.
+    if (!this.raw().inTransaction) return;
     await super.rollbackTransaction(connection);
   }
 
@@ -238,7 +250,12 @@ function restrictDatabaseFiles(path: string): void {
       if (existsSync(file)) chmodSync(file, 0o600);
     }
   } catch (cause) {
-    throw new HoldfastError('STORAGE_UNAVAILABLE', `cannot open SQLite database at ${path}`, { cause });
+    const fault = storageFault(cause);
+    throw new HoldfastError(
+      fault?.code ?? 'STORAGE_UNAVAILABLE',
+      `cannot open SQLite database at ${path}${fault === null ? '' : `: ${fault.message}`}`,
+      { cause },
+    );
   }
 }
 
@@ -259,7 +276,13 @@ async function connectSQLite(path: string, options: ConnectOptions): Promise<Dat
     raw.pragma('busy_timeout = 10000');
     raw.pragma('foreign_keys = ON');
   } catch (cause) {
-    throw new HoldfastError('STORAGE_UNAVAILABLE', `cannot open SQLite database at ${path}`, { cause });
+    // A read-only file or folder, or a lock held by another process, says so (storage/faults.ts).
+    const fault = storageFault(cause);
+    throw new HoldfastError(
+      fault?.code ?? 'STORAGE_UNAVAILABLE',
+      `cannot open SQLite database at ${path}${fault === null ? '' : `: ${fault.message}`}`,
+      { cause },
+    );
   }
   // Kysely prepares every query anew; the SQL texts are few and fixed, so cache the statements.
   const statements = new Map<string, SQLite.Statement>();
@@ -306,11 +329,20 @@ async function connectPostgres(url: string, options: ConnectOptions): Promise<Da
   // int8 (bigint) columns hold millisecond times and sequence numbers, all well inside
   // Number.MAX_SAFE_INTEGER; parse them as numbers rather than strings.
   pgModule.types.setTypeParser(20, (value: string) => Number(value));
-  const pool: pg.Pool = new pgModule.Pool({ connectionString: url, max: options.poolSize ?? 10 });
+  const pool: pg.Pool = new pgModule.Pool({
+    connectionString: url,
+    max: options.poolSize ?? 10,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
+    statement_timeout: options.statementTimeoutMs ?? 15_000,
+  });
   const displayUrl = url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
   // An idle client whose server connection drops (restart, failover) emits 'error' on the pool;
   // unhandled, that would crash the process. The pool discards the client and opens a new one.
   pool.on('error', () => undefined);
+  // A client checked out when its connection drops emits 'error' on itself, which the pool does
+  // not listen to then: the query in flight fails (storage/faults.ts makes it a 503) and the
+  // broken client is discarded on release; the event itself must not crash the process.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   try {
     const client = await pool.connect();
     client.release();

@@ -2,6 +2,15 @@ import type { FastifyError, FastifyInstance } from 'fastify';
 import { ERROR_CODES, HoldfastError, isHoldfastError, type ErrorCode } from '../../core/errors.js';
 import { HTTP_STATUS } from '../error-status.js';
 
+/** Database faults (storage/faults.ts): answered 503 with Retry-After, never as an internal error. */
+const STORAGE_FAULTS: ReadonlySet<ErrorCode> = new Set([
+  'STORAGE_UNAVAILABLE',
+  'STORAGE_FULL',
+  'STORAGE_READ_ONLY',
+]);
+/** How long a client should wait before retrying after a database fault. */
+export const STORAGE_RETRY_AFTER_SECONDS = 5;
+
 /** Translates Fastify's own errors (parsing, validation, limits) into Holdfast codes. */
 function fromFastify(err: FastifyError): HoldfastError | null {
   switch (err.code) {
@@ -30,13 +39,16 @@ export function registerErrorHandling(server: FastifyInstance): void {
   server.setErrorHandler((err: FastifyError, request, reply) => {
     const known = isHoldfastError(err) ? err : fromFastify(err);
     const error = known ?? new HoldfastError('INTERNAL_ERROR');
-    if (known === null || error.code === 'STORAGE_UNAVAILABLE') {
+    const storage = STORAGE_FAULTS.has(error.code);
+    if (known === null || storage) {
       request.log.error({ err }, 'request failed');
     }
     const status = HTTP_STATUS[error.code];
     if (error.code === 'AUTH_THROTTLED' && typeof error.details?.retryAfterSeconds === 'number') {
       void reply.header('retry-after', String(error.details.retryAfterSeconds));
     }
+    // A database that is gone, busy, full or read-only is a temporary condition (RFC 9110 §10.2.3).
+    if (storage) void reply.header('retry-after', String(STORAGE_RETRY_AFTER_SECONDS));
     // INTERNAL_ERROR never echoes the underlying message: it could carry anything.
     const message = known === null ? ERROR_CODES.INTERNAL_ERROR : error.message;
     return reply.status(status).send({
