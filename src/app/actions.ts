@@ -95,6 +95,7 @@ export const ACTIONS = {
   DeleteAccountPolicy: 'holdfast:DeleteAccountPolicy',
   ListAccountPolicies: 'holdfast:ListAccountPolicies',
   SimulatePrincipalPolicy: 'iam:SimulatePrincipalPolicy',
+  SimulateCustomPolicy: 'iam:SimulateCustomPolicy',
   DeleteUser: 'iam:DeleteUser',
   CreateLoginProfile: 'iam:CreateLoginProfile',
   CreateAccessKey: 'iam:CreateAccessKey',
@@ -222,6 +223,7 @@ const ADMINISTRATION: readonly Action[] = [
   ACTIONS.DeleteAccountPolicy,
   ACTIONS.ListAccountPolicies,
   ACTIONS.SimulatePrincipalPolicy,
+  ACTIONS.SimulateCustomPolicy,
   ACTIONS.DeleteUser,
   ACTIONS.CreateLoginProfile,
   // Access keys are credentials that act without MFA: managing them is identity administration.

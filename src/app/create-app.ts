@@ -49,6 +49,7 @@ import * as policies from './policies.js';
 import { MANAGED_POLICY_USE_CASES } from './aws/managed-policies.js';
 import { GROUP_USE_CASES } from './aws/groups.js';
 import { IAM_USER_USE_CASES } from './aws/iam-users.js';
+import { SIMULATION_USE_CASES } from './aws/simulation.js';
 import { checkReadiness } from './readiness.js';
 import * as retention from './retention.js';
 import { recoveryCodeStatus, regenerateRecoveryCodes } from './recovery-codes.js';
@@ -195,6 +196,7 @@ const USE_CASES = {
   ...MANAGED_POLICY_USE_CASES,
   ...GROUP_USE_CASES,
   ...IAM_USER_USE_CASES,
+  ...SIMULATION_USE_CASES,
   scanForAlerts: alerts.scanForAlerts,
   deliverDue: delivery.deliverDue,
   listOutbox: delivery.listOutbox,

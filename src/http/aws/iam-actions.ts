@@ -21,6 +21,7 @@ import {
 import { readBoolean, readEnum, readInteger, readString } from './query.js';
 import { IAM_GROUP_OPERATIONS } from './iam-group-actions.js';
 import { IAM_POLICY_OPERATIONS } from './iam-policy-actions.js';
+import { IAM_SIMULATION_OPERATIONS } from './iam-simulation-actions.js';
 import { IAM_USER_OPERATIONS } from './iam-user-actions.js';
 import { AwsError } from './xml.js';
 
@@ -392,4 +393,5 @@ export const IAM_OPERATIONS: Readonly<Record<string, AwsOperation>> = {
   ...IAM_POLICY_OPERATIONS,
   ...IAM_GROUP_OPERATIONS,
   ...IAM_USER_OPERATIONS,
+  ...IAM_SIMULATION_OPERATIONS,
 };
