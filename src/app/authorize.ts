@@ -12,6 +12,7 @@ import {
   type GuardrailVerdict,
 } from '../core/policy/guardrails.js';
 import { compilePolicyCached, type CompiledPolicy } from '../core/policy/parse-policy.js';
+import { DenialExplanation } from '../core/policy/denial.js';
 import { intersectWithSessionPolicy } from '../core/policy/session-policy.js';
 import type { Repositories } from '../core/ports.js';
 import type { Account, Principal } from '../core/principals/types.js';
@@ -262,6 +263,22 @@ export async function decide(
   };
 }
 
+/** The facts of a refusal, for the AWS face's encoded authorization message. */
+function explainDenial(action: Action, decision: AuthorizationDecision): DenialExplanation {
+  return new DenialExplanation({
+    action,
+    resource: decision.resourceArn,
+    decision: decision.evaluation?.decision ?? null,
+    guardrail: decision.guardrail?.guardrail ?? null,
+    reason: null,
+    matchedStatements: (decision.evaluation?.matchedStatements ?? []).map((m) => ({
+      statementId: m.sid ?? `#${m.statementIndex}`,
+      effect: m.effect,
+      policySet: m.set,
+    })),
+  });
+}
+
 /**
  * The one authorization point of the app layer. Accounts are walls: nothing crosses them. The
  * CLI operator (shell access to the host and its database) is trusted and audited by the use
@@ -277,7 +294,12 @@ export async function authorize(
   if (actor.kind === 'operator') return;
   const decision = await decide(deps, actor, action, resource, ctx?.sourceIp);
   if (decision.allowed) return;
-  const error = decision.error ?? new HoldfastError('AUTH_FORBIDDEN');
+  const refused = decision.error ?? new HoldfastError('AUTH_FORBIDDEN');
+  // The reasons travel as the cause (never the details, which a denied caller sees).
+  const error = new HoldfastError(refused.code, refused.message, {
+    ...(refused.details === undefined ? {} : { details: refused.details }),
+    cause: explainDenial(action, decision),
+  });
   if (ctx !== undefined) {
     await deps.store.transaction((tx) =>
       writeAudit(deps, tx, {

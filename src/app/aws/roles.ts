@@ -5,13 +5,17 @@
 
 import type { AwsRole } from '../../core/access-keys/credentials.js';
 import { HoldfastError } from '../../core/errors.js';
-import { roleArn } from '../../core/policy/arn.js';
+import { policyNameFromArn, roleArn } from '../../core/policy/arn.js';
+import { lintPolicy } from '../../core/policy/lint.js';
 import { parseTrustPolicy } from '../../core/policy/trust-policy.js';
+import type { Repositories, StoredPolicy } from '../../core/ports.js';
 import { randomString } from '../../core/random.js';
-import { ACTIONS } from '../actions.js';
+import { ACTIONS, type Action } from '../actions.js';
+import { authorize } from '../authorize.js';
 import type { Actor, RequestContext } from '../context.js';
-import type { AppDeps } from '../deps.js';
-import { runCommand } from '../kernel.js';
+import { newId, type AppDeps } from '../deps.js';
+import { runCommand, type UnitOfWork } from '../kernel.js';
+import { MAX_POLICIES_PER_HOLDER } from '../policies.js';
 
 /** A role's MaxSessionDuration range (IAM CreateRole model: 3600–43200, default 3600). */
 export const ROLE_MAX_SESSION = { min: 3600, max: 43_200, default: 3600 } as const;
@@ -58,3 +62,351 @@ export async function createRole(
     return role;
   });
 }
+
+// ---- Reading and changing roles ----
+
+interface Common {
+  actor: Actor;
+  ctx: RequestContext;
+  accountId: string;
+}
+
+function noSuchRole(name: string): HoldfastError {
+  return new HoldfastError('AWS_ROLE_NOT_FOUND', `The role with name ${name} cannot be found.`);
+}
+
+/** The ARN a command about `roleName` is authorized on: the role's, or the root-path one when there is none. */
+function arnFor(accountId: string, roleName: string, found: AwsRole | null): string {
+  return found !== null ? roleArn(found) : roleArn({ accountId, path: '/', name: roleName });
+}
+
+/**
+ * Reads a role for a read-only command: authorized first (on the role's ARN), so a caller
+ * without the right is refused (AccessDenied naming the guardrail or policy) before it can learn
+ * whether the role exists.
+ */
+async function readRole(
+  deps: AppDeps,
+  input: Common & { roleName: string },
+  action: Action,
+): Promise<AwsRole> {
+  const found = await deps.store.awsIdentities.findRole(input.accountId, input.roleName);
+  await authorize(
+    deps,
+    input.actor,
+    action,
+    { accountId: input.accountId, arn: arnFor(input.accountId, input.roleName, found) },
+    input.ctx,
+  );
+  if (found === null) throw noSuchRole(input.roleName);
+  return found;
+}
+
+/** Runs a change of one role as a kernel command: authorized once, the role re-read in the transaction. */
+async function changeRole<T>(
+  deps: AppDeps,
+  input: Common & { roleName: string },
+  action: Action,
+  change: (uow: UnitOfWork, role: AwsRole) => Promise<T>,
+): Promise<T> {
+  const found = await deps.store.awsIdentities.findRole(input.accountId, input.roleName);
+  const resource = { accountId: input.accountId, arn: arnFor(input.accountId, input.roleName, found) };
+  return runCommand(deps, input.actor, input.ctx, { action, resource }, async (uow) => {
+    const role = await uow.tx.awsIdentities.findRole(input.accountId, input.roleName);
+    if (found === null || role === null || role.id !== found.id) throw noSuchRole(input.roleName);
+    return change(uow, role);
+  });
+}
+
+/** IAM GetRole. */
+export function getRole(deps: AppDeps, input: Common & { roleName: string }): Promise<AwsRole> {
+  return readRole(deps, input, ACTIONS.GetRole);
+}
+
+/** IAM ListRoles: the account's roles whose path starts with `pathPrefix` (default `/`), by name. */
+export async function listRoles(deps: AppDeps, input: Common & { pathPrefix?: string }): Promise<AwsRole[]> {
+  const prefix = input.pathPrefix ?? '/';
+  await authorize(
+    deps,
+    input.actor,
+    ACTIONS.ListRoles,
+    { accountId: input.accountId, arn: `arn:aws:iam::${input.accountId}:role${prefix}*` },
+    input.ctx,
+  );
+  return (await deps.store.awsIdentities.listRoles(input.accountId)).filter((r) => r.path.startsWith(prefix));
+}
+
+/** IAM UpdateRole: the description and the longest session AssumeRole may grant. */
+export function updateRole(
+  deps: AppDeps,
+  input: Common & { roleName: string; description?: string; maxSessionDuration?: number },
+): Promise<AwsRole> {
+  return changeRole(deps, input, ACTIONS.UpdateRole, async (uow, role) => {
+    const updated: AwsRole = {
+      ...role,
+      ...(input.description === undefined ? {} : { description: input.description }),
+      ...(input.maxSessionDuration === undefined ? {} : { maxSessionDuration: input.maxSessionDuration }),
+    };
+    await uow.tx.awsIdentities.updateRole(updated);
+    uow.record({
+      accountId: role.accountId,
+      action: 'role.update',
+      target: roleArn(role),
+      details: { roleId: role.id, maxSessionDuration: updated.maxSessionDuration },
+    });
+    return updated;
+  });
+}
+
+/**
+ * IAM UpdateAssumeRolePolicy: replaces the trust policy. Sessions already issued keep running
+ * until they expire (as in AWS); the next AssumeRole is decided by the new policy.
+ */
+export function updateAssumeRolePolicy(
+  deps: AppDeps,
+  input: Common & { roleName: string; trustPolicy: string },
+): Promise<AwsRole> {
+  parseTrustPolicy(input.trustPolicy);
+  return changeRole(deps, input, ACTIONS.UpdateAssumeRolePolicy, async (uow, role) => {
+    const updated: AwsRole = { ...role, trustPolicy: input.trustPolicy };
+    await uow.tx.awsIdentities.updateRole(updated);
+    uow.record({
+      accountId: role.accountId,
+      action: 'role.trust_policy_update',
+      target: roleArn(role),
+      details: {
+        roleId: role.id,
+        mfaCondition: /multifactorauth/i.test(input.trustPolicy),
+        // Who may now assume it is a security fact (a trust policy opened to "*" or an account).
+        security: true,
+      },
+    });
+    return updated;
+  });
+}
+
+/**
+ * IAM DeleteRole: refused (DeleteConflict) while the role still has inline or attached policies,
+ * as IAM does. Its sessions end at once: a temporary credential of a deleted role no longer
+ * resolves.
+ */
+export function deleteRole(deps: AppDeps, input: Common & { roleName: string }): Promise<void> {
+  return changeRole(deps, input, ACTIONS.DeleteRole, async (uow, role) => {
+    const { tx } = uow;
+    if ((await tx.policies.list({ accountId: role.accountId, scope: 'role', ownerId: role.id })).length > 0) {
+      throw new HoldfastError(
+        'AWS_ROLE_DELETE_CONFLICT',
+        'Cannot delete entity, must delete policies first.',
+      );
+    }
+    if ((await tx.policies.attachedTo(role.id)).length > 0) {
+      throw new HoldfastError(
+        'AWS_ROLE_DELETE_CONFLICT',
+        'Cannot delete entity, must detach all policies first.',
+      );
+    }
+    await tx.awsIdentities.deleteRole(role.accountId, role.id);
+    uow.record({
+      accountId: role.accountId,
+      action: 'role.delete',
+      target: roleArn(role),
+      details: { roleId: role.id, security: true },
+    });
+  });
+}
+
+// ---- The role's permission policies ----
+
+const POLICY_NAME = /^[\w+=,.@-]{1,128}$/;
+
+function checkPolicyName(name: string): string {
+  if (!POLICY_NAME.test(name)) {
+    throw new HoldfastError('REQUEST_INVALID', 'a policy name has 1-128 letters, digits or +=,.@_-');
+  }
+  return name;
+}
+
+/** Lints a permission policy and refuses one with errors (the same rules as user and group policies). */
+function checkPermissionPolicy(document: string): void {
+  const result = lintPolicy(document);
+  const first = result.findings.find((f) => f.severity === 'error');
+  if (first !== undefined) {
+    throw new HoldfastError('POLICY_LINT_FAILED', `${first.code}: ${first.message}`, {
+      details: { errors: result.errors, warnings: result.warnings, firstError: first.code },
+    });
+  }
+}
+
+function noSuchRolePolicy(name: string): HoldfastError {
+  return new HoldfastError('POLICY_NOT_FOUND', `The role policy with name ${name} cannot be found.`);
+}
+
+/** IAM PutRolePolicy: adds or replaces an inline permission policy of the role. */
+export function putRolePolicy(
+  deps: AppDeps,
+  input: Common & { roleName: string; policyName: string; document: string },
+): Promise<StoredPolicy> {
+  const name = checkPolicyName(input.policyName);
+  checkPermissionPolicy(input.document);
+  return changeRole(deps, input, ACTIONS.PutRolePolicy, async (uow, role) => {
+    const now = deps.clock.now();
+    const existing = await uow.tx.policies.find({
+      accountId: role.accountId,
+      scope: 'role',
+      ownerId: role.id,
+      name,
+    });
+    const saved = await uow.tx.policies.put({
+      id: existing?.id ?? newId(deps, 'pol_'),
+      accountId: role.accountId,
+      scope: 'role',
+      ownerId: role.id,
+      name,
+      description: '',
+      document: input.document,
+      createdAt: existing?.createdAt ?? now,
+      updatedAt: now,
+    });
+    uow.record({
+      accountId: role.accountId,
+      action: 'policy.put',
+      target: `${roleArn(role)}/policy/${name}`,
+      details: { scope: 'role', mfaCondition: /multifactorauth/i.test(input.document) },
+    });
+    return saved;
+  });
+}
+
+/** IAM GetRolePolicy. */
+export async function getRolePolicy(
+  deps: AppDeps,
+  input: Common & { roleName: string; policyName: string },
+): Promise<{ role: AwsRole; policy: StoredPolicy }> {
+  const role = await readRole(deps, input, ACTIONS.GetRolePolicy);
+  const policy = await deps.store.policies.find({
+    accountId: role.accountId,
+    scope: 'role',
+    ownerId: role.id,
+    name: input.policyName,
+  });
+  if (policy === null) throw noSuchRolePolicy(input.policyName);
+  return { role, policy };
+}
+
+/** IAM ListRolePolicies: the names of the role's inline policies. */
+export async function listRolePolicies(
+  deps: AppDeps,
+  input: Common & { roleName: string },
+): Promise<StoredPolicy[]> {
+  const role = await readRole(deps, input, ACTIONS.ListRolePolicies);
+  return deps.store.policies.list({ accountId: role.accountId, scope: 'role', ownerId: role.id });
+}
+
+/** IAM DeleteRolePolicy. */
+export function deleteRolePolicy(
+  deps: AppDeps,
+  input: Common & { roleName: string; policyName: string },
+): Promise<void> {
+  return changeRole(deps, input, ACTIONS.DeleteRolePolicy, async (uow, role) => {
+    const policy = await uow.tx.policies.find({
+      accountId: role.accountId,
+      scope: 'role',
+      ownerId: role.id,
+      name: input.policyName,
+    });
+    if (policy === null) throw noSuchRolePolicy(input.policyName);
+    await uow.tx.policies.delete(policy.id);
+    uow.record({
+      accountId: role.accountId,
+      action: 'policy.delete',
+      target: `${roleArn(role)}/policy/${policy.name}`,
+      details: { scope: 'role' },
+    });
+  });
+}
+
+/** The managed policy an ARN names in the account, read in `tx`. */
+async function managedPolicy(tx: Repositories, accountId: string, arn: string): Promise<StoredPolicy> {
+  const name = policyNameFromArn(accountId, arn);
+  const policy =
+    name === null ? null : await tx.policies.find({ accountId, scope: 'managed', ownerId: null, name });
+  if (policy === null) {
+    throw new HoldfastError('POLICY_NOT_FOUND', `Policy ${arn} does not exist or is not attachable.`);
+  }
+  return policy;
+}
+
+/** IAM AttachRolePolicy (idempotent; at most 10 managed policies per role, as IAM's default quota). */
+export function attachRolePolicy(
+  deps: AppDeps,
+  input: Common & { roleName: string; policyArn: string },
+): Promise<void> {
+  return changeRole(deps, input, ACTIONS.AttachRolePolicy, async (uow, role) => {
+    const policy = await managedPolicy(uow.tx, role.accountId, input.policyArn);
+    const held = await uow.tx.policies.attachedTo(role.id);
+    if (!held.some((p) => p.id === policy.id) && held.length >= MAX_POLICIES_PER_HOLDER) {
+      throw new HoldfastError(
+        'POLICY_LIMIT_REACHED',
+        `Cannot exceed quota for PoliciesPerRole: ${MAX_POLICIES_PER_HOLDER}`,
+      );
+    }
+    await uow.tx.policies.attach({
+      policyId: policy.id,
+      subjectType: 'role',
+      subjectId: role.id,
+      accountId: role.accountId,
+      now: deps.clock.now(),
+    });
+    uow.record({
+      accountId: role.accountId,
+      action: 'policy.attach',
+      target: roleArn(role),
+      details: { policyArn: input.policyArn, mfaCondition: /multifactorauth/i.test(policy.document) },
+    });
+  });
+}
+
+/** IAM DetachRolePolicy (NoSuchEntity when it was not attached). */
+export function detachRolePolicy(
+  deps: AppDeps,
+  input: Common & { roleName: string; policyArn: string },
+): Promise<void> {
+  return changeRole(deps, input, ACTIONS.DetachRolePolicy, async (uow, role) => {
+    const policy = await managedPolicy(uow.tx, role.accountId, input.policyArn);
+    if (!(await uow.tx.policies.detach({ policyId: policy.id, subjectId: role.id }))) {
+      throw new HoldfastError('POLICY_NOT_FOUND', `Policy ${input.policyArn} was not found.`);
+    }
+    uow.record({
+      accountId: role.accountId,
+      action: 'policy.detach',
+      target: roleArn(role),
+      details: { policyArn: input.policyArn },
+    });
+  });
+}
+
+/** IAM ListAttachedRolePolicies. */
+export async function listAttachedRolePolicies(
+  deps: AppDeps,
+  input: Common & { roleName: string },
+): Promise<StoredPolicy[]> {
+  const role = await readRole(deps, input, ACTIONS.ListAttachedRolePolicies);
+  return deps.store.policies.attachedTo(role.id);
+}
+
+/** The role use cases, registered in createApp with one spread. */
+export const ROLE_USE_CASES = {
+  createRole,
+  getRole,
+  listRoles,
+  updateRole,
+  updateAssumeRolePolicy,
+  deleteRole,
+  putRolePolicy,
+  getRolePolicy,
+  listRolePolicies,
+  deleteRolePolicy,
+  attachRolePolicy,
+  detachRolePolicy,
+  listAttachedRolePolicies,
+};

@@ -12,6 +12,7 @@ import { HoldfastError } from '../../core/errors.js';
 import { ASSURANCE_LEVELS, type AssuranceLevel } from '../../core/factors/factor.js';
 import { assumedRoleArn, parseRoleArn, roleArn, userArn } from '../../core/policy/arn.js';
 import { buildRequestContext, type CredentialKind } from '../../core/policy/context.js';
+import { decodedMessage, DenialExplanation } from '../../core/policy/denial.js';
 import { evaluate } from '../../core/policy/evaluate.js';
 import { parsePolicy } from '../../core/policy/parse-policy.js';
 import {
@@ -22,7 +23,7 @@ import {
 } from '../../core/policy/trust-policy.js';
 import type { Repositories } from '../../core/ports.js';
 import { ACTIONS } from '../actions.js';
-import { decide } from '../authorize.js';
+import { authorize, decide } from '../authorize.js';
 import type { Actor, RequestContext } from '../context.js';
 import { writeAudit, type AppDeps } from '../deps.js';
 import { runCommand, type Failed, type UnitOfWork } from '../kernel.js';
@@ -321,7 +322,17 @@ async function refuseAssume(
   const error = new HoldfastError(
     'AUTH_FORBIDDEN',
     `not authorized to perform: sts:AssumeRole on resource: ${input.roleArn}`,
-    { details: { reason: input.reason } },
+    {
+      details: { reason: input.reason },
+      cause: new DenialExplanation({
+        action: ACTIONS.AssumeRole,
+        resource: input.roleArn,
+        decision: null,
+        guardrail: null,
+        reason: input.reason,
+        matchedStatements: [],
+      }),
+    },
   );
   await writeAudit(deps, uow.tx, {
     actor: input.caller.actor,
@@ -453,3 +464,84 @@ async function issueRoleSession(
     assumedRoleArn: assumedRoleArn(role.accountId, role.name, sessionName),
   };
 }
+
+// ---- Authorization messages ----
+
+/** Sealing context of an encoded authorization message: it opens only for its own account. */
+function authorizationMessageContext(accountId: string): string {
+  return `authz-message:${accountId}`;
+}
+
+/**
+ * The "encoded authorization failure message" of an AccessDenied answer: the refusal's facts
+ * (statements, guardrail, reason), sealed under the master key with AES-256-GCM and bound to the
+ * caller's account, so the denied caller cannot read or forge it; a caller allowed
+ * sts:DecodeAuthorizationMessage can.
+ */
+export function encodeAuthorizationMessage(
+  deps: AppDeps,
+  input: { caller: AwsCaller; explanation: DenialExplanation },
+): string {
+  const { caller } = input;
+  const text = decodedMessage(input.explanation.facts, {
+    id:
+      caller.role === null ? caller.user.id : `${caller.role.id}:${caller.temporary?.roleSessionName ?? ''}`,
+    arn: callerArns(caller).at(-1)!,
+  });
+  const sealed = deps.secretBox.seal(
+    Buffer.from(text, 'utf8'),
+    authorizationMessageContext(caller.user.accountId),
+  );
+  return Buffer.from(sealed, 'utf8').toString('base64url');
+}
+
+/** STS DecodeAuthorizationMessage: the JSON of a message encoded for this account. */
+export async function decodeAuthorizationMessage(
+  deps: AppDeps,
+  input: { actor: Actor; ctx: RequestContext; accountId: string; encodedMessage: string },
+): Promise<string> {
+  await authorize(
+    deps,
+    input.actor,
+    ACTIONS.DecodeAuthorizationMessage,
+    { accountId: input.accountId },
+    input.ctx,
+  );
+  try {
+    const sealed = Buffer.from(input.encodedMessage, 'base64url').toString('utf8');
+    const opened = deps.secretBox.open(sealed, authorizationMessageContext(input.accountId));
+    return Buffer.from(opened).toString('utf8');
+  } catch {
+    throw new HoldfastError('AWS_AUTHORIZATION_MESSAGE_INVALID', 'The encoded message is not valid.');
+  }
+}
+
+/**
+ * STS GetAccessKeyInfo: the account an access key id belongs to. Accounts are walls (MISSION
+ * failure 6): only keys of the caller's own account are answered; any other id (another
+ * account's, or none at all) is refused alike, so ids cannot be used to probe other tenants.
+ */
+export async function getAccessKeyInfo(
+  deps: AppDeps,
+  input: { actor: Actor; ctx: RequestContext; accountId: string; accessKeyId: string },
+): Promise<{ account: string }> {
+  await authorize(deps, input.actor, ACTIONS.GetAccessKeyInfo, { accountId: input.accountId }, input.ctx);
+  const owner = input.accessKeyId.startsWith('ASIA')
+    ? (await deps.store.temporaryCredentials.findById(input.accessKeyId))?.accountId
+    : (await deps.store.accessKeys.findById(input.accessKeyId))?.accountId;
+  if (owner !== input.accountId) {
+    throw new HoldfastError('AUTH_FORBIDDEN', 'not authorized to read the account of this access key', {
+      details: { reason: 'other-account' },
+    });
+  }
+  return { account: owner };
+}
+
+/** The STS use cases besides GetSessionToken and AssumeRole, registered in createApp with one spread. */
+export const STS_USE_CASES = {
+  getSessionToken,
+  assumeRole,
+  encodeAuthorizationMessage,
+  decodeAuthorizationMessage,
+  getAccessKeyInfo,
+};

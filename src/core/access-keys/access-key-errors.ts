@@ -20,4 +20,7 @@ export const AWS_ERROR_CODES = {
   AWS_MFA_DEVICE_ALREADY_EXISTS:
     'A virtual MFA device with this path and name already exists in this account.',
   AWS_MFA_DEVICE_IN_USE: 'The virtual MFA device is still enabled for a user; deactivate it first.',
+  AWS_ROLE_DELETE_CONFLICT: 'The role still has inline or attached policies; delete or detach them first.',
+  AWS_AUTHORIZATION_MESSAGE_INVALID:
+    'The encoded authorization message was not issued by this installation for this account, or it was altered.',
 } as const satisfies Record<string, string>;

@@ -18,7 +18,8 @@ import {
   type AwsOperation,
   type OperationContext,
 } from './operation.js';
-import { readBoolean, readEnum, readInteger, readString } from './query.js';
+import { readBoolean, readEnum, readString } from './query.js';
+import { IAM_ROLE_OPERATIONS } from './iam-role-actions.js';
 import { IAM_GROUP_OPERATIONS } from './iam-group-actions.js';
 import { IAM_POLICY_OPERATIONS } from './iam-policy-actions.js';
 import { IAM_SIMULATION_OPERATIONS } from './iam-simulation-actions.js';
@@ -349,40 +350,6 @@ export const IAM_OPERATIONS: Readonly<Record<string, AwsOperation>> = {
       };
     },
   },
-  CreateRole: {
-    action: ACTIONS.CreateRole,
-    async handle(c) {
-      const name = readName(c.params, 'RoleName', 64);
-      const path = readPath(c.params);
-      const trustPolicy = readPolicyDocument(c, 'AssumeRolePolicyDocument');
-      const description = readString(c.params, 'Description', { maxLength: 1000 });
-      const maxSessionDuration = readInteger(c.params, 'MaxSessionDuration', { min: 3600, max: 43_200 });
-      const role = await c.app.createRole({
-        ...base(c),
-        name,
-        path,
-        trustPolicy,
-        ...(description === undefined ? {} : { description }),
-        ...(maxSessionDuration === undefined ? {} : { maxSessionDuration }),
-      });
-      const arn = `arn:aws:iam::${role.accountId}:role${role.path}${role.name}`;
-      return {
-        result: shapes.createRoleResult({
-          role: {
-            path: role.path,
-            roleName: role.name,
-            roleId: role.id,
-            arn,
-            createDate: role.createdAt,
-            assumeRolePolicyDocument: role.trustPolicy,
-            description: role.description === '' ? undefined : role.description,
-            maxSessionDuration: role.maxSessionDuration,
-          },
-        }),
-        audit: { role: { roleName: role.name, roleId: role.id, arn } },
-      };
-    },
-  },
   GetAccountSummary: {
     action: ACTIONS.GetAccountSummary,
     async handle(c) {
@@ -390,6 +357,7 @@ export const IAM_OPERATIONS: Readonly<Record<string, AwsOperation>> = {
       return { result: shapes.getAccountSummaryResult({ summary }) };
     },
   },
+  ...IAM_ROLE_OPERATIONS,
   ...IAM_POLICY_OPERATIONS,
   ...IAM_GROUP_OPERATIONS,
   ...IAM_USER_OPERATIONS,

@@ -15,6 +15,7 @@ import type { App } from '../../app/create-app.js';
 import type { CallRecord } from '../../app/context.js';
 import { writeAudit, type AuditFact } from '../../app/deps.js';
 import type { Repositories } from '../../core/ports.js';
+import { DenialExplanation } from '../../core/policy/denial.js';
 import { ERROR_CODES, isHoldfastError, type HoldfastError } from '../../core/errors.js';
 import { clientAddress } from '../plugins/session-auth.js';
 import { IAM_OPERATIONS } from './iam-actions.js';
@@ -104,6 +105,8 @@ const AWS_CODE_OF: Readonly<Partial<Record<HoldfastError['code'], AwsErrorCode>>
   AWS_ROLE_ALREADY_EXISTS: 'EntityAlreadyExists',
   AWS_MFA_DEVICE_ALREADY_EXISTS: 'EntityAlreadyExists',
   AWS_MFA_DEVICE_IN_USE: 'DeleteConflict',
+  AWS_ROLE_DELETE_CONFLICT: 'DeleteConflict',
+  AWS_AUTHORIZATION_MESSAGE_INVALID: 'InvalidAuthorizationMessageException',
   GROUP_NOT_FOUND: 'NoSuchEntity',
   GROUP_ALREADY_EXISTS: 'EntityAlreadyExists',
   IAM_POLICY_DOCUMENT_INVALID: 'MalformedPolicyDocument',
@@ -413,6 +416,18 @@ export async function registerAwsQueryApi(server: FastifyInstance, app: App): Pr
   });
 }
 
+/**
+ * An authorization refusal's AccessDenied carries AWS's "Encoded authorization failure message":
+ * the refusal's reasons sealed for the caller's account, readable through STS
+ * DecodeAuthorizationMessage by a caller allowed to.
+ */
+function withEncodedMessage(app: App, err: unknown, error: AwsError, caller: AwsCaller | null): AwsError {
+  if (error.code !== 'AccessDenied' || caller === null || !isHoldfastError(err)) return error;
+  if (!(err.cause instanceof DenialExplanation)) return error;
+  const encoded = app.encodeAuthorizationMessage({ caller, explanation: err.cause });
+  return new AwsError('AccessDenied', `${error.message}. Encoded authorization failure message: ${encoded}`);
+}
+
 async function handleQuery(app: App, cache: SigningKeyCache, request: FastifyRequest, reply: FastifyReply) {
   const now = app.deps.clock.now();
   const requestId = request.id;
@@ -501,12 +516,13 @@ async function handleQuery(app: App, cache: SigningKeyCache, request: FastifyReq
       writeSuccessResponse({ service, action: parsed.action, requestId, result: outcome.result }),
     );
   } catch (err) {
-    const error = toAwsError(err, {
+    const plain = toAwsError(err, {
       caller: facts.caller,
       action: catalogAction,
       service: facts.service,
       params: facts.params,
     });
+    const error = withEncodedMessage(app, err, plain, facts.caller);
     if (error.code === 'ServiceFailure') request.log.error({ err }, 'AWS query failed');
     // The refusal's record survives on its own (its own transaction); a failed audit write
     // must not hide the answer.

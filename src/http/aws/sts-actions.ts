@@ -1,6 +1,7 @@
 /**
  * The STS (2011-06-15) operations Holdfast answers: GetSessionToken (with or without MFA),
- * AssumeRole (trust policy, MFA carried over or given now) and GetCallerIdentity. Parameter rules
+ * AssumeRole (trust policy, MFA carried over or given now, an optional session policy),
+ * GetCallerIdentity, GetAccessKeyInfo and DecodeAuthorizationMessage. Parameter rules
  * from the STS service model (shared/reference/aws-iam-sts.md §2).
  */
 
@@ -8,7 +9,7 @@ import { ACTIONS } from '../../app/actions.js';
 import { callerArn, type AwsOperation, type OperationContext } from './operation.js';
 import { readInteger, readString } from './query.js';
 import * as shapes from './shapes.js';
-import { AwsError } from './xml.js';
+import { AwsError, xmlText } from './xml.js';
 
 function readMfa(c: OperationContext): { serialNumber?: string; tokenCode?: string } {
   const serialNumber = readString(c.params, 'SerialNumber', {
@@ -65,7 +66,19 @@ export const STS_OPERATIONS: Readonly<Record<string, AwsOperation>> = {
         patternText: '[\\w+=,.@-]*',
       });
       const durationSeconds = readInteger(c.params, 'DurationSeconds', { min: 900, max: 43_200 });
-      for (const unsupported of ['Policy', 'PolicyArns.member.1.arn', 'Tags.member.1.Key', 'ExternalId']) {
+      // A session policy (STS model: 1–2048 characters) narrows the role session; the rest is not kept yet.
+      const policy = readString(c.params, 'Policy', {
+        minLength: 1,
+        maxLength: 2048,
+        pattern: /^[\t\n\r\u0020-\u00FF]+$/,
+        patternText: '[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+',
+      });
+      for (const unsupported of [
+        'PolicyArns.member.1.arn',
+        'Tags.member.1.Key',
+        'ExternalId',
+        'SourceIdentity',
+      ]) {
         if (c.params.has(unsupported)) {
           // Refused rather than ignored: a caller asking for narrower credentials must not get broader ones.
           throw new AwsError(
@@ -80,6 +93,7 @@ export const STS_OPERATIONS: Readonly<Record<string, AwsOperation>> = {
         roleArn,
         roleSessionName,
         ...(durationSeconds === undefined ? {} : { durationSeconds }),
+        ...(policy === undefined ? {} : { policy }),
         ...readMfa(c),
       });
       return {
@@ -96,6 +110,42 @@ export const STS_OPERATIONS: Readonly<Record<string, AwsOperation>> = {
           assumedRoleUser: { assumedRoleId: assumed.assumedRoleId, arn: assumed.assumedRoleArn },
         },
       };
+    },
+  },
+  GetAccessKeyInfo: {
+    action: ACTIONS.GetAccessKeyInfo,
+    async handle(c) {
+      const accessKeyId = readString(c.params, 'AccessKeyId', {
+        required: true,
+        minLength: 16,
+        maxLength: 128,
+        pattern: /^[\w]*$/,
+        patternText: '[\\w]*',
+      });
+      const { account } = await c.app.getAccessKeyInfo({
+        actor: c.caller.actor,
+        ctx: c.ctx,
+        accountId: c.accountId,
+        accessKeyId,
+      });
+      return { result: [xmlText('Account', account)] };
+    },
+  },
+  DecodeAuthorizationMessage: {
+    action: ACTIONS.DecodeAuthorizationMessage,
+    async handle(c) {
+      const encodedMessage = readString(c.params, 'EncodedMessage', {
+        required: true,
+        minLength: 1,
+        maxLength: 10_240,
+      });
+      const decoded = await c.app.decodeAuthorizationMessage({
+        actor: c.caller.actor,
+        ctx: c.ctx,
+        accountId: c.accountId,
+        encodedMessage,
+      });
+      return { result: [xmlText('DecodedMessage', decoded)] };
     },
   },
   GetCallerIdentity: {

@@ -68,6 +68,7 @@ export const AWS_ERRORS = {
   PackedPolicyTooLarge: { status: 400, type: 'Sender' },
   RegionDisabledException: { status: 403, type: 'Sender' },
   ExpiredTokenException: { status: 400, type: 'Sender' },
+  InvalidAuthorizationMessageException: { status: 400, type: 'Sender' },
 } as const satisfies Record<string, { status: number; type: AwsFaultType }>;
 
 /** Every AWS wire error code Holdfast may send. */
