@@ -291,6 +291,11 @@ export async function authorize(
   resource: Resource,
   ctx?: RequestContext,
 ): Promise<void> {
+  // The face's declaration and the use case must agree (DESIGN.md convention 7): a use case that
+  // authorizes an action its route does not declare is a programming error, refused for everyone.
+  if (ctx?.declaredActions !== undefined && !ctx.declaredActions.includes(action)) {
+    throw new HoldfastError('INTERNAL_ERROR', `the route does not declare ${action}`);
+  }
   if (actor.kind === 'operator') return;
   const decision = await decide(deps, actor, action, resource, ctx?.sourceIp);
   if (decision.allowed) return;

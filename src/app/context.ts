@@ -13,6 +13,13 @@ export interface RequestContext {
    * and the record of the call that made it commit together.
    */
   call?: CallRecord;
+  /**
+   * The actions the face declared for this request (an HTTP route's `config.action` and
+   * `config.alsoAuthorizes`). The declaration is the source of truth: `authorize` refuses to
+   * authorize any other action for the request (INTERNAL_ERROR), so a route and its use case
+   * cannot disagree on what is being authorized. Absent when the face declares nothing here.
+   */
+  declaredActions?: readonly string[];
 }
 
 /** What a face gives a use case to record the call in the transaction of its change. */

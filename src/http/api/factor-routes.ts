@@ -60,7 +60,11 @@ export function registerFactorRoutes(server: FastifyInstance, app: App): void {
   r.get(
     '/v1/factors',
     {
-      config: { action: ACTIONS.ListMFADevices, auth: 'session' },
+      config: {
+        action: ACTIONS.ListMFADevices,
+        alsoAuthorizes: [ACTIONS.GetRecoveryCodeStatus],
+        auth: 'session',
+      },
       schema: {
         summary: 'My factors and how many recovery codes I have left',
         tags: ['factors'],
@@ -216,7 +220,12 @@ export function registerFactorRoutes(server: FastifyInstance, app: App): void {
   r.delete(
     '/v1/factors/:id',
     {
-      config: { action: ACTIONS.DeactivateMFADevice, auth: 'session' },
+      config: {
+        action: ACTIONS.DeactivateMFADevice,
+        // A pending factor is deleted rather than deactivated (removeFactor decides from the row).
+        alsoAuthorizes: [ACTIONS.DeleteVirtualMFADevice],
+        auth: 'session',
+      },
       schema: {
         summary:
           'Remove one of my factors (needs a recent MFA; admin-provisioned ones only an admin can remove)',
@@ -321,7 +330,12 @@ export function registerFactorRoutes(server: FastifyInstance, app: App): void {
   r.delete(
     '/v1/users/:id/factors/:factorId',
     {
-      config: { action: ACTIONS.DeactivateMFADevice, auth: 'session' },
+      config: {
+        action: ACTIONS.DeactivateMFADevice,
+        // A pending factor is deleted rather than deactivated (removeFactor decides from the row).
+        alsoAuthorizes: [ACTIONS.DeleteVirtualMFADevice],
+        auth: 'session',
+      },
       schema: {
         summary: "Remove a user's factor (admins; needs a recent MFA)",
         tags: ['factors'],

@@ -35,7 +35,15 @@ export function requestContext(request: FastifyRequest): RequestContext {
     requestId: request.id,
     sourceIp: clientAddress(request),
     userAgent: agent === undefined ? null : agent.slice(0, 512),
+    // The route's declaration is the source of truth: the use case may only authorize these.
+    ...declaredActions(request),
   };
+}
+
+/** The actions the route declares (`config.action`, `config.alsoAuthorizes`), for `authorize` to hold it to. */
+function declaredActions(request: FastifyRequest): Pick<RequestContext, 'declaredActions'> {
+  const { action, alsoAuthorizes } = request.routeOptions.config;
+  return action === undefined ? {} : { declaredActions: [action, ...(alsoAuthorizes ?? [])] };
 }
 
 /** Finds the session token: `Authorization: Bearer` first, then the session cookie. */
