@@ -69,7 +69,16 @@ export function checkRedirectUri(uri: string): string {
     throw new HoldfastError('OIDC_REDIRECT_URI_INVALID');
   }
   const secure = url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK.has(url.hostname));
-  if (!secure || uri.includes('#') || url.username !== '' || url.password !== '' || uri.length > 2000) {
+  // A host name or an address, never a pattern: `*` or any other character is not a wildcard here.
+  const host = /^([a-z0-9-]+\.)*[a-z0-9-]+$|^\[[0-9a-f:.]+\]$/i.test(url.hostname);
+  if (
+    !secure ||
+    !host ||
+    uri.includes('#') ||
+    url.username !== '' ||
+    url.password !== '' ||
+    uri.length > 2000
+  ) {
     throw new HoldfastError('OIDC_REDIRECT_URI_INVALID');
   }
   return uri;
