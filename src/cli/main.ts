@@ -14,6 +14,13 @@ import { ctx, operator, run, setupUrl, withDatabaseOptions, type CommonFlags } f
 import { registerBackupCommands } from './backup-commands.js';
 import { registerAuditRetentionCommands } from './retention-commands.js';
 import { registerFactorCommands } from './factor-commands.js';
+import {
+  isServeWorker,
+  superviseWorkers,
+  withWorkersOption,
+  workerFailed,
+  type WorkerFlags,
+} from './serve.js';
 import { registerMeCommands } from './me-commands.js';
 import { registerSuspensionCommand } from './mfa-commands.js';
 import { registerResetCommands } from './reset-commands.js';
@@ -34,28 +41,32 @@ const program = new Command('holdfast')
   .version(version, '-V, --version', 'print the version of Holdfast')
   .showHelpAfterError();
 
-withDatabaseOptions(program.command('serve').description('run the HTTP server'))
+withWorkersOption(withDatabaseOptions(program.command('serve').description('run the HTTP server')))
   .addOption(new Option('--host <host>', 'address to listen on').env('HOLDFAST_HOST'))
   .addOption(new Option('--port <port>', 'port to listen on').env('HOLDFAST_PORT'))
   .addOption(new Option('--tls-cert <file>', 'PEM certificate: serve HTTPS').env('HOLDFAST_TLS_CERT'))
   .addOption(new Option('--tls-key <file>', 'PEM private key for --tls-cert').env('HOLDFAST_TLS_KEY'))
-  .action(async (flags: CommonFlags) => {
+  .action(async (flags: CommonFlags & WorkerFlags) => {
     try {
       const config = loadConfig(flags);
+      // With several workers this process only supervises them (src/cli/serve.ts).
+      if (await superviseWorkers(config, flags)) return;
       // The HTTP stack loads only for `serve`: other commands start faster without it.
       const { startServer } = await import('../main.js');
       const running = await startServer(config);
       const accounts = await running.installation.store.accounts.list();
-      if (accounts.length === 0) {
+      // A worker's primary prints the banner once for all workers.
+      if (accounts.length === 0 && !isServeWorker()) {
         process.stderr.write(
           `\nHoldfast has no account yet. Create one with:\n  npx holdfast bootstrap --account NAME --owner-email EMAIL` +
             `${flags.db ? ` --db ${running.installation.database.displayUrl}` : ''}\n\n`,
         );
       }
-      process.stderr.write(
-        `Holdfast listening on ${running.url} (${running.installation.database.displayUrl})\n` +
-          `Web console: ${running.consoleUrl}/\n`,
-      );
+      if (!isServeWorker())
+        process.stderr.write(
+          `Holdfast listening on ${running.url} (${running.installation.database.displayUrl})\n` +
+            `Web console: ${running.consoleUrl}/\n`,
+        );
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) return;
@@ -80,6 +91,7 @@ withDatabaseOptions(program.command('serve').description('run the HTTP server'))
       process.on('SIGINT', () => stop('SIGINT'));
     } catch (err) {
       process.exitCode = reportError(err, flags.json === true);
+      workerFailed();
     }
   });
 

@@ -42,6 +42,8 @@ export interface ServerOptions {
   https?: { cert: Buffer; key: Buffer } | null;
   /** Bearer token that /metrics requires; null (default): /metrics answers 404. */
   metricsToken?: string | null;
+  /** In a worker of `serve --workers N`: the metrics of all workers, added up by the primary. */
+  clusterMetrics?: () => Promise<string>;
   /** Connection limits; DEFAULT_TIMEOUTS when absent. */
   timeouts?: Partial<ServerTimeouts>;
 }
@@ -180,7 +182,7 @@ export async function buildServer(
       'request',
     );
   });
-  registerMetrics(server, { token: options.metricsToken ?? null });
+  registerMetrics(server, { token: options.metricsToken ?? null, clusterMetrics: options.clusterMetrics });
   server.get(
     '/healthz',
     { config: { action: ACTIONS.Public, auth: 'none' }, schema: { hide: true } },

@@ -39,6 +39,8 @@ export function cliEnv(extra: Record<string, string | undefined> = {}): NodeJS.P
     if (!key.startsWith('HOLDFAST_')) env[key] = value;
   }
   env.HOLDFAST_LOG_LEVEL = 'silent';
+  // One server process unless a test asks for `--workers` (the default is one per CPU core).
+  env.HOLDFAST_WORKERS = '1';
   for (const [key, value] of Object.entries(extra)) {
     if (value === undefined) delete env[key];
     else env[key] = value;
