@@ -27,7 +27,10 @@ const SCENARIOS = [
   'authorization',
   'aws-api',
   'outbox-delivery',
+  'soak',
 ];
+// Long scenarios that run only when named (`node bench/run.mjs soak`), never by default.
+const OPT_IN = ['soak'];
 
 function usage() {
   return [
@@ -80,7 +83,9 @@ async function main() {
 
   installCleanup();
   const quick = flags.has('--quick');
-  const selected = names.length ? SCENARIOS.filter((id) => names.includes(id)) : SCENARIOS;
+  const selected = names.length
+    ? SCENARIOS.filter((id) => names.includes(id))
+    : SCENARIOS.filter((id) => !OPT_IN.includes(id));
   const startedAt = new Date();
   const stamp = fileTimestamp(startedAt);
   const machine = machineFacts();
