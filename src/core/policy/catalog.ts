@@ -59,6 +59,8 @@ export const ADMINISTRATION_WRITE_ACTIONS = [
   'iam:UntagUser',
   'iam:PutUserPermissionsBoundary',
   'iam:DeleteUserPermissionsBoundary',
+  'iam:UpdateAccountPasswordPolicy',
+  'iam:DeleteAccountPasswordPolicy',
   'holdfast:DisableUser',
   'holdfast:CreateSetupLink',
   'holdfast:RevokeUserSessions',

@@ -118,6 +118,7 @@ const AWS_CODE_OF: Readonly<Partial<Record<HoldfastError['code'], AwsErrorCode>>
   IAM_TAG_DUPLICATE: 'InvalidInput',
   IAM_TAG_LIMIT: 'LimitExceeded',
   IAM_GROUP_NOT_EMPTY: 'DeleteConflict',
+  IAM_PASSWORD_POLICY_NOT_FOUND: 'NoSuchEntity',
 };
 
 /**
