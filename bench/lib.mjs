@@ -195,6 +195,7 @@ export async function startServer({
   timeoutMs = 30_000,
   env = {},
   nodeFlags = [],
+  workers = 1,
 } = {}) {
   const dir = dataDir ?? makeTempDir();
   // `db`: another database URL (e.g. a PostgreSQL bench database); default SQLite in the folder.
@@ -222,6 +223,9 @@ export async function startServer({
       String(port),
       '--host',
       '127.0.0.1',
+      // One process unless a scenario asks for more (the server's default is one per core).
+      '--workers',
+      String(workers),
     ];
     let stderr = '';
     const since = performance.now();
@@ -246,6 +250,9 @@ export async function startServer({
         db,
         readyMs,
         rssMB: () => readRssMB(child.pid),
+        // The server's processes: the primary and its workers with --workers > 1.
+        pids: () => [child.pid, ...childPids(child.pid)],
+        workerPids: () => (workers > 1 ? childPids(child.pid) : [child.pid]),
         stderr: () => stderr,
         stop: () => stopChild(child),
       };
@@ -535,6 +542,19 @@ export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // ---------------------------------------------------------------------------------------------
 // Memory.
+
+/** The children of a process (Linux: /proc/PID/task/PID/children). */
+export function childPids(pid) {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number);
+  } catch {
+    return [];
+  }
+}
 
 /** Resident set size of a process in MB (MiB), from /proc/PID/status VmRSS; null if unreadable. */
 export function readRssMB(pid) {

@@ -27,6 +27,8 @@ const SCENARIOS = [
   'authorization',
   'aws-api',
   'outbox-delivery',
+  'scale-out',
+  'population',
   'soak',
 ];
 // Long scenarios that run only when named (`node bench/run.mjs soak`), never by default.

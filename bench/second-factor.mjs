@@ -206,8 +206,19 @@ export async function measureSecondFactorLoad({
 }) {
   const url = `${server.url}/v1/sign-in/second-factor`;
   await sleep(250); // start-up allocations settle before the first memory reading
-  const rssStartMB = readRssMB(server.pid);
-  const rss = sampleRss(server.pid, 50);
+  // Several workers: CPU is added up over every process, memory is the largest worker's.
+  const pids = server.pids ? server.pids() : [server.pid];
+  const workerPids = server.workerPids ? server.workerPids() : [server.pid];
+  const cpuOf = () =>
+    pids.map(readCpuMs).reduce(
+      (a, b) => ({
+        totalMs: a.totalMs + (b.totalMs ?? 0),
+        mainThreadMs: a.mainThreadMs + (b.mainThreadMs ?? 0),
+      }),
+      { totalMs: 0, mainThreadMs: 0 },
+    );
+  const rssStartMB = Math.max(...workerPids.map((pid) => readRssMB(pid) ?? 0));
+  const samplers = workerPids.map((pid) => sampleRss(pid, 50));
   log(`${label}: warm-up ${warmupMs} ms at concurrency ${concurrency}`);
   const warmup = await closedLoop({
     url,
@@ -220,15 +231,15 @@ export async function measureSecondFactorLoad({
   const results = [];
   const after = [];
   for (let i = 0; i < runs; i++) {
-    const cpu0 = readCpuMs(server.pid);
-    const watch = watchCpu([server.pid]);
+    const cpu0 = cpuOf();
+    const watch = watchCpu(pids);
     const r = await closedLoop({ url, body: nextBody, concurrency, durationMs, check: signedIn });
     const load = watch.stop();
-    const cpu1 = readCpuMs(server.pid);
+    const cpu1 = cpuOf();
     const answered = r.succeeded + r.errors;
     r.serverCpuMsPerRequest = (cpu1.totalMs - cpu0.totalMs) / answered;
     r.serverMainThreadCpuMsPerRequest = (cpu1.mainThreadMs - cpu0.mainThreadMs) / answered;
-    r.serverCores = load.serverCores[0];
+    r.serverCores = load.serverCores.reduce((a, b) => a + (b ?? 0), 0);
     r.benchCores = load.benchCores;
     r.foreignCores = load.foreignCores;
     r.stealCores = load.stealCores;
@@ -244,8 +255,8 @@ export async function measureSecondFactorLoad({
       after.push(await afterRun(i));
     }
   }
-  const { peakMB: rssPeakMB } = rss.stop();
-  const rssAfterMB = readRssMB(server.pid);
+  const rssPeakMB = Math.max(...samplers.map((sampler) => sampler.stop().peakMB));
+  const rssAfterMB = Math.max(...workerPids.map((pid) => readRssMB(pid) ?? 0));
   return {
     warmup,
     summary: medianOfRuns(results),
