@@ -190,7 +190,7 @@ export async function run({ quick, log }) {
         id: 'signInToVerifyRatio',
         label: 'sign-ins/s ÷ raw verify/s',
         value: ratio,
-        target: { op: '>=', value: 0.9 },
+        target: { op: '>=', value: 0.95 },
         digits: 2,
       }),
       figure({

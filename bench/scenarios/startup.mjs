@@ -79,7 +79,7 @@ export async function run({ quick, log }) {
         value: existingMs,
         unit: 'ms',
         digits: 0,
-        target: { op: '<', value: 1000 },
+        target: { op: '<', value: 500 },
       }),
       figure({
         id: 'freshStartCpuMs',
