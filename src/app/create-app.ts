@@ -63,6 +63,7 @@ import {
   disableUser,
   getUser,
   listUsers,
+  queryUsers,
   requireAccount,
 } from './users.js';
 
@@ -79,6 +80,7 @@ const USE_CASES = {
   disableUser,
   getUser,
   listUsers,
+  queryUsers,
   requireAccount,
   signIn,
   authenticate,
