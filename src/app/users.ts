@@ -210,6 +210,79 @@ export async function listUsers(
   return deps.store.principals.list(input.accountId);
 }
 
+/** Columns the users list sorts on. */
+export const USER_SORT_KEYS = ['email', 'username', 'role', 'status', 'createdAt', 'factors'] as const;
+/** A sort column of the users list. */
+export type UserSortKey = (typeof USER_SORT_KEYS)[number];
+
+/** One page of the users list: search, filters, sort and paging, decided on the server. */
+export interface UserQuery {
+  /** Case-insensitive text found in the e-mail address or user name. */
+  search?: string;
+  role?: Role;
+  status?: Principal['status'];
+  /** Enabled second factors: none (no MFA), exactly one, or two and more. */
+  factors?: '0' | '1' | '2+';
+  sort?: UserSortKey;
+  order?: 'asc' | 'desc';
+  offset?: number;
+  /** At most {@link MAX_USER_PAGE}. */
+  limit?: number;
+}
+
+/** Most users one page holds. */
+export const MAX_USER_PAGE = 200;
+
+/** A listed user with the number of their enabled second factors. */
+export type ListedUser = Principal & { enabledFactors: number };
+
+/**
+ * One page of an account's users with their enabled-factor counts, in one read of principals and
+ * one of enabled factors: a console page is one request, however many users it shows.
+ */
+export async function queryUsers(
+  deps: AppDeps,
+  input: { actor: Actor; ctx?: RequestContext; accountId: string; query: UserQuery },
+): Promise<{ users: ListedUser[]; total: number; offset: number; limit: number }> {
+  await authorize(deps, input.actor, ACTIONS.ListUsers, { accountId: input.accountId }, input.ctx);
+  const q = input.query;
+  const limit = Math.max(1, Math.min(MAX_USER_PAGE, q.limit ?? MAX_USER_PAGE));
+  const offset = Math.max(0, q.offset ?? 0);
+  const [principals, factors] = await Promise.all([
+    deps.store.principals.list(input.accountId),
+    deps.store.factors.listEnabledByAccount(input.accountId),
+  ]);
+  const counts = new Map<string, number>();
+  for (const f of factors) counts.set(f.principalId, (counts.get(f.principalId) ?? 0) + 1);
+  const needle = (q.search ?? '').trim().toLowerCase();
+  const matching = principals
+    .map((p): ListedUser => ({ ...p, enabledFactors: counts.get(p.id) ?? 0 }))
+    .filter(
+      (u) =>
+        (needle === '' ||
+          u.email.toLowerCase().includes(needle) ||
+          u.username.toLowerCase().includes(needle)) &&
+        (q.role === undefined || u.role === q.role) &&
+        (q.status === undefined || u.status === q.status) &&
+        (q.factors === undefined ||
+          (q.factors === '0' && u.enabledFactors === 0) ||
+          (q.factors === '1' && u.enabledFactors === 1) ||
+          (q.factors === '2+' && u.enabledFactors >= 2)),
+    );
+  const key = q.sort ?? 'email';
+  const sign = q.order === 'desc' ? -1 : 1;
+  const value = (u: ListedUser): string | number =>
+    key === 'factors' ? u.enabledFactors : key === 'createdAt' ? u.createdAt : u[key].toLowerCase();
+  matching.sort((a, b) => {
+    const x = value(a);
+    const y = value(b);
+    // Ties keep a stable, meaningful order: by e-mail address.
+    const primary = x < y ? -1 : x > y ? 1 : 0;
+    return primary !== 0 ? sign * primary : a.email < b.email ? -1 : a.email > b.email ? 1 : 0;
+  });
+  return { users: matching.slice(offset, offset + limit), total: matching.length, offset, limit };
+}
+
 /** Reads one principal. */
 export async function getUser(
   deps: AppDeps,

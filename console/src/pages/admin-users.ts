@@ -1,61 +1,209 @@
 import { get, seg } from '../api.js';
 import { h } from '../dom.js';
 import type { PageContext } from '../router.js';
-import type { Factor, User } from '../types.js';
-import { adminNav, mapLimited } from './admin-nav.js';
+import type { User } from '../types.js';
+import { adminNav } from './admin-nav.js';
 
-/** Users with their factor counts. */
+/** A user as the list answers it: with the number of enabled second factors. */
+type ListedUser = User & { enabledFactors: number };
+
+/** One page of GET /v1/users. */
+interface UserPage {
+  users: ListedUser[];
+  total: number;
+  offset: number;
+  limit: number;
+}
+
+/** Users on one page of the list. */
+export const PAGE_SIZE = 50;
+
+const COLUMNS: Array<{ key: string; label: string; sort: string | null }> = [
+  { key: 'email', label: 'E-mail', sort: 'email' },
+  { key: 'username', label: 'User name', sort: 'username' },
+  { key: 'role', label: 'Role', sort: 'role' },
+  { key: 'status', label: 'Status', sort: 'status' },
+  { key: 'factors', label: 'Second factors', sort: 'factors' },
+  { key: 'createdAt', label: 'Created', sort: 'createdAt' },
+];
+
+const ROLE_WORDS: Readonly<Record<string, string>> = {
+  owner: 'Owner',
+  admin: 'Administrator',
+  helpdesk: 'Help desk',
+  user: 'User',
+};
+const STATUS_WORDS: Readonly<Record<string, string>> = { active: 'Active', disabled: 'Disabled' };
+
+/** The list's state, read from and written to the address (so a page can be linked and reloaded). */
+function stateOf(query: URLSearchParams) {
+  const page = Math.max(1, Number.parseInt(query.get('page') ?? '1', 10) || 1);
+  return {
+    q: query.get('q') ?? '',
+    role: query.get('role') ?? '',
+    status: query.get('status') ?? '',
+    factors: query.get('factors') ?? '',
+    sort: query.get('sort') ?? 'email',
+    order: query.get('order') === 'desc' ? 'desc' : 'asc',
+    page,
+  };
+}
+type ListState = ReturnType<typeof stateOf>;
+
+function addressOf(state: ListState): string {
+  const params = new URLSearchParams();
+  if (state.q !== '') params.set('q', state.q);
+  for (const key of ['role', 'status', 'factors'] as const)
+    if (state[key] !== '') params.set(key, state[key]);
+  if (state.sort !== 'email') params.set('sort', state.sort);
+  if (state.order !== 'asc') params.set('order', state.order);
+  if (state.page !== 1) params.set('page', String(state.page));
+  const text = params.toString();
+  return `/admin/users${text === '' ? '' : `?${text}`}`;
+}
+
+function select(name: string, value: string, options: Array<[string, string]>): HTMLSelectElement {
+  const el = h('select', { name, id: `users-${name}` });
+  for (const [v, label] of options) el.append(h('option', { value: v, selected: v === value }, label));
+  return el;
+}
+
+/**
+ * Users: server-side search, filters, sort and paging. Every change is one request for one page
+ * (GET /v1/users with q, role, status, factors, sort, order, offset, limit), never one per row.
+ */
 export async function render(ctx: PageContext): Promise<void> {
-  ctx.main.append(h('h1', {}, 'Users'), adminNav('/admin/users'));
-  const { users } = await get<{ users: User[] }>('/v1/users');
-  const counts = await mapLimited(users, 4, async (u) => {
-    try {
-      const { factors } = await get<{ factors: Factor[] }>(`/v1/users/${seg(u.id)}/factors`);
-      return {
-        enabled: factors.filter((f) => f.status === 'enabled').length,
-        pending: factors.filter((f) => f.status !== 'enabled').length,
-      };
-    } catch {
-      return null;
-    }
+  const state = stateOf(ctx.query);
+  const go = (next: Partial<ListState>) => ctx.navigate(addressOf({ ...state, page: 1, ...next }));
+
+  const search = h('input', {
+    type: 'search',
+    name: 'q',
+    id: 'users-q',
+    value: state.q,
+    autocomplete: 'off',
+    maxlength: 254,
   });
-  ctx.main.append(
+  const role = select('role', state.role, [
+    ['', 'Any role'],
+    ...Object.entries(ROLE_WORDS).map(([v, l]): [string, string] => [v, l]),
+  ]);
+  const status = select('status', state.status, [
+    ['', 'Any status'],
+    ['active', 'Active'],
+    ['disabled', 'Disabled'],
+  ]);
+  const factors = select('factors', state.factors, [
+    ['', 'Any number'],
+    ['0', 'None (no MFA)'],
+    ['1', 'Exactly one'],
+    ['2+', 'Two or more'],
+  ]);
+  const form = h(
+    'form',
+    { class: 'filters', role: 'search', 'aria-label': 'Find users' },
+    h('div', { class: 'field' }, h('label', { for: search.id }, 'Search e-mail or user name'), search),
+    h('div', { class: 'field' }, h('label', { for: role.id }, 'Role'), role),
+    h('div', { class: 'field' }, h('label', { for: status.id }, 'Status'), status),
+    h('div', { class: 'field' }, h('label', { for: factors.id }, 'Second factors'), factors),
+    h('div', { class: 'actions inline' }, h('button', { type: 'submit' }, 'Search')),
+  );
+  const submit = () =>
+    go({ q: search.value.trim(), role: role.value, status: status.value, factors: factors.value });
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    submit();
+  });
+  for (const control of [role, status, factors]) control.addEventListener('change', submit);
+
+  ctx.main.append(h('h1', {}, 'Users'), adminNav('/admin/users'), form);
+
+  const params = new URLSearchParams({
+    sort: state.sort,
+    order: state.order,
+    offset: String((state.page - 1) * PAGE_SIZE),
+    limit: String(PAGE_SIZE),
+  });
+  if (state.q !== '') params.set('q', state.q);
+  for (const key of ['role', 'status', 'factors'] as const)
+    if (state[key] !== '') params.set(key, state[key]);
+  const page = await get<UserPage>(`/v1/users?${params.toString()}`);
+
+  const first = page.total === 0 ? 0 : page.offset + 1;
+  const last = page.offset + page.users.length;
+  const summary =
+    page.total === 0
+      ? 'No user matches.'
+      : `Users ${first}–${last} of ${page.total}${state.q || state.role || state.status || state.factors ? ' matching' : ''}`;
+
+  const header = (c: (typeof COLUMNS)[number]) => {
+    if (c.sort === null) return h('th', { scope: 'col' }, c.label);
+    const active = state.sort === c.sort;
+    const nextOrder = active && state.order === 'asc' ? 'desc' : 'asc';
+    const button = h(
+      'button',
+      { type: 'button', class: 'sort', 'data-sort': c.sort },
+      c.label,
+      active ? (state.order === 'asc' ? ' ▲' : ' ▼') : '',
+    );
+    button.addEventListener('click', () => go({ sort: c.sort!, order: nextOrder }));
+    return h(
+      'th',
+      { scope: 'col', 'aria-sort': active ? (state.order === 'asc' ? 'ascending' : 'descending') : null },
+      button,
+    );
+  };
+
+  const table = h(
+    'table',
+    { class: 'data responsive', 'data-testid': 'users-table' },
+    h('caption', { 'aria-live': 'polite' }, summary),
+    h('thead', {}, h('tr', {}, ...COLUMNS.map(header))),
     h(
-      'table',
-      { class: 'data' },
-      h('caption', {}, `${users.length} users`),
-      h(
-        'thead',
-        {},
+      'tbody',
+      {},
+      ...page.users.map((u) =>
         h(
           'tr',
-          {},
-          ...['E-mail', 'User name', 'Role', 'Status', 'Enabled factors', 'Pending'].map((c) =>
-            h('th', { scope: 'col' }, c),
+          { 'data-user-id': u.id },
+          h(
+            'th',
+            { scope: 'row', 'data-label': 'E-mail' },
+            h('a', { href: `/admin/users/${seg(u.id)}`, 'data-link': true }, u.email),
           ),
+          h('td', { 'data-label': 'User name' }, u.username),
+          h('td', { 'data-label': 'Role' }, ROLE_WORDS[u.role] ?? u.role),
+          h('td', { 'data-label': 'Status' }, STATUS_WORDS[u.status] ?? u.status),
+          h(
+            'td',
+            { 'data-label': 'Second factors', class: u.enabledFactors < 2 ? 'warn-cell' : null },
+            u.enabledFactors === 0 ? 'None' : String(u.enabledFactors),
+          ),
+          h('td', { 'data-label': 'Created' }, new Date(u.createdAt).toLocaleDateString()),
         ),
-      ),
-      h(
-        'tbody',
-        {},
-        ...users.map((u, i) => {
-          const c = counts[i];
-          return h(
-            'tr',
-            { 'data-user-id': u.id },
-            h(
-              'th',
-              { scope: 'row' },
-              h('a', { href: `/admin/users/${seg(u.id)}`, 'data-link': true }, u.email),
-            ),
-            h('td', {}, u.username),
-            h('td', {}, u.role),
-            h('td', {}, u.status),
-            h('td', { class: c && c.enabled < 2 ? 'warn-cell' : null }, c ? String(c.enabled) : '?'),
-            h('td', {}, c ? String(c.pending) : '?'),
-          );
-        }),
       ),
     ),
   );
+
+  const pages = Math.max(1, Math.ceil(page.total / PAGE_SIZE));
+  const previous = h(
+    'button',
+    { type: 'button', class: 'secondary', disabled: state.page <= 1 },
+    'Previous page',
+  );
+  const next = h(
+    'button',
+    { type: 'button', class: 'secondary', disabled: state.page >= pages },
+    'Next page',
+  );
+  previous.addEventListener('click', () => ctx.navigate(addressOf({ ...state, page: state.page - 1 })));
+  next.addEventListener('click', () => ctx.navigate(addressOf({ ...state, page: state.page + 1 })));
+  const pager = h(
+    'nav',
+    { class: 'pager', 'aria-label': 'Pages of users' },
+    previous,
+    h('span', {}, `Page ${Math.min(state.page, pages)} of ${pages}`),
+    next,
+  );
+  ctx.main.append(table, pager);
 }
