@@ -1,5 +1,6 @@
 import * as accessKeys from './aws/access-keys.js';
 import * as iamAccount from './aws/iam-account.js';
+import * as roleRecords from './aws/role-records.js';
 import * as roles from './aws/roles.js';
 import * as sts from './aws/sts.js';
 import * as alerts from './alerts.js';
@@ -162,6 +163,7 @@ const USE_CASES = {
   createLoginProfile: iamAccount.createLoginProfile,
   accountSummary: iamAccount.accountSummary,
   ...roles.ROLE_USE_CASES,
+  ...roleRecords.ROLE_RECORD_USE_CASES,
   ...sts.STS_USE_CASES,
   recordAwsCall,
   createVirtualMFADevice: awsMfaDevices.createVirtualMFADevice,

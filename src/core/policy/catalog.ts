@@ -40,6 +40,8 @@ export const ADMINISTRATION_WRITE_ACTIONS = [
   'iam:DetachRolePolicy',
   'iam:TagRole',
   'iam:UntagRole',
+  'iam:PutRolePermissionsBoundary',
+  'iam:DeleteRolePermissionsBoundary',
   'iam:CreateGroup',
   'iam:AddUserToGroup',
   'iam:RemoveUserFromGroup',
