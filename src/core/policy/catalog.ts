@@ -63,6 +63,8 @@ export const ADMINISTRATION_WRITE_ACTIONS = [
   'iam:DeleteUserPermissionsBoundary',
   'iam:UpdateAccountPasswordPolicy',
   'iam:DeleteAccountPasswordPolicy',
+  'iam:UpdateLoginProfile',
+  'iam:DeleteLoginProfile',
   'holdfast:DisableUser',
   'holdfast:CreateSetupLink',
   'holdfast:RevokeUserSessions',
