@@ -102,9 +102,6 @@ export const ACTIONS = {
   GenerateCredentialReport: 'iam:GenerateCredentialReport',
   GetCredentialReport: 'iam:GetCredentialReport',
   GetAccessKeyLastUsed: 'iam:GetAccessKeyLastUsed',
-  GetLoginProfile: 'iam:GetLoginProfile',
-  UpdateLoginProfile: 'iam:UpdateLoginProfile',
-  DeleteLoginProfile: 'iam:DeleteLoginProfile',
   DeleteUser: 'iam:DeleteUser',
   CreateLoginProfile: 'iam:CreateLoginProfile',
   CreateAccessKey: 'iam:CreateAccessKey',
@@ -129,8 +126,6 @@ export const ACTIONS = {
   TagRole: 'iam:TagRole',
   UntagRole: 'iam:UntagRole',
   ListRoleTags: 'iam:ListRoleTags',
-  PutRolePermissionsBoundary: 'iam:PutRolePermissionsBoundary',
-  DeleteRolePermissionsBoundary: 'iam:DeleteRolePermissionsBoundary',
   GetAccountSummary: 'iam:GetAccountSummary',
   GetSessionToken: 'sts:GetSessionToken',
   AssumeRole: 'sts:AssumeRole',
@@ -158,6 +153,8 @@ export const ACTIONS = {
   ListOidcClients: 'holdfast:ListOidcClients',
   DeleteOidcClient: 'holdfast:DeleteOidcClient',
   RotateOidcKeys: 'holdfast:RotateOidcKeys',
+  /** STS with an ID token of Holdfast's own provider (src/app/oidc/web-identity.ts). */
+  AssumeRoleWithWebIdentity: 'sts:AssumeRoleWithWebIdentity',
   /** The provider's protocol endpoints (authorization, token, userinfo, …): OAuth decides there. */
   OidcProvider: 'holdfast:OidcProvider',
   /** The sign-in and consent page of an authorization request. */
@@ -241,9 +238,6 @@ const ADMINISTRATION: readonly Action[] = [
   ACTIONS.GenerateCredentialReport,
   ACTIONS.GetCredentialReport,
   ACTIONS.GetAccessKeyLastUsed,
-  ACTIONS.GetLoginProfile,
-  ACTIONS.UpdateLoginProfile,
-  ACTIONS.DeleteLoginProfile,
   ACTIONS.DeleteUser,
   ACTIONS.CreateLoginProfile,
   // Access keys are credentials that act without MFA: managing them is identity administration.
@@ -268,8 +262,6 @@ const ADMINISTRATION: readonly Action[] = [
   ACTIONS.TagRole,
   ACTIONS.UntagRole,
   ACTIONS.ListRoleTags,
-  ACTIONS.PutRolePermissionsBoundary,
-  ACTIONS.DeleteRolePermissionsBoundary,
   ACTIONS.GetAccountSummary,
   ACTIONS.OpenResetRequest,
   ACTIONS.ApproveResetRequest,

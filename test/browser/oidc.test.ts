@@ -23,6 +23,31 @@ import { freePort } from '../helpers/processes.js';
 import { closeServer, settleWithin } from '../helpers/teardown.js';
 
 const clientSuite = describe.skipIf(withoutClients('chromium'));
+
+/**
+ * Registers a passkey named Laptop from the page's MFA session, with the calls the console's
+ * enrolment page makes (a script string: it runs in the browser, not under Node's types).
+ */
+const REGISTER_PASSKEY = `(async () => {
+  const csrf = decodeURIComponent(/(?:^|; )holdfast_csrf=([^;]*)/.exec(document.cookie)[1]);
+  const post = async (path, body) => {
+    const res = await fetch(path, { method: 'POST', headers: { 'content-type': 'application/json', 'x-csrf-token': csrf }, body: JSON.stringify(body) });
+    return { status: res.status, body: await res.json() };
+  };
+  const b64 = (s) => Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
+  const out = (buf) => btoa(String.fromCharCode(...new Uint8Array(buf))).replace(/\\+/g, '-').replace(/\\//g, '_').replace(/=+$/, '');
+  const start = await post('/v1/factors/webauthn/options', { kind: 'passkey', name: 'Laptop' });
+  const o = start.body.options;
+  const cred = await navigator.credentials.create({ publicKey: { ...o, challenge: b64(o.challenge),
+    user: { ...o.user, id: b64(o.user.id) },
+    excludeCredentials: (o.excludeCredentials || []).map((c) => ({ ...c, id: b64(c.id) })) } });
+  const r = cred.response;
+  const done = await post('/v1/factors/webauthn', { challengeId: start.body.challengeId, credential: {
+    id: cred.id, rawId: out(cred.rawId), type: cred.type,
+    response: { clientDataJSON: out(r.clientDataJSON), attestationObject: out(r.attestationObject), transports: r.getTransports() },
+    clientExtensionResults: cred.getClientExtensionResults() } });
+  return done.status;
+})()`;
 const CHROMIUM = clientPath('chromium');
 const ctx = { requestId: 'test', sourceIp: null, userAgent: 'test' };
 
@@ -176,53 +201,7 @@ clientSuite('OpenID Connect sign-in in Chromium', () => {
     });
     // The user registers a passkey from their MFA session (the console's enrolment calls, in the page).
     await page.goto(`${origin}/healthz`);
-    const registered = await page.evaluate(async () => {
-      const csrf = decodeURIComponent(/(?:^|; )holdfast_csrf=([^;]*)/.exec(document.cookie)![1]!);
-      const post = async (path: string, body: unknown) => {
-        const res = await fetch(path, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', 'x-csrf-token': csrf },
-          body: JSON.stringify(body),
-        });
-        return { status: res.status, body: await res.json() };
-      };
-      const b64 = (s: string) =>
-        Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
-      const out = (buf: ArrayBuffer) =>
-        btoa(String.fromCharCode(...new Uint8Array(buf)))
-          .replace(/\+/g, '-')
-          .replace(/\//g, '_')
-          .replace(/=+$/, '');
-      const start = await post('/v1/factors/webauthn/options', { kind: 'passkey', name: 'Laptop' });
-      const o = start.body.options;
-      const cred = (await navigator.credentials.create({
-        publicKey: {
-          ...o,
-          challenge: b64(o.challenge),
-          user: { ...o.user, id: b64(o.user.id) },
-          excludeCredentials: (o.excludeCredentials ?? []).map((c: { id: string }) => ({
-            ...c,
-            id: b64(c.id),
-          })),
-        },
-      })) as PublicKeyCredential;
-      const r = cred.response as AuthenticatorAttestationResponse;
-      const done = await post('/v1/factors/webauthn', {
-        challengeId: start.body.challengeId,
-        credential: {
-          id: cred.id,
-          rawId: out(cred.rawId),
-          type: cred.type,
-          response: {
-            clientDataJSON: out(r.clientDataJSON),
-            attestationObject: out(r.attestationObject),
-            transports: r.getTransports(),
-          },
-          clientExtensionResults: cred.getClientExtensionResults(),
-        },
-      });
-      return done.status;
-    });
+    const registered = await page.evaluate<number>(REGISTER_PASSKEY);
     expect(registered).toBe(201);
 
     const checks = await authorize({ acr_values: `${ACR_PREFIX}phishing_resistant` });

@@ -9,9 +9,11 @@
  * runs in Chromium in test/browser/oidc.test.ts).
  */
 import type { FastifyInstance } from 'fastify';
+import { AssumeRoleWithWebIdentityCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACR_PREFIX } from '../../src/core/oidc/claims.js';
+import { roleArn } from '../../src/core/policy/arn.js';
 import {
   createTestInstallation,
   createUserWithPassword,
@@ -488,6 +490,92 @@ describe('OpenID Connect provider with openid-client as the relying party', () =
     expect(tokens.claims()!['acr']).toBe(`${ACR_PREFIX}software_otp`);
     // The device code is used up: polling again gets nothing.
     await expect(oidc.pollDeviceAuthorizationGrant(config, device)).rejects.toBeDefined();
+  });
+
+  it('trades an ID token for role credentials with STS AssumeRoleWithWebIdentity (unsigned, as at AWS), amr/acr in the trust policy', async () => {
+    const config = await rp(confidential.clientId, confidential.secret);
+    const tokens = await finish(config, await codeFlow(config));
+    const host = new URL(base).host;
+    const accountId = (await inst.store.accounts.findByName('acme'))!.id;
+    const trust = (condition: Record<string, unknown>) =>
+      JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Effect: 'Allow',
+            Principal: { Federated: host },
+            Action: 'sts:AssumeRoleWithWebIdentity',
+            Condition: { StringEquals: { [`${host}:aud`]: confidential.clientId }, ...condition },
+          },
+        ],
+      });
+    const ci = await inst.app.createRole({
+      actor: operator,
+      ctx,
+      accountId,
+      name: 'ci-deploy',
+      trustPolicy: trust({ 'ForAnyValue:StringEquals': { [`${host}:amr`]: ['otp'] } }),
+    });
+    const strict = await inst.app.createRole({
+      actor: operator,
+      ctx,
+      accountId,
+      name: 'prod-admin',
+      trustPolicy: trust({ Bool: { 'holdfast:PhishingResistant': 'true' } }),
+    });
+    const sts = new STSClient({
+      endpoint: base,
+      region: 'eu-west-1',
+      credentials: { accessKeyId: 'AKIAUNUSED0000000000', secretAccessKey: 'unused' },
+    });
+    const assumed = await sts.send(
+      new AssumeRoleWithWebIdentityCommand({
+        RoleArn: roleArn(ci),
+        RoleSessionName: 'pipeline-42',
+        WebIdentityToken: tokens.id_token!,
+      }),
+    );
+    expect(assumed.AssumedRoleUser?.Arn).toBe(`arn:aws:sts::${accountId}:assumed-role/ci-deploy/pipeline-42`);
+    expect(assumed.SubjectFromWebIdentityToken).toBe(tokens.claims()!.sub);
+    expect(assumed.Audience).toBe(confidential.clientId);
+    const who = await new STSClient({
+      endpoint: base,
+      region: 'eu-west-1',
+      credentials: {
+        accessKeyId: assumed.Credentials!.AccessKeyId!,
+        secretAccessKey: assumed.Credentials!.SecretAccessKey!,
+        sessionToken: assumed.Credentials!.SessionToken!,
+      },
+    }).send(new GetCallerIdentityCommand({}));
+    expect(who.Arn).toBe(`arn:aws:sts::${accountId}:assumed-role/ci-deploy/pipeline-42`);
+
+    // An authenticator-app sign-in is not phishing resistant: the stricter role refuses it.
+    await expect(
+      sts.send(
+        new AssumeRoleWithWebIdentityCommand({
+          RoleArn: roleArn(strict),
+          RoleSessionName: 's1',
+          WebIdentityToken: tokens.id_token!,
+        }),
+      ),
+    ).rejects.toMatchObject({ name: 'AccessDenied' });
+    // A token whose signature does not verify gets nothing.
+    const [h, p] = tokens.id_token!.split('.');
+    const forged = `${h}.${p}.${Buffer.from('not the signature').toString('base64url')}`;
+    await expect(
+      sts.send(
+        new AssumeRoleWithWebIdentityCommand({
+          RoleArn: roleArn(ci),
+          RoleSessionName: 's2',
+          WebIdentityToken: forged,
+        }),
+      ),
+    ).rejects.toMatchObject({ name: 'AccessDenied' });
+    const refusals = (await inst.store.audit.query({ limit: 50, newestFirst: true })).filter(
+      (r) => r.action === 'sts.assume_role_with_web_identity',
+    );
+    expect(refusals.map((r) => r.outcome)).toEqual(['failure', 'success']);
+    expect(JSON.stringify(refusals)).not.toContain(tokens.id_token!);
   });
 
   it('ends the session with RP-initiated logout, back to a registered address only', async () => {

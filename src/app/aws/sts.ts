@@ -49,7 +49,7 @@ function sourceKeyOf(caller: AwsCaller): string | null {
   return caller.kind === 'long-term' ? caller.accessKeyId : (caller.temporary?.sourceKeyId ?? null);
 }
 
-async function issueTemporary(
+export async function issueTemporary(
   deps: AppDeps,
   tx: Repositories,
   input: Omit<TemporaryCredential, 'id' | 'secretSealed' | 'tokenHash' | 'createdAt' | 'revokedAt'>,

@@ -1,6 +1,7 @@
 /** The OpenID Connect provider's use cases, spread into the app's table (create-app.ts). */
 
 import { createOidcClient, deleteOidcClient, listOidcClients } from './clients.js';
+import { assumeRoleWithWebIdentity } from './web-identity.js';
 import {
   completeOidcInteraction,
   describeOidcInteraction,
@@ -45,4 +46,5 @@ export const OIDC_USE_CASES = {
   oidcSigningKeys,
   ensureOidcSigningKey,
   rotateOidcSigningKey,
+  assumeRoleWithWebIdentity,
 };

@@ -83,7 +83,7 @@ export function amrFor(auth: SessionAuth): string[] {
 export function levelOfAcr(value: string): FullAssuranceLevel | null {
   if (!value.startsWith(ACR_PREFIX)) return null;
   const name = value.slice(ACR_PREFIX.length);
-  if (name in ACR_ALIASES) return ACR_ALIASES[name]!;
+  if (Object.hasOwn(ACR_ALIASES, name)) return ACR_ALIASES[name]!;
   return (ALL_ASSURANCE_LEVELS as readonly string[]).includes(name) ? (name as FullAssuranceLevel) : null;
 }
 

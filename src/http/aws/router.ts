@@ -23,6 +23,7 @@ import { callerArn, type AwsOperation, type OperationOutcome } from './operation
 import { invalidAction, parseQueryRequest } from './query.js';
 import { SigningKeyCache, SigV4Error, verifySigV4 } from './sigv4.js';
 import { STS_OPERATIONS } from './sts-actions.js';
+import { answerWebIdentityCall, isWebIdentityCall } from '../oidc/web-identity.js';
 import {
   AWS_API_VERSION,
   AwsError,
@@ -119,8 +120,6 @@ const AWS_CODE_OF: Readonly<Partial<Record<HoldfastError['code'], AwsErrorCode>>
   IAM_TAG_LIMIT: 'LimitExceeded',
   IAM_GROUP_NOT_EMPTY: 'DeleteConflict',
   IAM_PASSWORD_POLICY_NOT_FOUND: 'NoSuchEntity',
-  IAM_LOGIN_PROFILE_NOT_FOUND: 'NoSuchEntity',
-  PASSWORD_MISMATCH: 'AccessDenied',
 };
 
 /**
@@ -458,6 +457,11 @@ async function handleQuery(app: App, cache: SigningKeyCache, request: FastifyReq
       .status(status)
       .headers(awsResponseHeaders({ requestId, now: app.deps.clock.now() }))
       .send(xml);
+  // STS AssumeRoleWithWebIdentity is unsigned, as at AWS: the ID token is the credential.
+  if (isWebIdentityCall(request, body)) {
+    const answer = await answerWebIdentityCall({ app, ctx, body });
+    return send(answer.status, answer.xml);
+  }
   try {
     const verified = await verifySigV4({
       request: {

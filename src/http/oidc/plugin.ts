@@ -12,6 +12,7 @@ import { HoldfastError } from '../../core/errors.js';
 import { requestContext, SESSION_COOKIE } from '../plugins/session-auth.js';
 import { ErrorBody } from '../api/schemas.js';
 import { INTERACTION_PAGE_HTML, INTERACTION_SCRIPT } from './interaction-page.js';
+import { setWebIdentityIssuer } from './web-identity.js';
 import type { MountedProvider } from './provider.js';
 
 /** The sign-in page of an authorization request (provider.ts holds the same prefix). */
@@ -164,6 +165,7 @@ function authorizationRequest(details: {
 export async function registerOidc(server: FastifyInstance, options: OidcFaceOptions): Promise<void> {
   const { app } = options;
   const issuer = new URL(options.publicUrl).origin;
+  setWebIdentityIssuer(app, issuer);
   let mounted: Promise<MountedProvider> | null = null;
   const provider = (): Promise<MountedProvider> => {
     mounted ??= (async () => {
