@@ -23,6 +23,9 @@ import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
+import { HoldfastError } from '../../src/core/errors.js';
+import { toAwsError } from '../../src/http/aws/router.js';
+import { awsErrorStatus } from '../../src/http/aws/xml.js';
 import { openInstallation } from '../../src/installation.js';
 import { DATABASE_KINDS, freshDatabase, type FreshDatabase } from '../helpers/databases.js';
 import { buildTestServer, createUserWithPassword } from '../helpers/installation.js';
@@ -345,4 +348,14 @@ describe.runIf(IS_ROOT)('SQLite on a full disk, read-only or locked [sqlite, tmp
       rmSync(dir, { recursive: true, force: true });
     }
   }, 60_000);
+});
+
+describe('database faults on the AWS face', () => {
+  it('are ServiceUnavailable (503), which AWS SDKs retry, never ServiceFailure', () => {
+    for (const code of ['STORAGE_UNAVAILABLE', 'STORAGE_FULL', 'STORAGE_READ_ONLY'] as const) {
+      const aws = toAwsError(new HoldfastError(code), { caller: null, action: 'GetUser', service: 'iam' });
+      expect(aws.code).toBe('ServiceUnavailable');
+      expect(awsErrorStatus(aws.code)).toBe(503);
+    }
+  });
 });

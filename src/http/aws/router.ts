@@ -62,6 +62,9 @@ const MSG_MFA_UNKNOWN_SERIAL =
 const AWS_CODE_OF: Readonly<Partial<Record<HoldfastError['code'], AwsErrorCode>>> = {
   REQUEST_INVALID: 'ValidationError',
   REQUEST_MALFORMED: 'InvalidParameterValue',
+  STORAGE_UNAVAILABLE: 'ServiceUnavailable',
+  STORAGE_FULL: 'ServiceUnavailable',
+  STORAGE_READ_ONLY: 'ServiceUnavailable',
   AUTH_FORBIDDEN: 'AccessDenied',
   GUARDRAIL_DENIED: 'AccessDenied',
   MFA_STEP_UP_REQUIRED: 'AccessDenied',

@@ -64,6 +64,8 @@ export const AWS_ERRORS = {
   PasswordPolicyViolation: { status: 400, type: 'Sender' },
   UnmodifiableEntity: { status: 400, type: 'Sender' },
   ServiceFailure: { status: 500, type: 'Receiver' },
+  // A database fault (storage/faults.ts): temporary; AWS SDKs retry it with backoff.
+  ServiceUnavailable: { status: 503, type: 'Receiver' },
   // STS modelled errors (wire codes as the STS model spells them).
   PackedPolicyTooLarge: { status: 400, type: 'Sender' },
   RegionDisabledException: { status: 403, type: 'Sender' },
