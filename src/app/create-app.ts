@@ -1,5 +1,6 @@
 import * as accessKeys from './aws/access-keys.js';
 import * as iamAccount from './aws/iam-account.js';
+import * as roleRecords from './aws/role-records.js';
 import * as roles from './aws/roles.js';
 import * as sts from './aws/sts.js';
 import * as alerts from './alerts.js';
@@ -51,6 +52,7 @@ import { GROUP_USE_CASES } from './aws/groups.js';
 import { IAM_USER_USE_CASES } from './aws/iam-users.js';
 import { SIMULATION_USE_CASES } from './aws/simulation.js';
 import { IAM_ACCOUNT_RECORD_USE_CASES } from './aws/iam-account-records.js';
+import { LOGIN_PROFILE_USE_CASES } from './aws/login-profiles.js';
 import { checkReadiness } from './readiness.js';
 import * as retention from './retention.js';
 import { recoveryCodeStatus, regenerateRecoveryCodes } from './recovery-codes.js';
@@ -162,6 +164,7 @@ const USE_CASES = {
   createLoginProfile: iamAccount.createLoginProfile,
   accountSummary: iamAccount.accountSummary,
   ...roles.ROLE_USE_CASES,
+  ...roleRecords.ROLE_RECORD_USE_CASES,
   ...sts.STS_USE_CASES,
   recordAwsCall,
   createVirtualMFADevice: awsMfaDevices.createVirtualMFADevice,
@@ -200,6 +203,7 @@ const USE_CASES = {
   ...IAM_USER_USE_CASES,
   ...SIMULATION_USE_CASES,
   ...IAM_ACCOUNT_RECORD_USE_CASES,
+  ...LOGIN_PROFILE_USE_CASES,
   scanForAlerts: alerts.scanForAlerts,
   deliverDue: delivery.deliverDue,
   listOutbox: delivery.listOutbox,

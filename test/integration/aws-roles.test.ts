@@ -17,6 +17,7 @@ import {
   CreateRoleCommand,
   CreateVirtualMFADeviceCommand,
   DeleteRoleCommand,
+  DeleteRolePermissionsBoundaryCommand,
   DeleteRolePolicyCommand,
   DetachRolePolicyCommand,
   EnableMFADeviceCommand,
@@ -25,8 +26,12 @@ import {
   IAMClient,
   ListAttachedRolePoliciesCommand,
   ListRolePoliciesCommand,
+  ListRoleTagsCommand,
   ListRolesCommand,
+  PutRolePermissionsBoundaryCommand,
   PutRolePolicyCommand,
+  TagRoleCommand,
+  UntagRoleCommand,
   UpdateAssumeRolePolicyCommand,
   UpdateRoleCommand,
 } from '@aws-sdk/client-iam';
@@ -345,6 +350,93 @@ describe.each(DATABASE_KINDS)('IAM roles and STS with the AWS SDK [$name]', ({ n
       ),
     );
     expect(malformed.name).toBe('MalformedPolicyDocument');
+  });
+
+  it('tags and a permissions boundary: stored, returned, validated, and the boundary caps the sessions', async () => {
+    const boundary = await iam(admin).send(
+      new CreatePolicyCommand({ PolicyName: 'get-only', PolicyDocument: allow(['iam:GetRole']) }),
+    );
+    const boundaryArn = boundary.Policy!.Arn!;
+    const document = trust({
+      Effect: 'Allow',
+      Principal: { AWS: opsArn() },
+      Action: 'sts:AssumeRole',
+      Condition: { Bool: { 'aws:MultiFactorAuthPresent': 'true' } },
+    });
+    const missing = await errorOf(
+      iam(admin).send(
+        new CreateRoleCommand({
+          RoleName: 'bounded',
+          AssumeRolePolicyDocument: document,
+          PermissionsBoundary: `arn:aws:iam::${accountId}:policy/no-such-policy`,
+        }),
+      ),
+    );
+    expect(missing.name).toBe('NoSuchEntity');
+    expect((await errorOf(iam(admin).send(new GetRoleCommand({ RoleName: 'bounded' })))).name).toBe(
+      'NoSuchEntity',
+    );
+    const duplicate = await errorOf(
+      iam(admin).send(
+        new CreateRoleCommand({
+          RoleName: 'bounded',
+          AssumeRolePolicyDocument: document,
+          Tags: [
+            { Key: 'team', Value: 'a' },
+            { Key: 'TEAM', Value: 'b' },
+          ],
+        }),
+      ),
+    );
+    expect(duplicate.name).toBe('InvalidInput');
+
+    await iam(admin).send(
+      new CreateRoleCommand({
+        RoleName: 'bounded',
+        AssumeRolePolicyDocument: document,
+        PermissionsBoundary: boundaryArn,
+        Tags: [{ Key: 'team', Value: 'platform' }],
+      }),
+    );
+    await iam(admin).send(
+      new PutRolePolicyCommand({
+        RoleName: 'bounded',
+        PolicyName: 'read',
+        PolicyDocument: allow(['iam:GetRole', 'iam:ListRoles']),
+      }),
+    );
+    const got = (await iam(admin).send(new GetRoleCommand({ RoleName: 'bounded' }))).Role!;
+    expect(got.PermissionsBoundary).toEqual({
+      PermissionsBoundaryType: 'PermissionsBoundaryPolicy',
+      PermissionsBoundaryArn: boundaryArn,
+    });
+    expect(got.Tags).toEqual([{ Key: 'team', Value: 'platform' }]);
+    await iam(admin).send(
+      new TagRoleCommand({
+        RoleName: 'bounded',
+        Tags: [
+          { Key: 'TEAM', Value: 'security' },
+          { Key: 'env', Value: 'prod' },
+        ],
+      }),
+    );
+    await iam(admin).send(new UntagRoleCommand({ RoleName: 'bounded', TagKeys: ['ENV'] }));
+    expect((await iam(admin).send(new ListRoleTagsCommand({ RoleName: 'bounded' }))).Tags).toEqual([
+      { Key: 'TEAM', Value: 'security' },
+    ]);
+
+    const roleArn = `arn:aws:iam::${accountId}:role/bounded`;
+    const capped = await assume(raw, { roleArn, session: 'capped' });
+    expect((await iam(capped).send(new GetRoleCommand({ RoleName: 'bounded' }))).Role!.RoleName).toBe(
+      'bounded',
+    );
+    expect((await errorOf(iam(capped).send(new ListRolesCommand({})))).name).toBe('AccessDenied');
+    await iam(admin).send(new DeleteRolePermissionsBoundaryCommand({ RoleName: 'bounded' }));
+    expect((await iam(capped).send(new ListRolesCommand({}))).Roles!.length).toBeGreaterThan(0);
+    await iam(admin).send(
+      new PutRolePermissionsBoundaryCommand({ RoleName: 'bounded', PermissionsBoundary: boundaryArn }),
+    );
+    expect((await errorOf(iam(capped).send(new ListRolesCommand({})))).name).toBe('AccessDenied');
   });
 
   it('a trust policy naming only a service is stored and returned but never assumable', async () => {

@@ -4,8 +4,9 @@
  */
 
 import type { AwsRole } from '../../core/access-keys/credentials.js';
+import type { IamTag } from '../../core/aws/iam-records.js';
 import { HoldfastError } from '../../core/errors.js';
-import { policyNameFromArn, roleArn } from '../../core/policy/arn.js';
+import { roleArn } from '../../core/policy/arn.js';
 import { lintPolicy } from '../../core/policy/lint.js';
 import { parseTrustPolicy } from '../../core/policy/trust-policy.js';
 import type { Repositories, StoredPolicy } from '../../core/ports.js';
@@ -16,6 +17,8 @@ import type { Actor, RequestContext } from '../context.js';
 import { newId, type AppDeps } from '../deps.js';
 import { runCommand, type UnitOfWork } from '../kernel.js';
 import { MAX_POLICIES_PER_HOLDER } from '../policies.js';
+import { checkTags } from './iam-tags.js';
+import { findManagedPolicyByArn, viewOf as policyViewOf } from './managed-policies.js';
 
 /** A role's MaxSessionDuration range (IAM CreateRole model: 3600–43200, default 3600). */
 export const ROLE_MAX_SESSION = { min: 3600, max: 43_200, default: 3600 } as const;
@@ -32,9 +35,13 @@ export async function createRole(
     description?: string;
     trustPolicy: string;
     maxSessionDuration?: number;
+    tags?: IamTag[];
+    /** A managed policy ARN: the permissions boundary of the role's sessions. */
+    boundaryArn?: string;
   },
-): Promise<AwsRole> {
+): Promise<RoleView> {
   const path = input.path ?? '/';
+  const tags = checkTags(input.tags ?? []);
   const arn = roleArn({ accountId: input.accountId, path, name: input.name });
   parseTrustPolicy(input.trustPolicy);
   const role: AwsRole = {
@@ -53,19 +60,76 @@ export async function createRole(
       throw new HoldfastError('AWS_ROLE_ALREADY_EXISTS', `Role with name ${input.name} already exists.`);
     }
     await uow.tx.awsIdentities.insertRole(role);
+    if (input.boundaryArn !== undefined) await setRoleBoundary(uow, role, input.boundaryArn);
+    if (tags.length > 0) await replaceRoleTags(uow, role, tags);
     uow.record({
       accountId: input.accountId,
       action: 'role.create',
       target: arn,
-      details: { roleId: role.id, mfaCondition: /multifactorauth/i.test(input.trustPolicy) },
+      details: {
+        roleId: role.id,
+        mfaCondition: /multifactorauth/i.test(input.trustPolicy),
+        permissionsBoundary: input.boundaryArn ?? null,
+        tagKeys: tags.map((t) => t.key),
+      },
     });
-    return role;
+    return roleView(uow.tx, role);
   });
+}
+
+// ---- Tags and boundary ----
+
+/** A role with its tags and the ARN of its permissions boundary. */
+export type RoleView = AwsRole & { tags: IamTag[]; boundaryArn: string | null };
+
+/** A role as GetRole and CreateRole show it, read through `reader`. */
+export async function roleView(reader: Repositories, role: AwsRole): Promise<RoleView> {
+  const boundaryId = await reader.iam.boundaryOf(role.id);
+  let boundaryArn: string | null = null;
+  if (boundaryId !== null) {
+    const policy = (await reader.policies.list({ accountId: role.accountId, scope: 'managed' })).find(
+      (p) => p.id === boundaryId,
+    );
+    if (policy !== undefined) boundaryArn = (await policyViewOf(reader, policy)).arn;
+  }
+  return { ...role, tags: await reader.iam.listTags(role.id), boundaryArn };
+}
+
+function noSuchPolicy(arn: string): HoldfastError {
+  return new HoldfastError('POLICY_NOT_FOUND', `Policy ${arn} does not exist or is not attachable.`);
+}
+
+/** Sets a role's boundary in the command's transaction (the policy must exist). */
+export async function setRoleBoundary(uow: UnitOfWork, role: AwsRole, boundaryArn: string): Promise<void> {
+  const policy = await findManagedPolicyByArn(uow.tx, role.accountId, boundaryArn);
+  if (policy === null) throw noSuchPolicy(boundaryArn);
+  await uow.tx.iam.setBoundary({
+    accountId: role.accountId,
+    subjectType: 'role',
+    subjectId: role.id,
+    policyId: policy.id,
+  });
+}
+
+/** Replaces a role's tags in the command's transaction. */
+export async function replaceRoleTags(
+  uow: UnitOfWork,
+  role: AwsRole,
+  tags: readonly IamTag[],
+): Promise<void> {
+  await uow.tx.iam.replaceTags({ accountId: role.accountId, subjectType: 'role', subjectId: role.id, tags });
+}
+
+/** Forgets a deleted role's tags and boundary, in the command's transaction. */
+export async function dropRoleRecords(uow: UnitOfWork, role: AwsRole): Promise<void> {
+  await replaceRoleTags(uow, role, []);
+  await uow.tx.iam.deleteBoundary(role.id);
 }
 
 // ---- Reading and changing roles ----
 
-interface Common {
+/** Who acts, the request, and the account acted in. */
+export interface Common {
   actor: Actor;
   ctx: RequestContext;
   accountId: string;
@@ -85,7 +149,7 @@ function arnFor(accountId: string, roleName: string, found: AwsRole | null): str
  * without the right is refused (AccessDenied naming the guardrail or policy) before it can learn
  * whether the role exists.
  */
-async function readRole(
+export async function readRole(
   deps: AppDeps,
   input: Common & { roleName: string },
   action: Action,
@@ -103,7 +167,7 @@ async function readRole(
 }
 
 /** Runs a change of one role as a kernel command: authorized once, the role re-read in the transaction. */
-async function changeRole<T>(
+export async function changeRole<T>(
   deps: AppDeps,
   input: Common & { roleName: string },
   action: Action,
@@ -116,11 +180,6 @@ async function changeRole<T>(
     if (found === null || role === null || role.id !== found.id) throw noSuchRole(input.roleName);
     return change(uow, role);
   });
-}
-
-/** IAM GetRole. */
-export function getRole(deps: AppDeps, input: Common & { roleName: string }): Promise<AwsRole> {
-  return readRole(deps, input, ACTIONS.GetRole);
 }
 
 /** IAM ListRoles: the account's roles whose path starts with `pathPrefix` (default `/`), by name. */
@@ -206,6 +265,7 @@ export function deleteRole(deps: AppDeps, input: Common & { roleName: string }):
       );
     }
     await tx.awsIdentities.deleteRole(role.accountId, role.id);
+    await dropRoleRecords(uow, role);
     uow.record({
       accountId: role.accountId,
       action: 'role.delete',
@@ -325,14 +385,10 @@ export function deleteRolePolicy(
   });
 }
 
-/** The managed policy an ARN names in the account, read in `tx`. */
+/** The managed policy an ARN names in the account (path included), read in `tx`. */
 async function managedPolicy(tx: Repositories, accountId: string, arn: string): Promise<StoredPolicy> {
-  const name = policyNameFromArn(accountId, arn);
-  const policy =
-    name === null ? null : await tx.policies.find({ accountId, scope: 'managed', ownerId: null, name });
-  if (policy === null) {
-    throw new HoldfastError('POLICY_NOT_FOUND', `Policy ${arn} does not exist or is not attachable.`);
-  }
+  const policy = await findManagedPolicyByArn(tx, accountId, arn);
+  if (policy === null) throw noSuchPolicy(arn);
   return policy;
 }
 
@@ -385,19 +441,21 @@ export function detachRolePolicy(
   });
 }
 
-/** IAM ListAttachedRolePolicies. */
+/** IAM ListAttachedRolePolicies: each policy's name and ARN (its path included). */
 export async function listAttachedRolePolicies(
   deps: AppDeps,
   input: Common & { roleName: string },
-): Promise<StoredPolicy[]> {
+): Promise<{ name: string; arn: string }[]> {
   const role = await readRole(deps, input, ACTIONS.ListAttachedRolePolicies);
-  return deps.store.policies.attachedTo(role.id);
+  const attached = await deps.store.policies.attachedTo(role.id);
+  return Promise.all(
+    attached.map(async (p) => ({ name: p.name, arn: (await policyViewOf(deps.store, p)).arn })),
+  );
 }
 
 /** The role use cases, registered in createApp with one spread. */
 export const ROLE_USE_CASES = {
   createRole,
-  getRole,
   listRoles,
   updateRole,
   updateAssumeRolePolicy,

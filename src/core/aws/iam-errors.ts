@@ -14,4 +14,5 @@ export const IAM_ERROR_CODES = {
   IAM_TAG_LIMIT: 'The resource would hold more than 50 tags.',
   IAM_GROUP_NOT_EMPTY: 'The group still has members or policies; remove them first.',
   IAM_PASSWORD_POLICY_NOT_FOUND: 'The account has no password policy set through the IAM API.',
+  IAM_LOGIN_PROFILE_NOT_FOUND: 'The user has no password (no login profile).',
 } as const;

@@ -6,11 +6,12 @@
  */
 
 import type { AwsRole } from '../../core/access-keys/credentials.js';
+import type { RoleView } from '../../app/aws/roles.js';
 import { ACTIONS } from '../../app/actions.js';
-import { policyArn, roleArn } from '../../core/policy/arn.js';
+import { roleArn } from '../../core/policy/arn.js';
 import { MAX_POLICY_TEXT } from '../../core/policy/parse-policy.js';
 import { paginate, readName, readPath, type AwsOperation, type OperationContext } from './operation.js';
-import { readInteger, readString } from './query.js';
+import { readInteger, readString, readStringList, readTags } from './query.js';
 import { encodePolicyDocument, type AwsResult, type PageShape } from './shapes.js';
 import {
   xmlBoolean,
@@ -22,7 +23,6 @@ import {
   xmlText,
   xmlTimestamp,
   type XmlChild,
-  AwsError,
 } from './xml.js';
 
 function base(c: OperationContext) {
@@ -63,15 +63,6 @@ function readMaxSession(c: OperationContext): number | undefined {
   return readInteger(c.params, 'MaxSessionDuration', { min: 3600, max: 43_200 });
 }
 
-/** Parameters this endpoint does not keep yet: refused, never silently dropped. */
-function refuseUnsupported(c: OperationContext, names: readonly string[]): void {
-  for (const name of names) {
-    if ([...c.params.keys()].some((k) => k === name || k.startsWith(`${name}.`))) {
-      throw new AwsError('ValidationError', `${name} is not supported by this endpoint.`);
-    }
-  }
-}
-
 /** The members of a `Role` (model shape), the trust policy URL-encoded as IAM returns it. */
 function roleMembers(role: AwsRole, options: { withTrustPolicy: boolean }): XmlChild[] {
   return [
@@ -88,6 +79,31 @@ function roleMembers(role: AwsRole, options: { withTrustPolicy: boolean }): XmlC
   ];
 }
 
+/** GetRole and CreateRole also show the boundary and the tags. */
+function roleViewMembers(role: RoleView): XmlChild[] {
+  return [
+    ...roleMembers(role, { withTrustPolicy: true }),
+    role.boundaryArn === null
+      ? undefined
+      : xmlElement('PermissionsBoundary', [
+          xmlText('PermissionsBoundaryType', 'PermissionsBoundaryPolicy'),
+          xmlText('PermissionsBoundaryArn', role.boundaryArn),
+        ]),
+    role.tags.length === 0 ? undefined : tagList(role.tags),
+  ];
+}
+
+function tagList(tags: readonly { key: string; value: string }[]) {
+  return xmlList(
+    'Tags',
+    tags.map((t) => [xmlText('Key', t.key), xmlText('Value', t.value)]),
+  );
+}
+
+function readBoundaryArn(c: OperationContext): string {
+  return readString(c.params, 'PermissionsBoundary', { required: true, minLength: 20, maxLength: 2048 });
+}
+
 function pageMembers(page: PageShape): XmlChild[] {
   return [
     xmlBoolean('IsTruncated', page.isTruncated),
@@ -95,8 +111,8 @@ function pageMembers(page: PageShape): XmlChild[] {
   ];
 }
 
-function roleResult(role: AwsRole): AwsResult {
-  return [xmlElement('Role', roleMembers(role, { withTrustPolicy: true }))];
+function roleResult(role: RoleView): AwsResult {
+  return [xmlElement('Role', roleViewMembers(role))];
 }
 
 function audited(role: AwsRole): Record<string, unknown> {
@@ -108,10 +124,12 @@ export const IAM_ROLE_OPERATIONS: Readonly<Record<string, AwsOperation>> = {
   CreateRole: {
     action: ACTIONS.CreateRole,
     async handle(c) {
-      refuseUnsupported(c, ['PermissionsBoundary', 'Tags']);
       const description = readDescription(c);
       const maxSessionDuration = readMaxSession(c);
+      const boundaryArn = c.params.has('PermissionsBoundary') ? readBoundaryArn(c) : undefined;
       const role = await c.app.createRole({
+        tags: readTags(c.params),
+        ...(boundaryArn === undefined ? {} : { boundaryArn }),
         ...base(c),
         name: readRoleName(c),
         path: readPath(c.params),
@@ -247,6 +265,47 @@ export const IAM_ROLE_OPERATIONS: Readonly<Record<string, AwsOperation>> = {
       return { result: null };
     },
   },
+  TagRole: {
+    action: ACTIONS.TagRole,
+    async handle(c) {
+      await c.app.tagRole({ ...base(c), roleName: readRoleName(c), tags: readTags(c.params) });
+      return { result: null };
+    },
+  },
+  UntagRole: {
+    action: ACTIONS.UntagRole,
+    async handle(c) {
+      const keys = readStringList(c.params, 'TagKeys', { maxItems: 50, required: true });
+      await c.app.untagRole({ ...base(c), roleName: readRoleName(c), keys });
+      return { result: null };
+    },
+  },
+  ListRoleTags: {
+    action: ACTIONS.ListRoleTags,
+    async handle(c) {
+      const tags = await c.app.listRoleTags({ ...base(c), roleName: readRoleName(c) });
+      const page = paginate(c.params, tags);
+      return { result: [tagList(page.items), ...pageMembers(page)] };
+    },
+  },
+  PutRolePermissionsBoundary: {
+    action: ACTIONS.PutRolePermissionsBoundary,
+    async handle(c) {
+      await c.app.putRolePermissionsBoundary({
+        ...base(c),
+        roleName: readRoleName(c),
+        boundaryArn: readBoundaryArn(c),
+      });
+      return { result: null };
+    },
+  },
+  DeleteRolePermissionsBoundary: {
+    action: ACTIONS.DeleteRolePermissionsBoundary,
+    async handle(c) {
+      await c.app.deleteRolePermissionsBoundary({ ...base(c), roleName: readRoleName(c) });
+      return { result: null };
+    },
+  },
   ListAttachedRolePolicies: {
     action: ACTIONS.ListAttachedRolePolicies,
     async handle(c) {
@@ -258,10 +317,7 @@ export const IAM_ROLE_OPERATIONS: Readonly<Record<string, AwsOperation>> = {
         result: [
           xmlList(
             'AttachedPolicies',
-            page.items.map((p) => [
-              xmlText('PolicyName', p.name),
-              xmlText('PolicyArn', policyArn(c.accountId, p.name)),
-            ]),
+            page.items.map((p) => [xmlText('PolicyName', p.name), xmlText('PolicyArn', p.arn)]),
           ),
           ...pageMembers(page),
         ],

@@ -14,9 +14,9 @@ import {
   type AwsOperation,
   type OperationContext,
 } from './operation.js';
-import { readString, readStringList, readTags } from './query.js';
+import { readBoolean, readString, readStringList, readTags } from './query.js';
 import * as shapes from './shapes.js';
-import { xmlBoolean, xmlList, xmlOptionalText, xmlText } from './xml.js';
+import { AwsError, xmlBoolean, xmlElement, xmlList, xmlOptionalText, xmlText, xmlTimestamp } from './xml.js';
 
 function base(c: OperationContext) {
   return { actor: c.caller.actor, ctx: c.ctx, accountId: c.accountId };
@@ -49,8 +49,57 @@ function readPathPrefix(c: OperationContext): string {
   );
 }
 
+const PASSWORD = { required: true, minLength: 1, maxLength: 128, sensitive: true } as const;
+
 /** The user operations by wire name. */
 export const IAM_USER_OPERATIONS: Readonly<Record<string, AwsOperation>> = {
+  GetLoginProfile: {
+    action: ACTIONS.GetLoginProfile,
+    async handle(c) {
+      const profile = await c.app.getLoginProfile({ ...base(c), userName: userNameOrCaller(c) });
+      return {
+        result: [
+          xmlElement('LoginProfile', [
+            xmlText('UserName', profile.userName),
+            xmlTimestamp('CreateDate', profile.createDate),
+            xmlBoolean('PasswordResetRequired', false),
+          ]),
+        ],
+      };
+    },
+  },
+  UpdateLoginProfile: {
+    action: ACTIONS.UpdateLoginProfile,
+    async handle(c) {
+      const password = c.params.has('Password') ? readString(c.params, 'Password', PASSWORD) : undefined;
+      readBoolean(c.params, 'PasswordResetRequired');
+      await c.app.updateLoginProfile({
+        ...base(c),
+        userName: readName(c.params, 'UserName', 128),
+        ...(password === undefined ? {} : { password }),
+      });
+      return { result: null };
+    },
+  },
+  DeleteLoginProfile: {
+    action: ACTIONS.DeleteLoginProfile,
+    async handle(c) {
+      await c.app.deleteLoginProfile({ ...base(c), userName: readName(c.params, 'UserName', 128) });
+      return { result: null };
+    },
+  },
+  ChangePassword: {
+    action: ACTIONS.ChangePassword,
+    async handle(c) {
+      const currentPassword = readString(c.params, 'OldPassword', PASSWORD);
+      const newPassword = readString(c.params, 'NewPassword', PASSWORD);
+      const actor = c.caller.actor;
+      if (c.caller.role !== null || actor.kind !== 'principal')
+        throw new AwsError('InvalidUserType', 'Only IAM users can change their own password.');
+      await c.app.changePassword({ actor, ctx: c.ctx, currentPassword, newPassword });
+      return { result: null };
+    },
+  },
   CreateUser: {
     action: ACTIONS.CreateUser,
     async handle(c) {

@@ -123,6 +123,8 @@ const AWS_CODE_OF: Readonly<Partial<Record<HoldfastError['code'], AwsErrorCode>>
   IAM_TAG_LIMIT: 'LimitExceeded',
   IAM_GROUP_NOT_EMPTY: 'DeleteConflict',
   IAM_PASSWORD_POLICY_NOT_FOUND: 'NoSuchEntity',
+  IAM_LOGIN_PROFILE_NOT_FOUND: 'NoSuchEntity',
+  PASSWORD_MISMATCH: 'AccessDenied',
 };
 
 /**

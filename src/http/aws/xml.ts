@@ -59,6 +59,7 @@ export const AWS_ERRORS = {
   EntityTemporarilyUnmodifiable: { status: 409, type: 'Sender' },
   InvalidAuthenticationCode: { status: 403, type: 'Sender' },
   InvalidInput: { status: 400, type: 'Sender' },
+  InvalidUserType: { status: 400, type: 'Sender' },
   MalformedPolicyDocument: { status: 400, type: 'Sender' },
   PolicyNotAttachable: { status: 400, type: 'Sender' },
   PasswordPolicyViolation: { status: 400, type: 'Sender' },
