@@ -1,7 +1,7 @@
 import { HoldfastError, type ErrorDetails } from '../core/errors.js';
 import { ASSURANCE_LEVELS, type AssuranceLevel } from '../core/factors/factor.js';
 import { ASSURANCE_PROFILES } from '../core/factors/webauthn/assurance.js';
-import { accountArn, userArn } from '../core/policy/arn.js';
+import { accountArn, assumedRoleArn, userArn } from '../core/policy/arn.js';
 import { builtinPoliciesFor } from '../core/policy/builtin-roles.js';
 import { buildRequestContext, type CredentialKind, type MfaFacts } from '../core/policy/context.js';
 import { evaluate, type EvaluationResult } from '../core/policy/evaluate.js';
@@ -74,12 +74,17 @@ export function mfaFactsOf(actor: Actor & { kind: 'principal' }): MfaFacts | nul
 async function policiesOf(
   reader: Pick<Repositories, 'policies' | 'iam'>,
   principal: Principal,
+  options: { builtins: boolean } = { builtins: true },
 ): Promise<{ identity: CompiledPolicy[]; account: CompiledPolicy[]; boundary: CompiledPolicy | null }> {
   const stored = await reader.policies.effectiveFor(principal.accountId, principal.id);
   const boundary = await reader.iam.boundaryDocumentOf(principal.id);
   // Stored documents were validated when saved; compiled ones are cached by text.
   return {
-    identity: [...builtinPoliciesFor(principal.role), ...stored.identity.map(compilePolicyCached)],
+    // A role session has only its role's policies: no built-in role policy applies to it.
+    identity: [
+      ...(options.builtins ? builtinPoliciesFor(principal.role) : []),
+      ...stored.identity.map(compilePolicyCached),
+    ],
     account: stored.account.map(compilePolicyCached),
     boundary: boundary === null ? null : compilePolicyCached(boundary),
   };
@@ -164,17 +169,24 @@ export async function decide(
   const policies =
     breakGlass === 'policies-ignored'
       ? { identity: [...builtinPoliciesFor(self.role)], account: [], boundary: null }
-      : await policiesOf(reader, self);
+      : await policiesOf(reader, self, { builtins: actor.roleSession === undefined });
   // An AWS role session's session policy caps what the role's own policies allow.
   const sessionPolicy = actor.sessionPolicy === undefined ? null : compilePolicyCached(actor.sessionPolicy);
   const evaluateWith = (facts: MfaFacts | null, asCredential: CredentialKind = credential) => {
     const context = buildRequestContext({
-      principal: {
-        accountId: self.accountId,
-        username: self.username,
-        userid: self.id,
-        arn: userArn(self.accountId, self.username),
-      },
+      principal:
+        actor.roleSession === undefined
+          ? {
+              accountId: self.accountId,
+              username: self.username,
+              userid: self.id,
+              arn: userArn(self.accountId, self.username),
+            }
+          : {
+              accountId: self.accountId,
+              userid: self.id,
+              arn: assumedRoleArn(self.accountId, actor.roleSession.roleName, actor.roleSession.sessionName),
+            },
       action,
       resource: resourceArn,
       nowMs: deps.clock.now(),

@@ -49,6 +49,11 @@ export type Actor =
        * both its own policies and this one allow.
        */
       sessionPolicy?: string;
+      /**
+       * An AWS role session: the actor is the role (its policies alone, no built-in role policy)
+       * and is known by its assumed-role ARN.
+       */
+      roleSession?: { roleName: string; sessionName: string };
     }
   | { kind: 'operator' };
 

@@ -333,6 +333,11 @@ describe.each(DATABASE_KINDS)('IAM roles and STS with the AWS SDK [$name]', ({ n
     expect((await errorOf(iam(full).send(new DeleteRoleCommand({ RoleName: 'audit' })))).name).toBe(
       'AccessDenied',
     );
+    // A role session is no user: it holds no factors and cannot create an MFA device.
+    const ownDevice = await errorOf(
+      iam(full).send(new CreateVirtualMFADeviceCommand({ VirtualMFADeviceName: 'x', Path: '/reader/full/' })),
+    );
+    expect(ownDevice.name).toBe('AccessDenied');
 
     const narrow = await assume(raw, { roleArn, session: 'narrow', policy: allow(['iam:ListRoles']) });
     expect((await iam(narrow).send(new ListRolesCommand({}))).Roles!.length).toBeGreaterThan(0);

@@ -161,6 +161,9 @@ function temporaryCaller(input: {
       ...(cred.sessionPolicy === undefined || cred.sessionPolicy === null
         ? {}
         : { sessionPolicy: cred.sessionPolicy }),
+      ...(role === null
+        ? {}
+        : { roleSession: { roleName: role.name, sessionName: cred.roleSessionName ?? '' } }),
     },
     accessKeyId: cred.id,
     kind: 'temporary',
