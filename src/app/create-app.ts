@@ -53,6 +53,7 @@ import { IAM_USER_USE_CASES } from './aws/iam-users.js';
 import { SIMULATION_USE_CASES } from './aws/simulation.js';
 import { IAM_ACCOUNT_RECORD_USE_CASES } from './aws/iam-account-records.js';
 import { LOGIN_PROFILE_USE_CASES } from './aws/login-profiles.js';
+import { ACCOUNT_DETAIL_USE_CASES } from './aws/account-details.js';
 import { checkReadiness } from './readiness.js';
 import * as retention from './retention.js';
 import { recoveryCodeStatus, regenerateRecoveryCodes } from './recovery-codes.js';
@@ -204,6 +205,7 @@ const USE_CASES = {
   ...SIMULATION_USE_CASES,
   ...IAM_ACCOUNT_RECORD_USE_CASES,
   ...LOGIN_PROFILE_USE_CASES,
+  ...ACCOUNT_DETAIL_USE_CASES,
   scanForAlerts: alerts.scanForAlerts,
   deliverDue: delivery.deliverDue,
   listOutbox: delivery.listOutbox,

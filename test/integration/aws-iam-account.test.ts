@@ -6,6 +6,13 @@
  * refusing stolen long-term keys.
  */
 import {
+  CreateAccountAliasCommand,
+  CreateGroupCommand,
+  CreatePolicyCommand,
+  DeleteAccountAliasCommand,
+  GetAccountAuthorizationDetailsCommand,
+  ListAccountAliasesCommand,
+  PutGroupPolicyCommand,
   CreateLoginProfileCommand,
   CreateUserCommand,
   DeleteAccountPasswordPolicyCommand,
@@ -131,5 +138,56 @@ describe.each(DATABASE_KINDS)('IAM account records through the JS SDK [$name]', 
     );
     const policy = (await w.admin.iam.send(new GetAccountPasswordPolicyCommand({}))).PasswordPolicy!;
     expect(policy.MinimumPasswordLength).toBe(20);
+  });
+
+  it('GetAccountAuthorizationDetails lists users, groups and policies with their documents', async () => {
+    const doc = JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Action: 'iam:GetUser', Resource: '*' }],
+    });
+    await w.admin.iam.send(new CreatePolicyCommand({ PolicyName: 'Details', PolicyDocument: doc }));
+    await w.admin.iam.send(new CreateGroupCommand({ GroupName: 'Ops' }));
+    await w.admin.iam.send(
+      new PutGroupPolicyCommand({ GroupName: 'Ops', PolicyName: 'inline', PolicyDocument: doc }),
+    );
+    const all = await w.admin.iam.send(new GetAccountAuthorizationDetailsCommand({}));
+    expect(all.UserDetailList!.map((u) => u.UserName)).toContain(w.admin.username);
+    expect(all.GroupDetailList!.map((g) => [g.GroupName, g.GroupPolicyList![0]!.PolicyName])).toEqual([
+      ['Ops', 'inline'],
+    ]);
+    const policy = all.Policies!.find((p) => p.PolicyName === 'Details')!;
+    expect(policy.PolicyVersionList).toEqual([
+      expect.objectContaining({ VersionId: 'v1', IsDefaultVersion: true, Document: encodeURIComponent(doc) }),
+    ]);
+    expect(all.IsTruncated).toBe(false);
+    const onlyGroups = await w.admin.iam.send(
+      new GetAccountAuthorizationDetailsCommand({ Filter: ['Group'] }),
+    );
+    expect(onlyGroups.UserDetailList ?? []).toEqual([]);
+    expect(onlyGroups.GroupDetailList).toHaveLength(1);
+  });
+
+  it('the account alias is the account name: replaced, never removed; stolen keys cannot rename', async () => {
+    expect((await w.admin.iam.send(new ListAccountAliasesCommand({}))).AccountAliases).toEqual(['acme']);
+    const g2 = await sdkError(
+      w.admin.iamWithoutMfa.send(new CreateAccountAliasCommand({ AccountAlias: 'evil-corp' })),
+    );
+    expect(g2.code).toBe('AccessDenied');
+    expect(g2.message).toContain('guardrail G2');
+    await w.admin.iam.send(new CreateAccountAliasCommand({ AccountAlias: 'acme-corp' }));
+    expect((await w.admin.iam.send(new ListAccountAliasesCommand({}))).AccountAliases).toEqual(['acme-corp']);
+    expect((await w.inst.store.accounts.findById(w.accountId))!.name).toBe('acme-corp');
+    expect(
+      (await sdkError(w.admin.iam.send(new DeleteAccountAliasCommand({ AccountAlias: 'acme-corp' })))).code,
+    ).toBe('DeleteConflict');
+    expect(
+      (await sdkError(w.admin.iam.send(new DeleteAccountAliasCommand({ AccountAlias: 'other' })))).code,
+    ).toBe('NoSuchEntity');
+    await w.admin.iam.send(new CreateAccountAliasCommand({ AccountAlias: 'acme' }));
+    const records = await w.inst.store.audit.scan(0, 1_000_000);
+    expect(records.filter((r) => r.action === 'account.rename').map((r) => r.details.newName)).toEqual([
+      'acme-corp',
+      'acme',
+    ]);
   });
 });

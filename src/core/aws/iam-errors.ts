@@ -15,4 +15,7 @@ export const IAM_ERROR_CODES = {
   IAM_GROUP_NOT_EMPTY: 'The group still has members or policies; remove them first.',
   IAM_PASSWORD_POLICY_NOT_FOUND: 'The account has no password policy set through the IAM API.',
   IAM_LOGIN_PROFILE_NOT_FOUND: 'The user has no password (no login profile).',
+  IAM_ACCOUNT_ALIAS_NOT_FOUND: 'The account has no alias (name) like the one given.',
+  IAM_ACCOUNT_ALIAS_REQUIRED:
+    'An account keeps its name, which is its alias; CreateAccountAlias replaces it.',
 } as const;

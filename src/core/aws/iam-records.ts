@@ -88,6 +88,8 @@ export interface IamRepository {
   renameGroup(groupId: string, name: string): Promise<void>;
   /** Deletes an empty group with its path and tags. */
   deleteGroup(groupId: string): Promise<void>;
+  /** Renames an account (CreateAccountAlias: the alias is the account's name). */
+  renameAccount(accountId: string, name: string): Promise<void>;
   /** The account password policy as stored (JSON), or null when none is set. */
   passwordPolicy(accountId: string): Promise<string | null>;
   putPasswordPolicy(accountId: string, document: string): Promise<void>;

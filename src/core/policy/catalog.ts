@@ -65,6 +65,8 @@ export const ADMINISTRATION_WRITE_ACTIONS = [
   'iam:DeleteAccountPasswordPolicy',
   'iam:UpdateLoginProfile',
   'iam:DeleteLoginProfile',
+  'iam:CreateAccountAlias',
+  'iam:DeleteAccountAlias',
   'holdfast:DisableUser',
   'holdfast:CreateSetupLink',
   'holdfast:RevokeUserSessions',

@@ -5,10 +5,24 @@
  */
 
 import { ACTIONS } from '../../app/actions.js';
+import type { AuthorizationDetail } from '../../app/aws/account-details.js';
 import type { PasswordPolicyView } from '../../app/aws/iam-account-records.js';
-import type { AwsOperation, OperationContext } from './operation.js';
-import { readBoolean, readInteger, readString } from './query.js';
-import { xmlBlob, xmlBoolean, xmlElement, xmlInteger, xmlText, xmlTimestamp } from './xml.js';
+import { tagList } from './iam-policy-actions.js';
+import { paginate, type AwsOperation, type OperationContext } from './operation.js';
+import { invalidParameterValue, readBoolean, readInteger, readString, readStringList } from './query.js';
+import { encodePolicyDocument } from './shapes.js';
+import {
+  xmlBlob,
+  xmlBoolean,
+  xmlElement,
+  xmlInteger,
+  xmlList,
+  xmlOptionalText,
+  xmlStringList,
+  xmlText,
+  xmlTimestamp,
+  type XmlChild,
+} from './xml.js';
 
 function base(c: OperationContext) {
   return { actor: c.caller.actor, ctx: c.ctx, accountId: c.accountId };
@@ -33,8 +47,146 @@ function policyElement(v: PasswordPolicyView) {
   ]);
 }
 
+const FILTERS = ['User', 'Role', 'Group', 'LocalManagedPolicy', 'AWSManagedPolicy'] as const;
+
+function inlineList(name: string, policies: ReadonlyArray<{ name: string; document: string }>) {
+  return xmlList(
+    name,
+    policies.map((p) => [
+      xmlText('PolicyName', p.name),
+      xmlText('PolicyDocument', encodePolicyDocument(p.document)),
+    ]),
+  );
+}
+
+function attachedList(refs: ReadonlyArray<{ name: string; arn: string }>) {
+  return xmlList(
+    'AttachedManagedPolicies',
+    refs.map((r) => [xmlText('PolicyName', r.name), xmlText('PolicyArn', r.arn)]),
+  );
+}
+
+function detailMembers(d: AuthorizationDetail): XmlChild[] {
+  switch (d.kind) {
+    case 'user':
+      return [
+        xmlText('Path', d.view.path),
+        xmlText('UserName', d.view.user.username),
+        xmlText('UserId', d.view.user.id),
+        xmlText('Arn', d.view.arn),
+        xmlTimestamp('CreateDate', d.view.user.createdAt),
+        inlineList('UserPolicyList', d.inline),
+        xmlStringList('GroupList', d.groups),
+        attachedList(d.attached),
+        d.view.boundaryArn === null
+          ? null
+          : xmlElement('PermissionsBoundary', [
+              xmlText('PermissionsBoundaryType', 'PermissionsBoundaryPolicy'),
+              xmlText('PermissionsBoundaryArn', d.view.boundaryArn),
+            ]),
+        tagList(d.view.tags),
+      ];
+    case 'group':
+      return [
+        xmlText('Path', d.path),
+        xmlText('GroupName', d.group.name),
+        xmlText('GroupId', d.groupId),
+        xmlText('Arn', d.arn),
+        xmlTimestamp('CreateDate', d.group.createdAt),
+        inlineList('GroupPolicyList', d.inline),
+        attachedList(d.attached),
+      ];
+    case 'policy':
+      return [
+        xmlText('PolicyName', d.view.policy.name),
+        xmlText('PolicyId', d.view.policyId),
+        xmlText('Arn', d.view.arn),
+        xmlText('Path', d.view.path),
+        xmlText('DefaultVersionId', d.view.defaultVersionId),
+        xmlInteger('AttachmentCount', d.view.attachmentCount),
+        xmlInteger('PermissionsBoundaryUsageCount', d.view.boundaryUsageCount),
+        xmlBoolean('IsAttachable', true),
+        xmlTimestamp('CreateDate', d.view.policy.createdAt),
+        xmlTimestamp('UpdateDate', d.view.policy.updatedAt),
+        xmlList(
+          'PolicyVersionList',
+          d.versions.map((v) => [
+            xmlText('Document', encodePolicyDocument(v.document)),
+            xmlText('VersionId', v.versionId),
+            xmlBoolean('IsDefaultVersion', v.versionId === d.view.defaultVersionId),
+            xmlTimestamp('CreateDate', v.createdAt),
+          ]),
+        ),
+      ];
+  }
+}
+
+function readAlias(c: OperationContext): string {
+  return readString(c.params, 'AccountAlias', {
+    required: true,
+    minLength: 3,
+    maxLength: 63,
+    pattern: /^[a-z0-9]([a-z0-9]|-(?!-)){1,61}[a-z0-9]$/,
+    patternText: '^[a-z0-9]([a-z0-9]|-(?!-)){1,61}[a-z0-9]$',
+  });
+}
+
 /** The account-level operations by wire name. */
 export const IAM_ACCOUNT_OPERATIONS: Readonly<Record<string, AwsOperation>> = {
+  GetAccountAuthorizationDetails: {
+    action: ACTIONS.GetAccountAuthorizationDetails,
+    async handle(c) {
+      const filter = readStringList(c.params, 'Filter', { maxItems: 5 });
+      for (const f of filter)
+        if (!(FILTERS as readonly string[]).includes(f))
+          throw invalidParameterValue({ name: 'Filter', value: f });
+      const details = await c.app.accountAuthorizationDetails({
+        ...base(c),
+        filter: filter as (typeof FILTERS)[number][],
+      });
+      const page = paginate(c.params, details);
+      const of = (kind: AuthorizationDetail['kind']) =>
+        page.items.filter((d) => d.kind === kind).map(detailMembers);
+      return {
+        result: [
+          xmlList('UserDetailList', of('user')),
+          xmlList('GroupDetailList', of('group')),
+          xmlList('RoleDetailList', []),
+          xmlList('Policies', of('policy')),
+          xmlBoolean('IsTruncated', page.isTruncated),
+          page.isTruncated ? xmlOptionalText('Marker', page.marker) : null,
+        ],
+      };
+    },
+  },
+  ListAccountAliases: {
+    action: ACTIONS.ListAccountAliases,
+    async handle(c) {
+      const aliases = await c.app.listAccountAliases(base(c));
+      const page = paginate(c.params, aliases);
+      return {
+        result: [
+          xmlStringList('AccountAliases', page.items),
+          xmlBoolean('IsTruncated', page.isTruncated),
+          page.isTruncated ? xmlOptionalText('Marker', page.marker) : null,
+        ],
+      };
+    },
+  },
+  CreateAccountAlias: {
+    action: ACTIONS.CreateAccountAlias,
+    async handle(c) {
+      await c.app.createAccountAlias({ ...base(c), alias: readAlias(c) });
+      return { result: null };
+    },
+  },
+  DeleteAccountAlias: {
+    action: ACTIONS.DeleteAccountAlias,
+    async handle(c) {
+      await c.app.deleteAccountAlias({ ...base(c), alias: readAlias(c) });
+      return { result: null };
+    },
+  },
   GetAccountPasswordPolicy: {
     action: ACTIONS.GetAccountPasswordPolicy,
     async handle(c) {

@@ -124,6 +124,9 @@ const AWS_CODE_OF: Readonly<Partial<Record<HoldfastError['code'], AwsErrorCode>>
   IAM_GROUP_NOT_EMPTY: 'DeleteConflict',
   IAM_PASSWORD_POLICY_NOT_FOUND: 'NoSuchEntity',
   IAM_LOGIN_PROFILE_NOT_FOUND: 'NoSuchEntity',
+  IAM_ACCOUNT_ALIAS_NOT_FOUND: 'NoSuchEntity',
+  IAM_ACCOUNT_ALIAS_REQUIRED: 'DeleteConflict',
+  ACCOUNT_NAME_TAKEN: 'EntityAlreadyExists',
   PASSWORD_MISMATCH: 'AccessDenied',
 };
 

@@ -194,6 +194,9 @@ export function iamRepository(db: Kysely<Schema>): IamRepository {
       await db.deleteFrom('iam_tags').where('subject_id', '=', groupId).execute();
       await db.deleteFrom('policy_groups').where('id', '=', groupId).execute();
     },
+    async renameAccount(accountId, name) {
+      await db.updateTable('accounts').set({ name }).where('id', '=', accountId).execute();
+    },
     async passwordPolicy(accountId) {
       const row = await db
         .selectFrom('password_policies')
