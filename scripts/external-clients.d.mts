@@ -1,5 +1,6 @@
 // Types for scripts/external-clients.mjs, which runs under plain Node (npm test) and in vitest.
-export type ExternalClientId = 'oathtool' | 'pass' | 'pass-otp' | 'python3-pskc' | 'aws' | 'chromium';
+export type ExternalClientId =
+  'oathtool' | 'pass' | 'pass-otp' | 'python3-pskc' | 'python3-boto3' | 'aws' | 'chromium';
 
 export interface ExternalClient {
   id: ExternalClientId;

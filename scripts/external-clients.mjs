@@ -48,6 +48,13 @@ export const EXTERNAL_CLIENTS = [
       'the PSKC (RFC 6030) parser tests and every suite that imports a PSKC file written by python3-pskc',
   },
   {
+    id: 'python3-boto3',
+    name: 'python3 that imports boto3 (the AWS SDK for Python)',
+    programs: [],
+    packages: ['python3-boto3'],
+    neededBy: 'the boto3 suite of the IAM Query API',
+  },
+  {
     id: 'aws',
     name: 'aws (the AWS CLI)',
     programs: ['aws'],
@@ -114,6 +121,21 @@ function findPskcPython(env) {
 }
 
 /**
+ * The python3 the boto3 suite runs: HOLDFAST_TEST_BOTO3_PYTHON, else Debian's /usr/bin/python3,
+ * else the first python3 on PATH, whichever imports boto3 first.
+ */
+function findBotoPython(env) {
+  const candidates = env.HOLDFAST_TEST_BOTO3_PYTHON
+    ? [env.HOLDFAST_TEST_BOTO3_PYTHON]
+    : ['/usr/bin/python3', ...searchPath(env).map((dir) => resolve(dir, 'python3'))].filter(executable);
+  for (const python of candidates) {
+    const probe = spawnSync(python, ['-c', 'import boto3'], { stdio: 'ignore', timeout: 20_000 });
+    if (probe.status === 0) return python;
+  }
+  return null;
+}
+
+/**
  * Where each client is: `{ oathtool: '/usr/bin/oathtool', 'python3-pskc': '/usr/bin/python3',
  * 'pass-otp': '/usr/lib/password-store/extensions/otp.bash', ... }`, null for a missing one.
  */
@@ -128,6 +150,7 @@ export function detectExternalClients(env = process.env) {
   const extension = pass && join(dirname(pass), '..', 'lib', 'password-store', 'extensions', 'otp.bash');
   found['pass-otp'] = extension && executableOrReadable(extension) ? resolve(extension) : null;
   found['python3-pskc'] = findPskcPython(env);
+  found['python3-boto3'] = findBotoPython(env);
   return found;
 }
 

@@ -9,6 +9,7 @@
 import { Readable } from 'node:stream';
 import { IAMClient } from '@aws-sdk/client-iam';
 import type { FastifyInstance } from 'fastify';
+import type { ManualClock } from '../../src/core/clock.js';
 import { awsQuery, type AwsKeys } from './aws-query.js';
 import type { TestDatabaseKind } from './databases.js';
 import {
@@ -160,9 +161,19 @@ async function actor(
   };
 }
 
-/** Builds the world on a fresh database of `kind`. */
-export async function iamWorld(kind: TestDatabaseKind['name']): Promise<IamWorld> {
-  const inst = await createTestInstallation(kind);
+/**
+ * Builds the world on a fresh database of `kind`. Clients that sign with the wall clock (boto3,
+ * the AWS CLI) need `clock: new ManualClock(Date.now())`: the server's time then stays within
+ * the 15 minutes SigV4 allows.
+ */
+export async function iamWorld(
+  kind: TestDatabaseKind['name'],
+  options: { clock?: ManualClock } = {},
+): Promise<IamWorld> {
+  const inst = await createTestInstallation(
+    kind,
+    options.clock === undefined ? {} : { clock: options.clock },
+  );
   await createUserWithPassword(inst, { accountName: 'acme', email: 'owner@acme.test', password: PASSWORD });
   const server = await buildTestServer(inst);
   const admin = await actor(inst, server, { email: 'ops@acme.test', role: 'admin' });

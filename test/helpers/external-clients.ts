@@ -33,6 +33,7 @@ export function clientPath(id: ExternalClientId): string {
     pass: '/usr/bin/pass',
     'pass-otp': '/usr/lib/password-store/extensions/otp.bash',
     'python3-pskc': process.env.HOLDFAST_TEST_PYTHON ?? '/usr/bin/python3',
+    'python3-boto3': process.env.HOLDFAST_TEST_BOTO3_PYTHON ?? '/usr/bin/python3',
     aws: '/usr/bin/aws',
     chromium: '/usr/bin/chromium',
   };
