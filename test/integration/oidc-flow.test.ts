@@ -8,6 +8,8 @@
  * The browser is played by a cookie jar driving the sign-in page's own calls (the page itself
  * runs in Chromium in test/browser/oidc.test.ts).
  */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import type { FastifyInstance } from 'fastify';
 import { AssumeRoleWithWebIdentityCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import * as oidc from 'openid-client';
@@ -20,9 +22,11 @@ import {
   type TestInstallation,
 } from '../helpers/installation.js';
 import { fetchHttp, mfaApi, PASSWORD, STEP_MS, totpAt, WallClock } from '../helpers/mfa.js';
+import { clientPath, withoutClients } from '../helpers/external-clients.js';
 import { freePort } from '../helpers/processes.js';
 import { closeServer } from '../helpers/teardown.js';
 
+const execFileAsync = promisify(execFile);
 const REDIRECT = 'http://localhost:7777/callback';
 const LOGGED_OUT = 'http://localhost:7777/bye';
 const ctx = { requestId: 'test', sourceIp: null, userAgent: 'test' };
@@ -549,6 +553,42 @@ describe('OpenID Connect provider with openid-client as the relying party', () =
     }).send(new GetCallerIdentityCommand({}));
     expect(who.Arn).toBe(`arn:aws:sts::${accountId}:assumed-role/ci-deploy/pipeline-42`);
 
+    // The Debian AWS CLI sends the call unsigned, with no credentials configured at all.
+    if (!withoutClients('aws')) {
+      const { stdout } = await execFileAsync(
+        clientPath('aws'),
+        [
+          'sts',
+          'assume-role-with-web-identity',
+          '--endpoint-url',
+          base,
+          '--region',
+          'eu-west-1',
+          '--role-arn',
+          roleArn(ci),
+          '--role-session-name',
+          'cli-1',
+          '--web-identity-token',
+          tokens.id_token!,
+          '--output',
+          'json',
+        ],
+        {
+          env: {
+            PATH: process.env['PATH'] ?? '',
+            HOME: '/nonexistent',
+            AWS_CONFIG_FILE: '/dev/null',
+            AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+          },
+        },
+      );
+      const answer = JSON.parse(stdout) as {
+        AssumedRoleUser: { Arn: string };
+        Credentials: { AccessKeyId: string };
+      };
+      expect(answer.AssumedRoleUser.Arn).toBe(`arn:aws:sts::${accountId}:assumed-role/ci-deploy/cli-1`);
+      expect(answer.Credentials.AccessKeyId).toMatch(/^ASIA/);
+    }
     // An authenticator-app sign-in is not phishing resistant: the stricter role refuses it.
     await expect(
       sts.send(
@@ -574,7 +614,10 @@ describe('OpenID Connect provider with openid-client as the relying party', () =
     const refusals = (await inst.store.audit.query({ limit: 50, newestFirst: true })).filter(
       (r) => r.action === 'sts.assume_role_with_web_identity',
     );
-    expect(refusals.map((r) => r.outcome)).toEqual(['failure', 'success']);
+    expect(refusals.filter((r) => r.outcome === 'failure').map((r) => r.errorCode)).toEqual([
+      'InvalidIdentityToken',
+      'AUTH_FORBIDDEN',
+    ]);
     expect(JSON.stringify(refusals)).not.toContain(tokens.id_token!);
   });
 

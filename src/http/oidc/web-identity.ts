@@ -86,6 +86,16 @@ export async function answerWebIdentityCall(input: {
         requiredClaims: ['sub', 'aud', 'exp', 'iat'],
       }));
     } catch (err) {
+      // The refusal is recorded (no account: an unverified token names none that can be believed).
+      await app.recordOidcEvent({
+        ctx,
+        clientId: null,
+        subject: null,
+        action: 'sts.assume_role_with_web_identity',
+        outcome: 'failure',
+        errorCode: err instanceof joseErrors.JWTExpired ? 'ExpiredTokenException' : 'InvalidIdentityToken',
+        details: { roleArn },
+      });
       if (err instanceof joseErrors.JWTExpired) {
         throw new AwsError(
           'ExpiredTokenException',
