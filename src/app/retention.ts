@@ -31,6 +31,8 @@ const BATCH = 1000;
 export const FLOW_GRACE_MS = 24 * 3_600_000;
 /** Delivered messages are kept this long (their secrets are already dropped at delivery). */
 export const SENT_MESSAGE_RETENTION_MS = 7 * 24 * 3_600_000;
+/** Ended (expired or revoked) sessions are kept this long; the audit log keeps their story. */
+export const ENDED_SESSION_RETENTION_MS = 30 * 24 * 3_600_000;
 
 function checkpointKey(deps: Pick<AppDeps, 'pepper'>): Buffer {
   return hkdfSha256(deps.pepper, CHECKPOINT_KEY_INFO);
@@ -343,12 +345,14 @@ export interface PruneResult {
   throttles: number;
   challenges: number;
   sentMessages: number;
+  sessions: number;
 }
 
 /**
  * Removes what has expired: flows a day past their expiry, throttle rows and known clients past
  * theirs, WebAuthn challenges past theirs, and outbox messages delivered more than a week ago
- * (undelivered ones always stay). Run by the server's scheduler every ten minutes.
+ * (undelivered ones always stay), and sessions thirty days after they expired or were revoked.
+ * Run by the server's scheduler every ten minutes.
  */
 export async function pruneExpired(deps: AppDeps): Promise<PruneResult> {
   const now = deps.clock.now();
@@ -356,5 +360,6 @@ export async function pruneExpired(deps: AppDeps): Promise<PruneResult> {
   const throttles = await deps.store.throttle.prune(now);
   const challenges = await deps.store.webauthn.deleteExpiredChallenges(now);
   const sentMessages = await deps.store.outbox.deleteSentBefore(now - SENT_MESSAGE_RETENTION_MS);
-  return { flows, throttles, challenges, sentMessages };
+  const sessions = await deps.store.sessions.deleteEndedBefore(now - ENDED_SESSION_RETENTION_MS);
+  return { flows, throttles, challenges, sentMessages, sessions };
 }

@@ -59,6 +59,8 @@ export interface SetupTokenRepository {
 /** Sessions, looked up by the SHA-256 hash of their token. */
 export interface SessionRepository {
   insert(session: Session, tokenHash: string): Promise<void>;
+  /** Deletes sessions that expired or were revoked before `before` (retention); returns how many. */
+  deleteEndedBefore(before: number): Promise<number>;
   findByTokenHash(tokenHash: string): Promise<Session | null>;
   findById(accountId: string, id: string): Promise<Session | null>;
   touch(id: string, now: number): Promise<void>;

@@ -17,10 +17,12 @@ import type { SegmentSink } from '../../src/app/retention.js';
 import { startBackgroundJobs } from '../../src/background.js';
 import { loadConfig } from '../../src/config/config.js';
 import { ARCHIVE_ANCHOR_KEY } from '../../src/core/audit/archive.js';
+import { sha256Hex } from '../../src/core/crypto/hashing.js';
 import { DATABASE_KINDS } from '../helpers/databases.js';
 import {
   createTestInstallation,
   createUserWithPassword,
+  mfaSessionToken,
   T0,
   type TestInstallation,
 } from '../helpers/installation.js';
@@ -319,9 +321,19 @@ describe.each(DATABASE_KINDS)('pruning what has expired [$name]', ({ name }) => 
     });
   }
 
-  it('removes expired flows, delivered messages past a week and expired throttle rows; keeps the rest', async () => {
+  it('removes expired flows, delivered messages past a week, expired throttle rows and sessions ended a month ago; keeps the rest', async () => {
+    await createUserWithPassword(inst, { accountName: 'acme', email: 'owner@acme.test', password: PASSWORD });
+    const sessionOf = async (token: string) =>
+      (await inst.store.sessions.findByTokenHash(sha256Hex(token)))?.id ?? null;
+    const oldToken = await mfaSessionToken(inst, { accountName: 'acme', login: 'owner@acme.test' });
+    expect(await sessionOf(oldToken)).not.toBeNull();
+    inst.clock.advance(31 * DAY);
+    const liveToken = await mfaSessionToken(inst, { accountName: 'acme', login: 'owner@acme.test' });
     await seed('a');
     const pruned = await inst.app.pruneExpired();
+    expect(pruned.sessions).toBe(1);
+    expect(await sessionOf(oldToken)).toBeNull();
+    expect(await sessionOf(liveToken)).not.toBeNull();
     expect(pruned.flows).toBe(1);
     expect(pruned.sentMessages).toBe(1);
     expect(pruned.throttles).toBeGreaterThanOrEqual(1);
@@ -332,7 +344,13 @@ describe.each(DATABASE_KINDS)('pruning what has expired [$name]', ({ name }) => 
     expect(ids).toEqual(['msg_a_pending', 'msg_a_sent_new']);
     expect(await inst.store.throttle.get(['login:a'])).toEqual([]);
     // A second pass finds nothing more.
-    expect(await inst.app.pruneExpired()).toEqual({ flows: 0, throttles: 0, challenges: 0, sentMessages: 0 });
+    expect(await inst.app.pruneExpired()).toEqual({
+      flows: 0,
+      throttles: 0,
+      challenges: 0,
+      sentMessages: 0,
+      sessions: 0,
+    });
   });
 
   it("the server's retention job prunes on its schedule", async () => {

@@ -36,6 +36,13 @@ function withFactorOf(text: string, auth: SessionAuth): string {
 /** Sessions on Kysely, keyed for lookup by token hash. */
 export function sessionRepository(db: Kysely<Schema>): SessionRepository {
   return {
+    async deleteEndedBefore(before) {
+      const result = await db
+        .deleteFrom('sessions')
+        .where((eb) => eb.or([eb('expires_at', '<', before), eb('revoked_at', '<', before)]))
+        .executeTakeFirst();
+      return Number(result.numDeletedRows);
+    },
     async insert(s, tokenHash) {
       await db
         .insertInto('sessions')
