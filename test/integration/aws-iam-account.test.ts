@@ -11,6 +11,7 @@ import {
   CreatePolicyCommand,
   DeleteAccountAliasCommand,
   GetAccountAuthorizationDetailsCommand,
+  GetAccountSummaryCommand,
   ListAccountAliasesCommand,
   PutGroupPolicyCommand,
   CreateLoginProfileCommand,
@@ -189,5 +190,51 @@ describe.each(DATABASE_KINDS)('IAM account records through the JS SDK [$name]', 
       'acme-corp',
       'acme',
     ]);
+  });
+
+  it('GetAccountSummary has every AWS key and counts every kind of MFA device one way', async () => {
+    const summary = (await w.admin.iam.send(new GetAccountSummaryCommand({}))).SummaryMap!;
+    for (const key of [
+      'Users',
+      'UsersQuota',
+      'Groups',
+      'GroupsQuota',
+      'GroupsPerUserQuota',
+      'Roles',
+      'RolesQuota',
+      'Policies',
+      'PoliciesQuota',
+      'PolicyVersionsInUse',
+      'PolicyVersionsInUseQuota',
+      'VersionsPerPolicyQuota',
+      'PolicySizeQuota',
+      'UserPolicySizeQuota',
+      'GroupPolicySizeQuota',
+      'RolePolicySizeQuota',
+      'AssumeRolePolicySizeQuota',
+      'AttachedPoliciesPerUserQuota',
+      'AttachedPoliciesPerGroupQuota',
+      'AttachedPoliciesPerRoleQuota',
+      'AccessKeysPerUserQuota',
+      'SigningCertificatesPerUserQuota',
+      'MFADevices',
+      'MFADevicesInUse',
+      'AccountMFAEnabled',
+      'AccountAccessKeysPresent',
+      'AccountSigningCertificatesPresent',
+      'Providers',
+      'InstanceProfiles',
+      'InstanceProfilesQuota',
+      'ServerCertificates',
+      'ServerCertificatesQuota',
+      'GlobalEndpointTokenVersion',
+    ])
+      expect(summary[key], key).toBeTypeOf('number');
+    // The administrator's and the user's authenticator apps were enrolled in the console, not
+    // through IAM: both count, as devices and as devices in use.
+    expect(summary.MFADevicesInUse).toBe(2);
+    expect(summary.MFADevices).toBe(2);
+    // The owner has no factor yet: the account's "root" has no MFA.
+    expect(summary.AccountMFAEnabled).toBe(0);
   });
 });

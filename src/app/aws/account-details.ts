@@ -181,8 +181,75 @@ export async function deleteAccountAlias(deps: AppDeps, input: Common & { alias:
   );
 }
 
+/**
+ * GetAccountSummary with every key AWS returns. MFA devices are counted one way for every kind:
+ * `MFADevices` is every second factor of the account's users (authenticator apps, hardware
+ * tokens, passkeys and security keys, text-message phones; enabled or pending) plus the IAM
+ * virtual devices no factor backs any more; `MFADevicesInUse` is the enabled factors. "Root" is
+ * the account's owners: `AccountMFAEnabled` is 1 when every active owner has an enabled factor,
+ * `AccountAccessKeysPresent` 1 when an owner holds an access key. Quotas are Holdfast's own limits
+ * where it has one, AWS's defaults otherwise.
+ */
+export async function iamAccountSummary(deps: AppDeps, input: Common): Promise<Record<string, number>> {
+  await authorize(deps, input.actor, ACTIONS.GetAccountSummary, { accountId: input.accountId }, input.ctx);
+  const store = deps.store;
+  const principals = await store.principals.list(input.accountId);
+  const factorsByPrincipal = await Promise.all(
+    principals.map((p) => store.factors.listByPrincipal(input.accountId, p.id)),
+  );
+  const factors = factorsByPrincipal.flat();
+  const factorIds = new Set(factors.map((f) => f.id));
+  const devices = await store.awsIdentities.listDevices(input.accountId);
+  const unbacked = devices.filter((d) => d.factorId === null || !factorIds.has(d.factorId)).length;
+  const owners = principals.filter((p) => p.role === 'owner' && p.status === 'active');
+  const ownerMfa = owners.every((o) =>
+    factorsByPrincipal[principals.indexOf(o)]!.some((f) => f.status === 'enabled'),
+  );
+  const ownerKeys = await Promise.all(
+    owners.map((o) => store.accessKeys.listByPrincipal(input.accountId, o.id)),
+  );
+  const policies = await store.policies.list({ accountId: input.accountId, scope: 'managed' });
+  const versions = await Promise.all(policies.map((p) => store.iam.listPolicyVersions(p.id)));
+  return {
+    Users: principals.length,
+    UsersQuota: 5000,
+    Groups: (await store.policies.listGroups(input.accountId)).length,
+    GroupsQuota: 300,
+    GroupsPerUserQuota: 10,
+    Roles: await store.awsIdentities.countRoles(input.accountId),
+    RolesQuota: 1000,
+    Policies: policies.length,
+    PoliciesQuota: 1500,
+    PolicyVersionsInUse: versions.reduce((n, v) => n + Math.max(1, v.length), 0),
+    PolicyVersionsInUseQuota: 10000,
+    VersionsPerPolicyQuota: 5,
+    PolicySizeQuota: 6144,
+    UserPolicySizeQuota: 6144,
+    GroupPolicySizeQuota: 6144,
+    RolePolicySizeQuota: 6144,
+    AssumeRolePolicySizeQuota: 6144,
+    AttachedPoliciesPerUserQuota: 10,
+    AttachedPoliciesPerGroupQuota: 10,
+    AttachedPoliciesPerRoleQuota: 10,
+    AccessKeysPerUserQuota: 2,
+    SigningCertificatesPerUserQuota: 0,
+    MFADevices: factors.length + unbacked,
+    MFADevicesInUse: factors.filter((f) => f.status === 'enabled').length,
+    AccountMFAEnabled: owners.length > 0 && ownerMfa ? 1 : 0,
+    AccountAccessKeysPresent: ownerKeys.some((k) => k.length > 0) ? 1 : 0,
+    AccountSigningCertificatesPresent: 0,
+    Providers: 0,
+    InstanceProfiles: 0,
+    InstanceProfilesQuota: 1000,
+    ServerCertificates: 0,
+    ServerCertificatesQuota: 20,
+    GlobalEndpointTokenVersion: 1,
+  };
+}
+
 /** The use cases of this file, for createApp. */
 export const ACCOUNT_DETAIL_USE_CASES = {
+  iamAccountSummary,
   accountAuthorizationDetails,
   listAccountAliases,
   createAccountAlias,

@@ -354,7 +354,7 @@ export const IAM_OPERATIONS: Readonly<Record<string, AwsOperation>> = {
   GetAccountSummary: {
     action: ACTIONS.GetAccountSummary,
     async handle(c) {
-      const summary = await c.app.accountSummary(base(c));
+      const summary = await c.app.iamAccountSummary(base(c));
       return { result: shapes.getAccountSummaryResult({ summary }) };
     },
   },
