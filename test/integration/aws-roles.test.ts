@@ -11,6 +11,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
   AttachRolePolicyCommand,
   CreatePolicyCommand,
@@ -80,21 +81,32 @@ function allow(actions: string[]): string {
 }
 
 const NO_AWS_CLI = withoutClients('aws');
+const NO_BOTO3 = withoutClients('python3-boto3');
+const BOTO3_SUITE = fileURLToPath(new URL('../fixtures/boto3/roles_suite.py', import.meta.url));
 
-/** Runs the AWS CLI without a terminal, `input` on its standard input; its standard output. */
-function runCli(args: string[], options: { input: string; env: NodeJS.ProcessEnv }): Promise<string> {
+/** Runs a program, `input` on its standard input; its standard output (rejects on a non-zero exit). */
+function runProgram(
+  program: string,
+  args: string[],
+  options: { input: string; env: NodeJS.ProcessEnv },
+): Promise<{ stdout: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn('setsid', ['-w', clientPath('aws'), ...args], { env: options.env });
+    const child = spawn(program, args, { env: options.env });
     let out = '';
     let err = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
     child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString('utf8')));
     child.on('error', reject);
     child.on('close', (status) =>
-      status === 0 ? resolve(out) : reject(new Error(`aws exited ${status}: ${err}`)),
+      status === 0 ? resolve({ stdout: out }) : reject(new Error(`${program} exited ${status}: ${err}`)),
     );
     child.stdin.end(options.input);
   });
+}
+
+/** Runs the AWS CLI without a terminal (setsid), so its code prompt reads `input`. */
+async function runCli(args: string[], options: { input: string; env: NodeJS.ProcessEnv }): Promise<string> {
+  return (await runProgram('setsid', ['-w', clientPath('aws'), ...args], options)).stdout;
 }
 
 describe.each(DATABASE_KINDS)('IAM roles and STS with the AWS SDK [$name]', ({ name }) => {
@@ -523,6 +535,38 @@ describe.each(DATABASE_KINDS)('IAM roles and STS with the AWS SDK [$name]', ({ n
     expect((await sts(role).send(new GetCallerIdentityCommand({}))).Arn).toBe(
       `arn:aws:sts::${accountId}:assumed-role/reader/who`,
     );
+  });
+
+  it.skipIf(NO_BOTO3)('boto3 drives roles, AssumeRole with MFA and the STS reads', async () => {
+    const { stdout } = await runProgram(clientPath('python3-boto3'), [BOTO3_SUITE], {
+      input: '',
+      env: {
+        PATH: process.env.PATH ?? '/usr/bin:/bin',
+        HOME: tmpdir(),
+        AWS_CONFIG_FILE: '/dev/null',
+        AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+        AWS_EC2_METADATA_DISABLED: 'true',
+        HOLDFAST_ENDPOINT: endpoint,
+        HOLDFAST_ACCOUNT: accountId,
+        HOLDFAST_USER_ARN: opsArn(),
+        HOLDFAST_MFA_ID: admin.accessKeyId,
+        HOLDFAST_MFA_SECRET: admin.secretAccessKey,
+        HOLDFAST_MFA_TOKEN: admin.sessionToken!,
+        HOLDFAST_KEY_ID: raw.accessKeyId,
+        HOLDFAST_KEY_SECRET: raw.secretAccessKey,
+        HOLDFAST_SERIAL: device.serial,
+        HOLDFAST_CODE: nextCode(),
+      },
+    });
+    expect(JSON.parse(stdout.trim().split('\n').at(-1)!)).toEqual({
+      checked: [
+        'roles, paths, tags, list_roles paginator',
+        'role policies, DeleteConflict, NoSuchEntity',
+        'assume_role with MFA, role session identity and policies',
+        'decode_authorization_message, get_access_key_info',
+        'delete_role',
+      ],
+    });
   });
 
   it.skipIf(NO_AWS_CLI)(
