@@ -251,92 +251,102 @@ export type SecondFactorResult =
       failureCounted: boolean;
     };
 
-/**
- * The one place a second factor is checked (sign-in, step-up, passkey sign-in, STS TokenCode),
- * as a step inside the command's transaction `tx`: throttles, budget, suspension, the
- * conditional replay-protected update, the failure bookkeeping and its audit, and the MFA facts
- * the proof gives (`sessionFactor`: null when the proof verified but is not multi-factor; `proof`
- * still names the factor). Failures answer MFA_FAILED whatever the reason; the reason is
- * audited. Whatever the answer, the transaction must commit: a refusal counts.
- */
-export async function secondFactorStep(
-  deps: AppDeps,
-  tx: Repositories,
-  input: {
-    principal: Principal;
-    proof: SecondFactorProof;
-    ctx: RequestContext;
-    actor: Actor | null;
-    purpose: 'sign_in' | 'step_up' | 'passkey_sign_in';
-    /**
-     * A first factor (password, access key) was verified earlier in this flow or session. Only
-     * WebAuthn proofs depend on it (proofIsMultiFactor); absent means no.
-     */
-    firstFactorVerified?: boolean;
-  },
-  prepared: PreparedProof,
+/** What one step needs: the command's transaction, who is proven, from where, and when. */
+interface StepInput {
+  principal: Principal;
+  proof: SecondFactorProof;
+  ctx: RequestContext;
+  actor: Actor | null;
+  purpose: 'sign_in' | 'step_up' | 'passkey_sign_in';
+  /**
+   * A first factor (password, access key) was verified earlier in this flow or session. Only
+   * WebAuthn proofs depend on it (proofIsMultiFactor); absent means no.
+   */
+  firstFactorVerified?: boolean;
+}
+
+/** One attempt in progress: the step's input and what it derived (source, throttle key, clock). */
+interface Attempt {
+  deps: AppDeps;
+  tx: Repositories;
+  input: StepInput;
+  prepared: PreparedProof;
+  source: string;
+  /** The per-source throttle key. */
+  key: string;
+  now: number;
+  usesRecoveryCode: boolean;
+  auditBase: { accountId: string; action: string; target: string };
+}
+
+/** What admission leaves for the rest of the attempt: the locked state and how it was judged. */
+interface Admitted {
+  mfa: MfaState;
+  known: boolean;
+  budgeted: boolean;
+}
+
+/** A refusal before any check: audited and committed, nothing else changes. */
+async function refuseAttempt(
+  a: Attempt,
+  code: 'AUTH_THROTTLED' | 'MFA_SUSPENDED',
+  waitMs: number,
+  scope: 'source' | 'principal',
 ): Promise<SecondFactorResult> {
-  const { principal, proof, ctx } = input;
-  const source = sourceKeyOf(ctx.sourceIp);
-  const key = `mfa:${principal.id}:${source}`;
-  const auditBase = {
-    accountId: principal.accountId,
-    action: `auth.mfa_${input.purpose}`,
-    target: principal.id,
+  // Repeatable at will by whoever holds the password: counted per source and window (writeRefusal).
+  await writeRefusal(a.deps, a.tx, {
+    actor: a.input.actor,
+    ctx: a.input.ctx,
+    fact: { ...a.auditBase, outcome: 'failure', errorCode: code, details: { scope } },
+  });
+  return {
+    ok: false,
+    failureCounted: false,
+    error: new HoldfastError(code, undefined, {
+      // Which limit answered (this source, or the principal's budget): the client knows when to retry.
+      details: { retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)), scope },
+    }),
   };
-  const usesRecoveryCode = 'recoveryCode' in proof;
-  const { factor, verified, presented, units } = prepared;
-  let { reason } = prepared;
+}
 
-  /** A refusal before any check: audited and committed, nothing else changes. */
-  const refuse = async (
-    tx: Repositories,
-    code: 'AUTH_THROTTLED' | 'MFA_SUSPENDED',
-    waitMs: number,
-    scope: 'source' | 'principal',
-  ) => {
-    // Repeatable at will by whoever holds the password: counted per source and window (writeRefusal).
-    await writeRefusal(deps, tx, {
-      actor: input.actor,
-      ctx,
-      fact: { ...auditBase, outcome: 'failure', errorCode: code, details: { scope } },
-    });
-    return {
-      ok: false as const,
-      failureCounted: false,
-      error: new HoldfastError(code, undefined, {
-        // Which limit answered (this source, or the principal's budget): the client knows when to retry.
-        details: { retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)), scope },
-      }),
-    };
-  };
+/** A suspension ended by time running out or by a recovery code. */
+function auditSuspensionLift(a: Attempt, reason: 'expired' | 'recovery_code'): Promise<void> {
+  const { principal } = a.input;
+  return writeAudit(a.deps, a.tx, {
+    actor: null,
+    ctx: a.input.ctx,
+    fact: {
+      accountId: principal.accountId,
+      action: 'mfa.suspension_lift',
+      target: principal.id,
+      details: { reason },
+    },
+  });
+}
 
-  /** A suspension ended by time running out or by a recovery code. */
-  const auditSuspensionLift = (reason: 'expired' | 'recovery_code') =>
-    writeAudit(deps, tx, {
-      actor: null,
-      ctx,
-      fact: {
-        accountId: principal.accountId,
-        action: 'mfa.suspension_lift',
-        target: principal.id,
-        details: { reason },
-      },
-    });
-
-  const now = deps.clock.now();
+/**
+ * Admits the attempt before its proof is acted on: suspension, the per-principal budget and the
+ * per-source throttle, counted under locks (throttle, then mfa_state). A refusal, or the state
+ * to go on with.
+ */
+async function admitAttempt(a: Attempt): Promise<{ refused: SecondFactorResult } | Admitted> {
+  const { tx, now, key } = a;
+  const { principal } = a.input;
+  const { units } = a.prepared;
   // Known sources only grow on success; a stale read here at worst picks the stricter policy.
   const before = await tx.mfaState.get(principal.id);
-  const known = isKnownSource(before, source, now);
+  const known = isKnownSource(before, a.source, now);
   // Recovery codes (50 bits each) are the way back in: no budget, no suspension.
-  const budgeted = !known && !usesRecoveryCode;
+  const budgeted = !known && !a.usesRecoveryCode;
   if (budgeted && before !== null) {
     // Checked again under the lock below; these early answers spare the source a counted hit.
     if (isSuspended(before, now)) {
-      return refuse(tx, 'MFA_SUSPENDED', suspensionEndsAt(before)! - now, 'principal');
+      return {
+        refused: await refuseAttempt(a, 'MFA_SUSPENDED', suspensionEndsAt(before)! - now, 'principal'),
+      };
     }
     const wait = budgetWaitMs(before.budgetUntil, units, now);
-    if (wait > 0) return refuse(tx, 'AUTH_THROTTLED', wait, 'principal');
+    if (wait > 0) return { refused: await refuseAttempt(a, 'AUTH_THROTTLED', wait, 'principal') };
   }
   // Counted before any outcome is acted on, under a row lock: a burst of concurrent guesses is
   // throttled too. Refusals are audited and committed, not rolled back.
@@ -345,7 +355,7 @@ export async function secondFactorStep(
     policy: known ? MFA_KNOWN_SOURCE_THROTTLE : MFA_SOURCE_THROTTLE,
     now,
   });
-  if (!hit.allowed) return refuse(tx, 'AUTH_THROTTLED', hit.waitMs, 'source');
+  if (!hit.allowed) return { refused: await refuseAttempt(a, 'AUTH_THROTTLED', hit.waitMs, 'source') };
   // Locked for the rest of the attempt (PostgreSQL): attempts of one user from several
   // addresses are decided one after another, so none slips past a budget or suspension that
   // an attempt in flight is about to change. Lock order everywhere: throttle, mfa_state, factor.
@@ -354,111 +364,138 @@ export async function secondFactorStep(
     // The suspension ran its course: it lifts by itself and the count starts again.
     mfa = { ...mfa, consecutiveFailures: 0, suspendedAt: null, suspendedUntil: null, updatedAt: now };
     await tx.mfaState.put(mfa);
-    await auditSuspensionLift('expired');
+    await auditSuspensionLift(a, 'expired');
   }
   // A suspension stops factors from sources they never succeeded from; the user's own device
   // or network and recovery codes still work (I4: an attacker cannot lock the user out).
   if (budgeted && isSuspended(mfa, now)) {
     await tx.throttle.release(key);
-    return refuse(tx, 'MFA_SUSPENDED', suspensionEndsAt(mfa)! - now, 'principal');
+    return { refused: await refuseAttempt(a, 'MFA_SUSPENDED', suspensionEndsAt(mfa)! - now, 'principal') };
   }
   if (budgeted) {
     const wait = budgetWaitMs(mfa.budgetUntil, units, now);
     if (wait > 0) {
       await tx.throttle.release(key);
-      return refuse(tx, 'AUTH_THROTTLED', wait, 'principal');
+      return { refused: await refuseAttempt(a, 'AUTH_THROTTLED', wait, 'principal') };
     }
     mfa = { ...mfa, budgetUntil: chargeBudget(mfa.budgetUntil, units, now), updatedAt: now };
     await tx.mfaState.put(mfa);
   }
+  return { mfa, known, budgeted };
+}
 
-  let proofOf: SessionFactor | null = null;
-  let methods: string[] = [];
+/**
+ * Acts on the prepared proof with its replay-safe conditional update (the assertion's settle,
+ * the recovery code's consume, the factor's accepted counter): what the session is given, or
+ * why it failed.
+ */
+async function settleProof(
+  a: Attempt,
+): Promise<{ proofOf: SessionFactor | null; methods: string[]; reason: string }> {
+  const { tx, now, deps } = a;
+  const { principal, proof } = a.input;
+  const { factor, verified, presented } = a.prepared;
+  const { reason } = a.prepared;
   if (presented !== null) {
     const ok = presented.reason === 'ok' && presented.factor !== null;
     const fresh = await presented.settle(tx, { now, accepted: ok });
     if (ok && fresh) {
-      proofOf = {
+      const proofOf = {
         factorId: presented.factor!.id,
         kind: presented.factor!.kind,
         assurance: presented.assurance,
         at: now,
       };
-      methods = presented.methods;
-    } else if (ok) {
-      reason = 'replayed';
+      return { proofOf, methods: presented.methods, reason };
     }
-  } else if (usesRecoveryCode) {
+    return { proofOf: null, methods: [], reason: ok ? 'replayed' : reason };
+  }
+  if ('recoveryCode' in proof) {
     // Only a code of a set issued from an MFA session of a principal with an enabled factor
     // counts (the repository never consumes a legacy or void code).
-    if (
-      await tx.recoveryCodes.consume({
-        principalId: principal.id,
-        codeHash: recoveryCodeHash(deps, principal.id, proof.recoveryCode),
-        now,
-      })
-    ) {
-      proofOf = { ...RECOVERY_CODE_PROOF, at: now };
-      methods = [recoveryCodeDriver.amr];
-    }
-  } else if (factor !== null && verified !== null) {
-    // The conditional update is the replay guard: a step/counter is accepted at most once.
-    if (
-      await tx.factors.acceptCode({
-        id: factor.id,
-        lastCounter: verified.lastCounter,
-        driftSteps: verified.driftSteps,
-        now,
-      })
-    ) {
-      proofOf = { factorId: factor.id, kind: factor.kind, assurance: factor.assurance, at: now };
-      methods = [resolveFactorDriver(factor.kind).amr];
-    } else {
-      reason = 'replayed';
-    }
+    const codeHash = recoveryCodeHash(deps, principal.id, proof.recoveryCode);
+    return (await tx.recoveryCodes.consume({ principalId: principal.id, codeHash, now }))
+      ? { proofOf: { ...RECOVERY_CODE_PROOF, at: now }, methods: [recoveryCodeDriver.amr], reason }
+      : { proofOf: null, methods: [], reason };
   }
-  if (proofOf !== null) {
-    const multiFactor = proofIsMultiFactor({
-      presented,
-      firstFactorVerified: input.firstFactorVerified ?? false,
-    });
-    // Only a multi-factor success makes its source known and forgives that source's failures
-    // (a stolen key without its PIN must not buy its holder the user's standing). Failures from
-    // elsewhere still count towards the suspension, and the budget keeps what other sources
-    // spent: a success refunds only this attempt's own charge.
-    const [row] = multiFactor ? await tx.throttle.get([key]) : [];
-    const ownFailures = multiFactor ? Math.max(0, (row?.failures ?? 1) - 1) : 0;
-    const next: MfaState = {
-      ...mfa,
-      consecutiveFailures: usesRecoveryCode ? 0 : Math.max(0, mfa.consecutiveFailures - ownFailures),
-      budgetUntil: budgeted
-        ? Math.max(now, mfa.budgetUntil - units * MFA_PRINCIPAL_BUDGET.unitRefillMs)
-        : mfa.budgetUntil,
-      knownSources: multiFactor ? rememberSource(mfa, source, now) : mfa.knownSources,
-      updatedAt: now,
-    };
-    if (usesRecoveryCode && mfa.suspendedAt !== null) {
-      // A recovery code proves the user: it lifts a suspension.
-      next.suspendedAt = null;
-      next.suspendedUntil = null;
-      await auditSuspensionLift('recovery_code');
-    }
-    await tx.mfaState.put(next);
-    if (multiFactor) await tx.throttle.clear(key);
-    else await tx.throttle.release(key);
-    // RFC 8176 `mfa`: the authenticator alone was multi-factor (a passkey with user verification).
-    if (presented !== null && multiFactor && input.firstFactorVerified !== true) {
-      methods = [...methods, 'mfa'];
-    }
-    // A proof that is not multi-factor on its own (a passkey without user verification, with
-    // no first factor before it) is verified, but the session gets no MFA facts from it.
-    const sessionFactor = multiFactor ? proofOf : null;
-    return { ok: true as const, sessionFactor, methods, proof: proofOf };
+  if (factor === null || verified === null) return { proofOf: null, methods: [], reason };
+  // The conditional update is the replay guard: a step/counter is accepted at most once.
+  const accepted = await tx.factors.acceptCode({
+    id: factor.id,
+    lastCounter: verified.lastCounter,
+    driftSteps: verified.driftSteps,
+    now,
+  });
+  if (!accepted) return { proofOf: null, methods: [], reason: 'replayed' };
+  return {
+    proofOf: { factorId: factor.id, kind: factor.kind, assurance: factor.assurance, at: now },
+    methods: [resolveFactorDriver(factor.kind).amr],
+    reason,
+  };
+}
+
+/** The bookkeeping of a verified proof: the state it earns, and the MFA facts it gives (if any). */
+async function recordSuccess(
+  a: Attempt,
+  admitted: Admitted,
+  settled: { proofOf: SessionFactor; methods: string[] },
+): Promise<SecondFactorResult> {
+  const { tx, now, key, usesRecoveryCode } = a;
+  const { mfa, budgeted } = admitted;
+  const { presented, units } = a.prepared;
+  const { proofOf } = settled;
+  const multiFactor = proofIsMultiFactor({
+    presented,
+    firstFactorVerified: a.input.firstFactorVerified ?? false,
+  });
+  // Only a multi-factor success makes its source known and forgives that source's failures
+  // (a stolen key without its PIN must not buy its holder the user's standing). Failures from
+  // elsewhere still count towards the suspension, and the budget keeps what other sources
+  // spent: a success refunds only this attempt's own charge.
+  const [row] = multiFactor ? await tx.throttle.get([key]) : [];
+  const ownFailures = multiFactor ? Math.max(0, (row?.failures ?? 1) - 1) : 0;
+  const next: MfaState = {
+    ...mfa,
+    consecutiveFailures: usesRecoveryCode ? 0 : Math.max(0, mfa.consecutiveFailures - ownFailures),
+    budgetUntil: budgeted
+      ? Math.max(now, mfa.budgetUntil - units * MFA_PRINCIPAL_BUDGET.unitRefillMs)
+      : mfa.budgetUntil,
+    knownSources: multiFactor ? rememberSource(mfa, a.source, now) : mfa.knownSources,
+    updatedAt: now,
+  };
+  if (usesRecoveryCode && mfa.suspendedAt !== null) {
+    // A recovery code proves the user: it lifts a suspension.
+    next.suspendedAt = null;
+    next.suspendedUntil = null;
+    await auditSuspensionLift(a, 'recovery_code');
   }
-  // Failure bookkeeping: per source (counted above), per factor (insight), per principal
-  // (suspension). The factor row comes first, as on the success path: a replayed code's
-  // conditional update above already locked it (PostgreSQL keeps the lock of a re-checked
-  // row), so taking mfa_state before it would deadlock against a concurrent failure.
+  await tx.mfaState.put(next);
+  if (multiFactor) await tx.throttle.clear(key);
+  else await tx.throttle.release(key);
+  // RFC 8176 `mfa`: the authenticator alone was multi-factor (a passkey with user verification).
+  const methods =
+    presented !== null && multiFactor && a.input.firstFactorVerified !== true
+      ? [...settled.methods, 'mfa']
+      : settled.methods;
+  // A proof that is not multi-factor on its own (a passkey without user verification, with
+  // no first factor before it) is verified, but the session gets no MFA facts from it.
+  return { ok: true, sessionFactor: multiFactor ? proofOf : null, methods, proof: proofOf };
+}
+
+/**
+ * Failure bookkeeping: per source (counted at admission), per factor (insight), per principal
+ * (the failure notice, then the suspension), each audited.
+ */
+async function recordFailure(
+  a: Attempt,
+  input: { reason: string; known: boolean },
+): Promise<SecondFactorResult> {
+  const { deps, tx, now } = a;
+  const { principal, ctx } = a.input;
+  const { factor } = a.prepared;
+  // The factor row comes first, as on the success path: a replayed code's conditional update
+  // already locked it (PostgreSQL keeps the lock of a re-checked row), so taking mfa_state
+  // before it would deadlock against a concurrent failure.
   if (factor !== null) await tx.factors.recordFailure(factor.id);
   const state = await tx.mfaState.recordFailure({
     principalId: principal.id,
@@ -466,24 +503,24 @@ export async function secondFactorStep(
     now,
   });
   await writeAudit(deps, tx, {
-    actor: input.actor,
+    actor: a.input.actor,
     ctx,
     fact: {
-      ...auditBase,
+      ...a.auditBase,
       outcome: 'failure',
       errorCode: 'MFA_FAILED',
       details: {
-        reason,
+        reason: input.reason,
         factorId: factor?.id ?? null,
         consecutiveFailures: state.consecutiveFailures,
-        knownSource: known,
+        knownSource: input.known,
       },
     },
   });
+  const notify = { accountId: principal.accountId, principalId: principal.id };
   if (state.consecutiveFailures === FAILURE_NOTICE_AT) {
     await notifyPrincipal(deps, tx, {
-      accountId: principal.accountId,
-      principalId: principal.id,
+      ...notify,
       template: 'mfa.failures',
       payload: { consecutiveFailures: state.consecutiveFailures },
     });
@@ -501,13 +538,45 @@ export async function secondFactorStep(
         details: { consecutiveFailures: state.consecutiveFailures, until, security: true },
       },
     });
-    await notifyPrincipal(deps, tx, {
-      accountId: principal.accountId,
-      principalId: principal.id,
-      template: 'mfa.suspended',
-    });
+    await notifyPrincipal(deps, tx, { ...notify, template: 'mfa.suspended' });
   }
-  return { ok: false as const, error: new HoldfastError('MFA_FAILED'), failureCounted: true };
+  return { ok: false, error: new HoldfastError('MFA_FAILED'), failureCounted: true };
+}
+
+/**
+ * The one place a second factor is checked (sign-in, step-up, passkey sign-in, STS TokenCode),
+ * as a step inside the command's transaction `tx`: throttles, budget, suspension, the
+ * conditional replay-protected update, the failure bookkeeping and its audit, and the MFA facts
+ * the proof gives (`sessionFactor`: null when the proof verified but is not multi-factor; `proof`
+ * still names the factor). Failures answer MFA_FAILED whatever the reason; the reason is
+ * audited. Whatever the answer, the transaction must commit: a refusal counts.
+ */
+export async function secondFactorStep(
+  deps: AppDeps,
+  tx: Repositories,
+  input: StepInput,
+  prepared: PreparedProof,
+): Promise<SecondFactorResult> {
+  const { principal } = input;
+  const source = sourceKeyOf(input.ctx.sourceIp);
+  const attempt: Attempt = {
+    deps,
+    tx,
+    input,
+    prepared,
+    source,
+    key: `mfa:${principal.id}:${source}`,
+    now: deps.clock.now(),
+    usesRecoveryCode: 'recoveryCode' in input.proof,
+    auditBase: { accountId: principal.accountId, action: `auth.mfa_${input.purpose}`, target: principal.id },
+  };
+  const admitted = await admitAttempt(attempt);
+  if ('refused' in admitted) return admitted.refused;
+  const settled = await settleProof(attempt);
+  if (settled.proofOf !== null) {
+    return recordSuccess(attempt, admitted, { proofOf: settled.proofOf, methods: settled.methods });
+  }
+  return recordFailure(attempt, { reason: settled.reason, known: admitted.known });
 }
 
 /**
@@ -673,6 +742,64 @@ export type SecondFactorSignInResult = IssuedSession & {
   recoveryCodesRemaining: number | null;
 };
 
+/** After a recovery code: the count left, its own record, and the user told. */
+async function recordRecoveryCodeUse(
+  deps: AppDeps,
+  tx: Repositories,
+  input: { principal: Principal; ctx: RequestContext },
+): Promise<number> {
+  const { principal } = input;
+  const remaining = await tx.recoveryCodes.countRemaining(principal.id);
+  await writeAudit(deps, tx, {
+    actor: null,
+    ctx: input.ctx,
+    fact: {
+      accountId: principal.accountId,
+      action: 'recovery_code.use',
+      target: principal.id,
+      details: { remaining },
+    },
+  });
+  await notifyPrincipal(deps, tx, {
+    accountId: principal.accountId,
+    principalId: principal.id,
+    template: 'recovery_code.used',
+    payload: { remaining },
+  });
+  return remaining;
+}
+
+/** A counted failure counts against the sign-in flow too; too many end it. */
+async function countFlowFailure(
+  deps: AppDeps,
+  tx: Repositories,
+  input: { flow: Flow<SignInState, SignInFlowData>; principal: Principal; ctx: RequestContext },
+): Promise<void> {
+  const { flow, principal } = input;
+  const attempts = flow.attempts + 1;
+  const at = deps.clock.now();
+  const updatedAt = Math.max(at, flow.updatedAt + 1);
+  if (attempts < SIGN_IN_FLOW.maxAttempts) {
+    await tx.flows.update({ ...flow, attempts, updatedAt }, flow.updatedAt);
+    return;
+  }
+  const t = nextTransition(SIGN_IN_FLOW, flow, { event: 'too_many_failures', now: at });
+  const moved = await tx.flows.update({ ...flow, attempts, state: t.to, updatedAt }, flow.updatedAt);
+  // The transition's own audit event (DESIGN.md convention 4), only if this request made it.
+  if (moved) {
+    await writeAudit(deps, tx, {
+      actor: null,
+      ctx: input.ctx,
+      fact: {
+        accountId: principal.accountId,
+        action: t.audit,
+        target: principal.id,
+        details: { flowId: flow.id, attempts },
+      },
+    });
+  }
+}
+
 /**
  * The factor step of the sign-in flow: the user proves any enabled factor of their choice, or
  * uses a recovery code. Never an automatic fallback: the client names what it presents.
@@ -700,7 +827,7 @@ export async function completeSignInWithSecondFactor(
     const { tx } = uow;
     const checked = await secondFactorStep(deps, tx, step, prepared);
     if (!checked.ok) {
-      if (checked.failureCounted) await countFlowFailure(tx);
+      if (checked.failureCounted) await countFlowFailure(deps, tx, { flow, principal, ctx: input.ctx });
       return uow.failAfterCommit(checked.error);
     }
     const { sessionFactor, methods, proof } = checked;
@@ -722,26 +849,9 @@ export async function completeSignInWithSecondFactor(
       channel: flow.data.channel,
       ctx: input.ctx,
     });
-    let remaining: number | null = null;
-    if (usesRecoveryCode) {
-      remaining = await tx.recoveryCodes.countRemaining(principal.id);
-      await writeAudit(deps, tx, {
-        actor: null,
-        ctx: input.ctx,
-        fact: {
-          accountId: principal.accountId,
-          action: 'recovery_code.use',
-          target: principal.id,
-          details: { remaining },
-        },
-      });
-      await notifyPrincipal(deps, tx, {
-        accountId: principal.accountId,
-        principalId: principal.id,
-        template: 'recovery_code.used',
-        payload: { remaining },
-      });
-    }
+    const remaining = usesRecoveryCode
+      ? await recordRecoveryCodeUse(deps, tx, { principal, ctx: input.ctx })
+      : null;
     uow.record({
       accountId: principal.accountId,
       action: transition.audit,
@@ -760,38 +870,6 @@ export async function completeSignInWithSecondFactor(
       recoveryCodesRemaining: remaining,
     };
   });
-
-  /** A counted failure counts against the flow too; too many end it. */
-  async function countFlowFailure(tx: Repositories): Promise<void> {
-    if (flow === null) return;
-    const attempts = flow.attempts + 1;
-    const at = deps.clock.now();
-    if (attempts >= SIGN_IN_FLOW.maxAttempts) {
-      const t = nextTransition(SIGN_IN_FLOW, flow, { event: 'too_many_failures', now: at });
-      const moved = await tx.flows.update(
-        { ...flow, attempts, state: t.to, updatedAt: Math.max(at, flow.updatedAt + 1) },
-        flow.updatedAt,
-      );
-      // The transition's own audit event (DESIGN.md convention 4), only if this request made it.
-      if (moved) {
-        await writeAudit(deps, tx, {
-          actor: null,
-          ctx: input.ctx,
-          fact: {
-            accountId: principal!.accountId,
-            action: t.audit,
-            target: principal!.id,
-            details: { flowId: flow.id, attempts },
-          },
-        });
-      }
-    } else {
-      await tx.flows.update(
-        { ...flow, attempts, updatedAt: Math.max(at, flow.updatedAt + 1) },
-        flow.updatedAt,
-      );
-    }
-  }
 }
 
 /**
