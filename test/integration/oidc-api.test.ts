@@ -70,10 +70,9 @@ describe.each(DATABASE_KINDS)('OpenID Connect clients in the API on $name', ({ n
     expect(pub.status).toBe(201);
     expect(pub.body.clientSecret).toBeNull();
     const listed = await http({ method: 'GET', url: '/v1/oidc/clients', token: ownerMfa });
-    expect(listed.body.clients.map((c: { clientId: string }) => c.clientId)).toEqual([
-      created.body.client.clientId,
-      pub.body.client.clientId,
-    ]);
+    expect(listed.body.clients.map((c: { clientId: string }) => c.clientId).sort()).toEqual(
+      [created.body.client.clientId, pub.body.client.clientId].sort(),
+    );
     expect(JSON.stringify(listed.body)).not.toContain(created.body.clientSecret);
     const audit = await inst.store.audit.query({
       limit: 20,
@@ -136,5 +135,39 @@ describe.each(DATABASE_KINDS)('OpenID Connect clients in the API on $name', ({ n
     expect(res.body.error.code).toBe('OIDC_CONSENT_NOT_FOUND');
     const listed = await http({ method: 'GET', url: '/v1/me/oidc-consents', token: userMfa });
     expect(listed.body.consents).toEqual([]);
+  });
+  it("keeps the provider's records: single-use consumption, grant revocation, expiry and pruning", async () => {
+    const app = inst.app;
+    await app.saveOidcRecord({
+      model: 'RefreshToken',
+      id: 'rt1',
+      payload: { grantId: 'g1', accountId: 'u1', clientId: 'c1' },
+      expiresInSeconds: 60,
+    });
+    await app.saveOidcRecord({
+      model: 'AccessToken',
+      id: 'at1',
+      payload: { grantId: 'g1', accountId: 'u1', clientId: 'c1' },
+      expiresInSeconds: 1,
+    });
+    await app.saveOidcRecord({
+      model: 'Grant',
+      id: 'g2',
+      payload: { accountId: 'u1', clientId: 'c1' },
+      expiresInSeconds: null,
+    });
+    expect(await app.findOidcRecord({ model: 'RefreshToken', id: 'rt1' })).toMatchObject({ grantId: 'g1' });
+    await app.consumeOidcRecord({ model: 'RefreshToken', id: 'rt1' });
+    expect(await inst.store.oidc.consumeRecord('RefreshToken', 'rt1', inst.clock.now())).toBe(false);
+    expect((await app.findOidcRecord({ model: 'RefreshToken', id: 'rt1' }))?.['consumed']).toBeTypeOf(
+      'number',
+    );
+    inst.clock.advance(2_000);
+    // Past its expiry a record is gone for the provider at once, and pruned from the table later.
+    expect(await app.findOidcRecord({ model: 'AccessToken', id: 'at1' })).toBeUndefined();
+    expect(await app.pruneOidcRecords()).toBe(1);
+    await app.revokeOidcGrant('g1');
+    expect(await app.findOidcRecord({ model: 'RefreshToken', id: 'rt1' })).toBeUndefined();
+    expect(await app.findOidcRecord({ model: 'Grant', id: 'g2' })).toBeDefined();
   });
 });

@@ -18,6 +18,9 @@ import type { MountedProvider } from './provider.js';
 /** The sign-in page of an authorization request (provider.ts holds the same prefix). */
 const INTERACTION_PREFIX = '/oidc/interaction';
 
+/** How often the provider's expired records are deleted. */
+const PRUNE_EVERY_MS = 10 * 60 * 1000;
+
 /** What the OpenID Connect face needs. */
 export interface OidcFaceOptions {
   app: App;
@@ -167,6 +170,8 @@ export async function registerOidc(server: FastifyInstance, options: OidcFaceOpt
   const issuer = new URL(options.publicUrl).origin;
   setWebIdentityIssuer(app, issuer);
   let mounted: Promise<MountedProvider> | null = null;
+  let prune: NodeJS.Timeout | undefined;
+  server.addHook('onClose', async () => clearInterval(prune));
   const provider = (): Promise<MountedProvider> => {
     mounted ??= (async () => {
       await app.ensureOidcSigningKey({
@@ -177,6 +182,10 @@ export async function registerOidc(server: FastifyInstance, options: OidcFaceOpt
       const { createOidcProvider } = await import('./provider.js');
       const built = await createOidcProvider({ app, issuer, behindProxy: options.trustedProxies.length > 0 });
       auditEvents(built, app);
+      // Expired codes, tokens and interactions are deleted every ten minutes while the provider
+      // serves (each record is also ignored once past its expiry).
+      prune = setInterval(() => void app.pruneOidcRecords().catch(() => undefined), PRUNE_EVERY_MS);
+      prune.unref();
       return built;
     })().catch((err: unknown) => {
       mounted = null;
