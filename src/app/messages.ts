@@ -105,6 +105,16 @@ const RENDERERS: Record<string, (p: Payload, secret: string | null, base: string
     subject: 'Your password was changed',
     text: 'Your password was reset and every session ended. Your second factors are unchanged. If this was not you, contact your administrator now.',
   }),
+  'user.invitation': (p, secret, base) => ({
+    subject: `You are invited to ${String(p.accountName)} on Holdfast`,
+    text:
+      `${p.invitedBy ? String(p.invitedBy) : 'An administrator'} created a Holdfast account for you in ` +
+      `${String(p.accountName)} (user name ${String(p.username)}, role ${String(p.role)}).\n\n` +
+      `Open this link to choose your password (it works once, until ${when(p.expiresAt)}):\n\n` +
+      `${base.replace(/\/$/, '')}/setup#token=${encodeURIComponent(secret ?? '')}\n\n` +
+      `Then sign in at ${base.replace(/\/$/, '')}/sign-in with account ${String(p.accountName)} and add a second factor. ` +
+      'If you did not expect this, ignore this message.',
+  }),
   alert: (p) => ({
     subject: `[Holdfast alert ${String(p.severity)}] ${String(p.summary)}`,
     text:

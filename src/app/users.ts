@@ -17,6 +17,7 @@ import { authorize } from './authorize.js';
 import type { Actor, RequestContext } from './context.js';
 import { revokeDerived } from './derived-credentials.js';
 import { writeAudit, type AppDeps } from './deps.js';
+import { queueMessage } from './recovery-support.js';
 
 /** A freshly issued one-time setup token (shown once, stored as a hash). */
 export interface IssuedSetupToken {
@@ -140,8 +141,16 @@ export async function createUser(
     email?: string;
     username?: string;
     role?: string;
+    /**
+     * Also e-mail the person an invitation carrying the setup link (through the outbox, in the
+     * same transaction). Needs a real e-mail address.
+     */
+    invite?: boolean;
   },
-): Promise<{ user: Principal; setup: IssuedSetupToken }> {
+): Promise<{ user: Principal; setup: IssuedSetupToken; invitationId: string | null }> {
+  if (input.invite === true && input.email === undefined) {
+    throw new HoldfastError('REQUEST_INVALID', 'an invitation needs an e-mail address');
+  }
   if (input.email === undefined && input.username === undefined) {
     throw new HoldfastError('REQUEST_INVALID', 'a user needs an e-mail address or a user name');
   }
@@ -182,12 +191,40 @@ export async function createUser(
         throw new HoldfastError('USER_NAME_TAKEN');
       await tx.principals.insert(user);
       const setup = await issueSetupToken(deps, tx, user);
+      const account = (await tx.accounts.findById(input.accountId))!;
+      // The link travels sealed in the outbox and is rendered only when the mail is sent.
+      const invitationId =
+        input.invite === true
+          ? await queueMessage(deps, tx, {
+              accountId: user.accountId,
+              principalId: user.id,
+              channel: 'email',
+              template: 'user.invitation',
+              recipient: email,
+              secret: setup.token,
+              payload: {
+                accountName: account.name,
+                username,
+                role,
+                expiresAt: setup.expiresAt,
+                invitedBy:
+                  input.actor.kind === 'principal'
+                    ? `${input.actor.principal.username} <${input.actor.principal.email}>`
+                    : null,
+              },
+            })
+          : null;
       await writeAudit(deps, tx, {
         actor: input.actor,
         ctx: input.ctx,
-        fact: { accountId: user.accountId, action: 'user.create', target: user.id, details: { role } },
+        fact: {
+          accountId: user.accountId,
+          action: 'user.create',
+          target: user.id,
+          details: { role, ...(invitationId === null ? {} : { invited: true }) },
+        },
       });
-      return { user, setup };
+      return { user, setup, invitationId };
     })
     .catch(mapConflict);
 }

@@ -184,33 +184,54 @@ withDatabaseOptions(user.command('create').description('create a user; prints a 
   .addOption(
     new Option('--role <role>', 'role').choices(['owner', 'admin', 'helpdesk', 'user']).default('user'),
   )
-  .action(async (flags: CommonFlags & { account: string; email: string; username?: string; role: string }) =>
-    run(flags, async (inst, config) => {
-      const account = await inst.app.requireAccount(flags.account);
-      const { user: created, setup } = await inst.app.createUser({
-        actor: operator,
-        ctx: ctx(),
-        accountId: account.id,
-        email: flags.email,
-        role: flags.role,
-        ...(flags.username === undefined ? {} : { username: flags.username }),
-      });
-      const url = setupUrl(config, setup.token);
-      print(
-        flags.json === true,
-        {
-          id: created.id,
+  .option('--invite', 'also e-mail the user an invitation with the setup link (through the outbox)')
+  .action(
+    async (
+      flags: CommonFlags & {
+        account: string;
+        email: string;
+        username?: string;
+        role: string;
+        invite?: boolean;
+      },
+    ) =>
+      run(flags, async (inst, config) => {
+        const account = await inst.app.requireAccount(flags.account);
+        const {
+          user: created,
+          setup,
+          invitationId,
+        } = await inst.app.createUser({
+          actor: operator,
+          ctx: ctx(),
           accountId: account.id,
-          email: created.email,
-          username: created.username,
-          role: created.role,
-          setupToken: setup.token,
-          setupUrl: url,
-        },
-        () =>
-          `user ${created.email} (${created.id}, ${created.role}) created\none-time setup link:\n  ${url}`,
-      );
-    }),
+          email: flags.email,
+          role: flags.role,
+          ...(flags.username === undefined ? {} : { username: flags.username }),
+          ...(flags.invite === true ? { invite: true } : {}),
+        });
+        const url = setupUrl(config, setup.token);
+        print(
+          flags.json === true,
+          {
+            id: created.id,
+            accountId: account.id,
+            email: created.email,
+            username: created.username,
+            role: created.role,
+            setupToken: setup.token,
+            setupUrl: url,
+            setupExpiresAt: new Date(setup.expiresAt).toISOString(),
+            invitationId,
+          },
+          () =>
+            `user ${created.email} (${created.id}, ${created.role}) created\n` +
+            `one-time setup link (expires ${new Date(setup.expiresAt).toISOString()}):\n  ${url}` +
+            (invitationId === null
+              ? ''
+              : `\ninvitation queued for ${created.email} (outbox ${invitationId})`),
+        );
+      }),
   );
 
 withDatabaseOptions(user.command('list').description('list the users of an account'))

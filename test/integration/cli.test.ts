@@ -408,6 +408,7 @@ describe.each(DATABASE_KINDS)('holdfast CLI [$name]', ({ name }) => {
     const user = created.json<Record<string, string>>();
     expect(user).toMatchObject({ accountId: acmeId, email: 'admin@acme.test', role: 'admin' });
     expect(user.setupUrl).toContain(`/setup#token=${user.setupToken}`);
+    expect(Date.parse(user.setupExpiresAt!)).toBeGreaterThan(Date.now());
 
     const listed = await t.cli(['user', 'list', '--account', acmeId, '--json']);
     expectSuccess(listed);

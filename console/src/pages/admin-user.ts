@@ -1,4 +1,4 @@
-import { del, get, seg } from '../api.js';
+import { del, get, post, seg } from '../api.js';
 import { busy, formatTime, h, replaceChildren, statusLine } from '../dom.js';
 import { factorKind } from '../factor-kinds.js';
 import { describeError } from '../messages.js';
@@ -26,9 +26,78 @@ export async function render(ctx: PageContext): Promise<void> {
       h('dt', {}, 'Created'),
       h('dd', {}, formatTime(user.createdAt)),
     ),
+    manageSection(user),
     list,
   );
   await factorList(list, user);
+}
+
+/** What an administrator may do about one user: each action is one audited API call. */
+function manageSection(user: User): HTMLElement {
+  const status = statusLine();
+  const out = h('div', { 'aria-live': 'polite', 'data-testid': 'user-action-result' });
+  const section = h('section', { 'aria-labelledby': 'user-manage-title' });
+  const action = (
+    label: string,
+    run: () => Promise<string | Node>,
+    options: { danger?: boolean; confirm?: string } = {},
+  ) => {
+    const button = h('button', { type: 'button', class: options.danger ? 'danger' : 'secondary' }, label);
+    button.addEventListener('click', () => {
+      if (options.confirm !== undefined && !window.confirm(options.confirm)) return;
+      status.clear();
+      void busy(section, async () => {
+        try {
+          const said = await run();
+          out.replaceChildren(h('div', { class: 'status success' }, said));
+        } catch (err) {
+          status.error(describeError(err));
+        }
+      });
+    });
+    return button;
+  };
+  const base = `/v1/users/${seg(user.id)}`;
+  replaceChildren(
+    section,
+    h('h2', { id: 'user-manage-title' }, 'Manage'),
+    h(
+      'div',
+      { class: 'actions' },
+      action('New setup link', async () => {
+        const { setup } = await post<{ setup: { url: string; expiresAt: string } }>(`${base}/setup-link`);
+        return h(
+          'p',
+          {},
+          `One-time setup link for ${user.email}, valid until ${new Date(setup.expiresAt).toLocaleString()}: `,
+          h('code', { class: 'secret' }, setup.url),
+        );
+      }),
+      action('Sign out everywhere', async () => {
+        const { revoked } = await post<{ revoked: number }>(`${base}/sessions/revoke`);
+        return `${revoked} session${revoked === 1 ? '' : 's'} ended.`;
+      }),
+      action('Lift second-factor suspension', async () => {
+        const { lifted } = await post<{ lifted: boolean }>(`${base}/mfa-suspension/lift`);
+        return lifted
+          ? `${user.email} may use their second factors again; they were told.`
+          : `${user.email} was not suspended: nothing changed.`;
+      }),
+      user.status === 'active'
+        ? action(
+            'Disable user',
+            async () => {
+              await post(`${base}/disable`);
+              return `${user.email} is disabled and signed out everywhere.`;
+            },
+            { danger: true, confirm: `Disable ${user.email}? Every session of theirs ends.` },
+          )
+        : null,
+    ),
+    status.el,
+    out,
+  );
+  return section;
 }
 
 async function factorList(section: HTMLElement, user: User): Promise<void> {

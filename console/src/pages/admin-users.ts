@@ -1,5 +1,6 @@
-import { get, seg } from '../api.js';
-import { h } from '../dom.js';
+import { get, post, seg } from '../api.js';
+import { busy, h, statusLine } from '../dom.js';
+import { describeError } from '../messages.js';
 import type { PageContext } from '../router.js';
 import type { User } from '../types.js';
 import { adminNav } from './admin-nav.js';
@@ -116,7 +117,7 @@ export async function render(ctx: PageContext): Promise<void> {
   });
   for (const control of [role, status, factors]) control.addEventListener('change', submit);
 
-  ctx.main.append(h('h1', {}, 'Users'), adminNav('/admin/users'), form);
+  ctx.main.append(h('h1', {}, 'Users'), adminNav('/admin/users'), createForm(), form);
 
   const params = new URLSearchParams({
     sort: state.sort,
@@ -206,4 +207,90 @@ export async function render(ctx: PageContext): Promise<void> {
     next,
   );
   ctx.main.append(table, pager);
+}
+
+/** Add a user: e-mail, optional user name, role, and an optional invitation e-mail with the setup link. */
+function createForm(): HTMLElement {
+  const email = h('input', {
+    type: 'email',
+    name: 'email',
+    id: 'new-user-email',
+    required: true,
+    maxlength: 254,
+  });
+  const username = h('input', { type: 'text', name: 'username', id: 'new-user-name', maxlength: 64 });
+  const role = select(
+    'new-role',
+    'user',
+    Object.entries(ROLE_WORDS).map(([v, l]): [string, string] => [v, l]),
+  );
+  const invite = h('input', { type: 'checkbox', name: 'invite', id: 'new-user-invite', checked: true });
+  const status = statusLine();
+  const result = h('div', { 'aria-live': 'polite' });
+  const form = h(
+    'form',
+    { class: 'create-user', 'aria-labelledby': 'new-user-title' },
+    h('div', { class: 'field' }, h('label', { for: email.id }, 'E-mail address'), email),
+    h(
+      'div',
+      { class: 'field' },
+      h('label', { for: username.id }, 'User name (optional)'),
+      username,
+      h('p', { class: 'hint' }, 'Defaults to the part of the e-mail address before the @.'),
+    ),
+    h('div', { class: 'field' }, h('label', { for: role.id }, 'Their role'), role),
+    h(
+      'div',
+      { class: 'field choice' },
+      invite,
+      h('label', { for: invite.id }, 'E-mail them an invitation with the setup link'),
+    ),
+    h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Add user')),
+    status.el,
+    result,
+  );
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    status.clear();
+    void busy(form, async () => {
+      try {
+        const created = await post<{
+          user: User;
+          setup: { url: string; expiresAt: string };
+          invited: boolean;
+        }>('/v1/users', {
+          email: email.value.trim(),
+          ...(username.value.trim() === '' ? {} : { username: username.value.trim() }),
+          role: role.value,
+          invite: invite.checked,
+        });
+        const until = new Date(created.setup.expiresAt).toLocaleString();
+        result.replaceChildren(
+          h(
+            'div',
+            { class: 'status success', 'data-testid': 'new-user-result' },
+            h(
+              'p',
+              {},
+              created.invited
+                ? `${created.user.email} was added and an invitation is on its way. `
+                : `${created.user.email} was added. Give them this one-time setup link yourself. `,
+              `The link works once, until ${until}.`,
+            ),
+            h('p', {}, h('code', { class: 'secret' }, created.setup.url)),
+            h(
+              'p',
+              {},
+              h('a', { href: `/admin/users/${seg(created.user.id)}`, 'data-link': true }, 'Open their page'),
+            ),
+          ),
+        );
+        form.reset();
+        invite.checked = true;
+      } catch (err) {
+        status.error(describeError(err));
+      }
+    });
+  });
+  return h('details', { class: 'panel' }, h('summary', { id: 'new-user-title' }, 'Add a user'), form);
 }

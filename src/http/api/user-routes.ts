@@ -124,23 +124,33 @@ export function registerUserRoutes(server: FastifyInstance, app: App, setupLink:
             role: Type.Optional(
               Type.Union(['admin', 'helpdesk', 'user', 'owner'].map((r) => Type.Literal(r))),
             ),
+            invite: Type.Optional(
+              Type.Boolean({ description: 'Also e-mail an invitation with the setup link (through the outbox)' }),
+            ),
           },
           { additionalProperties: false },
         ),
-        response: { 201: Type.Object({ user: UserBody, setup: SetupBody }), 403: ErrorBody, 409: ErrorBody },
+        response: {
+          201: Type.Object({ user: UserBody, setup: SetupBody, invited: Type.Boolean() }),
+          403: ErrorBody,
+          409: ErrorBody,
+        },
       },
     },
     async (request, reply) => {
       const c = caller(request);
-      const { user, setup } = await app.createUser({
+      const { user, setup, invitationId } = await app.createUser({
         actor: c.actor,
         ctx: requestContext(request),
         accountId: c.account.id,
         email: request.body.email,
         ...(request.body.username === undefined ? {} : { username: request.body.username }),
         ...(request.body.role === undefined ? {} : { role: request.body.role }),
+        ...(request.body.invite === true ? { invite: true } : {}),
       });
-      return reply.status(201).send({ user: userJSON(user), setup: setupJSON(setup) });
+      return reply
+        .status(201)
+        .send({ user: userJSON(user), setup: setupJSON(setup), invited: invitationId !== null });
     },
   );
 
