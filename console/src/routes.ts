@@ -57,6 +57,13 @@ export const ROUTES: Route[] = [
     admin: true,
     load: () => import('./pages/admin-policies.js'),
   },
+  {
+    path: '/admin/applications',
+    title: 'Applications',
+    auth: true,
+    admin: true,
+    load: () => import('./pages/admin-applications.js'),
+  },
 ];
 
 /** The admin section's pages, for its sub-navigation. */
@@ -66,4 +73,5 @@ export const ADMIN_LINKS: Array<{ path: string; label: string }> = [
   { path: '/admin/tokens', label: 'Hardware tokens' },
   { path: '/admin/audit', label: 'Audit log' },
   { path: '/admin/policies', label: 'Policies' },
+  { path: '/admin/applications', label: 'Applications' },
 ];

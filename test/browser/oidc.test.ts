@@ -6,12 +6,16 @@
  * application asks for a phishing-resistant sign-in (`acr_values`) and the page steps the user up
  * with a passkey held by the DevTools protocol's virtual authenticator.
  */
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import * as oidc from 'openid-client';
 import { chromium, type Browser, type BrowserContext, type CDPSession, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACR_PREFIX } from '../../src/core/oidc/claims.js';
+import { CONSOLE_DIR } from '../../src/http/console.js';
 import { clientPath, withoutClients } from '../helpers/external-clients.js';
 import {
   createTestInstallation,
@@ -23,6 +27,21 @@ import { freePort } from '../helpers/processes.js';
 import { closeServer, settleWithin } from '../helpers/teardown.js';
 
 const clientSuite = describe.skipIf(withoutClients('chromium'));
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+function newestMtime(path: string): number {
+  const stat = statSync(path);
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  return Math.max(stat.mtimeMs, ...readdirSync(path).map((name) => newestMtime(join(path, name))));
+}
+
+/** Builds the console when its sources are newer than the build (as the other browser suites do). */
+async function ensureConsoleBuilt(): Promise<void> {
+  const index = join(CONSOLE_DIR, 'index.html');
+  if (existsSync(index) && statSync(index).mtimeMs > newestMtime(join(ROOT, 'console'))) return;
+  const { build } = await import('vite');
+  await build({ configFile: join(ROOT, 'console/vite.config.ts'), logLevel: 'warn' });
+}
 
 /**
  * Registers a passkey named Laptop from the page's MFA session, with the calls the console's
@@ -215,6 +234,29 @@ clientSuite('OpenID Connect sign-in in Chromium', () => {
     expect([`${ACR_PREFIX}synced_passkey`, `${ACR_PREFIX}device_bound_key`]).toContain(claims['acr']);
     expect(claims['amr']).toContain('hwk');
     expect(claims['amr']).toContain('mfa');
+    expect(problems).toEqual([]);
+  });
+  it("an administrator registers and deletes an application on the console's Applications page", async () => {
+    await ensureConsoleBuilt();
+    await page.goto(`${origin}/admin/applications`);
+    await page.getByRole('heading', { name: 'Applications', exact: true }).waitFor();
+    await page.getByLabel('Name').fill('Grafana');
+    await page.getByLabel('Redirect URIs').fill('https://grafana.example.com/login/generic_oauth');
+    await page.getByLabel('Least assurance of every sign-in').selectOption('phishing_resistant');
+    await page.getByRole('button', { name: 'Register application' }).click();
+    const id = (await page.getByTestId('client-id').textContent())!;
+    expect(id).toMatch(/^hfc_/);
+    expect((await page.getByTestId('client-secret').textContent())!.length).toBeGreaterThanOrEqual(43);
+    await page.getByRole('cell', { name: id }).waitFor();
+    const stored = await inst.store.oidc.findClient(id);
+    expect(stored?.minimumAssurance).toBe('phishing_resistant');
+    page.once('dialog', (d) => void d.accept());
+    await page
+      .getByRole('row', { name: new RegExp(id) })
+      .getByRole('button', { name: 'Delete' })
+      .click();
+    await page.getByRole('cell', { name: id }).waitFor({ state: 'detached' });
+    expect(await inst.store.oidc.findClient(id)).toBeNull();
     expect(problems).toEqual([]);
   });
 });
