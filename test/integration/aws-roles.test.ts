@@ -250,6 +250,18 @@ describe.each(DATABASE_KINDS)('IAM roles and STS with the AWS SDK [$name]', ({ n
     const updated = (await iam(admin).send(new GetRoleCommand({ RoleName: 'deploy' }))).Role!;
     expect(updated).toMatchObject({ Description: 'deploys', MaxSessionDuration: 7200 });
     expect(decodeURIComponent(updated.AssumeRolePolicyDocument!)).toBe(tighter);
+    // Taking the MFA condition out of a trust policy is a policy weakened: an alert is raised.
+    await iam(admin).send(
+      new UpdateAssumeRolePolicyCommand({ RoleName: 'deploy', PolicyDocument: document }),
+    );
+    await inst.app.scanForAlerts();
+    const alerts = await inst.app.listAlerts({ actor: { kind: 'operator' }, accountId });
+    expect(alerts.map((a) => [a.ruleId, a.details.action, a.details.policy])).toContainEqual([
+      'HF-POLICY-MFA-REMOVED',
+      'role.trust_policy_update',
+      'deploy',
+    ]);
+    await iam(admin).send(new UpdateAssumeRolePolicyCommand({ RoleName: 'deploy', PolicyDocument: tighter }));
 
     await iam(admin).send(
       new PutRolePolicyCommand({

@@ -20,6 +20,11 @@ import { MAX_POLICIES_PER_HOLDER } from '../policies.js';
 import { checkTags } from './iam-tags.js';
 import { findManagedPolicyByArn, viewOf as policyViewOf } from './managed-policies.js';
 
+/** True when a document mentions an MFA condition key (for the audit record of a change). */
+function mentionsMfa(document: string | null): boolean {
+  return document !== null && /multifactorauth|mfaassurance|phishingresistant/i.test(document);
+}
+
 /** A role's MaxSessionDuration range (IAM CreateRole model: 3600–43200, default 3600). */
 export const ROLE_MAX_SESSION = { min: 3600, max: 43_200, default: 3600 } as const;
 
@@ -235,7 +240,10 @@ export function updateAssumeRolePolicy(
       target: roleArn(role),
       details: {
         roleId: role.id,
-        mfaCondition: /multifactorauth/i.test(input.trustPolicy),
+        name: role.name,
+        // A trust policy that stops asking for MFA is a policy weakened (HF-POLICY-MFA-REMOVED).
+        mfaConditionBefore: mentionsMfa(role.trustPolicy),
+        mfaConditionAfter: mentionsMfa(input.trustPolicy),
         // Who may now assume it is a security fact (a trust policy opened to "*" or an account).
         security: true,
       },
@@ -331,7 +339,12 @@ export function putRolePolicy(
       accountId: role.accountId,
       action: 'policy.put',
       target: `${roleArn(role)}/policy/${name}`,
-      details: { scope: 'role', mfaCondition: /multifactorauth/i.test(input.document) },
+      details: {
+        scope: 'role',
+        name,
+        mfaConditionBefore: mentionsMfa(existing?.document ?? null),
+        mfaConditionAfter: mentionsMfa(input.document),
+      },
     });
     return saved;
   });
@@ -380,7 +393,7 @@ export function deleteRolePolicy(
       accountId: role.accountId,
       action: 'policy.delete',
       target: `${roleArn(role)}/policy/${policy.name}`,
-      details: { scope: 'role' },
+      details: { scope: 'role', name: policy.name, mfaConditionBefore: mentionsMfa(policy.document) },
     });
   });
 }

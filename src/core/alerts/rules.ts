@@ -190,7 +190,7 @@ export const DETECTION_RULES: readonly DetectionRule[] = [
     id: 'HF-POLICY-MFA-REMOVED',
     severity: 'critical',
     critical: true,
-    actions: ['policy.put', 'policy.delete'],
+    actions: ['policy.put', 'policy.delete', 'role.trust_policy_update'],
     title: 'A policy change removed an MFA condition',
     match(r) {
       if (!success(r)) return null;
