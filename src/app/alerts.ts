@@ -118,10 +118,13 @@ export async function sweepEnrolmentWindows(deps: AppDeps): Promise<number> {
     const windowMs = await initialWindowMsOf(deps.store, account.id);
     const admins = await adminsOf(deps.store, account.id);
     if (admins.length === 0) continue;
-    const withFactor = new Set(
-      (await deps.store.factors.listEnabledByAccount(account.id)).map((f) => f.principalId),
-    );
-    const late = admins.filter((a) => !withFactor.has(a.id) && now - a.createdAt >= windowMs);
+    // Only the administrators' factors are read, not every factor of the account.
+    const late: typeof admins = [];
+    for (const admin of admins) {
+      if (now - admin.createdAt < windowMs) continue;
+      const factors = await deps.store.factors.listByPrincipal(account.id, admin.id);
+      if (!factors.some((f) => f.status === 'enabled')) late.push(admin);
+    }
     if (late.length === 0) continue;
     const noted = new Set(
       (

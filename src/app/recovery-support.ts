@@ -254,9 +254,8 @@ export async function adminsOf(
   tx: Pick<Repositories, 'principals'>,
   accountId: string,
 ): Promise<Principal[]> {
-  return (await tx.principals.list(accountId)).filter(
-    (p) => p.status === 'active' && (p.role === 'owner' || p.role === 'admin'),
-  );
+  // Not a scan of the account's users: an account may hold a million of them.
+  return tx.principals.listActiveAdmins(accountId);
 }
 
 /** Normalises and checks an address: e-mail (lower-case) or E.164 phone. */

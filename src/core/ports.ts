@@ -32,6 +32,8 @@ export interface PrincipalRepository {
   /** Finds by e-mail (case-insensitive) or user name within the account. */
   findByLogin(accountId: string, login: string): Promise<Principal | null>;
   list(accountId: string): Promise<Principal[]>;
+  /** Active owners and admins of the account (an index lookup, however many users it has). */
+  listActiveAdmins(accountId: string): Promise<Principal[]>;
   countActiveOwners(accountId: string): Promise<number>;
 }
 

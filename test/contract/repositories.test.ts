@@ -117,6 +117,36 @@ describe.each(DATABASE_KINDS)('repository contract [$name]', ({ name }) => {
     expect((await store.principals.list('100000000001')).length).toBe(1);
   });
 
+  it('principals: active owners and admins of an account, without the other users', async () => {
+    const acct = '100000000009';
+    await store.accounts.insert({ id: acct, name: 'many-users', createdAt: 1, settings: {} });
+    const make = (n: number, role: Principal['role'], status: Principal['status']) =>
+      store.principals.insert(
+        principal({
+          id: `AIDA00000000000090${n}`.padEnd(20, '0'),
+          accountId: acct,
+          username: `u${n}`,
+          email: `u${n}@example.com`,
+          role,
+          status,
+          createdAt: n,
+        }),
+      );
+    await make(1, 'user', 'active');
+    await make(2, 'admin', 'active');
+    await make(3, 'owner', 'active');
+    await make(4, 'admin', 'disabled');
+    await make(5, 'user', 'active');
+    const admins = await store.principals.listActiveAdmins(acct);
+    expect(admins.map((p) => [p.username, p.role])).toEqual([
+      ['u2', 'admin'],
+      ['u3', 'owner'],
+    ]);
+    expect(await store.principals.listActiveAdmins('100000000001')).toEqual([
+      expect.objectContaining({ id: 'AIDA0000000000000001', role: 'owner' }),
+    ]);
+  });
+
   it('setup tokens: single use, also under concurrency, and expiry', async () => {
     const base = {
       accountId: '100000000001',

@@ -14,6 +14,7 @@ import { migration0012 } from './0012-operations.js';
 import { migration0013 } from './0013-single-use-tokens.js';
 import { migration0014 } from './0014-role-sessions.js';
 import { migration0015 } from './0015-iam-records.js';
+import { migration0017 } from './0017-admin-lookup.js';
 import { migration0018 } from './0018-oidc.js';
 
 /** Every migration in order; names sort lexically. The same set serves SQLite and PostgreSQL. */
@@ -33,6 +34,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0013-single-use-tokens': migration0013,
   '0014-role-sessions': migration0014,
   '0015-iam-records': migration0015,
+  '0017-admin-lookup': migration0017,
   '0018-oidc': migration0018,
 };
 

@@ -76,6 +76,18 @@ export function principalRepository(db: Kysely<Schema>): PrincipalRepository {
         .execute();
       return rows.map(toPrincipal);
     },
+    async listActiveAdmins(accountId) {
+      const rows = await db
+        .selectFrom('principals')
+        .selectAll()
+        .where('account_id', '=', accountId)
+        .where('role', 'in', ['owner', 'admin'])
+        .where('status', '=', 'active')
+        .orderBy('created_at')
+        .orderBy('id')
+        .execute();
+      return rows.map(toPrincipal);
+    },
     async countActiveOwners(accountId) {
       const row = await db
         .selectFrom('principals')
