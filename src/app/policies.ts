@@ -262,7 +262,18 @@ async function userTarget(
   input: Common & { userRef: string },
   action: Action,
 ): Promise<Principal> {
-  const user = await requireUser(deps, input.accountId, input.userRef);
+  const user = await requireUser(deps, input.accountId, input.userRef).catch(async (err: unknown) => {
+    // Authorized before "not found": a caller the guardrails or policies refuse learns nothing
+    // about which users exist.
+    await authorize(
+      deps,
+      input.actor,
+      action,
+      { accountId: input.accountId, arn: userArn(input.accountId, input.userRef) },
+      input.ctx,
+    );
+    throw err;
+  });
   await authorize(deps, input.actor, action, { accountId: input.accountId, principal: user }, input.ctx);
   return user;
 }

@@ -13,10 +13,12 @@ import {
   DeleteUserPermissionsBoundaryCommand,
   GetPolicyCommand,
   GetUserCommand,
+  ListAttachedUserPoliciesCommand,
   ListPoliciesCommand,
   ListUsersCommand,
   ListUserTagsCommand,
   PutUserPermissionsBoundaryCommand,
+  PutUserPolicyCommand,
   TagUserCommand,
   UntagUserCommand,
   UpdateUserCommand,
@@ -213,5 +215,52 @@ describe.each(DATABASE_KINDS)('IAM users through the JS SDK [$name]', ({ name })
     expect((await sdkError(w.user.iam.send(new ListUsersCommand({})))).code).toBe('AccessDenied');
     const user = (await w.admin.iam.send(new GetUserCommand({ UserName: w.user.username }))).User!;
     expect(user.PermissionsBoundary?.PermissionsBoundaryArn).toBe(boundaryArn);
+  });
+
+  it('inline user policies: IAM document rules with IAM wording; attached policies listed at their path', async () => {
+    const badSid = await sdkError(
+      w.admin.iam.send(
+        new PutUserPolicyCommand({
+          UserName: 'deploy-bot',
+          PolicyName: 'p',
+          PolicyDocument: JSON.stringify({
+            Version: '2012-10-17',
+            Statement: [{ Sid: 'has space', Effect: 'Allow', Action: 'iam:GetUser', Resource: '*' }],
+          }),
+        }),
+      ),
+    );
+    expect(badSid.code).toBe('MalformedPolicyDocument');
+    expect(badSid.message).toMatch(/^Statement IDs \(SID\) must be alpha-numeric/);
+    const pathed = await w.admin.iam.send(
+      new CreatePolicyCommand({ PolicyName: 'Pathed', Path: '/ops/', PolicyDocument: allow('iam:GetUser') }),
+    );
+    await w.admin.iam.send(
+      new AttachUserPolicyCommand({ UserName: 'deploy-bot', PolicyArn: pathed.Policy!.Arn! }),
+    );
+    const attached = await w.admin.iam.send(new ListAttachedUserPoliciesCommand({ UserName: 'deploy-bot' }));
+    expect(attached.AttachedPolicies).toEqual([{ PolicyName: 'Pathed', PolicyArn: pathed.Policy!.Arn! }]);
+    const other = await w.admin.iam.send(
+      new ListAttachedUserPoliciesCommand({ UserName: 'deploy-bot', PathPrefix: '/dev/' }),
+    );
+    expect(other.AttachedPolicies).toEqual([]);
+  });
+
+  it('attack: probing user names with stolen keys answers AccessDenied, never NoSuchEntity', async () => {
+    for (const userName of ['deploy-bot', 'no-such-user']) {
+      const put = await sdkError(
+        w.admin.iamWithoutMfa.send(
+          new PutUserPolicyCommand({ UserName: userName, PolicyName: 'all', PolicyDocument: allow('*') }),
+        ),
+      );
+      expect(put.code).toBe('AccessDenied');
+      expect(put.message).toContain('guardrail G2');
+      const attach = await sdkError(
+        w.admin.iamWithoutMfa.send(
+          new AttachUserPolicyCommand({ UserName: userName, PolicyArn: boundaryArn }),
+        ),
+      );
+      expect(attach.code).toBe('AccessDenied');
+    }
   });
 });

@@ -315,8 +315,23 @@ export async function deleteIamUserBoundary(
   });
 }
 
+/** ListAttachedUserPolicies: names and ARNs (at each policy's path) under a path prefix. */
+export async function listAttachedIamUserPolicies(
+  deps: AppDeps,
+  input: Common & { userName: string; pathPrefix: string },
+): Promise<Array<{ name: string; arn: string }>> {
+  const user = await readUser(deps, input, ACTIONS.ListAttachedUserPolicies);
+  const views = await Promise.all(
+    (await deps.store.policies.attachedTo(user.id)).map((p) => policyViewOf(deps.store, p)),
+  );
+  return views
+    .filter((v) => v.path.startsWith(input.pathPrefix))
+    .map((v) => ({ name: v.policy.name, arn: v.arn }));
+}
+
 /** The use cases of this file, for createApp. */
 export const IAM_USER_USE_CASES = {
+  listAttachedIamUserPolicies,
   createIamUser,
   getIamUser,
   listIamUsers,

@@ -5,7 +5,7 @@
  */
 
 import { ACTIONS } from '../../app/actions.js';
-import { policyArn } from '../../core/policy/arn.js';
+import { iamDocumentFault } from '../../core/policy/iam-document-rules.js';
 import { MAX_POLICY_TEXT } from '../../core/policy/parse-policy.js';
 import { ASSIGNMENT_STATUSES, type AssignmentStatus } from './shapes.js';
 import * as shapes from './shapes.js';
@@ -278,6 +278,9 @@ export const IAM_OPERATIONS: Readonly<Record<string, AwsOperation>> = {
       const userRef = readName(c.params, 'UserName', 128);
       const name = readName(c.params, 'PolicyName', 128);
       const document = readPolicyDocument(c, 'PolicyDocument');
+      // IAM's own document rules first, with IAM's message; Holdfast's linter runs in the use case.
+      const fault = iamDocumentFault(document, 'inline');
+      if (fault !== null) throw new AwsError('MalformedPolicyDocument', fault);
       await c.app.putUserPolicy({ ...base(c), userRef, name, document });
       return { result: shapes.putUserPolicyResult() };
     },
@@ -337,16 +340,14 @@ export const IAM_OPERATIONS: Readonly<Record<string, AwsOperation>> = {
   ListAttachedUserPolicies: {
     action: ACTIONS.ListAttachedUserPolicies,
     async handle(c) {
-      const userRef = readName(c.params, 'UserName', 128);
-      const policies = await c.app.listAttachedUserPolicies({ ...base(c), userRef });
+      const userName = readName(c.params, 'UserName', 128);
+      const pathPrefix = readString(c.params, 'PathPrefix', { minLength: 1, maxLength: 512 }) ?? '/';
+      const policies = await c.app.listAttachedIamUserPolicies({ ...base(c), userName, pathPrefix });
       const page = paginate(c.params, policies);
       return {
         result: shapes.listAttachedUserPoliciesResult({
           ...page,
-          policies: page.items.map((p) => ({
-            policyName: p.name,
-            policyArn: policyArn(c.accountId, p.name),
-          })),
+          policies: page.items.map((p) => ({ policyName: p.name, policyArn: p.arn })),
         }),
       };
     },
