@@ -25,6 +25,7 @@ import {
   GetRoleCommand,
   GetRolePolicyCommand,
   IAMClient,
+  ListEntitiesForPolicyCommand,
   ListAttachedRolePoliciesCommand,
   ListRolePoliciesCommand,
   ListRoleTagsCommand,
@@ -284,6 +285,8 @@ describe.each(DATABASE_KINDS)('IAM roles and STS with the AWS SDK [$name]', ({ n
     await iam(admin).send(new AttachRolePolicyCommand({ RoleName: 'deploy', PolicyArn: policyArn }));
     const attached = await iam(admin).send(new ListAttachedRolePoliciesCommand({ RoleName: 'deploy' }));
     expect(attached.AttachedPolicies).toEqual([{ PolicyName: 'role-reader', PolicyArn: policyArn }]);
+    const entities = await iam(admin).send(new ListEntitiesForPolicyCommand({ PolicyArn: policyArn }));
+    expect(entities.PolicyRoles).toEqual([{ RoleName: 'deploy', RoleId: created.Role!.RoleId }]);
 
     const inlineLeft = await errorOf(iam(admin).send(new DeleteRoleCommand({ RoleName: 'deploy' })));
     expect(inlineLeft).toEqual({

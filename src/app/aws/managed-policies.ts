@@ -443,10 +443,15 @@ export async function setDefaultPolicyVersion(
 export function listEntitiesForPolicy(
   deps: AppDeps,
   input: Common & { policyArn: string },
-): Promise<{ users: Array<{ id: string; name: string }>; groups: Array<{ id: string; name: string }> }> {
+): Promise<{
+  users: Array<{ id: string; name: string }>;
+  groups: Array<{ id: string; name: string }>;
+  roles: Array<{ id: string; name: string }>;
+}> {
   return readPolicy(deps, input, ACTIONS.ListEntitiesForPolicy, async (tx, policy) => {
     const users: Array<{ id: string; name: string }> = [];
     const groups: Array<{ id: string; name: string }> = [];
+    const roles: Array<{ id: string; name: string }> = [];
     const allGroups = await tx.policies.listGroups(input.accountId);
     for (const a of await tx.iam.attachmentsOf(policy.id)) {
       if (a.subjectType === 'user') {
@@ -455,9 +460,12 @@ export function listEntitiesForPolicy(
       } else if (a.subjectType === 'group') {
         const group = allGroups.find((g) => g.id === a.subjectId);
         if (group !== undefined) groups.push({ id: group.id, name: group.name });
+      } else if (a.subjectType === 'role') {
+        const role = await tx.awsIdentities.findRoleById(input.accountId, a.subjectId);
+        if (role !== null) roles.push({ id: role.id, name: role.name });
       }
     }
-    return { users, groups };
+    return { users, groups, roles };
   });
 }
 

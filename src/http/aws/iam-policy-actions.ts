@@ -261,16 +261,19 @@ export const IAM_POLICY_OPERATIONS: Readonly<Record<string, AwsOperation>> = {
         ...(filter === undefined || filter === 'User'
           ? found.users.map((u) => ({ kind: 'user' as const, name: u.name, id: u.id }))
           : []),
+        ...(filter === undefined || filter === 'Role'
+          ? found.roles.map((r) => ({ kind: 'role' as const, name: r.name, id: r.id }))
+          : []),
       ];
       const p = paginate(c.params, entities);
-      const of = (kind: 'group' | 'user', n: string, i: string) =>
+      const of = (kind: 'group' | 'user' | 'role', n: string, i: string) =>
         p.items.filter((e) => e.kind === kind).map((e) => [xmlText(n, e.name), xmlText(i, e.id)]);
       return {
         result: page(
           [
             xmlList('PolicyGroups', of('group', 'GroupName', 'GroupId')),
             xmlList('PolicyUsers', of('user', 'UserName', 'UserId')),
-            xmlList('PolicyRoles', []),
+            xmlList('PolicyRoles', of('role', 'RoleName', 'RoleId')),
           ],
           p,
         ),
