@@ -568,6 +568,112 @@ async function loadFactor(
 export type EnableCodes = { codes: [string, string] } | { code: string };
 
 /**
+ * Inside the enabling transaction, once the answer verified: G3 decided again, the limit, the
+ * conditional enable, the enrolment mark, the user's notice and the first-factor bookkeeping.
+ */
+async function storeEnabled(
+  deps: AppDeps,
+  tx: Repositories,
+  input: {
+    actor: Actor;
+    ctx: RequestContext;
+    target: Principal;
+    factor: Factor;
+    result: { lastCounter: number; driftSteps: number };
+    counted: string[];
+    now: number;
+    admit: (tx: Repositories) => Promise<void>;
+  },
+): Promise<Factor> {
+  const { target, factor, result, now } = input;
+  // One enabling decision per principal at a time (a row lock on PostgreSQL): two pending
+  // factors enabled at once cannot both count as the first.
+  await tx.mfaState.lock({ principalId: target.id, accountId: target.accountId, now });
+  await input.admit(tx);
+  const enabledBefore = (await tx.factors.listByPrincipal(factor.accountId, target.id)).filter(
+    (f) => f.status === 'enabled',
+  ).length;
+  if (enabledBefore >= deps.settings.mfa.maxFactors) throw new HoldfastError('FACTOR_LIMIT_REACHED');
+  const enabled = await tx.factors.enable({
+    id: factor.id,
+    lastCounter: result.lastCounter,
+    driftSteps: result.driftSteps,
+    now,
+  });
+  if (!enabled) throw new HoldfastError('FACTOR_NOT_PENDING');
+  await tx.enrolment.markEnrolled({ principalId: target.id, accountId: target.accountId, now });
+  for (const key of input.counted) await tx.throttle.release(key);
+  await writeAudit(deps, tx, {
+    actor: input.actor,
+    ctx: input.ctx,
+    fact: {
+      accountId: factor.accountId,
+      action: 'factor.enable',
+      target: factor.id,
+      details: { kind: factor.kind, name: factor.name },
+    },
+  });
+  await notifyPrincipal(deps, tx, {
+    accountId: factor.accountId,
+    principalId: target.id,
+    template: 'factor.added',
+    payload: { factorName: factor.name, kind: factor.kind },
+  });
+  await onFirstFactorEnabled(deps, tx, {
+    actor: input.actor,
+    ctx: input.ctx,
+    target,
+    factorId: factor.id,
+    hadEnabledFactor: enabledBefore > 0,
+  });
+  return {
+    ...factor,
+    status: 'enabled' as const,
+    enabledAt: now,
+    lastCounter: result.lastCounter,
+    driftSteps: result.driftSteps,
+    pendingSessionId: null,
+    pendingExpiresAt: null,
+  };
+}
+
+/**
+ * Why a pending factor may not be enabled by this actor (G3: only the session that created it),
+ * or null.
+ */
+function enableRefusal(actor: Actor, factor: Factor): HoldfastError | null {
+  if (factor.status !== 'pending') return new HoldfastError('FACTOR_NOT_PENDING');
+  if (
+    factor.pendingSessionId !== null &&
+    (actor.kind !== 'principal' || actor.session.id !== factor.pendingSessionId)
+  ) {
+    // G3: only the session that created a pending factor may enable it.
+    return new HoldfastError('FACTOR_WRONG_SESSION', undefined, { details: { guardrail: 'G3' } });
+  }
+  return null;
+}
+
+/**
+ * G3 decided again for a factor its principal created (an admin-assigned token was admitted by
+ * the admin who assigned it), inside the transaction it is given.
+ */
+function readmission(
+  deps: AppDeps,
+  input: { actor: Actor; ctx: RequestContext },
+  factor: Factor,
+): (tx: Repositories) => Promise<void> {
+  const admittedBySelf = input.actor.kind === 'principal' && !factor.adminProvisioned ? input.actor : null;
+  return (tx) =>
+    admittedBySelf === null
+      ? Promise.resolve()
+      : admitEnrolment(deps, tx, {
+          actor: admittedBySelf,
+          ctx: input.ctx,
+          admittedByGrant: factor.enrolmentGrantId ?? null,
+        }).then(() => undefined);
+}
+
+/**
  * Enables a pending factor. Only the session that created it may (an admin-assigned hardware
  * token: its user or an admin), within its lifetime; wrong codes change nothing but the
  * attempt counter, and the pending factor survives a few of them. G3 is decided again here, in
@@ -587,34 +693,16 @@ export async function enableFactor(
   const target = await targetPrincipal(deps, { ...input, action: ACTIONS.EnableMFADevice });
   const factor = await loadFactor(deps, input.accountId, input.factorId, target.id);
   const refuse = async (error: HoldfastError): Promise<never> => {
-    await auditRefusal(deps, {
-      actor: input.actor,
-      ctx: input.ctx,
-      action: 'factor.enable',
-      target: factor.id,
-      error,
-    });
+    const { actor, ctx } = input;
+    await auditRefusal(deps, { actor, ctx, action: 'factor.enable', target: factor.id, error });
     throw error;
   };
-  if (factor.status !== 'pending') return refuse(new HoldfastError('FACTOR_NOT_PENDING'));
-  if (factor.pendingSessionId !== null) {
-    if (input.actor.kind !== 'principal' || input.actor.session.id !== factor.pendingSessionId) {
-      // G3: only the session that created a pending factor may enable it.
-      return refuse(new HoldfastError('FACTOR_WRONG_SESSION', undefined, { details: { guardrail: 'G3' } }));
-    }
-  }
+  const refusal = enableRefusal(input.actor, factor);
+  if (refusal !== null) return refuse(refusal);
   // A factor its principal created is admitted again now (an admin-assigned token was admitted by
   // the admin who assigned it). Checked before counting, so a refused admission costs the
   // principal's G4 allowance nothing; decided for good in the enabling transaction below.
-  const admittedBySelf = input.actor.kind === 'principal' && !factor.adminProvisioned ? input.actor : null;
-  const admit = (tx: Repositories) =>
-    admittedBySelf === null
-      ? Promise.resolve()
-      : admitEnrolment(deps, tx, {
-          actor: admittedBySelf,
-          ctx: input.ctx,
-          admittedByGrant: factor.enrolmentGrantId ?? null,
-        }).then(() => undefined);
+  const admit = readmission(deps, input, factor);
   try {
     await deps.store.transaction(admit);
   } catch (err) {
@@ -633,10 +721,11 @@ export async function enableFactor(
       ctx: input.ctx,
       fact: { accountId: factor.accountId, action: 'factor.enable', target: factor.id, ...fact },
     });
-  const expired =
+  if (
     (factor.pendingExpiresAt !== null && factor.pendingExpiresAt <= now) ||
-    factor.pendingAttempts >= deps.settings.mfa.pendingMaxAttempts;
-  if (expired) {
+    factor.pendingAttempts >= deps.settings.mfa.pendingMaxAttempts
+  ) {
+    // Expired or out of attempts: a self-enrolled pending factor goes (an assigned token stays).
     await deps.store.transaction(async (tx) => {
       if (factor.hardwareTokenId === null) await tx.factors.delete(factor.id);
       await auditEnable(tx, { outcome: 'failure', errorCode: 'FACTOR_PENDING_EXPIRED' });
@@ -661,49 +750,8 @@ export async function enableFactor(
         });
         return null;
       }
-      // One enabling decision per principal at a time (a row lock on PostgreSQL): two pending
-      // factors enabled at once cannot both count as the first.
-      await tx.mfaState.lock({ principalId: target.id, accountId: target.accountId, now });
-      await admit(tx);
-      const enabledBefore = (await tx.factors.listByPrincipal(factor.accountId, target.id)).filter(
-        (f) => f.status === 'enabled',
-      ).length;
-      if (enabledBefore >= deps.settings.mfa.maxFactors) throw new HoldfastError('FACTOR_LIMIT_REACHED');
-      if (
-        !(await tx.factors.enable({
-          id: factor.id,
-          lastCounter: result.lastCounter,
-          driftSteps: result.driftSteps,
-          now,
-        }))
-      ) {
-        throw new HoldfastError('FACTOR_NOT_PENDING');
-      }
-      await tx.enrolment.markEnrolled({ principalId: target.id, accountId: target.accountId, now });
-      for (const key of counted) await tx.throttle.release(key);
-      await auditEnable(tx, { details: { kind: factor.kind, name: factor.name } });
-      await notifyPrincipal(deps, tx, {
-        accountId: factor.accountId,
-        principalId: target.id,
-        template: 'factor.added',
-        payload: { factorName: factor.name, kind: factor.kind },
-      });
-      await onFirstFactorEnabled(deps, tx, {
-        actor: input.actor,
-        ctx: input.ctx,
-        target,
-        factorId: factor.id,
-        hadEnabledFactor: enabledBefore > 0,
-      });
-      return {
-        ...factor,
-        status: 'enabled' as const,
-        enabledAt: now,
-        lastCounter: result.lastCounter,
-        driftSteps: result.driftSteps,
-        pendingSessionId: null,
-        pendingExpiresAt: null,
-      };
+      const { actor, ctx } = input;
+      return storeEnabled(deps, tx, { actor, ctx, target, factor, result, counted, now, admit });
     })
     .catch(async (err: unknown) => {
       if (
