@@ -46,7 +46,13 @@ class Counter {
 
 /** The store of an installation, over the same database, counting what it does. */
 function countingStore(inst: TestInstallation, counter: Counter): Store {
-  const store = createStore({ ...inst.database, kysely: inst.database.kysely.withPlugin(counter.plugin()) });
+  // SQLite's deferred-durability commit runs on the database's own handle: counted statements need
+  // the plain group commit over the counting handle (the same statements, synced at commit).
+  const store = createStore({
+    ...inst.database,
+    kysely: inst.database.kysely.withPlugin(counter.plugin()),
+    deferredDurabilityTransaction: undefined,
+  });
   const transaction = store.transaction;
   return {
     ...store,
