@@ -2,7 +2,8 @@
  * The IAM Query API driven by boto3 (the AWS SDK for Python, Debian's python3-boto3), beside the
  * JS SDK suites, on SQLite and PostgreSQL: test/fixtures/boto3/iam_suite.py runs a sample of the
  * managed-policy, group, user and simulation operations against a listening server and checks
- * what boto3 parsed (its own URL-decoding of documents, its paginator, its error parsing).
+ * what boto3 parsed (its own URL-decoding of documents, its paginator, its error parsing); then the
+ * Debian AWS CLI checks a few of the same answers its own way.
  */
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -61,5 +62,80 @@ describe.skipIf(withoutClients('python3-boto3')).each(DATABASE_KINDS)(
         'guardrail G2 on long-term keys',
       ]);
     }, 90_000);
+
+    it.skipIf(withoutClients('aws'))(
+      'the Debian AWS CLI: decoded policy versions, its own pagination, simulation',
+      async () => {
+        const cli = async (...args: string[]) =>
+          JSON.parse(
+            (
+              await run(clientPath('aws'), ['--endpoint-url', endpoint, '--output', 'json', 'iam', ...args], {
+                timeout: 60_000,
+                env: {
+                  PATH: process.env.PATH ?? '/usr/bin:/bin',
+                  HOME: process.env.HOME ?? '/tmp',
+                  AWS_ACCESS_KEY_ID: w.admin.mfaKeys.accessKeyId,
+                  AWS_SECRET_ACCESS_KEY: w.admin.mfaKeys.secretAccessKey,
+                  AWS_SESSION_TOKEN: w.admin.mfaKeys.sessionToken!,
+                  AWS_CONFIG_FILE: '/dev/null',
+                  AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+                  AWS_EC2_METADATA_DISABLED: 'true',
+                  AWS_DEFAULT_REGION: 'eu-central-1',
+                  AWS_PAGER: '',
+                },
+              })
+            ).stdout,
+          ) as Record<string, unknown>;
+        const document = {
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Action: 'iam:GetUser', Resource: '*' }],
+        };
+        const created = (await cli(
+          'create-policy',
+          '--policy-name',
+          'CliPolicy',
+          '--path',
+          '/cli/',
+          '--policy-document',
+          JSON.stringify(document),
+        )) as { Policy: { Arn: string; PolicyId: string } };
+        expect(created.Policy.PolicyId).toMatch(/^ANPA/);
+        const version = (await cli(
+          'get-policy-version',
+          '--policy-arn',
+          created.Policy.Arn,
+          '--version-id',
+          'v1',
+        )) as {
+          PolicyVersion: { Document: unknown };
+        };
+        expect(version.PolicyVersion.Document).toEqual(document);
+        // --page-size 1: the CLI follows Marker/IsTruncated itself and joins the pages.
+        const listed = (await cli('list-policies', '--scope', 'Local', '--page-size', '1')) as {
+          Policies: Array<{ PolicyName: string }>;
+        };
+        expect(listed.Policies.map((p) => p.PolicyName).sort()).toEqual([
+          'Boto3Readers',
+          'Boto3Second',
+          'CliPolicy',
+        ]);
+        const simulated = (await cli(
+          'simulate-principal-policy',
+          '--policy-source-arn',
+          `arn:aws:iam::${w.accountId}:user/${w.user.username}`,
+          '--action-names',
+          'iam:DeactivateMFADevice',
+          '--resource-arns',
+          `arn:aws:iam::${w.accountId}:mfa/${w.user.username}/phone`,
+        )) as {
+          EvaluationResults: Array<{ EvalDecision: string; EvalDecisionDetails: Record<string, string> }>;
+        };
+        expect(simulated.EvaluationResults[0]).toMatchObject({
+          EvalDecision: 'explicitDeny',
+          EvalDecisionDetails: { 'holdfast:G1': 'explicitDeny' },
+        });
+      },
+      120_000,
+    );
   },
 );
