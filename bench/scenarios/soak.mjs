@@ -9,7 +9,7 @@
 // shows as a slope that does not go to zero. Opt-in: `node bench/run.mjs soak` (not in CI).
 import http from 'node:http';
 import { readdirSync } from 'node:fs';
-import { bootstrapOwner, figure, log, readRssMB, sleep, startServer } from '../lib.mjs';
+import { bootstrapOwner, figure, log, readRssMB, requestJSON, runCli, sleep, startServer } from '../lib.mjs';
 
 export const name = 'soak';
 export const description =
@@ -20,6 +20,12 @@ const METRICS_TOKEN = 'bench-soak-metrics-token-0123456789';
 const SAMPLE_MS = 10_000;
 /** Requests per second, all kinds together: steady, well under capacity (argon2 dominates). */
 const RATE = 20;
+/**
+ * Users whose sessions take turns. Sign-in counts an attempt against its login before the
+ * password is checked (core/throttle.ts), so many concurrent sign-ins of ONE login would be
+ * throttled by design; spread over several users, a slow moment does not turn into 429s.
+ */
+const USERS = 8;
 
 function openFds(pid) {
   try {
@@ -60,6 +66,30 @@ export async function run({ quick }) {
   const server = await startServer({ env: { HOLDFAST_METRICS_TOKEN: METRICS_TOKEN } });
   try {
     const owner = await bootstrapOwner(server, { password: PASSWORD });
+    const logins = [owner.login];
+    for (let i = 1; i < USERS; i++) {
+      const email = `soak${i}@${owner.account}.test`;
+      const created = await runCli([
+        'user',
+        'create',
+        '--account',
+        owner.account,
+        '--email',
+        email,
+        '--db',
+        server.db,
+        '--data-dir',
+        server.dataDir,
+        '--json',
+      ]);
+      const res = await requestJSON(`${server.url}/v1/setup`, {
+        token: created.setupToken,
+        password: PASSWORD,
+      });
+      if (res.status !== 200) throw new Error(`POST /v1/setup answered ${res.status}: ${res.text}`);
+      logins.push(email);
+    }
+    let turn = 0;
     const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
     const call = (method, path, body, token) =>
       new Promise((resolve) => {
@@ -102,8 +132,8 @@ export async function run({ quick }) {
     const session = async () => {
       const signIn = await call('POST', '/v1/sign-in', {
         account: owner.account,
-        login: owner.login,
-        password: owner.password,
+        login: logins[turn++ % logins.length],
+        password: PASSWORD,
       });
       record(signIn, signIn.status === 200);
       if (signIn.status !== 200) return;
