@@ -7,7 +7,8 @@
  * schema has at N gets two rows (values made from the column types, unique per row, JSON where
  * a later migration parses a column), then the database is migrated to the latest version and
  * every row written at N must still be there with the same values in every column that still
- * exists (or, for a table a migration folded into another, in that table).
+ * exists (or, for a table a migration folded into another, in that table). And the other way
+ * round: the previous release refuses a database the newest release migrated (fail closed).
  */
 import { sql, Migrator, type Kysely } from 'kysely';
 import { describe, expect, it } from 'vitest';
@@ -183,4 +184,26 @@ describe.each(DATABASE_KINDS)('upgrades from every earlier schema version [$name
     },
     60_000,
   );
+});
+
+describe.each(DATABASE_KINDS)('an older version meeting a newer schema [$name]', ({ name }) => {
+  it('refuses to migrate (so it does not start) rather than run on a schema it does not know', async () => {
+    const fresh = await freshDatabase(name);
+    const database = await connectDatabase(fresh.url, { poolSize: 1 });
+    try {
+      await new Migrator({ db: database.kysely, provider: migrationProvider }).migrateToLatest();
+      // The previous release: every migration but the newest.
+      const previous = Object.fromEntries(NAMES.slice(0, -1).map((n) => [n, MIGRATIONS[n]!]));
+      const old = new Migrator({
+        db: database.kysely,
+        provider: { getMigrations: () => Promise.resolve(previous) },
+      });
+      const result = await old.migrateToLatest();
+      expect(result.error).toBeDefined();
+      expect(String(result.error)).toMatch(/missing/);
+    } finally {
+      await database.close();
+      await fresh.cleanup();
+    }
+  }, 60_000);
 });
