@@ -199,4 +199,47 @@ describe.each(DATABASE_KINDS)('holdfast oidc on $name', ({ name }) => {
     await second.stop();
     expect(await dump()).not.toMatch(/"d":"/);
   }, 60_000);
+  it('holdfast keys rotate re-encrypts client secrets and signing keys: the client still authenticates, the JWKS is unchanged', async () => {
+    const created = (
+      await cli([
+        'oidc',
+        'client',
+        'create',
+        '--account',
+        'acme',
+        '--redirect-uri',
+        'https://app.example/cb',
+        '--json',
+      ])
+    ).json<{ client_id: string; client_secret: string }>();
+    const before = await startServe([], { env });
+    const kids = async (url: string) =>
+      ((await (await fetch(`${url}/oidc/jwks`)).json()) as { keys: Array<{ kid: string }> }).keys.map(
+        (k) => k.kid,
+      );
+    const kidsBefore = await kids(before.url);
+    await before.stop();
+    const rotated = await cli(['keys', 'rotate', '--json']);
+    expect(rotated.code).toBe(0);
+    const { newKeyForEnv, resealed } = rotated.json<{ newKeyForEnv: string; resealed: number }>();
+    expect(resealed).toBeGreaterThanOrEqual(3); // the pepper, a client secret, a signing key at least
+    env = { ...env, HOLDFAST_MASTER_KEY: newKeyForEnv };
+    const after = await startServe([], { env });
+    expect(await kids(after.url)).toEqual(kidsBefore);
+    // The client authenticates to introspection with its secret (RFC 7662 §2.1); a wrong one does not.
+    const introspect = (secret: string) =>
+      fetch(`${after.url}/oidc/token/introspection`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          authorization: `Basic ${Buffer.from(`${created.client_id}:${secret}`).toString('base64')}`,
+        },
+        body: 'token=not-a-token',
+      });
+    const ok = await introspect(created.client_secret);
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toEqual({ active: false });
+    expect((await introspect('wrong-secret')).status).toBe(401);
+    await after.stop();
+  }, 60_000);
 });
