@@ -376,6 +376,39 @@ describe.each(DATABASE_KINDS)('IAM roles and STS with the AWS SDK [$name]', ({ n
       'AccessDenied',
     );
 
+    // Managed policies as session policies (PolicyArns), with the inline one: any of them may allow.
+    const listOnly = await iam(admin).send(
+      new CreatePolicyCommand({ PolicyName: 'list-roles-only', PolicyDocument: allow(['iam:ListRoles']) }),
+    );
+    const managedSession = await sts(raw).send(
+      new AssumeRoleCommand({
+        RoleArn: roleArn,
+        RoleSessionName: 'managed',
+        SerialNumber: device.serial,
+        TokenCode: nextCode(),
+        PolicyArns: [{ arn: listOnly.Policy!.Arn! }],
+      }),
+    );
+    const managed = {
+      accessKeyId: managedSession.Credentials!.AccessKeyId!,
+      secretAccessKey: managedSession.Credentials!.SecretAccessKey!,
+      sessionToken: managedSession.Credentials!.SessionToken!,
+    };
+    expect((await iam(managed).send(new ListRolesCommand({}))).Roles!.length).toBeGreaterThan(0);
+    expect((await errorOf(iam(managed).send(new GetRoleCommand({ RoleName: 'reader' })))).name).toBe(
+      'AccessDenied',
+    );
+    const unknownPolicy = await errorOf(
+      sts(raw).send(
+        new AssumeRoleCommand({
+          RoleArn: roleArn,
+          RoleSessionName: 'unknown',
+          PolicyArns: [{ arn: `arn:aws:iam::${accountId}:policy/no-such-policy` }],
+        }),
+      ),
+    );
+    expect(unknownPolicy.name).toBe('NoSuchEntity');
+
     const malformed = await errorOf(
       sts(raw).send(
         new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: 'bad', Policy: '{"Statement": 3}' }),

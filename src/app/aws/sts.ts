@@ -15,6 +15,7 @@ import { buildRequestContext, type CredentialKind } from '../../core/policy/cont
 import { decodedMessage, DenialExplanation } from '../../core/policy/denial.js';
 import { evaluate } from '../../core/policy/evaluate.js';
 import { parsePolicy } from '../../core/policy/parse-policy.js';
+import { combineSessionPolicies } from '../../core/policy/session-policy.js';
 import {
   parseTrustPolicy,
   trustNamesCaller,
@@ -29,6 +30,7 @@ import { writeAudit, type AppDeps } from '../deps.js';
 import { runCommand, type Failed, type UnitOfWork } from '../kernel.js';
 import { prepareSecondFactor, secondFactorStep } from '../mfa.js';
 import { checkCredentialScope, temporaryKeySecretContext, type AwsCaller } from './access-keys.js';
+import { findManagedPolicyByArn } from './managed-policies.js';
 import { codeFactorForSerial } from './mfa-devices.js';
 
 /** GetSessionToken durations for IAM users (STS model and docs: 900–129600 s, default 12 h). */
@@ -305,6 +307,23 @@ export function checkSessionPolicy(text: string): string {
   return text;
 }
 
+/** The documents of the managed policies named as session policies (POLICY_NOT_FOUND for one that is not there). */
+async function sessionPolicyDocuments(
+  tx: Repositories,
+  accountId: string,
+  arns: readonly string[],
+): Promise<string[]> {
+  const documents: string[] = [];
+  for (const arn of arns) {
+    const policy = await findManagedPolicyByArn(tx, accountId, arn);
+    if (policy === null) {
+      throw new HoldfastError('POLICY_NOT_FOUND', `Policy ${arn} does not exist or is not attachable.`);
+    }
+    documents.push(policy.document);
+  }
+  return documents;
+}
+
 /** What AssumeRole answers. */
 export interface AssumedRole {
   credentials: IssuedCredentials;
@@ -382,15 +401,22 @@ export async function assumeRole(
     tokenCode?: string;
     /** A session policy (JSON): the session may do only what both it and the role's policies allow. */
     policy?: string;
+    /** Managed policies used as session policies too (AssumeRole `PolicyArns`). */
+    policyArns?: readonly string[];
   },
 ): Promise<AssumedRole> {
   const { caller } = input;
   const accountId = caller.user.accountId;
   const code = tokenCodeOf(input);
-  const sessionPolicy = input.policy === undefined ? null : checkSessionPolicy(input.policy);
+  const inline = input.policy === undefined ? [] : [checkSessionPolicy(input.policy)];
   return runCommand(deps, caller.actor, input.ctx, null, async (uow) => {
     const role = await roleOf(uow.tx, accountId, input.roleArn);
     const duration = role === null ? 0 : assumeDuration(caller, role, input.durationSeconds);
+    // Read before any code is looked at: a policy that is not there refuses the call, code unspent.
+    const sessionPolicy = combineSessionPolicies([
+      ...inline,
+      ...(await sessionPolicyDocuments(uow.tx, accountId, input.policyArns ?? [])),
+    ]);
     let mfa = caller.temporary?.mfa ?? null;
     if (code !== null) {
       const checked = await tokenCodeStep(deps, uow.tx, { caller, ctx: input.ctx, ...code });

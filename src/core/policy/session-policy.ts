@@ -22,3 +22,30 @@ export function intersectWithSessionPolicy(
     implicitDenyReason: 'not-allowed-by-session-policy',
   };
 }
+
+/**
+ * The one session policy of an AssumeRole call made of its inline `Policy` and the documents of
+ * its `PolicyArns` (AWS: "the session policies", evaluated together: any of them may allow).
+ * Their statements are joined in one document; a Sid used twice gets a number so Sids stay unique.
+ */
+export function combineSessionPolicies(documents: readonly string[]): string | null {
+  if (documents.length === 0) return null;
+  if (documents.length === 1) return documents[0]!;
+  const statements: Record<string, unknown>[] = [];
+  const sids = new Set<string>();
+  for (const text of documents) {
+    const doc = JSON.parse(text) as { Statement?: unknown };
+    const list = Array.isArray(doc.Statement) ? doc.Statement : [doc.Statement];
+    for (const raw of list as Record<string, unknown>[]) {
+      const statement = { ...raw };
+      if (typeof statement.Sid === 'string') {
+        let sid = statement.Sid;
+        for (let n = 2; sids.has(sid); n++) sid = `${statement.Sid}${n}`;
+        statement.Sid = sid;
+        sids.add(sid);
+      }
+      statements.push(statement);
+    }
+  }
+  return JSON.stringify({ Version: '2012-10-17', Statement: statements });
+}

@@ -7,7 +7,7 @@
 
 import { ACTIONS } from '../../app/actions.js';
 import { callerArn, type AwsOperation, type OperationContext } from './operation.js';
-import { readInteger, readString } from './query.js';
+import { missingParameter, readInteger, readString, readStructList } from './query.js';
 import * as shapes from './shapes.js';
 import { AwsError, xmlText } from './xml.js';
 
@@ -73,12 +73,13 @@ export const STS_OPERATIONS: Readonly<Record<string, AwsOperation>> = {
         pattern: /^[\t\n\r\u0020-\u00FF]+$/,
         patternText: '[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+',
       });
-      for (const unsupported of [
-        'PolicyArns.member.1.arn',
-        'Tags.member.1.Key',
-        'ExternalId',
-        'SourceIdentity',
-      ]) {
+      const policyArns = readStructList(c.params, 'PolicyArns', { fields: ['arn'], maxItems: 10 }).map(
+        (m, i) => {
+          if (m.arn === undefined) throw missingParameter(`PolicyArns.member.${i + 1}.arn`);
+          return m.arn;
+        },
+      );
+      for (const unsupported of ['Tags.member.1.Key', 'ExternalId', 'SourceIdentity']) {
         if (c.params.has(unsupported)) {
           // Refused rather than ignored: a caller asking for narrower credentials must not get broader ones.
           throw new AwsError(
@@ -94,6 +95,7 @@ export const STS_OPERATIONS: Readonly<Record<string, AwsOperation>> = {
         roleSessionName,
         ...(durationSeconds === undefined ? {} : { durationSeconds }),
         ...(policy === undefined ? {} : { policy }),
+        ...(policyArns.length === 0 ? {} : { policyArns }),
         ...readMfa(c),
       });
       return {
