@@ -162,13 +162,18 @@ describe.each(DATABASE_KINDS)('I1: no MFA session without a real second factor [
       })
       .execute();
 
-    // The user enrols their phone (the attacker's password session from before stays password-only).
-    const factor = await enrolTOTP(passwordOnly);
+    // The user enrols their phone from a session of their own: the attacker's password session
+    // never saw the factor nor proved it, and ends when the first factor is enabled.
+    const enrolling = await api.passwordToken(user.email);
+    const factor = await enrolTOTP(enrolling);
+    expectError(await http('POST', '/v1/recovery-codes', passwordOnly), 401, 'AUTH_SESSION_INVALID');
     const offered = await api.signIn(user.email);
     expect(offered.body).toMatchObject({ status: 'second_factor_required', recoveryCodes: false });
     expectError(await api.secondFactor(offered.body.flowId, { recoveryCode: legacy }), 401, 'MFA_FAILED');
-    // Still no code can be minted from a session without MFA: it is asked to step up first.
-    expectError(await http('POST', '/v1/recovery-codes', passwordOnly), 403, 'MFA_STEP_UP_REQUIRED');
+    // The enrolling session proved the factor, but only for the moment after enrolment: once the
+    // step-up age has passed it is a password session again and is asked to step up first.
+    inst.clock.advance(16 * 60_000);
+    expectError(await http('POST', '/v1/recovery-codes', enrolling), 403, 'MFA_STEP_UP_REQUIRED');
 
     // The real user, from a session verified with the phone, gets a set that works as a second factor.
     const mfa = await realSignIn(user.email, factor);
