@@ -77,6 +77,23 @@ async function requireSmsAllowed(deps: AppDeps, accountId: string): Promise<void
   if (account.settings.smsOtpAllowed !== true) throw new HoldfastError('SMS_OTP_DISABLED');
 }
 
+/** Queues the text carrying one code (the code travels sealed in the outbox); the message id. */
+function textCode(
+  deps: AppDeps,
+  tx: Repositories,
+  input: { principal: Principal; phone: string; code: string; purpose: 'enrol' | 'sign_in' | 'step_up' },
+): Promise<string> {
+  return queueMessage(deps, tx, {
+    accountId: input.principal.accountId,
+    principalId: input.principal.id,
+    channel: 'sms',
+    template: 'factor.sms_code',
+    recipient: input.phone,
+    payload: { purpose: input.purpose },
+    secret: input.code,
+  });
+}
+
 /**
  * Starts enrolling a phone: a pending `sms_otp` factor owned by the creating session, and a text
  * with its first code (confirmed through the generic enable with that one code). Refused with
@@ -110,12 +127,9 @@ export async function createSmsOtpFactor(
     });
     throw error;
   };
-  try {
-    await requireSmsAllowed(deps, principal.accountId);
-  } catch (err) {
-    if (err instanceof HoldfastError && err.code === 'SMS_OTP_DISABLED') return refuse(err);
-    throw err;
-  }
+  await requireSmsAllowed(deps, principal.accountId).catch((err: unknown) =>
+    err instanceof HoldfastError && err.code === 'SMS_OTP_DISABLED' ? refuse(err) : Promise.reject(err),
+  );
   const phone = parsePhoneNumber(input.phoneNumber);
   const name = parseFactorName(input.name ?? `Phone ${maskPhoneNumber(phone)}`);
   await countEnrolmentAttempt(deps, input.actor, input.ctx, 'factor.create');
@@ -139,15 +153,7 @@ export async function createSmsOtpFactor(
         factor,
         grantToken: input.enrolmentGrant,
       });
-      await queueMessage(deps, tx, {
-        accountId: principal.accountId,
-        principalId: principal.id,
-        channel: 'sms',
-        template: 'factor.sms_code',
-        recipient: phone,
-        payload: { purpose: 'enrol' },
-        secret: challenge.code,
-      });
+      await textCode(deps, tx, { principal, phone, code: challenge.code, purpose: 'enrol' });
       await writeAudit(deps, tx, {
         actor: input.actor,
         ctx: input.ctx,
@@ -209,12 +215,9 @@ async function issueChallenge(
   const driver = resolveFactorDriver(factor.kind);
   // Only kinds whose code the server sends have a challenge; the others are never "sent".
   if (driver.challenge === undefined) throw new HoldfastError('FACTOR_KIND_UNSUPPORTED');
-  try {
-    await requireSmsAllowed(deps, principal.accountId);
-  } catch (err) {
-    if (err instanceof HoldfastError && err.code === 'SMS_OTP_DISABLED') return refuse(err);
-    throw err;
-  }
+  await requireSmsAllowed(deps, principal.accountId).catch((err: unknown) =>
+    err instanceof HoldfastError && err.code === 'SMS_OTP_DISABLED' ? refuse(err) : Promise.reject(err),
+  );
   const now = deps.clock.now();
   const challenge = driver.challenge({ state: otpStateOf(deps, factor), now });
   const outcome = await deps.store.transaction(async (tx) => {
@@ -228,14 +231,11 @@ async function issueChallenge(
       now,
     });
     if (!recorded) return { wait: 1000 };
-    await queueMessage(deps, tx, {
-      accountId: principal.accountId,
-      principalId: principal.id,
-      channel: 'sms',
-      template: 'factor.sms_code',
-      recipient: challenge.phone,
-      payload: { purpose: input.purpose },
-      secret: challenge.code,
+    await textCode(deps, tx, {
+      principal,
+      phone: challenge.phone,
+      code: challenge.code,
+      purpose: input.purpose,
     });
     await writeAudit(deps, tx, {
       actor: input.actor,
