@@ -158,6 +158,11 @@ async function deletePolicy(
     if (policy.scope === 'managed' && (await tx.policies.attachmentCount(policy.id)) > 0) {
       throw new HoldfastError('POLICY_IN_USE');
     }
+    if (policy.scope === 'managed') {
+      if ((await tx.iam.boundaryUsageCount(policy.id)) > 0) throw new HoldfastError('POLICY_IN_USE');
+      // Its versions, path and tags go with it (the IAM face keeps them: app/aws/managed-policies.ts).
+      await tx.iam.deletePolicyRecords(policy.id);
+    }
     await tx.policies.delete(policy.id);
     await audit(deps, tx, {
       ...input,

@@ -179,6 +179,10 @@ describe.each(DATABASE_KINDS)('IAM users through the JS SDK [$name]', ({ name })
     // The boundary allows ListPolicies only: ListUsers is refused though a policy allows it.
     expect((await sdkError(w.user.iam.send(new ListUsersCommand({})))).code).toBe('AccessDenied');
     await w.user.iam.send(new ListPoliciesCommand({}));
+    const boundaries = await w.admin.iam.send(
+      new ListPoliciesCommand({ PolicyUsageFilter: 'PermissionsBoundary' }),
+    );
+    expect(boundaries.Policies!.map((p) => p.PolicyName)).toEqual(['OnlyPolicies']);
     // The policy used as a boundary cannot be deleted.
     expect((await sdkError(w.admin.iam.send(new DeletePolicyCommand({ PolicyArn: boundaryArn })))).code).toBe(
       'DeleteConflict',

@@ -245,7 +245,12 @@ export function getPolicy(deps: AppDeps, input: Common & { policyArn: string }):
  */
 export async function listPolicies(
   deps: AppDeps,
-  input: Common & { scope: 'All' | 'AWS' | 'Local'; onlyAttached: boolean; pathPrefix: string },
+  input: Common & {
+    scope: 'All' | 'AWS' | 'Local';
+    onlyAttached: boolean;
+    pathPrefix: string;
+    usage?: 'PermissionsPolicy' | 'PermissionsBoundary';
+  },
 ): Promise<ManagedPolicyView[]> {
   await authorize(
     deps,
@@ -258,7 +263,11 @@ export async function listPolicies(
   const policies = await deps.store.policies.list({ accountId: input.accountId, scope: 'managed' });
   const views = await Promise.all(policies.map((p) => viewOf(deps.store, p)));
   return views.filter(
-    (v) => v.path.startsWith(input.pathPrefix) && (!input.onlyAttached || v.attachmentCount > 0),
+    (v) =>
+      v.path.startsWith(input.pathPrefix) &&
+      (!input.onlyAttached || v.attachmentCount > 0) &&
+      (input.usage !== 'PermissionsPolicy' || v.attachmentCount > 0) &&
+      (input.usage !== 'PermissionsBoundary' || v.boundaryUsageCount > 0),
   );
 }
 

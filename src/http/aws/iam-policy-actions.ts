@@ -152,7 +152,7 @@ export const IAM_POLICY_OPERATIONS: Readonly<Record<string, AwsOperation>> = {
     async handle(c) {
       const scope = readEnum(c.params, 'Scope', { values: ['All', 'AWS', 'Local'] as const }) ?? 'All';
       const onlyAttached = readBoolean(c.params, 'OnlyAttached') ?? false;
-      readEnum(c.params, 'PolicyUsageFilter', {
+      const usage = readEnum(c.params, 'PolicyUsageFilter', {
         values: ['PermissionsPolicy', 'PermissionsBoundary'] as const,
       });
       const views = await c.app.listPolicies({
@@ -160,6 +160,7 @@ export const IAM_POLICY_OPERATIONS: Readonly<Record<string, AwsOperation>> = {
         scope,
         onlyAttached,
         pathPrefix: readPathPrefix(c),
+        ...(usage === undefined ? {} : { usage }),
       });
       const p = paginate(c.params, views);
       return {
