@@ -361,6 +361,39 @@ describe('OpenID Connect provider with openid-client as the relying party', () =
     }
   });
 
+  it('two uses of one code or refresh token at once: one wins at most, and the grant is revoked', async () => {
+    const config = await rp(confidential.clientId, confidential.secret);
+    const flow = await codeFlow(config);
+    const cont = await flow.browser.json(`${flow.page}/continue`, { method: 'POST', body: { allow: true } });
+    const back = new URL((await flow.browser.follow(cont.body.redirectTo)).url);
+    const redeem = () =>
+      oidc.authorizationCodeGrant(config, back, {
+        pkceCodeVerifier: flow.verifier,
+        expectedState: flow.state,
+        expectedNonce: flow.nonce,
+      });
+    const codes = await Promise.allSettled([redeem(), redeem(), redeem()]);
+    const won = codes.filter((r) => r.status === 'fulfilled');
+    expect(won.length).toBeLessThanOrEqual(1);
+    expect(codes.filter((r) => r.status === 'rejected').length).toBeGreaterThanOrEqual(2);
+
+    const fresh = await finish(config, await codeFlow(config));
+    const refreshes = await Promise.allSettled([
+      oidc.refreshTokenGrant(config, fresh.refresh_token!),
+      oidc.refreshTokenGrant(config, fresh.refresh_token!),
+    ]);
+    const winners = refreshes.filter((r) => r.status === 'fulfilled');
+    expect(winners.length).toBeLessThanOrEqual(1);
+    // Whatever the winner got was revoked with the grant.
+    for (const w of winners) {
+      const token = (w as PromiseFulfilledResult<oidc.TokenEndpointResponse>).value;
+      expect((await oidc.tokenIntrospection(config, token.access_token)).active).toBe(false);
+      await expect(oidc.refreshTokenGrant(config, token.refresh_token!)).rejects.toMatchObject({
+        error: 'invalid_grant',
+      });
+    }
+  });
+
   it('remembers consent, introspects and revokes access tokens, and a revoked consent asks again', async () => {
     const config = await rp(confidential.clientId, confidential.secret);
     const browser = signedInBrowser();

@@ -73,9 +73,15 @@ export async function findOidcRecord(
   return undefined;
 }
 
-/** Marks a record used (codes, refresh tokens); a second use then finds it consumed. */
-export async function consumeOidcRecord(deps: AppDeps, input: { model: string; id: string }): Promise<void> {
-  await deps.store.oidc.consumeRecord(input.model, input.id, deps.clock.now());
+/**
+ * Marks a record used (codes, refresh tokens); a second use then finds it consumed. False when it
+ * already was: two uses raced, and the later one must fail (RFC 6749 §4.1.2, RFC 9700 §4.14.2).
+ */
+export async function consumeOidcRecord(
+  deps: AppDeps,
+  input: { model: string; id: string },
+): Promise<boolean> {
+  return deps.store.oidc.consumeRecord(input.model, input.id, deps.clock.now());
 }
 
 /** Deletes one record. */

@@ -92,7 +92,14 @@ function adapterFor(app: App) {
 
     async consume(id: string): Promise<void> {
       if (!RECORD_MODELS_WITH_CONSUME.has(this.model)) return;
-      await app.consumeOidcRecord({ model: this.model, id });
+      if (await app.consumeOidcRecord({ model: this.model, id })) return;
+      // Two uses of one code or refresh token at once: the library checked `consumed` before
+      // either wrote it, so the loser is refused here, and the grant revoked as for any reuse
+      // (RFC 6749 §4.1.2: a code used twice revokes what it issued; RFC 9700 §4.14.2).
+      const record = await app.findOidcRecord({ model: this.model, id });
+      const grantId = record?.['grantId'];
+      if (typeof grantId === 'string') await app.revokeOidcGrant(grantId);
+      throw new errors.InvalidGrant('grant request is invalid');
     }
 
     async destroy(id: string): Promise<void> {
