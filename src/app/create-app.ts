@@ -67,6 +67,7 @@ import {
   getUser,
   listUsers,
   queryUsers,
+  importUsers,
   requireAccount,
 } from './users.js';
 
@@ -84,6 +85,7 @@ const USE_CASES = {
   getUser,
   listUsers,
   queryUsers,
+  importUsers,
   requireAccount,
   signIn,
   authenticate,

@@ -13,10 +13,11 @@ import { ROLES, type Account, type Principal, type Role } from '../core/principa
 import { StorageConflict, type Repositories } from '../core/ports.js';
 import { sha256Hex } from '../core/crypto/hashing.js';
 import { ACTIONS } from './actions.js';
-import { authorize } from './authorize.js';
+import { authorize, decide } from './authorize.js';
 import type { Actor, RequestContext } from './context.js';
 import { revokeDerived } from './derived-credentials.js';
 import { writeAudit, type AppDeps } from './deps.js';
+import { parseUserCsv } from '../core/principals/user-csv.js';
 import { queueMessage } from './recovery-support.js';
 
 /** A freshly issued one-time setup token (shown once, stored as a hash). */
@@ -189,44 +190,199 @@ export async function createUser(
         throw new HoldfastError('USER_EMAIL_TAKEN');
       if ((await tx.principals.findByLogin(input.accountId, username)) !== null)
         throw new HoldfastError('USER_NAME_TAKEN');
-      await tx.principals.insert(user);
-      const setup = await issueSetupToken(deps, tx, user);
-      const account = (await tx.accounts.findById(input.accountId))!;
-      // The link travels sealed in the outbox and is rendered only when the mail is sent.
-      const invitationId =
-        input.invite === true
-          ? await queueMessage(deps, tx, {
-              accountId: user.accountId,
-              principalId: user.id,
-              channel: 'email',
-              template: 'user.invitation',
-              recipient: email,
-              secret: setup.token,
-              payload: {
-                accountName: account.name,
-                username,
-                role,
-                expiresAt: setup.expiresAt,
-                invitedBy:
-                  input.actor.kind === 'principal'
-                    ? `${input.actor.principal.username} <${input.actor.principal.email}>`
-                    : null,
-              },
-            })
-          : null;
-      await writeAudit(deps, tx, {
+      const { setup, invitationId } = await insertNewUser(deps, tx, {
         actor: input.actor,
         ctx: input.ctx,
-        fact: {
-          accountId: user.accountId,
-          action: 'user.create',
-          target: user.id,
-          details: { role, ...(invitationId === null ? {} : { invited: true }) },
-        },
+        user,
+        invite: input.invite === true,
       });
       return { user, setup, invitationId };
     })
     .catch(mapConflict);
+}
+
+/**
+ * Stores a new principal with its one-time setup token, queues the invitation e-mail when asked
+ * (the link sealed in the outbox, rendered only when sent) and writes its `user.create` record,
+ * inside the caller's transaction.
+ */
+async function insertNewUser(
+  deps: AppDeps,
+  tx: Repositories,
+  input: { actor: Actor; ctx: RequestContext; user: Principal; invite: boolean; imported?: boolean },
+): Promise<{ setup: IssuedSetupToken; invitationId: string | null }> {
+  const { user } = input;
+  const { email, username, role } = user;
+  await tx.principals.insert(user);
+  const setup = await issueSetupToken(deps, tx, user);
+  const account = (await tx.accounts.findById(user.accountId))!;
+  const invitationId = input.invite
+    ? await queueMessage(deps, tx, {
+        accountId: user.accountId,
+        principalId: user.id,
+        channel: 'email',
+        template: 'user.invitation',
+        recipient: email,
+        secret: setup.token,
+        payload: {
+          accountName: account.name,
+          username,
+          role,
+          expiresAt: setup.expiresAt,
+          invitedBy:
+            input.actor.kind === 'principal'
+              ? `${input.actor.principal.username} <${input.actor.principal.email}>`
+              : null,
+        },
+      })
+    : null;
+  await writeAudit(deps, tx, {
+    actor: input.actor,
+    ctx: input.ctx,
+    fact: {
+      accountId: user.accountId,
+      action: 'user.create',
+      target: user.id,
+      details: {
+        role,
+        ...(invitationId === null ? {} : { invited: true }),
+        ...(input.imported === true ? { imported: true } : {}),
+      },
+    },
+  });
+  return { setup, invitationId };
+}
+
+/** One row the import refused, with the line of the file it came from. */
+export interface ImportProblem {
+  line: number;
+  code: string;
+  message: string;
+}
+
+/**
+ * Creates many users from a CSV file (header `email`, `role`, optional `username`), all or
+ * nothing: every row is checked first (syntax, role, duplicates in the file and in the account,
+ * and whether this actor may create that role); with any problem nothing is created and every
+ * problem is reported with its line. Otherwise one transaction creates them all, each with its
+ * setup link and, when asked, its invitation e-mail.
+ */
+export async function importUsers(
+  deps: AppDeps,
+  input: { actor: Actor; ctx: RequestContext; accountId: string; csv: string; invite?: boolean },
+): Promise<
+  | { ok: true; users: Array<{ user: Principal; setup: IssuedSetupToken; invitationId: string | null }> }
+  | { ok: false; problems: ImportProblem[] }
+> {
+  await authorize(deps, input.actor, ACTIONS.CreateUser, { accountId: input.accountId }, input.ctx);
+  const parsed = parseUserCsv(input.csv);
+  const problems: ImportProblem[] = [...parsed.problems];
+  const existing = await deps.store.principals.list(input.accountId);
+  const taken = new Set(existing.flatMap((p) => [p.email.toLowerCase(), p.username.toLowerCase()]));
+  const seen = new Map<string, number>();
+  const now = deps.clock.now();
+  const planned: Principal[] = [];
+  for (const row of parsed.rows) {
+    const problem = (code: string, message: string) => problems.push({ line: row.line, code, message });
+    let email: string;
+    let username: string;
+    try {
+      email = parseEmail(row.email);
+      username = parseUsername(row.username ?? usernameFromEmail(email));
+    } catch (err) {
+      problem('REQUEST_INVALID', err instanceof Error ? err.message : 'invalid row');
+      continue;
+    }
+    if (!ROLES.includes(row.role as Role)) {
+      problem('REQUEST_INVALID', `role must be one of ${ROLES.join(', ')}`);
+      continue;
+    }
+    if (taken.has(email)) problem('USER_EMAIL_TAKEN', `${email} is already a user of this account`);
+    else if (taken.has(username.toLowerCase()))
+      problem('USER_NAME_TAKEN', `the user name ${username} is taken in this account`);
+    else if (seen.has(email)) problem('REQUEST_INVALID', `${email} is also on line ${seen.get(email)}`);
+    else if (seen.has(username.toLowerCase()))
+      problem(
+        'REQUEST_INVALID',
+        `the user name ${username} is also on line ${seen.get(username.toLowerCase())}`,
+      );
+    seen.set(email, seen.get(email) ?? row.line);
+    seen.set(username.toLowerCase(), seen.get(username.toLowerCase()) ?? row.line);
+    const id = newPrincipalId(deps.random);
+    const user: Principal = {
+      id,
+      accountId: input.accountId,
+      username,
+      email,
+      role: row.role as Role,
+      status: 'active',
+      passwordHash: null,
+      passwordChangedAt: null,
+      createdAt: now,
+      updatedAt: now,
+    };
+    // Creating a principal of a role is authorised like acting on one (an admin creates no owner).
+    const decision =
+      input.actor.kind === 'operator'
+        ? { allowed: true as const, error: undefined }
+        : await decide(deps, input.actor, ACTIONS.CreateUser, {
+            accountId: input.accountId,
+            principal: user,
+          });
+    if (!decision.allowed) {
+      problem(
+        decision.error?.code ?? 'AUTH_FORBIDDEN',
+        `you may not create a user with the role ${row.role}`,
+      );
+      continue;
+    }
+    planned.push(user);
+  }
+  if (problems.length > 0) {
+    problems.sort((a, b) => a.line - b.line);
+    await deps.store.transaction((tx) =>
+      writeAudit(deps, tx, {
+        actor: input.actor,
+        ctx: input.ctx,
+        fact: {
+          accountId: input.accountId,
+          action: 'user.import',
+          target: null,
+          outcome: 'failure',
+          errorCode: 'USER_IMPORT_INVALID',
+          details: { rows: parsed.rows.length, problems: problems.length },
+        },
+      }),
+    );
+    return { ok: false, problems };
+  }
+  const users = await deps.store
+    .transaction(async (tx) => {
+      const created = [];
+      for (const user of planned) {
+        const { setup, invitationId } = await insertNewUser(deps, tx, {
+          actor: input.actor,
+          ctx: input.ctx,
+          user,
+          invite: input.invite === true,
+          imported: true,
+        });
+        created.push({ user, setup, invitationId });
+      }
+      await writeAudit(deps, tx, {
+        actor: input.actor,
+        ctx: input.ctx,
+        fact: {
+          accountId: input.accountId,
+          action: 'user.import',
+          target: null,
+          details: { created: created.length, invited: input.invite === true },
+        },
+      });
+      return created;
+    })
+    .catch(mapConflict);
+  return { ok: true, users };
 }
 
 /** Loads a principal of the account, or USER_NOT_FOUND. */

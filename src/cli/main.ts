@@ -11,6 +11,7 @@ import { HoldfastError } from '../core/errors.js';
 import { userArn } from '../core/policy/arn.js';
 import { migrateInstallationDatabase, rotateMasterKey } from '../installation.js';
 import { ctx, operator, run, setupUrl, withDatabaseOptions, type CommonFlags } from './common.js';
+import { registerUserImport } from './user-import.js';
 import { registerBackupCommands } from './backup-commands.js';
 import { registerAuditRetentionCommands } from './retention-commands.js';
 import { registerFactorCommands } from './factor-commands.js';
@@ -177,6 +178,7 @@ withDatabaseOptions(
   );
 
 const user = program.command('user').description('manage users');
+registerUserImport(user);
 withDatabaseOptions(user.command('create').description('create a user; prints a one-time setup link'))
   .requiredOption('--account <account>', 'account id or name')
   .requiredOption('--email <email>', 'e-mail address')

@@ -47,6 +47,8 @@ export const ERROR_CODES = {
   USER_EMAIL_TAKEN: 'Another user of this account already has this e-mail address.',
   USER_NAME_TAKEN: 'Another user of this account already has this user name.',
   USER_LAST_OWNER: 'The change would leave the account without an active owner.',
+  USER_IMPORT_INVALID:
+    'Rows of a users CSV import are not valid (syntax, role, duplicates, taken, not allowed); nothing was created.',
 
   // Passwords (NIST SP 800-63B §5.1.1.2)
   PASSWORD_TOO_SHORT: 'The password is shorter than the configured minimum (12 by default).',

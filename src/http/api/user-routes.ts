@@ -125,7 +125,9 @@ export function registerUserRoutes(server: FastifyInstance, app: App, setupLink:
               Type.Union(['admin', 'helpdesk', 'user', 'owner'].map((r) => Type.Literal(r))),
             ),
             invite: Type.Optional(
-              Type.Boolean({ description: 'Also e-mail an invitation with the setup link (through the outbox)' }),
+              Type.Boolean({
+                description: 'Also e-mail an invitation with the setup link (through the outbox)',
+              }),
             ),
           },
           { additionalProperties: false },
@@ -151,6 +153,63 @@ export function registerUserRoutes(server: FastifyInstance, app: App, setupLink:
       return reply
         .status(201)
         .send({ user: userJSON(user), setup: setupJSON(setup), invited: invitationId !== null });
+    },
+  );
+
+  r.post(
+    '/v1/users/import',
+    {
+      config: { action: ACTIONS.CreateUser, auth: 'session' },
+      schema: {
+        summary: 'Create users from a CSV file, all or nothing; a refusal reports every bad row',
+        description:
+          'The CSV has a header row naming `email` and `role` (optional `username`). With any bad row nothing ' +
+          'is created and the answer is 422 `USER_IMPORT_INVALID` with `rows` (line, code, message).',
+        tags: ['users'],
+        body: Type.Object(
+          { csv: Type.String({ minLength: 1, maxLength: 60_000 }), invite: Type.Optional(Type.Boolean()) },
+          { additionalProperties: false },
+        ),
+        response: {
+          201: Type.Object({
+            users: Type.Array(Type.Object({ user: UserBody, setup: SetupBody, invited: Type.Boolean() })),
+          }),
+          403: ErrorBody,
+          422: Type.Object({
+            error: Type.Object({ code: Type.String(), message: Type.String(), requestId: Type.String() }),
+            rows: Type.Array(
+              Type.Object({ line: Type.Integer(), code: Type.String(), message: Type.String() }),
+            ),
+          }),
+        },
+      },
+    },
+    async (request, reply) => {
+      const c = caller(request);
+      const result = await app.importUsers({
+        actor: c.actor,
+        ctx: requestContext(request),
+        accountId: c.account.id,
+        csv: request.body.csv,
+        ...(request.body.invite === true ? { invite: true } : {}),
+      });
+      if (!result.ok) {
+        return reply.status(422).send({
+          error: {
+            code: 'USER_IMPORT_INVALID',
+            message: `${result.problems.length} row(s) of the file are not valid; nothing was created`,
+            requestId: request.id,
+          },
+          rows: result.problems,
+        });
+      }
+      return reply.status(201).send({
+        users: result.users.map((u) => ({
+          user: userJSON(u.user),
+          setup: setupJSON(u.setup),
+          invited: u.invitationId !== null,
+        })),
+      });
     },
   );
 
