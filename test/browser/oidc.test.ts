@@ -250,6 +250,17 @@ clientSuite('OpenID Connect sign-in in Chromium', () => {
     await page.getByRole('cell', { name: id }).waitFor();
     const stored = await inst.store.oidc.findClient(id);
     expect(stored?.minimumAssurance).toBe('phishing_resistant');
+    // The page passes axe-core without serious or critical violations (CSP bypassed for the audit only).
+    const audit = await browser.newContext({ bypassCSP: true, storageState: await context.storageState() });
+    const audited = await audit.newPage();
+    await audited.goto(`${origin}/admin/applications`);
+    await audited.getByRole('cell', { name: id }).waitFor();
+    await audited.addScriptTag({ path: join(ROOT, 'node_modules/axe-core/axe.min.js') });
+    const result = (await audited.evaluate('axe.run()')) as {
+      violations: Array<{ id: string; impact: string | null }>;
+    };
+    await settleWithin(audit.close(), 5_000);
+    expect(result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')).toEqual([]);
     page.once('dialog', (d) => void d.accept());
     await page
       .getByRole('row', { name: new RegExp(id) })
