@@ -26,6 +26,7 @@ import { authorize } from './authorize.js';
 import type { Actor, RequestContext } from './context.js';
 import { revokeDerived } from './derived-credentials.js';
 import { newId, writeAudit, writeRefusal, type AppDeps } from './deps.js';
+import { runCommand, type UnitOfWork } from './kernel.js';
 import { offeredFactors, type OfferedFactor, type SignInFlowData } from './mfa.js';
 import { checkNewPassword, findAccount, requireUser } from './users.js';
 
@@ -210,6 +211,143 @@ async function countAttempt(
   });
 }
 
+/** A password attempt refused by a budget in its wait: counted per source and window (writeRefusal). */
+function refuseThrottled(
+  deps: AppDeps,
+  input: { ctx: RequestContext; account: Account | null; login: string; waitMs: number },
+): Promise<never> {
+  return runCommand<never>(deps, null, input.ctx, null, async (uow) => {
+    await writeRefusal(deps, uow.tx, {
+      actor: null,
+      ctx: input.ctx,
+      fact: {
+        accountId: input.account?.id ?? null,
+        action: 'auth.sign_in',
+        target: null,
+        outcome: 'failure',
+        errorCode: 'AUTH_THROTTLED',
+        details: { login: input.login.slice(0, 254) },
+      },
+    });
+    return uow.failAfterCommit(
+      new HoldfastError('AUTH_THROTTLED', undefined, {
+        details: { retryAfterSeconds: Math.max(1, Math.ceil(input.waitMs / 1000)) },
+      }),
+    );
+  });
+}
+
+/** A wrong password, unknown login or unusable principal: one answer, the precise reason audited. */
+function refuseCredentials(
+  deps: AppDeps,
+  input: {
+    ctx: RequestContext;
+    account: Account | null;
+    principal: Principal | null;
+    login: string;
+    reason: string;
+  },
+): Promise<never> {
+  return runCommand<never>(deps, null, input.ctx, null, async (uow) => {
+    await writeAudit(deps, uow.tx, {
+      actor: null,
+      ctx: input.ctx,
+      fact: {
+        accountId: input.account?.id ?? null,
+        action: 'auth.sign_in',
+        target: input.principal?.id ?? null,
+        outcome: 'failure',
+        errorCode: 'AUTH_INVALID_CREDENTIALS',
+        details: { reason: input.reason, login: input.login.slice(0, 254) },
+      },
+    });
+    return uow.failAfterCommit(new HoldfastError('AUTH_INVALID_CREDENTIALS'));
+  });
+}
+
+/**
+ * The password step's success, as the command's work: the throttle counts settled, the client
+ * remembered, a rehash stored, then either a sign-in flow waiting for the second factor or a
+ * password-only session, with the transition's one record.
+ */
+async function passwordStepSucceeded(
+  deps: AppDeps,
+  uow: UnitOfWork,
+  input: {
+    ctx: RequestContext;
+    channel: SessionChannel;
+    principal: Principal;
+    keys: ReturnType<typeof passwordThrottleKeys>;
+    client: Awaited<ReturnType<typeof classifyClient>>;
+    sourceKey: string;
+    knownClient: string | null;
+    offered: Awaited<ReturnType<typeof offeredFactors>>;
+    upgradedHash: string | null;
+  },
+): Promise<SignInResult> {
+  const { tx } = uow;
+  const { principal, offered, upgradedHash } = input;
+  const needsSecondFactor = offered.factors.length > 0 || offered.recoveryCodes;
+  const at = deps.clock.now();
+  const flow = {
+    id: newId(deps, 'flw_'),
+    kind: SIGN_IN_FLOW.kind,
+    accountId: principal.accountId,
+    principalId: principal.id,
+    state: SIGN_IN_FLOW.initial,
+    attempts: 0,
+    createdAt: at,
+    updatedAt: at,
+    expiresAt: at + SIGN_IN_FLOW.lifetimeMs,
+    data: { channel: input.channel } satisfies SignInFlowData,
+  };
+  const transition = nextTransition(SIGN_IN_FLOW, flow, {
+    event: needsSecondFactor ? 'password_ok_mfa_needed' : 'password_ok',
+    now: at,
+  });
+  // Success: the per-login and per-client counts start again; the source and the principal's
+  // untrusted-client budget keep their history minus this attempt (a success does not wipe
+  // what an attacker elsewhere has spent).
+  for (const { key } of input.keys) {
+    if (key.startsWith('pwd:login:') || key.startsWith('pwd:client:')) await tx.throttle.clear(key);
+    else await tx.throttle.release(key);
+  }
+  const clientToken = await rememberClient(deps, tx, {
+    principal,
+    sourceKey: input.sourceKey,
+    client: input.client,
+    knownClient: input.knownClient,
+  });
+  if (upgradedHash !== null) {
+    await tx.principals.update({ ...principal, passwordHash: upgradedHash, updatedAt: at });
+  }
+  const fact = { accountId: principal.accountId, action: transition.audit, target: principal.id };
+  if (needsSecondFactor) {
+    await tx.flows.insert({ ...flow, state: transition.to });
+    uow.record({ ...fact, details: { flowId: flow.id, passwordRehashed: upgradedHash !== null } });
+    return {
+      status: 'second_factor_required',
+      flowId: flow.id,
+      expiresAt: flow.expiresAt,
+      principal,
+      factors: offered.factors,
+      recoveryCodes: offered.recoveryCodes,
+      knownClient: clientToken,
+    };
+  }
+  const issued = await createSession(deps, tx, {
+    principal,
+    auth: { methods: ['pwd'], factor: null },
+    channel: input.channel,
+    ctx: input.ctx,
+  });
+  uow.record({
+    ...fact,
+    details: { sessionId: issued.session.id, methods: ['pwd'], passwordRehashed: upgradedHash !== null },
+  });
+  return { status: 'signed_in', ...issued, knownClient: clientToken };
+}
+
 /**
  * The password step of the sign-in flow. Unknown accounts, unknown logins, disabled users and
  * wrong passwords all answer AUTH_INVALID_CREDENTIALS after one argon2id verification; the
@@ -255,26 +393,8 @@ export async function signIn(
         ? []
         : [`pwd:unknown:${sourceKey}`];
   const counted = await countAttempt(deps, keys, peek);
-  const throttled = async (waitMs: number): Promise<never> => {
-    // Counted per source and window, not one row each (writeRefusal).
-    await deps.store.transaction((tx) =>
-      writeRefusal(deps, tx, {
-        actor: null,
-        ctx: input.ctx,
-        fact: {
-          accountId: account?.id ?? null,
-          action: 'auth.sign_in',
-          target: null,
-          outcome: 'failure',
-          errorCode: 'AUTH_THROTTLED',
-          details: { login: input.login.slice(0, 254) },
-        },
-      }),
-    );
-    throw new HoldfastError('AUTH_THROTTLED', undefined, {
-      details: { retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)) },
-    });
-  };
+  const throttled = (waitMs: number) =>
+    refuseThrottled(deps, { ctx: input.ctx, account, login: input.login, waitMs });
   // A budget of an existing login in its wait: refused before any verification.
   if (counted.waitMs > 0 && client.kind !== 'unknown_login') return throttled(counted.waitMs);
   // The existing-login source budget in its wait: made-up logins are refused the same way.
@@ -300,21 +420,7 @@ export async function signIn(
               ? 'no_password'
               : 'wrong_password';
     // The attempt was already counted as a failure by countAttempt.
-    await deps.store.transaction(async (tx) => {
-      await writeAudit(deps, tx, {
-        actor: null,
-        ctx: input.ctx,
-        fact: {
-          accountId: account?.id ?? null,
-          action: 'auth.sign_in',
-          target: principal?.id ?? null,
-          outcome: 'failure',
-          errorCode: 'AUTH_INVALID_CREDENTIALS',
-          details: { reason, login: input.login.slice(0, 254) },
-        },
-      });
-    });
-    throw new HoldfastError('AUTH_INVALID_CREDENTIALS');
+    return refuseCredentials(deps, { ctx: input.ctx, account, principal, login: input.login, reason });
   }
 
   // Parameters rose since this hash was made: upgrade it now that we hold the plaintext.
@@ -323,77 +429,19 @@ export async function signIn(
     : null;
 
   const offered = await offeredFactors(deps, principal);
-  const needsSecondFactor = offered.factors.length > 0 || offered.recoveryCodes;
 
-  return deps.store.transaction(async (tx): Promise<SignInResult> => {
-    const at = deps.clock.now();
-    const flow = {
-      id: newId(deps, 'flw_'),
-      kind: SIGN_IN_FLOW.kind,
-      accountId: principal.accountId,
-      principalId: principal.id,
-      state: SIGN_IN_FLOW.initial,
-      attempts: 0,
-      createdAt: at,
-      updatedAt: at,
-      expiresAt: at + SIGN_IN_FLOW.lifetimeMs,
-      data: { channel: input.channel } satisfies SignInFlowData,
-    };
-    const transition = nextTransition(SIGN_IN_FLOW, flow, {
-      event: needsSecondFactor ? 'password_ok_mfa_needed' : 'password_ok',
-      now: at,
-    });
-    // Success: the per-login and per-client counts start again; the source and the principal's
-    // untrusted-client budget keep their history minus this attempt (a success does not wipe
-    // what an attacker elsewhere has spent).
-    for (const { key } of keys) {
-      if (key.startsWith('pwd:login:') || key.startsWith('pwd:client:')) await tx.throttle.clear(key);
-      else await tx.throttle.release(key);
-    }
-    const clientToken = await rememberClient(deps, tx, { principal, sourceKey, client, knownClient });
-    if (upgradedHash !== null) {
-      await tx.principals.update({ ...principal, passwordHash: upgradedHash, updatedAt: at });
-    }
-    if (needsSecondFactor) {
-      await tx.flows.insert({ ...flow, state: transition.to });
-      await writeAudit(deps, tx, {
-        actor: null,
-        ctx: input.ctx,
-        fact: {
-          accountId: principal.accountId,
-          action: transition.audit,
-          target: principal.id,
-          details: { flowId: flow.id, passwordRehashed: upgradedHash !== null },
-        },
-      });
-      return {
-        status: 'second_factor_required',
-        flowId: flow.id,
-        expiresAt: flow.expiresAt,
-        principal,
-        factors: offered.factors,
-        recoveryCodes: offered.recoveryCodes,
-        knownClient: clientToken,
-      };
-    }
-    const issued = await createSession(deps, tx, {
+  return runCommand(deps, null, input.ctx, null, (uow) =>
+    passwordStepSucceeded(deps, uow, {
+      ...input,
       principal,
-      auth: { methods: ['pwd'], factor: null },
-      channel: input.channel,
-      ctx: input.ctx,
-    });
-    await writeAudit(deps, tx, {
-      actor: null,
-      ctx: input.ctx,
-      fact: {
-        accountId: principal.accountId,
-        action: transition.audit,
-        target: principal.id,
-        details: { sessionId: issued.session.id, methods: ['pwd'], passwordRehashed: upgradedHash !== null },
-      },
-    });
-    return { status: 'signed_in', ...issued, knownClient: clientToken };
-  });
+      keys,
+      client,
+      sourceKey,
+      knownClient,
+      offered,
+      upgradedHash,
+    }),
+  );
 }
 
 /**
