@@ -5,7 +5,7 @@
 // secret is sealed under the installation's master key as the app seals it
 // (`secretBox.seal(secret, 'factor:<id>')`), so the rows look like the ones the server writes.
 // The database must already be migrated (open it once with openInstallationAt first).
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
 import { ROOT } from './lib.mjs';
@@ -13,6 +13,18 @@ import { ROOT } from './lib.mjs';
 const require = createRequire(`${ROOT}/package.json`);
 const ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 const ROWS_PER_TRANSACTION = 50_000;
+
+// Random bytes drawn 64 KiB at a time: one call per user costs more than the bytes.
+const pool = Buffer.alloc(65_536);
+let poolAt = pool.length;
+function randomBytes(n) {
+  if (poolAt + n > pool.length) {
+    randomFillSync(pool);
+    poolAt = 0;
+  }
+  poolAt += n;
+  return Buffer.from(pool.subarray(poolAt - n, poolAt));
+}
 
 function principalId() {
   // The app's shape: AIDA + 16 characters (src/core/principals/identifiers.ts).
