@@ -147,6 +147,32 @@ async function freeSerial(
   return true;
 }
 
+/**
+ * Stores the pending factor in `tx`; an enrolment refusal (G3 admission, the factor limit) is
+ * recorded there and returned, so that the command commits it (the refusal counts) and fails.
+ */
+async function storeOrRefuse(
+  deps: AppDeps,
+  tx: Repositories,
+  input: { actor: Actor & { kind: 'principal' }; ctx: RequestContext; factor: Factor },
+): Promise<HoldfastError | null> {
+  try {
+    await storePendingFactor(deps, tx, input);
+    return null;
+  } catch (err) {
+    if (!(err instanceof HoldfastError)) throw err;
+    if (ENROLMENT_REFUSALS.has(err.code)) {
+      const { actor } = input;
+      await writeAudit(deps, tx, {
+        actor,
+        ctx: input.ctx,
+        fact: refusalFact({ actor, action: 'factor.create', target: actor.principal.id, error: err }),
+      });
+    }
+    return err;
+  }
+}
+
 /** A new virtual device, with its seed and QR code (returned only here). */
 export interface CreatedVirtualDevice {
   serialNumber: string;
@@ -197,19 +223,8 @@ export async function createVirtualMFADevice(
       });
       if (throttled !== null) return uow.failAfterCommit(throttled);
       const { factor, secret } = newPendingTOTP(deps, actor, name);
-      try {
-        await storePendingFactor(deps, tx, { actor, ctx: input.ctx, factor });
-      } catch (err) {
-        if (!(err instanceof HoldfastError)) throw err;
-        if (ENROLMENT_REFUSALS.has(err.code)) {
-          await writeAudit(deps, tx, {
-            actor,
-            ctx: input.ctx,
-            fact: refusalFact({ actor, action: 'factor.create', target: principal.id, error: err }),
-          });
-        }
-        return uow.failAfterCommit(err);
-      }
+      const refused = await storeOrRefuse(deps, tx, { actor, ctx: input.ctx, factor });
+      if (refused !== null) return uow.failAfterCommit(refused);
       try {
         await tx.awsIdentities.insertDevice({
           accountId: principal.accountId,
