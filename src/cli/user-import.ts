@@ -7,7 +7,7 @@ import { print } from './output.js';
 /**
  * `holdfast user import FILE.csv --account A [--invite] [--json]`: creates users from a CSV file
  * (header `email`, `role`, optional `username`), all or nothing. A file with bad rows creates
- * nothing: every bad row is reported with its line (JSON: `rows` on standard error) and the
+ * nothing: every bad row is reported with its line (JSON: `error.rows` on standard error) and the
  * command exits 1 with `USER_IMPORT_INVALID`.
  */
 export function registerUserImport(user: Command): void {
@@ -36,8 +36,7 @@ export function registerUserImport(user: Command): void {
           if (flags.json === true) {
             process.stderr.write(
               JSON.stringify({
-                error: { code: 'USER_IMPORT_INVALID', message: 'nothing was created' },
-                rows: result.problems,
+                error: { code: 'USER_IMPORT_INVALID', message: 'nothing was created', rows: result.problems },
               }) + '\n',
             );
           } else {

@@ -292,4 +292,24 @@ clientSuite('users administration with 500 users in Chromium', () => {
     expect(await axeSeriousOrCritical()).toEqual([]);
     await page.setViewportSize({ width: 1280, height: 900 });
   });
+  it('imports users from a CSV file, all or nothing, naming each bad row by line', async () => {
+    await page.goto('/admin/users');
+    await settle('Users 1–50 of 502');
+    await page.locator('summary', { hasText: 'Import users from a CSV file' }).click();
+    const upload = (text: string) =>
+      page
+        .locator('#import-file')
+        .setInputFiles({ name: 'people.csv', mimeType: 'text/csv', buffer: Buffer.from(text) });
+    await upload('email,role\ngus@acme.test,user\nperson-0001@acme.test,user\n');
+    await page.getByRole('button', { name: 'Import' }).click();
+    await page.getByText('Nobody was added: 1 row needs fixing.').waitFor();
+    expect(await page.getByTestId('import-result').textContent()).toContain(
+      'Line 3: person-0001@acme.test is already a user of this account',
+    );
+    await upload('email,role,username\ngus@acme.test,user,gus\nhal@acme.test,helpdesk,\n');
+    await page.getByRole('button', { name: 'Import' }).click();
+    await page.getByText('2 users added, invitations on their way.').waitFor();
+    await page.goto('/admin/users');
+    await settle('Users 1–50 of 504');
+  });
 });

@@ -58,8 +58,10 @@ describe('bulk import of users from CSV', () => {
     expect(text.stderr).toContain('line 5: REQUEST_INVALID: ann@acme.test is also on line 2');
     expect(text.stderr).toContain('line 6: USER_EMAIL_TAKEN');
     const json = await runCli(['user', 'import', bad, '--account', 'acme', '--json'], { env });
-    const report = JSON.parse(json.stderr.trim()) as { rows: Array<{ line: number; code: string }> };
-    expect(report.rows.map((r) => r.line)).toEqual([3, 4, 5, 6]);
+    const report = JSON.parse(json.stderr.trim()) as {
+      error: { rows: Array<{ line: number; code: string }> };
+    };
+    expect(report.error.rows.map((r) => r.line)).toEqual([3, 4, 5, 6]);
     expect(await listed()).toHaveLength(1);
   });
 
@@ -106,7 +108,7 @@ describe('POST /v1/users/import', () => {
     const refused = await http({ method: 'POST', url: '/v1/users/import', body: { csv }, token });
     expect(refused.status, JSON.stringify(refused.body)).toBe(422);
     expect(refused.body.error.code).toBe('USER_IMPORT_INVALID');
-    expect(refused.body.rows).toEqual([
+    expect(refused.body.error.rows).toEqual([
       { line: 3, code: 'GUARDRAIL_DENIED', message: 'you may not create a user with the role owner' },
     ]);
     const account = (await inst.store.accounts.findByName('acme'))!;

@@ -1,4 +1,4 @@
-import { get, post, seg } from '../api.js';
+import { ApiError, get, post, seg } from '../api.js';
 import { busy, h, statusLine } from '../dom.js';
 import { describeError } from '../messages.js';
 import type { PageContext } from '../router.js';
@@ -117,7 +117,7 @@ export async function render(ctx: PageContext): Promise<void> {
   });
   for (const control of [role, status, factors]) control.addEventListener('change', submit);
 
-  ctx.main.append(h('h1', {}, 'Users'), adminNav('/admin/users'), createForm(), form);
+  ctx.main.append(h('h1', {}, 'Users'), adminNav('/admin/users'), createForm(), importForm(), form);
 
   const params = new URLSearchParams({
     sort: state.sort,
@@ -293,4 +293,94 @@ function createForm(): HTMLElement {
     });
   });
   return h('details', { class: 'panel' }, h('summary', { id: 'new-user-title' }, 'Add a user'), form);
+}
+
+/**
+ * Import users from a CSV file (header row naming email and role, optional username): all or
+ * nothing. A file with bad rows creates nobody and every bad row is listed with its line.
+ */
+function importForm(): HTMLElement {
+  const file = h('input', {
+    type: 'file',
+    name: 'csv',
+    id: 'import-file',
+    accept: '.csv,text/csv',
+    required: true,
+  });
+  const invite = h('input', { type: 'checkbox', name: 'invite', id: 'import-invite', checked: true });
+  const status = statusLine();
+  const result = h('div', { 'aria-live': 'polite', 'data-testid': 'import-result' });
+  const form = h(
+    'form',
+    { 'aria-labelledby': 'import-title' },
+    h(
+      'div',
+      { class: 'field' },
+      h('label', { for: file.id }, 'CSV file'),
+      file,
+      h(
+        'p',
+        { class: 'hint' },
+        'First row: the column names email and role (and username if you like). One user per row. Nobody is added unless every row is right.',
+      ),
+    ),
+    h(
+      'div',
+      { class: 'field choice' },
+      invite,
+      h('label', { for: invite.id }, 'E-mail each of them an invitation'),
+    ),
+    h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Import')),
+    status.el,
+    result,
+  );
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    status.clear();
+    result.replaceChildren();
+    const chosen = file.files?.[0];
+    if (chosen === undefined) return;
+    void busy(form, async () => {
+      try {
+        const csv = await chosen.text();
+        const { users } = await post<{ users: Array<{ user: User; invited: boolean }> }>('/v1/users/import', {
+          csv,
+          invite: invite.checked,
+        });
+        result.replaceChildren(
+          h(
+            'div',
+            { class: 'status success' },
+            h(
+              'p',
+              {},
+              `${users.length} user${users.length === 1 ? '' : 's'} added${invite.checked ? ', invitations on their way' : ''}.`,
+            ),
+            h('ul', {}, ...users.map((u) => h('li', {}, u.user.email))),
+          ),
+        );
+      } catch (err) {
+        const rows =
+          err instanceof ApiError
+            ? (err.details.rows as Array<{ line: number; message: string }> | undefined)
+            : undefined;
+        if (rows === undefined) {
+          status.error(describeError(err));
+          return;
+        }
+        status.error(
+          `Nobody was added: ${rows.length} row${rows.length === 1 ? ' needs' : 's need'} fixing.`,
+        );
+        result.replaceChildren(
+          h('ul', { class: 'problems' }, ...rows.map((r) => h('li', {}, `Line ${r.line}: ${r.message}`))),
+        );
+      }
+    });
+  });
+  return h(
+    'details',
+    { class: 'panel' },
+    h('summary', { id: 'import-title' }, 'Import users from a CSV file'),
+    form,
+  );
 }

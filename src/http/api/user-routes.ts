@@ -164,7 +164,7 @@ export function registerUserRoutes(server: FastifyInstance, app: App, setupLink:
         summary: 'Create users from a CSV file, all or nothing; a refusal reports every bad row',
         description:
           'The CSV has a header row naming `email` and `role` (optional `username`). With any bad row nothing ' +
-          'is created and the answer is 422 `USER_IMPORT_INVALID` with `rows` (line, code, message).',
+          'is created and the answer is 422 `USER_IMPORT_INVALID` with `error.rows` (line, code, message).',
         tags: ['users'],
         body: Type.Object(
           { csv: Type.String({ minLength: 1, maxLength: 60_000 }), invite: Type.Optional(Type.Boolean()) },
@@ -176,10 +176,14 @@ export function registerUserRoutes(server: FastifyInstance, app: App, setupLink:
           }),
           403: ErrorBody,
           422: Type.Object({
-            error: Type.Object({ code: Type.String(), message: Type.String(), requestId: Type.String() }),
-            rows: Type.Array(
-              Type.Object({ line: Type.Integer(), code: Type.String(), message: Type.String() }),
-            ),
+            error: Type.Object({
+              code: Type.String(),
+              message: Type.String(),
+              requestId: Type.String(),
+              rows: Type.Array(
+                Type.Object({ line: Type.Integer(), code: Type.String(), message: Type.String() }),
+              ),
+            }),
           }),
         },
       },
@@ -199,8 +203,8 @@ export function registerUserRoutes(server: FastifyInstance, app: App, setupLink:
             code: 'USER_IMPORT_INVALID',
             message: `${result.problems.length} row(s) of the file are not valid; nothing was created`,
             requestId: request.id,
+            rows: result.problems,
           },
-          rows: result.problems,
         });
       }
       return reply.status(201).send({
