@@ -17,6 +17,7 @@ import { authorize, stepUpMaxAgeMs } from './authorize.js';
 import type { Actor, RequestContext } from './context.js';
 import { newId, writeAudit, type AppDeps } from './deps.js';
 import { requireUser } from './users.js';
+import { findManagedPolicyByArn } from './aws/managed-policies.js';
 
 /** Most policies (inline or attached) one user, group or account holds (AWS: 10 managed per identity). */
 export const MAX_POLICIES_PER_HOLDER = 10;
@@ -355,12 +356,8 @@ async function attachment(
   const name = policyNameFromArn(input.accountId, input.policyArn);
   if (name === null) throw new HoldfastError('POLICY_NOT_FOUND', 'not a managed policy ARN of this account');
   await deps.store.transaction(async (tx) => {
-    const policy = await tx.policies.find({
-      accountId: input.accountId,
-      scope: 'managed',
-      ownerId: null,
-      name,
-    });
+    // By the whole ARN: a managed policy at a path (`policy/team/NAME`) is not `policy/NAME`.
+    const policy = await findManagedPolicyByArn(tx, input.accountId, input.policyArn);
     if (policy === null) throw new HoldfastError('POLICY_NOT_FOUND');
     if (input.attach) {
       const held = await tx.policies.attachedTo(input.subjectId);

@@ -242,6 +242,13 @@ describe.each(DATABASE_KINDS)('IAM users through the JS SDK [$name]', ({ name })
     await w.admin.iam.send(
       new AttachUserPolicyCommand({ UserName: 'deploy-bot', PolicyArn: pathed.Policy!.Arn! }),
     );
+    // The ARN names the path: the same name at another path is no policy.
+    const wrongPath = `arn:aws:iam::${w.accountId}:policy/Pathed`;
+    expect(
+      await sdkError(
+        w.admin.iam.send(new AttachUserPolicyCommand({ UserName: 'deploy-bot', PolicyArn: wrongPath })),
+      ),
+    ).toEqual({ code: 'NoSuchEntity', message: `Policy ${wrongPath} does not exist or is not attachable.` });
     const attached = await w.admin.iam.send(new ListAttachedUserPoliciesCommand({ UserName: 'deploy-bot' }));
     expect(attached.AttachedPolicies).toEqual([{ PolicyName: 'Pathed', PolicyArn: pathed.Policy!.Arn! }]);
     const other = await w.admin.iam.send(
