@@ -1,12 +1,14 @@
 /**
  * kill -9 under load (docs/operations.md, "Crashes"), on SQLite and PostgreSQL, against
  * `holdfast serve --workers 2`: clients keep signing users in and enrolling and enabling TOTP
- * factors, recording every acknowledged answer; at a random moment every process (the primary
- * and both workers) gets SIGKILL, the server is started again and the load goes on; three times.
- * Afterwards every acknowledged change is there (each acknowledged session still signs its
- * requests in, each acknowledged factor is enabled), nothing unacknowledged is half-applied
- * (a factor is enabled exactly when its `factor.enable` record exists; on SQLite the file passes
- * `PRAGMA integrity_check`), and `audit verify` passes with its signed checkpoints.
+ * factors, and the owner keeps creating managed policies, recording every acknowledged answer;
+ * at a random moment every process (the primary and both workers) gets SIGKILL, the server is
+ * started again and the load goes on; three times. Afterwards every acknowledged change is
+ * there (each acknowledged session still signs its requests in, each acknowledged factor is
+ * enabled, each acknowledged policy exists), nothing unacknowledged is half-applied (a factor is
+ * enabled exactly when its `factor.enable` record exists, a policy exists exactly when its
+ * `policy.put` record does; on SQLite the file passes `PRAGMA integrity_check`), and
+ * `audit verify` passes with its signed checkpoints.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,7 +18,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
 import { openInstallation } from '../../src/installation.js';
 import { DATABASE_KINDS, freshDatabase } from '../helpers/databases.js';
-import { createUserWithPassword } from '../helpers/installation.js';
+import { createUserWithPassword, mfaSessionToken } from '../helpers/installation.js';
 import { PASSWORD, STEP_MS, fetchHttp, stepOf, totpAt, type Http } from '../helpers/mfa.js';
 import {
   assertCliBuilt,
@@ -75,6 +77,8 @@ interface Ledger {
   sessions: Array<{ login: string; token: string }>;
   /** Acknowledged factor enables: user, the token that did it, factor id. */
   enabled: Array<{ login: string; token: string; factorId: string }>;
+  /** Acknowledged managed-policy creations (the owner's MFA session). */
+  policies: string[];
   /** Requests that got no answer (the kill) or a 5xx: their outcome is unknown. */
   unanswered: number;
 }
@@ -147,9 +151,35 @@ describe.each(DATABASE_KINDS)('kill -9 under load, serve --workers 2 [$name]', (
         });
         logins.push(login);
       }
+      // The owner's MFA session (administration needs MFA, guardrail G2) changes policies.
+      const ownerToken = await mfaSessionToken(inst, { accountName: 'acme', login: 'owner@acme.test' });
       await inst.close();
 
-      const ledger: Ledger = { sessions: [], enabled: [], unanswered: 0 };
+      const ledger: Ledger = { sessions: [], enabled: [], policies: [], unanswered: 0 };
+      let policySeq = 0;
+      const document = JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Action: 'iam:GetUser', Resource: '*' }],
+      });
+      const policyWriter = async (http: Http, running: () => boolean) => {
+        while (running()) {
+          const policyName = `Crash${++policySeq}`;
+          try {
+            const res = await http({
+              method: 'POST',
+              url: '/v1/policies',
+              body: { name: policyName, document },
+              token: ownerToken,
+            });
+            if (res.status === 201) ledger.policies.push(policyName);
+            else if (res.status >= 500) ledger.unanswered++;
+          } catch {
+            // The server is gone (the kill): count it, and do not spin while it is down.
+            ledger.unanswered++;
+            await new Promise((r) => setTimeout(r, 50));
+          }
+        }
+      };
       const queue = [...logins];
       let killed = 0;
       const args = ['--db', fresh.url, '--data-dir', fresh.dataDir, '--workers', '2'];
@@ -157,9 +187,12 @@ describe.each(DATABASE_KINDS)('kill -9 under load, serve --workers 2 [$name]', (
         const serve = await startServe(args, { env, timeoutMs: 60_000 });
         const http = fetchHttp(serve.url);
         let running = true;
-        const clients = Array.from({ length: CLIENTS }, async () => {
-          while (running && queue.length > 0) await journey(http, queue.shift()!, ledger);
-        });
+        const clients = [
+          ...Array.from({ length: CLIENTS }, async () => {
+            while (running && queue.length > 0) await journey(http, queue.shift()!, ledger);
+          }),
+          policyWriter(http, () => running),
+        ];
         // A random moment in the load: 0 to 1.5 s after the round's first acknowledged enable
         // (this machine is slow and shared: wait for the load to be writing first).
         const enabledBefore = ledger.enabled.length;
@@ -189,6 +222,10 @@ describe.each(DATABASE_KINDS)('kill -9 under load, serve --workers 2 [$name]', (
         );
         expect(factor?.status, `factor of ${login}`).toBe('enabled');
       }
+      for (const policyName of ledger.policies) {
+        const res = await http({ method: 'GET', url: `/v1/policies/${policyName}`, token: ownerToken });
+        expect(res.status, `policy ${policyName}`).toBe(200);
+      }
       await serve.stop();
 
       // Nothing half-applied: a factor is enabled exactly when its enable record exists.
@@ -212,11 +249,20 @@ describe.each(DATABASE_KINDS)('kill -9 under load, serve --workers 2 [$name]', (
       const enabledFactors = (await q("select id from factors where status = 'enabled'"))
         .map((r) => r.id)
         .sort();
-      const enableRecords = (await q("select target from audit_log where action = 'factor.enable'"))
+      const enableRecords = (
+        await q("select target from audit_log where action = 'factor.enable' and outcome = 'success'")
+      )
         .map((r) => r.target)
         .sort();
       expect(enabledFactors).toEqual(enableRecords);
       for (const { factorId } of ledger.enabled) expect(enabledFactors).toContain(factorId);
+      // A managed policy exists exactly when its creation record does.
+      const policyRows = await q("select name from policies where scope = 'managed' and name like 'Crash%'");
+      const policyRecords = await q(
+        "select target from audit_log where action = 'policy.put' and outcome = 'success' and target like '%Crash%'",
+      );
+      expect(policyRows.length).toBe(policyRecords.length);
+      expect(policyRows.length).toBeGreaterThanOrEqual(ledger.policies.length);
       if (name === 'sqlite') {
         expect(await q('pragma integrity_check')).toEqual([{ integrity_check: 'ok' }]);
       }
@@ -231,7 +277,8 @@ describe.each(DATABASE_KINDS)('kill -9 under load, serve --workers 2 [$name]', (
       expect(report.checkpoints.total).toBeGreaterThan(0);
       console.log(
         `[${name}] kill -9: ${ROUNDS} rounds, ${killed} processes killed; acknowledged: ${ledger.sessions.length} sign-ins, ` +
-          `${ledger.enabled.length} factor enables, all present; ${ledger.unanswered} requests unanswered; lost: 0`,
+          `${ledger.enabled.length} factor enables, ${ledger.policies.length} policy creations, all present; ` +
+          `${ledger.unanswered} requests unanswered; lost: 0`,
       );
     } finally {
       await killAllChildren();
