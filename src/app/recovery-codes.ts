@@ -53,7 +53,11 @@ export async function regenerateRecoveryCodes(
     input.ctx,
   );
   const maxAgeMs = stepUpMaxAgeMs(deps, await deps.store.accounts.findById(principal.accountId));
-  const issuedWith = issuingFactor(input.actor) ?? justEnrolled(input.actor, deps.clock.now(), maxAgeMs);
+  const issuedWith =
+    issuingFactor(input.actor) ??
+    ((await deps.store.recoveryCodes.countRemaining(principal.id)) === 0
+      ? justEnrolled(input.actor, deps.clock.now(), maxAgeMs)
+      : null);
   if (issuedWith === null) {
     // A principal that has a factor is asked to step up with it (the console and CLI then retry);
     // one without a factor, or a long-term key, cannot get codes at all.
@@ -127,7 +131,8 @@ function issuingFactor(actor: Actor & { kind: 'principal' }): string | null {
 /**
  * The first factor this password session enrolled and proved, within the step-up age, while the
  * session has no MFA of its own: the moment right after enrolment, when the person still holds
- * the factor they just proved and is asked to print their recovery codes.
+ * the factor they just proved and is asked to print their first recovery codes (the caller asks
+ * only while no code is left: replacing a set always needs a step-up).
  */
 function justEnrolled(actor: Actor & { kind: 'principal' }, now: number, maxAgeMs: number): string | null {
   const enrolled = actor.session.auth.enrolled;

@@ -658,6 +658,8 @@ describe.each(DATABASE_KINDS)('second factors over HTTP [$name]', ({ name }) => 
       // It is no MFA session: adding a second factor or replacing the set still needs a step-up.
       expect((await call.session(user.token)).body.session.mfa).toBeNull();
       expectError(await api.enrolTOTP(user.token, 'second'), 403, 'MFA_STEP_UP_REQUIRED');
+      expectError(await call.regenerate(user.token), 403, 'MFA_STEP_UP_REQUIRED');
+      expect((await call.recoveryStatus(user.token)).body).toEqual({ remaining: 10 });
       const [issued] = await auditFor('recovery_code.regenerate', user.id);
       expect(issued).toMatchObject({ outcome: 'success', details: { issuedWithFactor: factor.id } });
     });
