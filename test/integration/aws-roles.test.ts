@@ -504,6 +504,37 @@ describe.each(DATABASE_KINDS)('IAM roles and STS with the AWS SDK [$name]', ({ n
     expect((await errorOf(iam(capped).send(new ListRolesCommand({})))).name).toBe('AccessDenied');
   });
 
+  it('a trust policy asking for sts:ExternalId admits only the call that gives it', async () => {
+    const roleArn = `arn:aws:iam::${accountId}:role/partner`;
+    await iam(admin).send(
+      new CreateRoleCommand({
+        RoleName: 'partner',
+        AssumeRolePolicyDocument: trust({
+          Effect: 'Allow',
+          Principal: { AWS: opsArn() },
+          Action: 'sts:AssumeRole',
+          Condition: { StringEquals: { 'sts:ExternalId': 'partner-7' } },
+        }),
+      }),
+    );
+    for (const externalId of [undefined, 'partner-8']) {
+      const refused = await errorOf(
+        sts(raw).send(
+          new AssumeRoleCommand({
+            RoleArn: roleArn,
+            RoleSessionName: 'partner',
+            ...(externalId === undefined ? {} : { ExternalId: externalId }),
+          }),
+        ),
+      );
+      expect(refused.name).toBe('AccessDenied');
+    }
+    const assumed = await sts(raw).send(
+      new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: 'partner', ExternalId: 'partner-7' }),
+    );
+    expect(assumed.AssumedRoleUser!.Arn).toBe(`arn:aws:sts::${accountId}:assumed-role/partner/partner`);
+  });
+
   it('a trust policy naming only a service is stored and returned but never assumable', async () => {
     const document = trust({
       Effect: 'Allow',

@@ -222,7 +222,13 @@ function actingWith(caller: AwsCaller, mfa: CredentialMfa | null): Actor & { kin
 /** True when the role's trust policy allows the caller with these MFA facts. */
 function trustAllows(
   deps: AppDeps,
-  input: { caller: AwsCaller; role: AwsRole; mfa: CredentialMfa | null; ctx: RequestContext },
+  input: {
+    caller: AwsCaller;
+    role: AwsRole;
+    mfa: CredentialMfa | null;
+    ctx: RequestContext;
+    externalId?: string;
+  },
 ): boolean {
   const { caller, role, mfa } = input;
   const trustCaller: TrustCaller = { accountId: role.accountId, arns: callerArns(caller) };
@@ -249,6 +255,8 @@ function trustAllows(
         : { authenticatedAtMs: mfa.at, assurance, factorKind: mfa.kind, phishingResistant: false },
     sourceIp: input.ctx.sourceIp ?? undefined,
     ...(caller.temporary !== null ? { tokenIssuedAtMs: caller.temporary.createdAt } : {}),
+    // sts:ExternalId, for trust policies that ask a third party for it (AWS IAM User Guide).
+    ...(input.externalId === undefined ? {} : { extraKeys: { 'sts:ExternalId': input.externalId } }),
   });
   const result = evaluate({
     identityPolicies: statements.map((s) => s.compiled),
@@ -267,7 +275,13 @@ function trustAllows(
 async function assumeRefusal(
   deps: AppDeps,
   tx: Repositories,
-  input: { caller: AwsCaller; role: AwsRole; mfa: CredentialMfa | null; ctx: RequestContext },
+  input: {
+    caller: AwsCaller;
+    role: AwsRole;
+    mfa: CredentialMfa | null;
+    ctx: RequestContext;
+    externalId?: string;
+  },
 ): Promise<string | null> {
   if (!trustAllows(deps, input)) return 'trust-policy';
   const arns = callerArns(input.caller);
@@ -403,6 +417,8 @@ export async function assumeRole(
     policy?: string;
     /** Managed policies used as session policies too (AssumeRole `PolicyArns`). */
     policyArns?: readonly string[];
+    /** `sts:ExternalId` for the trust policy's conditions. */
+    externalId?: string;
   },
 ): Promise<AssumedRole> {
   const { caller } = input;
@@ -426,7 +442,13 @@ export async function assumeRole(
     const refusal =
       role === null
         ? 'unknown-role'
-        : await assumeRefusal(deps, uow.tx, { caller, role, mfa, ctx: input.ctx });
+        : await assumeRefusal(deps, uow.tx, {
+            caller,
+            role,
+            mfa,
+            ctx: input.ctx,
+            ...(input.externalId === undefined ? {} : { externalId: input.externalId }),
+          });
     if (role === null || refusal !== null) {
       return refuseAssume(deps, uow, {
         caller,

@@ -79,7 +79,13 @@ export const STS_OPERATIONS: Readonly<Record<string, AwsOperation>> = {
           return m.arn;
         },
       );
-      for (const unsupported of ['Tags.member.1.Key', 'ExternalId', 'SourceIdentity']) {
+      const externalId = readString(c.params, 'ExternalId', {
+        minLength: 2,
+        maxLength: 1224,
+        pattern: /^[\w+=,.@:/-]*$/,
+        patternText: '[\\w+=,.@:\\/-]*',
+      });
+      for (const unsupported of ['Tags.member.1.Key', 'SourceIdentity']) {
         if (c.params.has(unsupported)) {
           // Refused rather than ignored: a caller asking for narrower credentials must not get broader ones.
           throw new AwsError(
@@ -96,6 +102,7 @@ export const STS_OPERATIONS: Readonly<Record<string, AwsOperation>> = {
         ...(durationSeconds === undefined ? {} : { durationSeconds }),
         ...(policy === undefined ? {} : { policy }),
         ...(policyArns.length === 0 ? {} : { policyArns }),
+        ...(externalId === undefined ? {} : { externalId }),
         ...readMfa(c),
       });
       return {
