@@ -170,4 +170,14 @@ describe.each(DATABASE_KINDS)('OpenID Connect clients in the API on $name', ({ n
     expect(await app.findOidcRecord({ model: 'RefreshToken', id: 'rt1' })).toBeUndefined();
     expect(await app.findOidcRecord({ model: 'Grant', id: 'g2' })).toBeDefined();
   });
+  it('servers starting at once make one signing key, not one each', async () => {
+    const ctx = { requestId: 'test', sourceIp: null, userAgent: 'test' };
+    let made = 0;
+    const generate = async () => {
+      made++;
+      return { kty: 'RSA', kid: `k${made}`, n: 'n', e: 'AQAB', d: 'd' };
+    };
+    await Promise.all([1, 2, 3].map(() => inst.app.ensureOidcSigningKey({ ctx, generate })));
+    expect(await inst.store.oidc.listSigningKeys()).toHaveLength(1);
+  });
 });

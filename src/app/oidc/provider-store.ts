@@ -179,6 +179,9 @@ export async function ensureOidcSigningKey(
   if (liveKeys(deps, await deps.store.oidc.listSigningKeys()).some((k) => k.retiresAt === null)) return;
   const key = sealKey(deps, await input.generate());
   await deps.store.transaction(async (tx) => {
+    // Several servers (or workers) may start serving at once: the sealed tables' lock makes the
+    // second wait for the first's key instead of adding its own (each would publish only its own).
+    await tx.sealedValues.lockForRotation();
     if ((await tx.oidc.listSigningKeys()).some((k) => k.retiresAt === null)) return;
     await tx.oidc.insertSigningKey(key);
     await writeAudit(deps, tx, {
@@ -211,6 +214,7 @@ export async function rotateOidcSigningKey(
     input.ctx,
     { action: ACTIONS.RotateOidcKeys, resource: { accountId: '*' } },
     async (uow) => {
+      await uow.tx.sealedValues.lockForRotation();
       await uow.tx.oidc.insertSigningKey(key);
       await uow.tx.oidc.supersedeSigningKeys({ exceptId: key.id, retiresAt, now });
       uow.record({
