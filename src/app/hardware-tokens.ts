@@ -6,6 +6,7 @@ import type { OTPDigits } from '../core/factors/otp/hotp.js';
 import type { PSKCToken } from '../core/factors/pskc/parse-pskc.js';
 import { resolveFactorDriver } from '../core/factors/registry.js';
 import { StorageConflict, type Repositories } from '../core/ports.js';
+import type { Principal } from '../core/principals/types.js';
 import { ACTIONS } from './actions.js';
 import { authorize } from './authorize.js';
 import type { Actor, RequestContext } from './context.js';
@@ -369,6 +370,48 @@ function defaultTokenName(serial: string): string {
 }
 
 /**
+ * The pending, admin-provisioned factor of an assigned token: the token's seed resealed under
+ * the new factor's id (the plaintext wiped at once), no creating session and no expiry.
+ */
+function newAssignedFactor(
+  deps: AppDeps,
+  input: { token: HardwareToken; target: Principal; name: string; now: number },
+): Factor {
+  const { token, target, now } = input;
+  const factorId = newId(deps, 'mfa_');
+  const seed = deps.secretBox.open(token.secretSealed, hardwareTokenSecretContext(token.id));
+  let secretSealed: string;
+  try {
+    secretSealed = deps.secretBox.seal(seed, factorSecretContext(factorId));
+  } finally {
+    seed.fill(0);
+  }
+  return {
+    id: factorId,
+    accountId: token.accountId,
+    principalId: target.id,
+    kind: 'hardware_token',
+    name: input.name,
+    status: 'pending',
+    assurance: resolveFactorDriver('hardware_token').assurance({ adminProvisioned: true }),
+    adminProvisioned: true,
+    hardwareTokenId: token.id,
+    secretSealed,
+    params: token.params,
+    lastCounter: null,
+    driftSteps: 0,
+    failedAttempts: 0,
+    createdAt: now,
+    enabledAt: null,
+    lastUsedAt: null,
+    // Admin-assigned: no creating session, no expiry (enableFactor accepts the user or an admin).
+    pendingSessionId: null,
+    pendingExpiresAt: null,
+    pendingAttempts: 0,
+  };
+}
+
+/**
  * Assigns an unassigned token to a user: a pending, admin-provisioned factor that the user
  * (in their own session) or an admin holding the token enables with two consecutive codes.
  * It does not expire, and its user can neither remove nor replace it (MISSION.md failure 5).
@@ -399,38 +442,9 @@ export async function assignHardwareToken(
   const token = await requireToken(deps, accountId, input.serial);
   if (token.state !== 'unassigned') throw new HoldfastError('HARDWARE_TOKEN_UNAVAILABLE');
 
-  const factorId = newId(deps, 'mfa_');
-  const seed = deps.secretBox.open(token.secretSealed, hardwareTokenSecretContext(token.id));
-  let secretSealed: string;
-  try {
-    secretSealed = deps.secretBox.seal(seed, factorSecretContext(factorId));
-  } finally {
-    seed.fill(0);
-  }
   const now = deps.clock.now();
-  const factor: Factor = {
-    id: factorId,
-    accountId,
-    principalId: target.id,
-    kind: 'hardware_token',
-    name,
-    status: 'pending',
-    assurance: resolveFactorDriver('hardware_token').assurance({ adminProvisioned: true }),
-    adminProvisioned: true,
-    hardwareTokenId: token.id,
-    secretSealed,
-    params: token.params,
-    lastCounter: null,
-    driftSteps: 0,
-    failedAttempts: 0,
-    createdAt: now,
-    enabledAt: null,
-    lastUsedAt: null,
-    // Admin-assigned: no creating session, no expiry (enableFactor accepts the user or an admin).
-    pendingSessionId: null,
-    pendingExpiresAt: null,
-    pendingAttempts: 0,
-  };
+  const factor = newAssignedFactor(deps, { token, target, name, now });
+  const factorId = factor.id;
   const assigned: HardwareToken = {
     ...token,
     state: 'assigned',
