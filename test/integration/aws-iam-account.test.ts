@@ -229,7 +229,7 @@ describe.each(DATABASE_KINDS)('IAM account records through the JS SDK [$name]', 
       'ServerCertificatesQuota',
       'GlobalEndpointTokenVersion',
     ])
-      expect(summary[key], key).toBeTypeOf('number');
+      expect((summary as Record<string, number | undefined>)[key], key).toBeTypeOf('number');
     // The administrator's and the user's authenticator apps were enrolled in the console, not
     // through IAM: both count, as devices and as devices in use.
     expect(summary.MFADevicesInUse).toBe(2);
