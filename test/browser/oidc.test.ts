@@ -270,4 +270,16 @@ clientSuite('OpenID Connect sign-in in Chromium', () => {
     expect(await inst.store.oidc.findClient(id)).toBeNull();
     expect(problems).toEqual([]);
   });
+  it('the user sees the application on their security page and revokes its consent', async () => {
+    await ensureConsoleBuilt();
+    await page.goto(`${origin}/security`);
+    const section = page.locator('section', { has: page.getByRole('heading', { name: 'Applications' }) });
+    await section.getByText('Team wiki').waitFor();
+    await section.getByRole('button', { name: 'Revoke' }).click();
+    await section.getByText('Team wiki can no longer sign you in without asking.').waitFor();
+    const acme = (await inst.store.accounts.findByName('acme'))!;
+    const owner = (await inst.store.principals.findByLogin(acme.id, 'owner@acme.test'))!;
+    expect(await inst.store.oidc.listConsents(owner.id)).toEqual([]);
+    expect(problems).toEqual([]);
+  });
 });

@@ -5,6 +5,7 @@ import { describeError } from '../messages.js';
 import { recoveryCodesBlock } from '../recovery-codes.js';
 import type { PageContext } from '../router.js';
 import { currentSession } from '../session.js';
+import { consentSection } from './oidc-consents.js';
 import type { Factor, Session } from '../types.js';
 
 /** My security: factors (rename, remove, enable assigned tokens), recovery codes, sessions, password. */
@@ -14,6 +15,7 @@ export async function render(ctx: PageContext): Promise<void> {
   const sessions = h('section', { 'aria-labelledby': 'sessions-title' });
   const password = h('section', { 'aria-labelledby': 'password-title' });
   const events = h('section', { 'aria-labelledby': 'events-title' });
+  const applications = h('section', { 'aria-labelledby': 'applications-title' });
   const used = ctx.query.get('recoveryUsed');
   append(ctx.main, [
     h('h1', {}, 'My security'),
@@ -27,11 +29,17 @@ export async function render(ctx: PageContext): Promise<void> {
     factors,
     recovery,
     sessions,
+    applications,
     events,
     password,
   ]);
   passwordSection(password);
-  await Promise.all([factorSection(factors, recovery), sessionSection(sessions), eventSection(events)]);
+  await Promise.all([
+    factorSection(factors, recovery),
+    sessionSection(sessions),
+    consentSection(applications),
+    eventSection(events),
+  ]);
 }
 
 async function factorSection(section: HTMLElement, recovery: HTMLElement, message?: string): Promise<void> {
