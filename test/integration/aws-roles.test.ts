@@ -23,6 +23,7 @@ import {
   DetachRolePolicyCommand,
   EnableMFADeviceCommand,
   GetRoleCommand,
+  GetUserCommand,
   GetRolePolicyCommand,
   IAMClient,
   ListEntitiesForPolicyCommand,
@@ -533,6 +534,33 @@ describe.each(DATABASE_KINDS)('IAM roles and STS with the AWS SDK [$name]', ({ n
       new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: 'partner', ExternalId: 'partner-7' }),
     );
     expect(assumed.AssumedRoleUser!.Arn).toBe(`arn:aws:sts::${accountId}:assumed-role/partner/partner`);
+  });
+
+  it('guardrail G6: a role session never acts on users, whatever its policies allow', async () => {
+    await iam(admin).send(
+      new CreateRoleCommand({
+        RoleName: 'superuser',
+        AssumeRolePolicyDocument: trust({
+          Effect: 'Allow',
+          Principal: { AWS: opsArn() },
+          Action: 'sts:AssumeRole',
+        }),
+      }),
+    );
+    await iam(admin).send(
+      new PutRolePolicyCommand({
+        RoleName: 'superuser',
+        PolicyName: 'all',
+        PolicyDocument: allow(['iam:*']),
+      }),
+    );
+    const session = await assume(raw, { roleArn: `arn:aws:iam::${accountId}:role/superuser`, session: 'su' });
+    expect((await iam(session).send(new GetRoleCommand({ RoleName: 'superuser' }))).Role!.RoleName).toBe(
+      'superuser',
+    );
+    const refused = await errorOf(iam(session).send(new GetUserCommand({ UserName: 'ops' })));
+    expect(refused.name).toBe('AccessDenied');
+    expect(refused.message).toContain('guardrail G6');
   });
 
   it('a trust policy naming only a service is stored and returned but never assumable', async () => {
