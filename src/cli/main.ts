@@ -12,6 +12,7 @@ import { userArn } from '../core/policy/arn.js';
 import { migrateInstallationDatabase, rotateMasterKey } from '../installation.js';
 import { ctx, operator, run, setupUrl, withDatabaseOptions, type CommonFlags } from './common.js';
 import { registerUserImport } from './user-import.js';
+import { registerAccessKeyCommands } from './access-key-commands.js';
 import { registerBackupCommands } from './backup-commands.js';
 import { registerAuditRetentionCommands } from './retention-commands.js';
 import { registerFactorCommands } from './factor-commands.js';
@@ -177,6 +178,7 @@ withDatabaseOptions(
       }),
   );
 
+registerAccessKeyCommands(program);
 const user = program.command('user').description('manage users');
 registerUserImport(user);
 withDatabaseOptions(user.command('create').description('create a user; prints a one-time setup link'))

@@ -468,7 +468,9 @@ function proofFor(
   const code = flags.code.replace(/\s+/g, '');
   if (flags.factor === undefined) {
     // One factor: no choice to make. Several: the user picks (never a silent choice).
-    return offered.factors.length === 1 ? { factorId: offered.factors[0]!.id, code } : null;
+    if (offered.factors.length !== 1) return null;
+    refuseCeremonyFactor(offered.factors[0]!, offered);
+    return { factorId: offered.factors[0]!.id, code };
   }
   const factor = matchFactor(offered.factors, flags.factor);
   if (factor === undefined) {
@@ -477,7 +479,27 @@ function proofFor(
       `no enabled factor "${flags.factor}"; offered: ${offered.factors.map((f) => `${f.id} (${f.name})`).join(', ') || 'none'}`,
     );
   }
+  refuseCeremonyFactor(factor, offered);
   return { factorId: factor.id, code };
+}
+
+/**
+ * Passkeys and security keys (WebAuthn) answer a browser ceremony bound to the web origin, not a
+ * typed code: this CLI cannot use them. Said plainly before anything is sent, instead of a code
+ * the server can only refuse (MFA_FAILED).
+ */
+function refuseCeremonyFactor(factor: OfferedFactor, offered: SecondFactorRequired): void {
+  if (factor.kind !== 'webauthn') return;
+  const others = offered.factors.filter((f) => f.kind !== 'webauthn');
+  const ways = [
+    ...(others.length > 0 ? [`another factor (${others.map((f) => `--factor ${f.id}`).join(', ')})`] : []),
+    ...(offered.recoveryCodes ? ['--recovery-code CODE'] : []),
+    'the web console in a browser',
+  ];
+  throw new HoldfastError(
+    'REQUEST_INVALID',
+    `"${factor.name}" is a passkey or security key: this CLI cannot use those (they need a browser). Use ${ways.join(', or ')}`,
+  );
 }
 
 function printSignedIn(answer: SignedIn, json: boolean): void {
@@ -563,7 +585,9 @@ function registerSignIn(me: Command): void {
             );
           } else {
             const lines = first.factors.map(
-              (f) => `  ${f.id}  ${f.kind.padEnd(14)} ${f.name}  (last used ${f.lastUsedAt ?? 'never'})`,
+              (f) =>
+                `  ${f.id}  ${f.kind.padEnd(14)} ${f.name}  (last used ${f.lastUsedAt ?? 'never'})` +
+                (f.kind === 'webauthn' ? '  [passkey: needs a browser, not usable here]' : ''),
             );
             if (first.recoveryCodes) lines.push('  or a recovery code: --recovery-code CODE');
             const why =
