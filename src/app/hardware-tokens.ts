@@ -193,6 +193,62 @@ function manufacturerSummary(tokens: readonly PSKCToken[]): string[] {
     .map(([name, count]) => `${name}: ${count}`);
 }
 
+/** One inventory row of an imported token: its seed sealed under the row's id at once. */
+function inventoryRow(
+  deps: AppDeps,
+  input: { token: PSKCToken; accountId: string; importId: string; now: number },
+): HardwareToken {
+  const { token, now } = input;
+  const id = newId(deps, 'hwt_');
+  return {
+    id,
+    accountId: input.accountId,
+    serial: token.serial,
+    manufacturer: token.manufacturer,
+    model: token.model,
+    params: paramsOf(token),
+    secretSealed: deps.secretBox.seal(token.secret, hardwareTokenSecretContext(id)),
+    state: 'unassigned',
+    principalId: null,
+    factorId: null,
+    importId: input.importId,
+    importedAt: now,
+    updatedAt: now,
+  };
+}
+
+/**
+ * The one failure record of a refused file (a PSKC error or a serial already held), with the key
+ * package index when there is one. An infrastructure failure is the server log's business.
+ */
+async function auditImportRefusal(
+  deps: AppDeps,
+  input: { actor: Actor; ctx: RequestContext; accountId: string; importId: string; err: unknown },
+): Promise<void> {
+  const { err, importId } = input;
+  if (
+    !isHoldfastError(err) ||
+    !(err.code.startsWith('PSKC_') || err.code === 'HARDWARE_TOKEN_SERIAL_TAKEN')
+  ) {
+    return;
+  }
+  const index = err.details?.keyPackageIndex;
+  await deps.store.transaction((tx) =>
+    writeAudit(deps, tx, {
+      actor: input.actor,
+      ctx: input.ctx,
+      fact: {
+        accountId: input.accountId,
+        action: 'hardware_token.import',
+        target: importId,
+        outcome: 'failure',
+        errorCode: err.code,
+        details: { importId, ...(typeof index === 'number' ? { keyPackageIndex: index } : {}) },
+      },
+    }),
+  );
+}
+
 /**
  * Imports hardware OTP tokens from a PSKC file (RFC 6030), plain or encrypted with a pre-shared
  * key (§6.1). All or nothing: a bad key package, a serial the file names twice, or a serial
@@ -241,24 +297,9 @@ export async function importHardwareTokens(
         );
       }
       for (let start = 0; start < total; start += IMPORT_CHUNK) {
-        const rows: HardwareToken[] = tokens.slice(start, start + IMPORT_CHUNK).map((token) => {
-          const id = newId(deps, 'hwt_');
-          return {
-            id,
-            accountId,
-            serial: token.serial,
-            manufacturer: token.manufacturer,
-            model: token.model,
-            params: paramsOf(token),
-            secretSealed: deps.secretBox.seal(token.secret, hardwareTokenSecretContext(id)),
-            state: 'unassigned',
-            principalId: null,
-            factorId: null,
-            importId,
-            importedAt: now,
-            updatedAt: now,
-          };
-        });
+        const rows = tokens
+          .slice(start, start + IMPORT_CHUNK)
+          .map((token) => inventoryRow(deps, { token, accountId, importId, now }));
         await tx.hardwareTokens.insertMany(rows);
         input.onProgress?.(Math.min(start + IMPORT_CHUNK, total), total);
       }
@@ -284,30 +325,7 @@ export async function importHardwareTokens(
       caught instanceof StorageConflict
         ? new HoldfastError('HARDWARE_TOKEN_SERIAL_TAKEN', undefined, { cause: caught })
         : caught;
-    // Only refusals of the file are audited; an infrastructure failure is the server log's business.
-    if (
-      isHoldfastError(err) &&
-      (err.code.startsWith('PSKC_') || err.code === 'HARDWARE_TOKEN_SERIAL_TAKEN')
-    ) {
-      const index = err.details?.keyPackageIndex;
-      await deps.store.transaction((tx) =>
-        writeAudit(deps, tx, {
-          actor: input.actor,
-          ctx: input.ctx,
-          fact: {
-            accountId,
-            action: 'hardware_token.import',
-            target: importId,
-            outcome: 'failure',
-            errorCode: err.code,
-            details: {
-              importId,
-              ...(typeof index === 'number' ? { keyPackageIndex: index } : {}),
-            },
-          },
-        }),
-      );
-    }
+    await auditImportRefusal(deps, { actor: input.actor, ctx: input.ctx, accountId, importId, err });
     throw err;
   } finally {
     for (const token of tokens) token.secret.fill(0);
