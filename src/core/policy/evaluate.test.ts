@@ -1693,7 +1693,7 @@ describe('evaluate: result details', () => {
     expect(capped.implicitDenyReason).toBe('not-allowed-by-account-policy');
   });
 
-  it('is fast enough for the 200,000 cached decisions/s target (10 policies, 50 statements)', () => {
+  it('finds the one statement that allows among 10 policies of 50 conditioned statements', () => {
     const policies = Array.from({ length: 10 }, (_, p) =>
       compile(
         Array.from({ length: 5 }, (_, s) =>
@@ -1704,13 +1704,17 @@ describe('evaluate: result details', () => {
         ),
       ),
     );
-    const context = ctx({ action: 'iam:Action9x4Last' });
-    const n = 20_000;
-    const start = performance.now();
-    for (let i = 0; i < n; i++) evaluate({ identityPolicies: policies, accountPolicies: [], context });
-    const perSecond = n / ((performance.now() - start) / 1000);
-    expect(evaluate({ identityPolicies: policies, accountPolicies: [], context }).decision).toBe('Allow');
-    // Generous floor so a busy CI machine does not flake; the bench measures the real figure.
-    expect(perSecond).toBeGreaterThan(20_000);
+    // The speed of this decision is a bench figure (`npm run bench`, authorization scenario).
+    expect(
+      evaluate({
+        identityPolicies: policies,
+        accountPolicies: [],
+        context: ctx({ action: 'iam:Action9x4Last' }),
+      }).decision,
+    ).toBe('Allow');
+    expect(
+      evaluate({ identityPolicies: policies, accountPolicies: [], context: ctx({ action: 'iam:Action9x5' }) })
+        .decision,
+    ).toBe('ImplicitDeny');
   });
 });
