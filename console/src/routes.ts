@@ -2,10 +2,16 @@ import type { Route } from './router.js';
 
 /**
  * The console's pages. Every path here must also be answered by the server with index.html
- * (CONSOLE_PATHS in src/http/console.ts: `/sign-in`, `/enrol`, `/security`, `/admin`, `/admin/*`).
+ * (CONSOLE_PATHS in src/http/console.ts: `/sign-in`, `/recover/*`, `/enrol`, `/security`, `/admin`, `/admin/*`).
  */
 export const ROUTES: Route[] = [
   { path: '/sign-in', title: 'Sign in', auth: false, load: () => import('./pages/sign-in.js') },
+  {
+    path: '/recover/:what',
+    title: 'Recover access',
+    auth: false,
+    load: () => import('./pages/recover.js'),
+  },
   { path: '/enrol', title: 'Add a factor', auth: true, load: () => import('./pages/enrol.js') },
   { path: '/security', title: 'My security', auth: true, load: () => import('./pages/security.js') },
   {

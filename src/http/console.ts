@@ -11,7 +11,15 @@ import { ACTIONS } from '../app/actions.js';
 export const CONSOLE_DIR = fileURLToPath(new URL('../../dist/console/', import.meta.url));
 
 /** Paths the console's client-side router owns; each answers the console's index.html. */
-export const CONSOLE_PATHS = ['/', '/sign-in', '/enrol', '/security', '/admin', '/admin/*'] as const;
+export const CONSOLE_PATHS = [
+  '/',
+  '/sign-in',
+  '/recover/*',
+  '/enrol',
+  '/security',
+  '/admin',
+  '/admin/*',
+] as const;
 
 /** Where the console's hashed build output is served from (Vite's `assetsDir`). */
 export const CONSOLE_ASSET_PREFIX = '/assets/';

@@ -170,4 +170,32 @@ clientSuite('passkeys at the README address (no public URL configured)', () => {
     expect(credentials).toHaveLength(1);
     expect(problems).toEqual([]);
   });
+  it('offers "Forgot password?" and "Lost your second factor?" on the sign-in page, through the recovery flows', async () => {
+    await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    await page.getByRole('link', { name: 'Forgot password?' }).click();
+    await page.getByRole('heading', { name: 'Forgot your password?' }).waitFor();
+    await page.getByLabel('Account').fill('acme');
+    await page.getByLabel('User name or e-mail').fill('owner@acme.test');
+    await page.getByRole('button', { name: 'E-mail me a reset link' }).click();
+    await page.getByText('a reset link is on its way').waitFor();
+
+    await page.goto('/sign-in');
+    await page.getByRole('link', { name: 'Lost your second factor?' }).click();
+    await page.getByRole('heading', { name: 'Lost your second factor?' }).waitFor();
+    expect(await page.getByText('sign in with your password and choose “Recovery code”').isVisible()).toBe(
+      true,
+    );
+    await page.getByLabel('Account').fill('acme');
+    await page.getByLabel('User name or e-mail').fill('owner@acme.test');
+    await page.getByRole('button', { name: 'Start recovery' }).click();
+    await page.getByTestId('recover-result').getByText('A waiting period follows').waitFor();
+
+    // Both requests reached the recovery flows (mail goes only to a verified address; the audit
+    // log records each request either way).
+    const audit = await runCli(['audit', 'export', '--data-dir', dir], { env });
+    expect(audit.stdout).toContain('"user.password_reset_request"');
+    expect(audit.stdout).toMatch(/"recovery\.start"/);
+    expect(problems).toEqual([]);
+  });
 });

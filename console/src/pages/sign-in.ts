@@ -53,7 +53,18 @@ export function render(ctx: PageContext): void {
     'Sign in with a passkey',
   );
   const passkeyBlock = h('div', { class: 'actions passkey', 'data-slot': 'webauthn' }, passkeyButton);
-  const section = h('section', {}, form, passkeyBlock, status.el);
+  // The ways back in when something is lost: both lead through the existing recovery flows.
+  const help = h(
+    'nav',
+    { class: 'sign-in-help', 'aria-label': 'Trouble signing in' },
+    h(
+      'ul',
+      {},
+      h('li', {}, h('a', { href: '/recover/password', 'data-link': true }, 'Forgot password?')),
+      h('li', {}, h('a', { href: '/recover/second-factor', 'data-link': true }, 'Lost your second factor?')),
+    ),
+  );
+  const section = h('section', {}, form, passkeyBlock, help, status.el);
   ctx.main.append(h('h1', { id: 'sign-in-title' }, 'Sign in'), section);
   if (ctx.query.get('ended') === 'factor-removed') {
     status.info(
