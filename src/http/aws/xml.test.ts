@@ -162,7 +162,11 @@ describe('error table', () => {
       if (type === 'Sender') expect(status, code).toBeLessThan(500);
       else expect(status, code).toBeGreaterThanOrEqual(500);
       if (code.endsWith('Exception'))
-        expect(['RegionDisabledException', 'ExpiredTokenException']).toContain(code);
+        expect([
+          'RegionDisabledException',
+          'ExpiredTokenException',
+          'InvalidAuthorizationMessageException',
+        ]).toContain(code);
     }
   });
 
