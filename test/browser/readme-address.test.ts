@@ -110,6 +110,10 @@ clientSuite('passkeys at the README address (no public URL configured)', () => {
     await page.getByLabel('Repeat it').fill(PASSWORD);
     await page.getByRole('button', { name: 'Set password' }).click();
     await page.getByText('Your password is set').waitFor();
+    // The length the text asks for is the one the field enforces, and the page ends with sign-in.
+    expect(await page.locator('#password').getAttribute('minlength')).toBe('12');
+    expect(await page.locator('#rule').textContent()).toContain('at least 12 characters');
+    expect(await page.getByRole('link', { name: 'sign in', exact: true }).isVisible()).toBe(true);
 
     // API calls and AWS clients are answered where they are: no redirect for them.
     const api = await fetch(`${serve.url}/v1/session`, { headers: { accept: 'application/json' } });

@@ -14,15 +14,17 @@ button{margin-top:1rem;padding:.5rem 1rem;font-size:1rem}:focus{outline:3px soli
 <script src="/assets/setup.js" defer></script>
 </head><body><main>
 <h1>Set your password</h1>
-<p>Choose a password of at least 12 characters. A long phrase is easiest to remember.</p>
+<p id="rule">Choose a password of at least 12 characters (more if your administrator asks for it). A long phrase is easiest to remember.</p>
 <form id="setup">
 <label for="password">New password</label>
-<input id="password" name="password" type="password" autocomplete="new-password" required minlength="8" maxlength="256">
+<input id="password" name="password" type="password" autocomplete="new-password" required minlength="12" maxlength="256" aria-describedby="rule">
 <label for="confirm">Repeat it</label>
 <input id="confirm" name="confirm" type="password" autocomplete="new-password" required>
 <button type="submit">Set password</button>
 </form>
 <p id="status" role="status" aria-live="polite"></p>
+<p id="next" hidden>Next: <a href="/sign-in">sign in</a> with your account name, your user name or e-mail address and this password, then add a second factor.</p>
+<p><a href="/sign-in">Go to sign-in</a></p>
 </main></body></html>`;
 
 /** The setup page's script. */
@@ -39,7 +41,7 @@ document.addEventListener('DOMContentLoaded', () => {
     if (password !== form.confirm.value) { status.textContent = 'The two passwords differ.'; return; }
     status.textContent = 'Saving…';
     const res = await fetch('/v1/setup', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token, password }) });
-    if (res.ok) { form.hidden = true; status.textContent = 'Your password is set. You can now sign in.'; return; }
+    if (res.ok) { form.hidden = true; status.textContent = 'Your password is set. You can now sign in.'; document.getElementById('next').hidden = false; return; }
     const body = await res.json().catch(() => ({}));
     const code = body.error ? body.error.code : 'REQUEST_FAILED';
     const messages = {
