@@ -46,6 +46,7 @@ describe('one action per route (DESIGN.md convention 7)', () => {
         // The web console (src/http/console.ts): its pages and hashed assets.
         'GET /',
         'GET /sign-in',
+        'GET /recover/*',
         'GET /enrol',
         'GET /security',
         'GET /admin',
