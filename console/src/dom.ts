@@ -117,3 +117,20 @@ export async function busy<T>(form: HTMLFormElement | HTMLElement, work: () => P
 export function focusLater(el: HTMLElement): void {
   setTimeout(() => el.focus(), 0);
 }
+
+/**
+ * Gives every body cell of the data tables under `root` a `data-label` from its column header,
+ * so narrow screens can show each row as a labelled list (see styles.css) instead of scrolling
+ * sideways. Cells that carry a label already keep it.
+ */
+export function labelTables(root: ParentNode): void {
+  for (const table of Array.from(root.querySelectorAll('table.data'))) {
+    const headers = Array.from(table.querySelectorAll('thead th')).map((th) => th.textContent?.trim() ?? '');
+    for (const row of Array.from(table.querySelectorAll('tbody tr'))) {
+      Array.from(row.children).forEach((cell, i) => {
+        const label = headers[i];
+        if (label && !cell.hasAttribute('data-label')) cell.setAttribute('data-label', label);
+      });
+    }
+  }
+}

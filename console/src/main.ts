@@ -1,6 +1,6 @@
 import './styles.css';
 import { onSessionLost, post } from './api.js';
-import { h, replaceChildren } from './dom.js';
+import { h, labelTables, replaceChildren } from './dom.js';
 import { describeError } from './messages.js';
 import { focusHeading, interceptLinks, resolve, type PageContext } from './router.js';
 import { ROUTES } from './routes.js';
@@ -8,6 +8,7 @@ import { currentSession, forgetSession, isAdmin, loadSession } from './session.j
 import { installStepUp } from './step-up.js';
 
 const main = document.getElementById('main')!;
+watchTables(main);
 const nav = document.getElementById('nav')!;
 let renderSeq = 0;
 
@@ -106,6 +107,11 @@ async function render(): Promise<void> {
     );
   }
   if (seq === renderSeq) focusHeading(main);
+}
+
+/** Labels the cells of every table a page draws, now and when it redraws parts of itself. */
+function watchTables(main: HTMLElement): void {
+  new MutationObserver(() => labelTables(main)).observe(main, { childList: true, subtree: true });
 }
 
 /** Goes to a console path (History API) and renders it. */

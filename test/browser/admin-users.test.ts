@@ -312,4 +312,29 @@ clientSuite('users administration with 500 users in Chromium', () => {
     await page.goto('/admin/users');
     await settle('Users 1–50 of 504');
   });
+  it('no console page scrolls sideways at 390 px', async () => {
+    await page.setViewportSize({ width: 390, height: 800 });
+    const account = (await inst.store.accounts.findByName('acme'))!;
+    const owner = (await inst.store.principals.findByLogin(account.id, 'owner@acme.test'))!;
+    const wide: string[] = [];
+    for (const path of [
+      '/security',
+      '/enrol',
+      '/admin',
+      '/admin/users',
+      `/admin/users/${owner.id}`,
+      '/admin/insights',
+      '/admin/tokens',
+      '/admin/audit',
+      '/admin/policies',
+    ]) {
+      await page.goto(path);
+      await page.locator('h1').first().waitFor();
+      await page.waitForLoadState('networkidle');
+      const width = (await page.evaluate('document.documentElement.scrollWidth')) as number;
+      if (width > 390) wide.push(`${path}: ${width}px`);
+    }
+    expect(wide).toEqual([]);
+    await page.setViewportSize({ width: 1280, height: 900 });
+  });
 });
