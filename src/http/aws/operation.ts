@@ -32,6 +32,12 @@ export interface OperationOutcome {
 /** One IAM or STS operation: the one catalog action it maps to, and its handler. */
 export interface AwsOperation {
   action: Action;
+  /**
+   * Further catalog actions the operation's use case authorizes (as AWS asks for `iam:TagUser`
+   * when CreateUser carries tags). The router hands `action` and these to the use case, and
+   * `authorize` refuses any other action: the operation's declaration is the one source of truth.
+   */
+  alsoAuthorizes?: readonly Action[];
   handle(c: OperationContext): Promise<OperationOutcome>;
 }
 

@@ -520,7 +520,11 @@ async function handleQuery(app: App, cache: SigningKeyCache, request: FastifyReq
     const outcome: OperationOutcome = await operation.handle({
       app,
       caller,
-      ctx: { ...ctx, call: recorder },
+      ctx: {
+        ...ctx,
+        call: recorder,
+        declaredActions: [operation.action, ...(operation.alsoAuthorizes ?? [])],
+      },
       params: parsed.params,
       accountId: caller.user.accountId,
     });
