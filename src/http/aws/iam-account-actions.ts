@@ -8,7 +8,7 @@ import { ACTIONS } from '../../app/actions.js';
 import type { AuthorizationDetail } from '../../app/aws/account-details.js';
 import type { PasswordPolicyView } from '../../app/aws/iam-account-records.js';
 import { tagList } from './iam-policy-actions.js';
-import { paginate, type AwsOperation, type OperationContext } from './operation.js';
+import { base, paginate, type AwsOperation, type OperationContext } from './operation.js';
 import { invalidParameterValue, readBoolean, readInteger, readString, readStringList } from './query.js';
 import { encodePolicyDocument } from './shapes.js';
 import {
@@ -23,10 +23,6 @@ import {
   xmlTimestamp,
   type XmlChild,
 } from './xml.js';
-
-function base(c: OperationContext) {
-  return { actor: c.caller.actor, ctx: c.ctx, accountId: c.accountId };
-}
 
 function policyElement(v: PasswordPolicyView) {
   const p = v.stored;

@@ -10,6 +10,7 @@ import { MAX_POLICY_TEXT } from '../../core/policy/parse-policy.js';
 import { ASSIGNMENT_STATUSES, type AssignmentStatus } from './shapes.js';
 import * as shapes from './shapes.js';
 import {
+  base,
   paginate,
   readName,
   readPath,
@@ -48,10 +49,6 @@ function codes(c: OperationContext): [string, string] {
     readString(c.params, 'AuthenticationCode1', SIX_DIGITS),
     readString(c.params, 'AuthenticationCode2', SIX_DIGITS),
   ];
-}
-
-function base(c: OperationContext) {
-  return { actor: c.caller.actor, ctx: c.ctx, accountId: c.accountId };
 }
 
 function readPolicyDocument(c: OperationContext, name: string): string {

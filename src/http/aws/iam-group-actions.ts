@@ -8,6 +8,7 @@ import { ACTIONS } from '../../app/actions.js';
 import type { GroupView } from '../../app/aws/groups.js';
 import { readDocument } from './iam-policy-actions.js';
 import {
+  base,
   paginate,
   readName,
   readPath,
@@ -27,10 +28,6 @@ import {
   xmlTimestamp,
   type XmlChild,
 } from './xml.js';
-
-function base(c: OperationContext) {
-  return { actor: c.caller.actor, ctx: c.ctx, accountId: c.accountId };
-}
 
 const groupName = (c: OperationContext, name = 'GroupName') => readName(c.params, name, 128);
 

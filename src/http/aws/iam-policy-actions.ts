@@ -9,7 +9,7 @@ import { ACTIONS } from '../../app/actions.js';
 import type { ManagedPolicyView } from '../../app/aws/managed-policies.js';
 import { awsUniqueId } from '../../core/aws/iam-records.js';
 import { MAX_POLICY_TEXT } from '../../core/policy/parse-policy.js';
-import { paginate, readName, readPath, type AwsOperation, type OperationContext } from './operation.js';
+import { base, paginate, readName, readPath, type AwsOperation, type OperationContext } from './operation.js';
 import { readBoolean, readEnum, readString, readStringList, readTags } from './query.js';
 import { encodePolicyDocument, type AwsResult } from './shapes.js';
 import {
@@ -23,10 +23,6 @@ import {
   type XmlChild,
   type XmlElement,
 } from './xml.js';
-
-function base(c: OperationContext) {
-  return { actor: c.caller.actor, ctx: c.ctx, accountId: c.accountId };
-}
 
 /** Reads a policy document parameter (the model's length and character rules). */
 export function readDocument(c: OperationContext, name = 'PolicyDocument'): string {

@@ -10,7 +10,7 @@ import type { RoleView } from '../../app/aws/roles.js';
 import { ACTIONS } from '../../app/actions.js';
 import { roleArn } from '../../core/policy/arn.js';
 import { MAX_POLICY_TEXT } from '../../core/policy/parse-policy.js';
-import { paginate, readName, readPath, type AwsOperation, type OperationContext } from './operation.js';
+import { base, paginate, readName, readPath, type AwsOperation, type OperationContext } from './operation.js';
 import { readInteger, readString, readStringList, readTags } from './query.js';
 import { encodePolicyDocument, type AwsResult, type PageShape } from './shapes.js';
 import {
@@ -24,10 +24,6 @@ import {
   xmlTimestamp,
   type XmlChild,
 } from './xml.js';
-
-function base(c: OperationContext) {
-  return { actor: c.caller.actor, ctx: c.ctx, accountId: c.accountId };
-}
 
 function readRoleName(c: OperationContext): string {
   return readName(c.params, 'RoleName', 64);

@@ -7,14 +7,10 @@
 
 import { ACTIONS } from '../../app/actions.js';
 import type { ContextEntry, SimulationResult } from '../../app/aws/simulation.js';
-import { paginate, type AwsOperation, type OperationContext } from './operation.js';
+import { base, paginate, type AwsOperation, type OperationContext } from './operation.js';
 import { invalidParameterValue, readString, readStringList, validationError } from './query.js';
 import type { AwsResult } from './shapes.js';
 import { xmlBoolean, xmlElement, xmlList, xmlMap, xmlOptionalText, xmlStringList, xmlText } from './xml.js';
-
-function base(c: OperationContext) {
-  return { actor: c.caller.actor, ctx: c.ctx, accountId: c.accountId };
-}
 
 const CONTEXT_ENTRY =
   /^ContextEntries\.member\.([1-9][0-9]{0,3})\.(ContextKeyName|ContextKeyType|ContextKeyValues\.member\.([1-9][0-9]{0,3}))$/;

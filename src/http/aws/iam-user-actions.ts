@@ -7,6 +7,7 @@
 import { ACTIONS } from '../../app/actions.js';
 import type { IamUserView } from '../../app/aws/iam-users.js';
 import {
+  base,
   paginate,
   readName,
   readPath,
@@ -17,10 +18,6 @@ import {
 import { readBoolean, readString, readStringList, readTags } from './query.js';
 import * as shapes from './shapes.js';
 import { AwsError, xmlBoolean, xmlElement, xmlList, xmlOptionalText, xmlText, xmlTimestamp } from './xml.js';
-
-function base(c: OperationContext) {
-  return { actor: c.caller.actor, ctx: c.ctx, accountId: c.accountId };
-}
 
 function shape(v: IamUserView, options: { details: boolean }): shapes.IamUserShape {
   return {

@@ -41,6 +41,11 @@ export interface AwsOperation {
   handle(c: OperationContext): Promise<OperationOutcome>;
 }
 
+/** What every use case of an operation is given: who calls, the request, and their account. */
+export function base(c: OperationContext) {
+  return { actor: c.caller.actor, ctx: c.ctx, accountId: c.accountId };
+}
+
 /** IAM's name rule for users, roles, policies and MFA devices. */
 export const NAME_PATTERN = /^[\w+=,.@-]+$/;
 const NAME_PATTERN_TEXT = '[\\w+=,.@-]+';
