@@ -121,13 +121,15 @@ function findPskcPython(env) {
 }
 
 /**
- * The python3 the boto3 suite runs: HOLDFAST_TEST_BOTO3_PYTHON, else Debian's /usr/bin/python3,
- * else the first python3 on PATH, whichever imports boto3 first.
+ * The python3 the boto3 suite runs: HOLDFAST_TEST_BOTO3_PYTHON, else the first python3 on PATH
+ * (Debian's /usr/bin first, see searchPath) that imports boto3.
  */
 function findBotoPython(env) {
   const candidates = env.HOLDFAST_TEST_BOTO3_PYTHON
     ? [env.HOLDFAST_TEST_BOTO3_PYTHON]
-    : ['/usr/bin/python3', ...searchPath(env).map((dir) => resolve(dir, 'python3'))].filter(executable);
+    : searchPath(env)
+        .map((dir) => resolve(dir, 'python3'))
+        .filter(executable);
   for (const python of candidates) {
     const probe = spawnSync(python, ['-c', 'import boto3'], { stdio: 'ignore', timeout: 20_000 });
     if (probe.status === 0) return python;

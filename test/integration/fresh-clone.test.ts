@@ -23,6 +23,7 @@ const CLIENTS = [
   { name: 'pass (with gpg)', pkg: 'pass' },
   { name: 'pass otp (the pass extension)', pkg: 'pass-extension-otp' },
   { name: 'python3 that imports pskc', pkg: 'python3-pskc' },
+  { name: 'python3 that imports boto3 (the AWS SDK for Python)', pkg: 'python3-boto3' },
   { name: 'aws (the AWS CLI)', pkg: 'awscli' },
   { name: 'chromium', pkg: 'chromium' },
 ];
