@@ -10,6 +10,7 @@ import {
   CreatePolicyCommand,
   CreateUserCommand,
   DeletePolicyCommand,
+  DeleteUserCommand,
   DeleteUserPermissionsBoundaryCommand,
   GetPolicyCommand,
   GetUserCommand,
@@ -78,6 +79,30 @@ describe.each(DATABASE_KINDS)('IAM users through the JS SDK [$name]', ({ name })
       (await w.admin.iam.send(new GetPolicyCommand({ PolicyArn: boundaryArn }))).Policy!
         .PermissionsBoundaryUsageCount,
     ).toBe(1);
+  });
+
+  it('DeleteUser removes the user with its tags, path and boundary', async () => {
+    const created = await w.admin.iam.send(
+      new CreateUserCommand({
+        UserName: 'short-lived',
+        Path: '/tmp/',
+        Tags: [{ Key: 'purpose', Value: 'deleted soon' }],
+        PermissionsBoundary: boundaryArn,
+      }),
+    );
+    const id = created.User!.UserId!;
+    const usage = async () =>
+      (await w.admin.iam.send(new GetPolicyCommand({ PolicyArn: boundaryArn }))).Policy!
+        .PermissionsBoundaryUsageCount;
+    const before = await usage();
+    const db = w.inst.database.kysely;
+    const rows = (table: 'iam_tags' | 'iam_paths' | 'permissions_boundaries') =>
+      db.selectFrom(table).select('subject_id').where('subject_id', '=', id).execute();
+    const tables = ['iam_tags', 'iam_paths', 'permissions_boundaries'] as const;
+    for (const table of tables) expect(await rows(table), table).toHaveLength(1);
+    await w.admin.iam.send(new DeleteUserCommand({ UserName: 'short-lived' }));
+    for (const table of tables) expect(await rows(table), table).toEqual([]);
+    expect(await usage()).toBe(before! - 1);
   });
 
   it('refuses bad tags and a missing boundary policy, and creates nothing then', async () => {

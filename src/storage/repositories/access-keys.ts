@@ -241,6 +241,9 @@ const PRINCIPAL_RECORDS = [
   'mfa_state',
 ] as const;
 
+/** IAM records keyed by their subject (a user, group, role or policy id). */
+const IAM_SUBJECT_RECORDS = ['iam_tags', 'iam_paths', 'permissions_boundaries'] as const;
+
 /** Roles, device serials and user deletion on Kysely. */
 export function awsIdentityRepository(db: Kysely<Schema>): AwsIdentityRepository {
   return {
@@ -386,6 +389,10 @@ export function awsIdentityRepository(db: Kysely<Schema>): AwsIdentityRepository
         .where('account_id', '=', accountId)
         .where('principal_id', '=', principalId)
         .execute();
+      // The user's IAM records (tags, path, permissions boundary) go with it.
+      for (const table of IAM_SUBJECT_RECORDS) {
+        await sql`delete from ${sql.table(table)} where subject_id = ${principalId}`.execute(db);
+      }
       await db
         .deleteFrom('principals')
         .where('account_id', '=', accountId)
