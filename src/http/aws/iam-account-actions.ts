@@ -10,14 +10,13 @@ import type { PasswordPolicyView } from '../../app/aws/iam-account-records.js';
 import { tagList } from './iam-policy-actions.js';
 import { base, paginate, type AwsOperation, type OperationContext } from './operation.js';
 import { invalidParameterValue, readBoolean, readInteger, readString, readStringList } from './query.js';
-import { encodePolicyDocument } from './shapes.js';
+import { encodePolicyDocument, pageMembers } from './shapes.js';
 import {
   xmlBlob,
   xmlBoolean,
   xmlElement,
   xmlInteger,
   xmlList,
-  xmlOptionalText,
   xmlStringList,
   xmlText,
   xmlTimestamp,
@@ -149,8 +148,7 @@ export const IAM_ACCOUNT_OPERATIONS: Readonly<Record<string, AwsOperation>> = {
           xmlList('GroupDetailList', of('group')),
           xmlList('RoleDetailList', []),
           xmlList('Policies', of('policy')),
-          xmlBoolean('IsTruncated', page.isTruncated),
-          page.isTruncated ? xmlOptionalText('Marker', page.marker) : null,
+          ...pageMembers(page),
         ],
       };
     },
@@ -161,11 +159,7 @@ export const IAM_ACCOUNT_OPERATIONS: Readonly<Record<string, AwsOperation>> = {
       const aliases = await c.app.listAccountAliases(base(c));
       const page = paginate(c.params, aliases);
       return {
-        result: [
-          xmlStringList('AccountAliases', page.items),
-          xmlBoolean('IsTruncated', page.isTruncated),
-          page.isTruncated ? xmlOptionalText('Marker', page.marker) : null,
-        ],
+        result: [xmlStringList('AccountAliases', page.items), ...pageMembers(page)],
       };
     },
   },

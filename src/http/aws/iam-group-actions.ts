@@ -17,17 +17,8 @@ import {
   type OperationContext,
 } from './operation.js';
 import { readString } from './query.js';
-import { encodePolicyDocument, type AwsResult } from './shapes.js';
-import {
-  xmlBoolean,
-  xmlElement,
-  xmlList,
-  xmlOptionalText,
-  xmlStringList,
-  xmlText,
-  xmlTimestamp,
-  type XmlChild,
-} from './xml.js';
+import { encodePolicyDocument, pagedResult } from './shapes.js';
+import { xmlElement, xmlList, xmlStringList, xmlText, xmlTimestamp, type XmlChild } from './xml.js';
 
 const groupName = (c: OperationContext, name = 'GroupName') => readName(c.params, name, 128);
 
@@ -59,14 +50,6 @@ function groupMembers(v: GroupView): XmlChild[] {
     xmlText('GroupId', v.groupId),
     xmlText('Arn', v.arn),
     xmlTimestamp('CreateDate', v.group.createdAt),
-  ];
-}
-
-function page(items: XmlChild[], p: { isTruncated: boolean; marker?: string | undefined }): AwsResult {
-  return [
-    ...items,
-    xmlBoolean('IsTruncated', p.isTruncated),
-    p.isTruncated ? xmlOptionalText('Marker', p.marker) : null,
   ];
 }
 
@@ -126,7 +109,7 @@ export const IAM_GROUP_OPERATIONS: Readonly<Record<string, AwsOperation>> = {
       const { view, users } = await c.app.getIamGroup({ ...base(c), groupName: groupName(c) });
       const p = paginate(c.params, users);
       return {
-        result: page(
+        result: pagedResult(
           [
             xmlElement('Group', groupMembers(view)),
             xmlList(
@@ -153,7 +136,7 @@ export const IAM_GROUP_OPERATIONS: Readonly<Record<string, AwsOperation>> = {
     async handle(c) {
       const views = await c.app.listIamGroups({ ...base(c), pathPrefix: readPathPrefix(c) });
       const p = paginate(c.params, views);
-      return { result: page([xmlList('Groups', p.items.map(groupMembers))], p) };
+      return { result: pagedResult([xmlList('Groups', p.items.map(groupMembers))], p) };
     },
   },
   UpdateGroup: {
@@ -187,7 +170,7 @@ export const IAM_GROUP_OPERATIONS: Readonly<Record<string, AwsOperation>> = {
         userName: readName(c.params, 'UserName', 128),
       });
       const p = paginate(c.params, views);
-      return { result: page([xmlList('Groups', p.items.map(groupMembers))], p) };
+      return { result: pagedResult([xmlList('Groups', p.items.map(groupMembers))], p) };
     },
   },
   PutGroupPolicy: {
@@ -224,7 +207,7 @@ export const IAM_GROUP_OPERATIONS: Readonly<Record<string, AwsOperation>> = {
     async handle(c) {
       const names = await c.app.listIamGroupPolicies({ ...base(c), groupName: groupName(c) });
       const p = paginate(c.params, names);
-      return { result: page([xmlStringList('PolicyNames', p.items)], p) };
+      return { result: pagedResult([xmlStringList('PolicyNames', p.items)], p) };
     },
   },
   DeleteGroupPolicy: {
@@ -250,7 +233,7 @@ export const IAM_GROUP_OPERATIONS: Readonly<Record<string, AwsOperation>> = {
       });
       const p = paginate(c.params, policies);
       return {
-        result: page(
+        result: pagedResult(
           [
             xmlList(
               'AttachedPolicies',

@@ -11,7 +11,7 @@ import { awsUniqueId } from '../../core/aws/iam-records.js';
 import { MAX_POLICY_TEXT } from '../../core/policy/parse-policy.js';
 import { base, paginate, readName, readPath, type AwsOperation, type OperationContext } from './operation.js';
 import { readBoolean, readEnum, readString, readStringList, readTags } from './query.js';
-import { encodePolicyDocument, type AwsResult } from './shapes.js';
+import { encodePolicyDocument, pagedResult } from './shapes.js';
 import {
   xmlBoolean,
   xmlElement,
@@ -104,14 +104,6 @@ function versionMembers(v: {
   ];
 }
 
-function page(items: XmlChild[], p: { isTruncated: boolean; marker?: string | undefined }): AwsResult {
-  return [
-    ...items,
-    xmlBoolean('IsTruncated', p.isTruncated),
-    p.isTruncated ? xmlOptionalText('Marker', p.marker) : null,
-  ];
-}
-
 /** The managed-policy operations by wire name. */
 export const IAM_POLICY_OPERATIONS: Readonly<Record<string, AwsOperation>> = {
   CreatePolicy: {
@@ -160,7 +152,7 @@ export const IAM_POLICY_OPERATIONS: Readonly<Record<string, AwsOperation>> = {
       });
       const p = paginate(c.params, views);
       return {
-        result: page(
+        result: pagedResult(
           [
             xmlList(
               'Policies',
@@ -209,7 +201,7 @@ export const IAM_POLICY_OPERATIONS: Readonly<Record<string, AwsOperation>> = {
       const versions = await c.app.listPolicyVersions({ ...base(c), policyArn: readPolicyArn(c) });
       const p = paginate(c.params, versions);
       return {
-        result: page(
+        result: pagedResult(
           [
             xmlList(
               'Versions',
@@ -266,7 +258,7 @@ export const IAM_POLICY_OPERATIONS: Readonly<Record<string, AwsOperation>> = {
       const of = (kind: 'group' | 'user' | 'role', n: string, i: string) =>
         p.items.filter((e) => e.kind === kind).map((e) => [xmlText(n, e.name), xmlText(i, e.id)]);
       return {
-        result: page(
+        result: pagedResult(
           [
             xmlList('PolicyGroups', of('group', 'GroupName', 'GroupId')),
             xmlList('PolicyUsers', of('user', 'UserName', 'UserId')),
@@ -299,7 +291,7 @@ export const IAM_POLICY_OPERATIONS: Readonly<Record<string, AwsOperation>> = {
       const tags = await c.app.listPolicyTags({ ...base(c), policyArn: readPolicyArn(c) });
       const p = paginate(c.params, tags);
       return {
-        result: page(
+        result: pagedResult(
           [
             xmlList(
               'Tags',

@@ -12,9 +12,8 @@ import { roleArn } from '../../core/policy/arn.js';
 import { MAX_POLICY_TEXT } from '../../core/policy/parse-policy.js';
 import { base, paginate, readName, readPath, type AwsOperation, type OperationContext } from './operation.js';
 import { readInteger, readString, readStringList, readTags } from './query.js';
-import { encodePolicyDocument, type AwsResult, type PageShape } from './shapes.js';
+import { encodePolicyDocument, pageMembers, type AwsResult } from './shapes.js';
 import {
-  xmlBoolean,
   xmlElement,
   xmlInteger,
   xmlList,
@@ -98,13 +97,6 @@ function tagList(tags: readonly { key: string; value: string }[]) {
 
 function readBoundaryArn(c: OperationContext): string {
   return readString(c.params, 'PermissionsBoundary', { required: true, minLength: 20, maxLength: 2048 });
-}
-
-function pageMembers(page: PageShape): XmlChild[] {
-  return [
-    xmlBoolean('IsTruncated', page.isTruncated),
-    page.isTruncated ? xmlOptionalText('Marker', page.marker) : undefined,
-  ];
 }
 
 function roleResult(role: RoleView): AwsResult {

@@ -9,8 +9,8 @@ import { ACTIONS } from '../../app/actions.js';
 import type { ContextEntry, SimulationResult } from '../../app/aws/simulation.js';
 import { base, paginate, type AwsOperation, type OperationContext } from './operation.js';
 import { invalidParameterValue, readString, readStringList, validationError } from './query.js';
-import type { AwsResult } from './shapes.js';
-import { xmlBoolean, xmlElement, xmlList, xmlMap, xmlOptionalText, xmlStringList, xmlText } from './xml.js';
+import { pageMembers, type AwsResult } from './shapes.js';
+import { xmlBoolean, xmlElement, xmlList, xmlMap, xmlStringList, xmlText } from './xml.js';
 
 const CONTEXT_ENTRY =
   /^ContextEntries\.member\.([1-9][0-9]{0,3})\.(ContextKeyName|ContextKeyType|ContextKeyValues\.member\.([1-9][0-9]{0,3}))$/;
@@ -97,8 +97,7 @@ function results(c: OperationContext, found: SimulationResult[]): AwsResult {
             ]),
       ]),
     ),
-    xmlBoolean('IsTruncated', page.isTruncated),
-    page.isTruncated ? xmlOptionalText('Marker', page.marker) : null,
+    ...pageMembers(page),
   ];
 }
 

@@ -17,7 +17,7 @@ import {
 } from './operation.js';
 import { readBoolean, readString, readStringList, readTags } from './query.js';
 import * as shapes from './shapes.js';
-import { AwsError, xmlBoolean, xmlElement, xmlList, xmlOptionalText, xmlText, xmlTimestamp } from './xml.js';
+import { AwsError, xmlBoolean, xmlElement, xmlList, xmlText, xmlTimestamp } from './xml.js';
 
 function shape(v: IamUserView, options: { details: boolean }): shapes.IamUserShape {
   return {
@@ -183,8 +183,7 @@ export const IAM_USER_OPERATIONS: Readonly<Record<string, AwsOperation>> = {
             'Tags',
             page.items.map((t) => [xmlText('Key', t.key), xmlText('Value', t.value)]),
           ),
-          xmlBoolean('IsTruncated', page.isTruncated),
-          page.isTruncated ? xmlOptionalText('Marker', page.marker) : null,
+          ...shapes.pageMembers(page),
         ],
       };
     },

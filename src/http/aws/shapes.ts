@@ -69,11 +69,17 @@ function tagsElement(tags: readonly TagShape[] | undefined): XmlElement | undefi
   );
 }
 
-function pageMembers(page: PageShape): XmlChild[] {
+/** `IsTruncated` and, when truncated, `Marker`: the members every paginated IAM list ends with. */
+export function pageMembers(page: PageShape): XmlChild[] {
   return [
     xmlBoolean('IsTruncated', page.isTruncated),
     page.isTruncated ? xmlOptionalText('Marker', page.marker) : undefined,
   ];
+}
+
+/** A list result: its elements, then the page members. */
+export function pagedResult(items: XmlChild[], page: PageShape): AwsResult {
+  return [...items, ...pageMembers(page)];
 }
 
 function timestampOrNothing(name: string, value: number | undefined): XmlElement | undefined {
