@@ -157,6 +157,8 @@ export const ACTIONS = {
   GetRecoverySettings: 'holdfast:GetRecoverySettings',
   UpdateRecoverySettings: 'holdfast:UpdateRecoverySettings',
   ListAlerts: 'holdfast:ListAlerts',
+  /** The account's outbox as administrators see it: delivery state, never a message's secret. */
+  ListOutboxMessages: 'holdfast:ListOutboxMessages',
   // The OpenID Connect provider (docs/oidc.md).
   CreateOidcClient: 'holdfast:CreateOidcClient',
   ListOidcClients: 'holdfast:ListOidcClients',
@@ -288,6 +290,7 @@ const ADMINISTRATION: readonly Action[] = [
   ACTIONS.GetRecoverySettings,
   ACTIONS.UpdateRecoverySettings,
   ACTIONS.ListAlerts,
+  ACTIONS.ListOutboxMessages,
 ];
 
 /**

@@ -211,6 +211,7 @@ const USE_CASES = {
   scanForAlerts: alerts.scanForAlerts,
   deliverDue: delivery.deliverDue,
   listOutbox: delivery.listOutbox,
+  listOutboxMessages: delivery.listOutboxMessages,
   renderOutboxMessage: delivery.renderOutboxMessage,
   // The OpenID Connect provider (docs/oidc.md).
   ...oidc.OIDC_USE_CASES,

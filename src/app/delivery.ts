@@ -7,8 +7,11 @@
  * recognise the repeat by its message id.
  */
 
-import type { OutboxEntry, OutboxMessage } from '../core/ports.js';
+import type { OutboxEntry, OutboxMessage, OutboxState } from '../core/ports.js';
 import { randomInt } from '../core/random.js';
+import { ACTIONS } from './actions.js';
+import { authorize } from './authorize.js';
+import type { Actor, RequestContext } from './context.js';
 import type { AppDeps } from './deps.js';
 import { renderMessage } from './messages.js';
 import { emailAddressOf, messageSecretContext } from './recovery-support.js';
@@ -196,4 +199,97 @@ export async function renderOutboxMessage(
     publicUrl: input.publicUrl,
   });
   return { to: await recipientOf(deps, entry), ...rendered };
+}
+
+/** One outbox message as an administrator sees it: where it goes and how delivery went, never its contents. */
+export interface OutboxMessageView {
+  id: string;
+  channel: OutboxMessage['channel'];
+  template: string;
+  state: OutboxState;
+  /** The address or number; a webhook only by its origin (its path may carry a token). */
+  recipient: string | null;
+  principalId: string | null;
+  /** The recipient's login name, when the message is for a principal. */
+  principalName: string | null;
+  /** The recovery or reset request the message is about, if any (so a reset can say who was told). */
+  requestId: string | null;
+  /** Whether the message carries a link, code or grant (sealed; dropped once delivered). */
+  holdsSecret: boolean;
+  attempts: number;
+  createdAt: number;
+  sentAt: number | null;
+  failedAt: number | null;
+  nextAttemptAt: number | null;
+  lastError: string | null;
+}
+
+function stateOf(entry: OutboxEntry): OutboxState {
+  if (entry.sentAt !== null) return 'sent';
+  return entry.failedAt !== null ? 'failed' : 'pending';
+}
+
+function shownRecipient(entry: OutboxEntry): string | null {
+  if (entry.recipient === null || entry.channel !== 'webhook') return entry.recipient;
+  try {
+    return new URL(entry.recipient).origin;
+  } catch {
+    return null;
+  }
+}
+
+/** The most messages one page of the outbox holds. */
+export const OUTBOX_PAGE_MAX = 100;
+
+/**
+ * The account's outbox for its administrators, newest first, one page at a time: recipient,
+ * kind, delivery state, attempts, next attempt and last error. The payload (where links, codes
+ * and grants travel sealed) never leaves: only whether a secret is held, and the request a
+ * recovery or reset message is about.
+ */
+export async function listOutboxMessages(
+  deps: AppDeps,
+  input: {
+    actor: Actor;
+    ctx: RequestContext;
+    accountId: string;
+    state?: OutboxState;
+    limit?: number;
+    offset?: number;
+  },
+): Promise<{ messages: OutboxMessageView[]; hasMore: boolean }> {
+  await authorize(deps, input.actor, ACTIONS.ListOutboxMessages, { accountId: input.accountId }, input.ctx);
+  const limit = Math.min(OUTBOX_PAGE_MAX, Math.max(1, input.limit ?? 50));
+  // One row past the page says whether another page follows, without counting the table.
+  const rows = await deps.store.outbox.list({
+    accountId: input.accountId,
+    ...(input.state === undefined ? {} : { state: input.state }),
+    limit: limit + 1,
+    offset: Math.max(0, input.offset ?? 0),
+  });
+  const page = rows.slice(0, limit);
+  const names = new Map<string, string | null>();
+  for (const id of new Set(page.map((r) => r.principalId).filter((id): id is string => id !== null))) {
+    names.set(id, (await deps.store.principals.findById(input.accountId, id))?.username ?? null);
+  }
+  return {
+    hasMore: rows.length > limit,
+    messages: page.map((r) => ({
+      id: r.id,
+      channel: r.channel,
+      template: r.template,
+      state: stateOf(r),
+      recipient: shownRecipient(r),
+      principalId: r.principalId,
+      principalName: r.principalId === null ? null : (names.get(r.principalId) ?? null),
+      requestId: typeof r.payload.requestId === 'string' ? r.payload.requestId : null,
+      holdsSecret: typeof r.payload.sealedSecret === 'string',
+      attempts: r.attempts,
+      createdAt: r.createdAt,
+      sentAt: r.sentAt,
+      failedAt: r.failedAt,
+      nextAttemptAt: r.nextAttemptAt,
+      lastError: r.lastError,
+    })),
+  };
 }

@@ -33,7 +33,7 @@ import type { Schema } from './schema.js';
 export function createRepositories(db: Kysely<Schema>, dialect: Dialect): Repositories {
   return {
     accounts: accountRepository(db),
-    principals: principalRepository(db, dialect),
+    principals: principalRepository(db),
     setupTokens: setupTokenRepository(db),
     sessions: sessionRepository(db),
     flows: flowRepository(db),

@@ -123,11 +123,19 @@ export function outboxRepository(db: Kysely<Schema>): OutboxRepository {
         .executeTakeFirst();
       return Number(result.numDeletedRows);
     },
-    async list({ accountId, pendingOnly, limit }) {
+    async list({ accountId, pendingOnly, state, limit, offset }) {
       let q = db.selectFrom('outbox').selectAll();
       if (accountId !== undefined) q = q.where('account_id', '=', accountId);
       if (pendingOnly === true) q = q.where('sent_at', 'is', null);
-      const rows = await q.orderBy('created_at', 'desc').orderBy('id').limit(limit).execute();
+      if (state === 'sent') q = q.where('sent_at', 'is not', null);
+      if (state === 'failed') q = q.where('sent_at', 'is', null).where('failed_at', 'is not', null);
+      if (state === 'pending') q = q.where('sent_at', 'is', null).where('failed_at', 'is', null);
+      const rows = await q
+        .orderBy('created_at', 'desc')
+        .orderBy('id')
+        .limit(limit)
+        .offset(offset ?? 0)
+        .execute();
       return rows.map(toEntry);
     },
   };
