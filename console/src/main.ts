@@ -87,8 +87,12 @@ async function render(): Promise<void> {
     return;
   }
   replaceChildren(main, h('p', { 'aria-busy': 'true' }, 'Loading…'));
+  // Each render draws into its own view. A render overtaken by a newer one (a second filter
+  // change while the first list request is in flight) keeps drawing into a view that is no
+  // longer in the page, so its late rows can never stand beside the newer ones.
+  const view = h('div', { class: 'view' });
   const ctx: PageContext = {
-    main,
+    main: view,
     params,
     query: new URLSearchParams(window.location.search),
     navigate: (to) => navigate(to),
@@ -96,7 +100,7 @@ async function render(): Promise<void> {
   try {
     const page = await route.load();
     if (seq !== renderSeq) return;
-    replaceChildren(main);
+    replaceChildren(main, view);
     await page.render(ctx);
   } catch (err) {
     if (seq !== renderSeq) return;

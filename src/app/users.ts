@@ -10,7 +10,7 @@ import {
 } from '../core/principals/identifiers.js';
 import { checkPasswordRules } from '../core/principals/password-rules.js';
 import { ROLES, type Account, type Principal, type Role } from '../core/principals/types.js';
-import { StorageConflict, type Repositories } from '../core/ports.js';
+import { StorageConflict, type ListedPrincipal, type Repositories } from '../core/ports.js';
 import { sha256Hex } from '../core/crypto/hashing.js';
 import { ACTIONS } from './actions.js';
 import { authorize, decide } from './authorize.js';
@@ -427,11 +427,12 @@ export interface UserQuery {
 export const MAX_USER_PAGE = 200;
 
 /** A listed user with the number of their enabled second factors. */
-export type ListedUser = Principal & { enabledFactors: number };
+export type ListedUser = ListedPrincipal;
 
 /**
- * One page of an account's users with their enabled-factor counts, in one read of principals and
- * one of enabled factors: a console page is one request, however many users it shows.
+ * One page of an account's users with their enabled-factor counts. The database searches, filters,
+ * sorts and cuts the page (two queries: the page and the number of matches), so a page costs the
+ * same however many users the account has, and a console page is one request.
  */
 export async function queryUsers(
   deps: AppDeps,
@@ -441,39 +442,17 @@ export async function queryUsers(
   const q = input.query;
   const limit = Math.max(1, Math.min(MAX_USER_PAGE, q.limit ?? MAX_USER_PAGE));
   const offset = Math.max(0, q.offset ?? 0);
-  const [principals, factors] = await Promise.all([
-    deps.store.principals.list(input.accountId),
-    deps.store.factors.listEnabledByAccount(input.accountId),
-  ]);
-  const counts = new Map<string, number>();
-  for (const f of factors) counts.set(f.principalId, (counts.get(f.principalId) ?? 0) + 1);
-  const needle = (q.search ?? '').trim().toLowerCase();
-  const matching = principals
-    .map((p): ListedUser => ({ ...p, enabledFactors: counts.get(p.id) ?? 0 }))
-    .filter(
-      (u) =>
-        (needle === '' ||
-          u.email.toLowerCase().includes(needle) ||
-          u.username.toLowerCase().includes(needle)) &&
-        (q.role === undefined || u.role === q.role) &&
-        (q.status === undefined || u.status === q.status) &&
-        (q.factors === undefined ||
-          (q.factors === '0' && u.enabledFactors === 0) ||
-          (q.factors === '1' && u.enabledFactors === 1) ||
-          (q.factors === '2+' && u.enabledFactors >= 2)),
-    );
-  const key = q.sort ?? 'email';
-  const sign = q.order === 'desc' ? -1 : 1;
-  const value = (u: ListedUser): string | number =>
-    key === 'factors' ? u.enabledFactors : key === 'createdAt' ? u.createdAt : u[key].toLowerCase();
-  matching.sort((a, b) => {
-    const x = value(a);
-    const y = value(b);
-    // Ties keep a stable, meaningful order: by e-mail address.
-    const primary = x < y ? -1 : x > y ? 1 : 0;
-    return primary !== 0 ? sign * primary : a.email < b.email ? -1 : a.email > b.email ? 1 : 0;
+  const { rows, total } = await deps.store.principals.query(input.accountId, {
+    ...(q.search !== undefined ? { search: q.search } : {}),
+    ...(q.role !== undefined ? { role: q.role } : {}),
+    ...(q.status !== undefined ? { status: q.status } : {}),
+    ...(q.factors !== undefined ? { factors: q.factors } : {}),
+    sort: q.sort ?? 'email',
+    order: q.order ?? 'asc',
+    offset,
+    limit,
   });
-  return { users: matching.slice(offset, offset + limit), total: matching.length, offset, limit };
+  return { users: rows, total, offset, limit };
 }
 
 /** Reads one principal. */

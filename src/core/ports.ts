@@ -5,12 +5,12 @@ import type {
 } from './access-keys/credentials.js';
 import type { AuditCheckpoint } from './audit/checkpoint.js';
 import type { IamRepository } from './aws/iam-records.js';
-import type { AuditEvent, AuditRecord } from './audit/event.js';
+import type { AuditEvent, AuditOutcome, AuditRecord, SealedAuditRecord } from './audit/event.js';
 import type { Factor } from './factors/factor.js';
 import type { HardwareToken } from './factors/hardware-token/inventory.js';
 import type { Flow } from './flows/flow.js';
 import type { OidcRepository } from './oidc/oidc.js';
-import type { Account, Principal } from './principals/types.js';
+import type { Account, Principal, PrincipalStatus, Role } from './principals/types.js';
 import type { RecoveryRepository } from './recovery/types.js';
 import type { Session, SessionAuth } from './sessions/session.js';
 import type { ThrottlePolicy, ThrottleState } from './throttle.js';
@@ -35,7 +35,31 @@ export interface PrincipalRepository {
   /** Active owners and admins of the account (an index lookup, however many users it has). */
   listActiveAdmins(accountId: string): Promise<Principal[]>;
   countActiveOwners(accountId: string): Promise<number>;
+  /** The principals of the account among these ids (absent ids are left out), in one query. */
+  findByIds(accountId: string, ids: readonly string[]): Promise<Principal[]>;
+  /**
+   * One page of the account's principals with their enabled second-factor counts, searched,
+   * filtered and sorted by the database (two queries: the page and the count of matches).
+   */
+  query(accountId: string, q: PrincipalQuery): Promise<{ rows: ListedPrincipal[]; total: number }>;
 }
+
+/** Search, filters, sort and window of {@link PrincipalRepository.query}. */
+export interface PrincipalQuery {
+  /** Case-insensitive text found in the e-mail address or user name (taken literally). */
+  search?: string;
+  role?: Role;
+  status?: PrincipalStatus;
+  /** Enabled second factors: none (no MFA), exactly one, or two and more. */
+  factors?: '0' | '1' | '2+';
+  sort: 'email' | 'username' | 'role' | 'status' | 'createdAt' | 'factors';
+  order: 'asc' | 'desc';
+  offset: number;
+  limit: number;
+}
+
+/** A listed principal with the number of its enabled second factors. */
+export type ListedPrincipal = Principal & { enabledFactors: number };
 
 /** A one-time token (stored only as a hash) for setting a first password. */
 export interface SetupToken {
@@ -114,17 +138,37 @@ export interface AuditQuery {
   about?: string;
   /** Newest first (default: oldest first, after `afterSeq`). */
   newestFirst?: boolean;
+  /** Only records before this sequence number (paging newest first). */
+  beforeSeq?: number;
+  /** Only records with exactly this target. */
+  target?: string;
+  outcome?: AuditOutcome;
+  /** Only records at or after this time (ms since the epoch). */
+  fromTime?: number;
+  /** Only records before this time (ms since the epoch). */
+  toTime?: number;
 }
 
 /** The append-only, hash-chained audit log. */
 export interface AuditRepository {
-  /** Appends one record inside the current transaction, linking it to the last record. */
+  /**
+   * Appends one record inside the current transaction. SQLite links it to the last record at
+   * once; PostgreSQL writes it unsealed (no lock shared with other writers) for the sealer to
+   * link after it commits (`Store.sealAudit`, docs/audit-log.md).
+   */
   append(event: AuditEvent, input: { now: number; eventId: string }): Promise<AuditRecord>;
-  /** Records in sequence order after `afterSeq` (whole log, all accounts), for verification and export. */
-  scan(afterSeq: number, limit: number): Promise<AuditRecord[]>;
+  /**
+   * Sealed records in sequence order after `afterSeq` (whole log, all accounts), for
+   * verification, export and the alert scanner. Sealed records form an unbroken prefix of the
+   * log, so a reader that follows it never skips a record that commits later.
+   */
+  scan(afterSeq: number, limit: number): Promise<SealedAuditRecord[]>;
+  /** Records, sealed or not (an unsealed one has null hashes). */
   query(query: AuditQuery): Promise<AuditRecord[]>;
   count(): Promise<number>;
-  /** The record with the highest sequence number (whether or not the chain verifies), or null. */
+  /** Records written but not yet linked into the chain (always 0 on SQLite). */
+  countUnsealed(): Promise<number>;
+  /** The sealed record with the highest sequence number (whether or not the chain verifies), or null. */
   head(): Promise<{ seq: number; hash: string } | null>;
   /** The hashes of the records at these sequence numbers (absent ones are missing from the map). */
   hashesAt(seqs: readonly number[]): Promise<Map<number, string>>;
@@ -190,6 +234,8 @@ export interface KnownClient {
 export interface MetaRepository {
   get(key: string): Promise<string | null>;
   put(key: string, value: string): Promise<void>;
+  /** This build's schema migrations the database has not applied yet (readiness). */
+  pendingMigrations(): Promise<string[]>;
 }
 
 /** Second factors. Code acceptance is a conditional update: that is the replay guarantee. */
@@ -452,6 +498,18 @@ export interface OutboxRepository {
   }): Promise<OutboxEntry[]>;
   /** Deletes messages delivered before `before` (retention); returns how many went. */
   deleteSentBefore(before: number): Promise<number>;
+  /** The undelivered messages per channel: still pending (and the oldest's creation), given up. */
+  backlog(): Promise<OutboxBacklog[]>;
+}
+
+/** One channel's undelivered messages (metrics, read at scrape time). */
+export interface OutboxBacklog {
+  channel: OutboxMessage['channel'];
+  pending: number;
+  /** When the oldest pending message was queued; null with none pending. */
+  oldestPendingAt: number | null;
+  /** Messages whose delivery was given up (attempts exhausted). */
+  failed: number;
 }
 
 /** The credential behind a `webauthn` factor (W3C WebAuthn Level 2 §6.5.1 attested credential data). */
@@ -623,6 +681,21 @@ export class StorageConflict extends Error {
 /** The store: repositories plus a transaction in which a change and its audit record commit together. */
 export interface Store extends Repositories {
   transaction<T>(work: (tx: Repositories) => Promise<T>): Promise<T>;
+  /**
+   * Links every committed unsealed audit record into the hash chain, waiting for another
+   * process's sealer and for transactions still holding a lower sequence number (PostgreSQL; a
+   * no-op on SQLite). Never call it inside a transaction. Verification, checkpoints, archives
+   * and exports call it first so they see the chain linked up to its head.
+   */
+  sealAudit(): Promise<AuditSealResult>;
+}
+
+/** What one sealing pass did. */
+export interface AuditSealResult {
+  /** Records linked into the chain. */
+  sealed: number;
+  /** Sequence numbers no committed record held, now filled by void records. */
+  voided: number[];
 }
 
 /** Authenticated encryption of secrets at rest under the master key (envelope, key id in the output). */

@@ -33,7 +33,7 @@ import type { Schema } from './schema.js';
 export function createRepositories(db: Kysely<Schema>, dialect: Dialect): Repositories {
   return {
     accounts: accountRepository(db),
-    principals: principalRepository(db),
+    principals: principalRepository(db, dialect),
     setupTokens: setupTokenRepository(db),
     sessions: sessionRepository(db),
     flows: flowRepository(db),

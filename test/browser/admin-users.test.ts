@@ -337,5 +337,5 @@ clientSuite('users administration with 500 users in Chromium', () => {
     }
     expect(wide).toEqual([]);
     await page.setViewportSize({ width: 1280, height: 900 });
-  });
+  }, 180_000);
 });
