@@ -40,6 +40,8 @@ export const ACTIONS = {
   GetUser: 'iam:GetUser',
   CreateUser: 'iam:CreateUser',
   DisableUser: 'holdfast:DisableUser',
+  EnableUser: 'holdfast:EnableUser',
+  ChangeUserRole: 'holdfast:ChangeUserRole',
   CreateSetupLink: 'holdfast:CreateSetupLink',
   RevokeUserSessions: 'holdfast:RevokeUserSessions',
   IssueEnrolmentGrant: 'holdfast:IssueEnrolmentGrant',
@@ -185,6 +187,8 @@ const ADMINISTRATION: readonly Action[] = [
   ACTIONS.ListUsers,
   ACTIONS.CreateUser,
   ACTIONS.DisableUser,
+  ACTIONS.EnableUser,
+  ACTIONS.ChangeUserRole,
   ACTIONS.CreateSetupLink,
   ACTIONS.RevokeUserSessions,
   ACTIONS.IssueEnrolmentGrant,
@@ -303,6 +307,10 @@ const FACTOR_SENSITIVE: readonly Action[] = [
   ACTIONS.ResyncMFADevice,
   // A changed e-mail or phone becomes a recovery channel: changing it needs a fresh second factor.
   ACTIONS.UpdateContact,
+  // Power over someone's way in: a role (what they may do to others) and an enrolment grant (a
+  // factor added without their MFA) need the same fresh second factor as removing a factor.
+  ACTIONS.ChangeUserRole,
+  ACTIONS.IssueEnrolmentGrant,
 ];
 
 const administration = new Set<string>(ADMINISTRATION);

@@ -58,6 +58,7 @@ import { checkReadiness } from './readiness.js';
 import * as retention from './retention.js';
 import { recoveryCodeStatus, regenerateRecoveryCodes } from './recovery-codes.js';
 import * as webauthn from './webauthn.js';
+import * as userAdmin from './user-admin.js';
 import {
   bootstrapAccount,
   completeSetup,
@@ -156,6 +157,16 @@ const USE_CASES = {
   listAccountPolicies: policies.listAccountPolicies,
   updateAccountSettings: policies.updateAccountSettings,
   issueEnrolmentGrant: policies.issueEnrolmentGrant,
+  // One person's account in the administration console (app/user-admin.ts).
+  enableUser: userAdmin.enableUser,
+  changeUserRole: userAdmin.changeUserRole,
+  sendEnrolmentGrant: userAdmin.sendEnrolmentGrant,
+  listUserSessions: userAdmin.listUserSessions,
+  revokeUserSession: userAdmin.revokeUserSession,
+  listUserEvents: userAdmin.listUserEvents,
+  listUserContacts: userAdmin.listUserContacts,
+  listUserResets: userAdmin.listUserResets,
+  listUserAlerts: userAdmin.listUserAlerts,
   // The AWS-compatible face (IAM/STS Query API): credentials, roles, devices by serial number.
   resolveAccessKey: accessKeys.resolveAccessKey,
   createAccessKey: accessKeys.createAccessKey,

@@ -105,6 +105,10 @@ const RENDERERS: Record<string, (p: Payload, secret: string | null, base: string
     subject: 'Your password was changed',
     text: 'Your password was reset and every session ended. Your second factors are unchanged. If this was not you, contact your administrator now.',
   }),
+  'enrolment_grant.issued': (p, secret, base) => ({
+    subject: 'Enrol a new second factor',
+    text: `An administrator sent you a one-time enrolment grant so you can add a second factor to your account (valid until ${when(p.expiresAt)}). Sign in with your password and open:\n\n${base.replace(/\/$/, '')}/enrol#grant=${encodeURIComponent(secret ?? '')}\n\nIf you did not ask your administrator for this, tell them now.`,
+  }),
   'user.invitation': (p, secret, base) => ({
     subject: `You are invited to ${String(p.accountName)} on Holdfast`,
     text:

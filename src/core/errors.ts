@@ -47,6 +47,10 @@ export const ERROR_CODES = {
   USER_EMAIL_TAKEN: 'Another user of this account already has this e-mail address.',
   USER_NAME_TAKEN: 'Another user of this account already has this user name.',
   USER_LAST_OWNER: 'The change would leave the account without an active owner.',
+  USER_NOT_DISABLED: 'The user is not disabled: there is nothing to re-enable.',
+  USER_DISABLED: 'The user is disabled: re-enable them first.',
+  USER_ROLE_UNCHANGED: 'The user already has this role.',
+  USER_OWN_ROLE: 'Nobody changes their own role: another owner or administrator does.',
   USER_IMPORT_INVALID:
     'Rows of a users CSV import are not valid (syntax, role, duplicates, taken, not allowed); nothing was created.',
 

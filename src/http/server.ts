@@ -15,6 +15,7 @@ import { registerOutboxRoutes } from './api/outbox-routes.js';
 import { registerPolicyRoutes } from './api/policy-routes.js';
 import { registerRecoveryRoutes } from './api/recovery-routes.js';
 import { registerUserRoutes, type SetupLinkBuilder } from './api/user-routes.js';
+import { registerUserAdminRoutes } from './api/user-admin-routes.js';
 import { registerAwsQueryApi } from './aws/router.js';
 import { registerOidc } from './oidc/plugin.js';
 import { registerWebAuthnRoutes } from './api/webauthn-routes.js';
@@ -213,6 +214,7 @@ export async function buildServer(
   };
   registerAuthRoutes(server, options.app);
   registerUserRoutes(server, options.app, setupLink);
+  registerUserAdminRoutes(server, options.app);
   registerFactorRoutes(server, options.app);
   registerChallengeRoutes(server, options.app);
   registerHardwareTokenRoutes(server, options.app);

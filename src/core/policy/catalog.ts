@@ -68,6 +68,8 @@ export const ADMINISTRATION_WRITE_ACTIONS = [
   'iam:CreateAccountAlias',
   'iam:DeleteAccountAlias',
   'holdfast:DisableUser',
+  'holdfast:EnableUser',
+  'holdfast:ChangeUserRole',
   'holdfast:CreateSetupLink',
   'holdfast:RevokeUserSessions',
   'holdfast:IssueEnrolmentGrant',

@@ -227,7 +227,7 @@ export function checkGuardrails(input: GuardrailInput): GuardrailVerdict | null 
       return {
         guardrail: 'G1',
         outcome: 'step-up',
-        reason: `removing or changing a factor needs MFA verified in the last ${maxAgeSeconds} seconds`,
+        reason: `this change (a factor, a role, an enrolment grant) needs MFA verified in the last ${maxAgeSeconds} seconds`,
         maxAgeSeconds,
       };
     }

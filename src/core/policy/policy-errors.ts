@@ -28,6 +28,8 @@ export const POLICY_ERROR_CODES = {
   ENROLMENT_GRANT_REQUIRED:
     'Enrolling a factor now needs an MFA session or a one-time enrolment grant (the initial enrolment window is over).',
   ENROLMENT_GRANT_INVALID: 'The enrolment grant is unknown, used, expired or issued to someone else.',
+  ENROLMENT_GRANT_NOT_NEEDED:
+    'The user has an enabled second factor: they add another from an MFA session, no grant is sent.',
   SETTING_WOULD_LOOSEN:
     'The account setting would loosen a guardrail (step-up age above 15 minutes, enrolment window above its default); settings can only tighten.',
 } as const satisfies Record<string, string>;

@@ -99,6 +99,7 @@ export function auditRepository(db: Kysely<Schema>, dialect: Dialect): AuditRepo
       if (q.accountId !== undefined) query = query.where('account_id', '=', q.accountId);
       if (q.action !== undefined) query = query.where('action', '=', q.action);
       if (q.actorId !== undefined) query = query.where('actor_id', '=', q.actorId);
+      if (q.beforeSeq !== undefined) query = query.where('seq', '<', q.beforeSeq);
       const about = q.about;
       if (about !== undefined) {
         query = query.where((eb) => eb.or([eb('actor_id', '=', about), eb('target', '=', about)]));
