@@ -158,6 +158,8 @@ export const ACTIONS = {
   ListResetRequests: 'holdfast:ListResetRequests',
   GetRecoverySettings: 'holdfast:GetRecoverySettings',
   UpdateRecoverySettings: 'holdfast:UpdateRecoverySettings',
+  /** Marks an alert as seen and handled, with a note (audited). */
+  AcknowledgeAlert: 'holdfast:AcknowledgeAlert',
   ListAlerts: 'holdfast:ListAlerts',
   /** The account's outbox as administrators see it: delivery state, never a message's secret. */
   ListOutboxMessages: 'holdfast:ListOutboxMessages',
@@ -174,14 +176,6 @@ export const ACTIONS = {
   OidcInteraction: 'holdfast:OidcInteraction',
   ListOidcConsents: 'holdfast:ListOidcConsents',
   RevokeOidcConsent: 'holdfast:RevokeOidcConsent',
-  // External identity providers whose ID tokens STS AssumeRoleWithWebIdentity accepts.
-  CreateOpenIDConnectProvider: 'iam:CreateOpenIDConnectProvider',
-  GetOpenIDConnectProvider: 'iam:GetOpenIDConnectProvider',
-  ListOpenIDConnectProviders: 'iam:ListOpenIDConnectProviders',
-  DeleteOpenIDConnectProvider: 'iam:DeleteOpenIDConnectProvider',
-  AddClientIDToOpenIDConnectProvider: 'iam:AddClientIDToOpenIDConnectProvider',
-  RemoveClientIDFromOpenIDConnectProvider: 'iam:RemoveClientIDFromOpenIDConnectProvider',
-  UpdateOpenIDConnectProviderThumbprint: 'iam:UpdateOpenIDConnectProviderThumbprint',
 } as const;
 
 /** An action name. */
@@ -192,14 +186,6 @@ const ADMINISTRATION: readonly Action[] = [
   ACTIONS.CreateOidcClient,
   ACTIONS.ListOidcClients,
   ACTIONS.DeleteOidcClient,
-  // An identity provider decides who may assume the roles that trust it: identity administration.
-  ACTIONS.CreateOpenIDConnectProvider,
-  ACTIONS.GetOpenIDConnectProvider,
-  ACTIONS.ListOpenIDConnectProviders,
-  ACTIONS.DeleteOpenIDConnectProvider,
-  ACTIONS.AddClientIDToOpenIDConnectProvider,
-  ACTIONS.RemoveClientIDFromOpenIDConnectProvider,
-  ACTIONS.UpdateOpenIDConnectProviderThumbprint,
   ACTIONS.ListUsers,
   ACTIONS.CreateUser,
   ACTIONS.DisableUser,
@@ -309,6 +295,7 @@ const ADMINISTRATION: readonly Action[] = [
   ACTIONS.ListResetRequests,
   ACTIONS.GetRecoverySettings,
   ACTIONS.UpdateRecoverySettings,
+  ACTIONS.AcknowledgeAlert,
   ACTIONS.ListAlerts,
   ACTIONS.ListOutboxMessages,
 ];

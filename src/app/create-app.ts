@@ -10,6 +10,7 @@ import * as oidc from './oidc/index.js';
 import * as recovery from './recovery.js';
 import * as resets from './resets.js';
 import {
+  exportAudit,
   listOwnSecurityEvents,
   readAudit,
   scanAudit,
@@ -54,7 +55,6 @@ import { SIMULATION_USE_CASES } from './aws/simulation.js';
 import { IAM_ACCOUNT_RECORD_USE_CASES } from './aws/iam-account-records.js';
 import { LOGIN_PROFILE_USE_CASES } from './aws/login-profiles.js';
 import { ACCOUNT_DETAIL_USE_CASES } from './aws/account-details.js';
-import { OIDC_PROVIDER_USE_CASES } from './aws/oidc-providers.js';
 import { checkReadiness } from './readiness.js';
 import * as retention from './retention.js';
 import { recoveryCodeStatus, regenerateRecoveryCodes } from './recovery-codes.js';
@@ -96,6 +96,7 @@ const USE_CASES = {
   revokeOwnSession,
   revokeUserSessions,
   readAudit,
+  exportAudit,
   listOwnSecurityEvents,
   scanAudit,
   verifyAudit,
@@ -212,6 +213,7 @@ const USE_CASES = {
   getRecoverySettings: resets.getRecoverySettings,
   updateRecoverySettings: resets.updateRecoverySettings,
   listAlerts: alerts.listAlerts,
+  acknowledgeAlert: alerts.acknowledgeAlert,
   // IAM records the AWS face keeps beyond users, keys and devices (app/aws/).
   ...MANAGED_POLICY_USE_CASES,
   ...GROUP_USE_CASES,
@@ -220,7 +222,6 @@ const USE_CASES = {
   ...IAM_ACCOUNT_RECORD_USE_CASES,
   ...LOGIN_PROFILE_USE_CASES,
   ...ACCOUNT_DETAIL_USE_CASES,
-  ...OIDC_PROVIDER_USE_CASES,
   scanForAlerts: alerts.scanForAlerts,
   deliverDue: delivery.deliverDue,
   listOutbox: delivery.listOutbox,
