@@ -346,12 +346,14 @@ export function requestJSON(url, body, { method = 'POST', headers = {} } = {}) {
  * `body` may be a function: it is called before every request and returns that request's body
  * (e.g. a fresh single-use credential), or null when it has none left. A worker that gets null
  * stops; the run is then `exhausted` and its rate is computed over the time until the first
- * exhaustion (`windowMs`), not the whole duration.
+ * exhaustion (`windowMs`), not the whole duration. `next`, instead of `body`, returns
+ * `{ body, headers }` per request (e.g. a single-use cookie), or null when it has none left.
  */
 export async function closedLoop({
   url,
   method = 'POST',
   body,
+  next: nextRequest,
   headers = {},
   concurrency,
   durationMs,
@@ -405,7 +407,15 @@ export async function closedLoop({
     while (performance.now() < deadline) {
       let payload = fixedPayload;
       let requestHeaders = fixedHeaders;
-      if (typeof body === 'function') {
+      if (typeof nextRequest === 'function') {
+        const next = nextRequest();
+        if (next === null || next === undefined) {
+          exhaustedAt ??= performance.now();
+          return;
+        }
+        payload = encode(next.body);
+        requestHeaders = { ...headersFor(payload), ...next.headers };
+      } else if (typeof body === 'function') {
         const next = body();
         if (next === null || next === undefined) {
           exhaustedAt ??= performance.now();

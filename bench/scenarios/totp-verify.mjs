@@ -29,6 +29,7 @@ import {
   seedSecondFactorUsers,
   signedIn,
 } from '../second-factor.mjs';
+import { measureBetterAuthTotp } from '../better-auth-totp.mjs';
 
 export const name = 'totp-verify';
 export const description =
@@ -142,6 +143,22 @@ export async function run({ quick, log }) {
   const runRatios = s.runs.map((r, i) => r.perSecond / sqlite.after[i].perSecond);
   const syncPerVerification =
     sync.available && sync.result ? sync.syncCalls / (sync.result.succeeded + sync.result.errors) : null;
+
+  // ---- Better Auth, the same step on its documented SQLite set-up --------------------------------
+  let betterAuth;
+  try {
+    betterAuth = await measureBetterAuthTotp({
+      dir: makeTempDir('holdfast-bench-better-auth-'),
+      concurrency,
+      runs,
+      durationMs,
+      warmupMs,
+      log,
+    });
+  } catch (err) {
+    log(`${name}: Better Auth not measured: ${err.message}`);
+    betterAuth = { skipped: err.message };
+  }
 
   // ---- PostgreSQL (information) ---------------------------------------------------------------
   let pg = null;
@@ -321,6 +338,45 @@ export async function run({ quick, log }) {
       }),
     );
   }
+  if (betterAuth.skipped) {
+    figures.push(
+      figure({
+        id: 'betterAuthPerSecond',
+        label: 'Better Auth verify-totp/s',
+        value: `skipped: ${betterAuth.skipped}`,
+      }),
+    );
+  } else {
+    figures.push(
+      figure({
+        id: 'betterAuthPerSecond',
+        label: `Better Auth twoFactor verify-totp/s, SQLite (c=${concurrency}, median of ${runs})`,
+        value: betterAuth.perSecond,
+        unit: '/s',
+        digits: 0,
+      }),
+      figure({
+        id: 'betterAuthP99Ms',
+        label: 'Better Auth verify-totp p99',
+        value: betterAuth.p99Ms,
+        unit: 'ms',
+      }),
+      figure({
+        id: 'betterAuthServerCpuMs',
+        label: 'Better Auth: server CPU per verification',
+        value: betterAuth.serverCpuMsPerRequest,
+        unit: 'ms',
+        digits: 3,
+      }),
+      figure({
+        id: 'holdfastOverBetterAuth',
+        label: 'Holdfast SQLite verifications/s ÷ Better Auth verify-totp/s (same run)',
+        value: s.perSecond / betterAuth.perSecond,
+        digits: 1,
+        target: { op: '>=', value: 20 },
+      }),
+    );
+  }
   if (pg?.skipped) {
     figures.push(
       figure({ id: 'pgPerSecond', label: 'PostgreSQL verifications/s', value: `skipped: ${pg.skipped}` }),
@@ -389,6 +445,7 @@ export async function run({ quick, log }) {
       },
       sqlite: { ...sqlite, effects },
       rawSqlite: raw,
+      betterAuth,
       runRatios,
       fsync: {
         ...sync,

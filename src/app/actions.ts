@@ -176,6 +176,14 @@ export const ACTIONS = {
   OidcInteraction: 'holdfast:OidcInteraction',
   ListOidcConsents: 'holdfast:ListOidcConsents',
   RevokeOidcConsent: 'holdfast:RevokeOidcConsent',
+  // External identity providers whose ID tokens STS AssumeRoleWithWebIdentity accepts.
+  CreateOpenIDConnectProvider: 'iam:CreateOpenIDConnectProvider',
+  GetOpenIDConnectProvider: 'iam:GetOpenIDConnectProvider',
+  ListOpenIDConnectProviders: 'iam:ListOpenIDConnectProviders',
+  DeleteOpenIDConnectProvider: 'iam:DeleteOpenIDConnectProvider',
+  AddClientIDToOpenIDConnectProvider: 'iam:AddClientIDToOpenIDConnectProvider',
+  RemoveClientIDFromOpenIDConnectProvider: 'iam:RemoveClientIDFromOpenIDConnectProvider',
+  UpdateOpenIDConnectProviderThumbprint: 'iam:UpdateOpenIDConnectProviderThumbprint',
 } as const;
 
 /** An action name. */
@@ -186,6 +194,14 @@ const ADMINISTRATION: readonly Action[] = [
   ACTIONS.CreateOidcClient,
   ACTIONS.ListOidcClients,
   ACTIONS.DeleteOidcClient,
+  // An identity provider decides who may assume the roles that trust it: identity administration.
+  ACTIONS.CreateOpenIDConnectProvider,
+  ACTIONS.GetOpenIDConnectProvider,
+  ACTIONS.ListOpenIDConnectProviders,
+  ACTIONS.DeleteOpenIDConnectProvider,
+  ACTIONS.AddClientIDToOpenIDConnectProvider,
+  ACTIONS.RemoveClientIDFromOpenIDConnectProvider,
+  ACTIONS.UpdateOpenIDConnectProviderThumbprint,
   ACTIONS.ListUsers,
   ACTIONS.CreateUser,
   ACTIONS.DisableUser,

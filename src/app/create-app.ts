@@ -55,6 +55,7 @@ import { SIMULATION_USE_CASES } from './aws/simulation.js';
 import { IAM_ACCOUNT_RECORD_USE_CASES } from './aws/iam-account-records.js';
 import { LOGIN_PROFILE_USE_CASES } from './aws/login-profiles.js';
 import { ACCOUNT_DETAIL_USE_CASES } from './aws/account-details.js';
+import { OIDC_PROVIDER_USE_CASES } from './aws/oidc-providers.js';
 import { checkReadiness } from './readiness.js';
 import * as retention from './retention.js';
 import { recoveryCodeStatus, regenerateRecoveryCodes } from './recovery-codes.js';
@@ -222,6 +223,7 @@ const USE_CASES = {
   ...IAM_ACCOUNT_RECORD_USE_CASES,
   ...LOGIN_PROFILE_USE_CASES,
   ...ACCOUNT_DETAIL_USE_CASES,
+  ...OIDC_PROVIDER_USE_CASES,
   scanForAlerts: alerts.scanForAlerts,
   deliverDue: delivery.deliverDue,
   listOutbox: delivery.listOutbox,

@@ -18,4 +18,10 @@ export const IAM_ERROR_CODES = {
   IAM_ACCOUNT_ALIAS_NOT_FOUND: 'The account has no alias (name) like the one given.',
   IAM_ACCOUNT_ALIAS_REQUIRED:
     'An account keeps its name, which is its alias; CreateAccountAlias replaces it.',
+  IAM_OIDC_PROVIDER_NOT_FOUND: 'The account has no OpenID Connect provider with this ARN.',
+  IAM_OIDC_PROVIDER_EXISTS: 'The account already has an OpenID Connect provider with this URL.',
+  IAM_OIDC_PROVIDER_LIMIT:
+    'The account holds 100 OpenID Connect providers, or the provider 100 client ids or 5 thumbprints.',
+  IAM_OIDC_PROVIDER_INVALID:
+    'The provider URL, a client id or a thumbprint is not acceptable (https URL without query or fragment; http only on loopback).',
 } as const;

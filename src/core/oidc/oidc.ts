@@ -58,8 +58,36 @@ export interface OidcConsent {
   grantedAt: number;
 }
 
+/**
+ * An external OpenID Connect identity provider registered in an account (IAM
+ * CreateOpenIDConnectProvider): STS AssumeRoleWithWebIdentity accepts its ID tokens for the
+ * account's roles whose trust policy names it.
+ */
+export interface OidcIdentityProvider {
+  accountId: string;
+  /** The issuer URL without its scheme (`host[/path]`): the ARN's resource and the condition-key prefix. */
+  hostPath: string;
+  /** The issuer URL as registered (`https://host[/path]`; `http://` only on loopback). */
+  url: string;
+  /** Audiences (`aud`) accepted from this provider. */
+  clientIds: string[];
+  /** Certificate thumbprints (40 hex characters each) as given; kept and returned, see docs/oidc.md. */
+  thumbprints: string[];
+  tags: { key: string; value: string }[];
+  createdAt: number;
+}
+
 /** Storage of the OpenID Connect provider. */
 export interface OidcRepository {
+  insertIdentityProvider(provider: OidcIdentityProvider): Promise<void>;
+  findIdentityProvider(accountId: string, hostPath: string): Promise<OidcIdentityProvider | null>;
+  listIdentityProviders(accountId: string): Promise<OidcIdentityProvider[]>;
+  /** Replaces the client ids, thumbprints and tags of a provider; false when there is none. */
+  updateIdentityProvider(
+    provider: Pick<OidcIdentityProvider, 'accountId' | 'hostPath' | 'clientIds' | 'thumbprints' | 'tags'>,
+  ): Promise<boolean>;
+  deleteIdentityProvider(accountId: string, hostPath: string): Promise<boolean>;
+
   insertClient(client: OidcClient): Promise<void>;
   findClient(id: string): Promise<OidcClient | null>;
   listClients(accountId: string): Promise<OidcClient[]>;

@@ -63,3 +63,16 @@ export function parseRoleArn(arn: string): { accountId: string; path: string; na
   const m = ROLE_ARN.exec(arn);
   return m === null ? null : { accountId: m[1]!, path: m[2]!, name: m[3]! };
 }
+
+/** An OpenID Connect identity provider (`arn:aws:iam::ACCOUNT:oidc-provider/HOST[/PATH]`). */
+export function oidcProviderArn(accountId: string, hostPath: string): string {
+  return `arn:aws:iam::${accountId}:oidc-provider/${hostPath}`;
+}
+
+const OIDC_PROVIDER_ARN = /^arn:aws:iam::([0-9]{12}):oidc-provider\/([\u0021-\u007E]{1,255})$/;
+
+/** Reads an OpenID Connect provider ARN; null when the text is not one. */
+export function parseOidcProviderArn(arn: string): { accountId: string; hostPath: string } | null {
+  const m = OIDC_PROVIDER_ARN.exec(arn);
+  return m === null ? null : { accountId: m[1]!, hostPath: m[2]! };
+}

@@ -22,6 +22,7 @@ import {
 import { readBoolean, readEnum, readString } from './query.js';
 import { IAM_ROLE_OPERATIONS } from './iam-role-actions.js';
 import { IAM_ACCOUNT_OPERATIONS } from './iam-account-actions.js';
+import { IAM_OIDC_PROVIDER_OPERATIONS } from './iam-oidc-provider-actions.js';
 import { IAM_GROUP_OPERATIONS } from './iam-group-actions.js';
 import { IAM_POLICY_OPERATIONS } from './iam-policy-actions.js';
 import { IAM_SIMULATION_OPERATIONS } from './iam-simulation-actions.js';
@@ -362,4 +363,5 @@ export const IAM_OPERATIONS: Readonly<Record<string, AwsOperation>> = {
   ...IAM_USER_OPERATIONS,
   ...IAM_SIMULATION_OPERATIONS,
   ...IAM_ACCOUNT_OPERATIONS,
+  ...IAM_OIDC_PROVIDER_OPERATIONS,
 };

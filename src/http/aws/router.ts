@@ -126,6 +126,10 @@ const AWS_CODE_OF: Readonly<Partial<Record<HoldfastError['code'], AwsErrorCode>>
   IAM_LOGIN_PROFILE_NOT_FOUND: 'NoSuchEntity',
   IAM_ACCOUNT_ALIAS_NOT_FOUND: 'NoSuchEntity',
   IAM_ACCOUNT_ALIAS_REQUIRED: 'DeleteConflict',
+  IAM_OIDC_PROVIDER_NOT_FOUND: 'NoSuchEntity',
+  IAM_OIDC_PROVIDER_EXISTS: 'EntityAlreadyExists',
+  IAM_OIDC_PROVIDER_LIMIT: 'LimitExceeded',
+  IAM_OIDC_PROVIDER_INVALID: 'InvalidInput',
   ACCOUNT_NAME_TAKEN: 'EntityAlreadyExists',
   PASSWORD_MISMATCH: 'AccessDenied',
 };

@@ -39,8 +39,20 @@ export interface OidcConsentsTable {
   granted_at: number;
 }
 
+/** External identity providers registered with IAM CreateOpenIDConnectProvider (migration 0019). */
+export interface OidcIdentityProvidersTable {
+  account_id: string;
+  host_path: string;
+  url: string;
+  client_ids: string;
+  thumbprints: string;
+  tags: string;
+  created_at: number;
+}
+
 /** The provider's tables, merged into the store's Schema. */
 export interface OidcSchema {
+  oidc_identity_providers: OidcIdentityProvidersTable;
   oidc_clients: OidcClientsTable;
   oidc_records: OidcRecordsTable;
   oidc_signing_keys: OidcSigningKeysTable;

@@ -2,12 +2,30 @@ import type { Kysely } from 'kysely';
 import type {
   OidcClient,
   OidcConsent,
+  OidcIdentityProvider,
   OidcRecord,
   OidcRepository,
   OidcSigningKey,
 } from '../../core/oidc/oidc.js';
 import type { Schema } from '../schema.js';
-import type { OidcClientsTable, OidcConsentsTable, OidcRecordsTable } from './oidc-schema.js';
+import type {
+  OidcClientsTable,
+  OidcConsentsTable,
+  OidcIdentityProvidersTable,
+  OidcRecordsTable,
+} from './oidc-schema.js';
+
+function toIdentityProvider(row: OidcIdentityProvidersTable): OidcIdentityProvider {
+  return {
+    accountId: row.account_id,
+    hostPath: row.host_path,
+    url: row.url,
+    clientIds: JSON.parse(row.client_ids) as string[],
+    thumbprints: JSON.parse(row.thumbprints) as string[],
+    tags: JSON.parse(row.tags) as { key: string; value: string }[],
+    createdAt: Number(row.created_at),
+  };
+}
 
 function toClient(row: OidcClientsTable): OidcClient {
   return {
@@ -51,6 +69,60 @@ function toConsent(row: OidcConsentsTable): OidcConsent {
 /** The OpenID Connect provider's storage on Kysely (SQLite and PostgreSQL alike). */
 export function oidcRepository(db: Kysely<Schema>): OidcRepository {
   return {
+    async insertIdentityProvider(provider) {
+      await db
+        .insertInto('oidc_identity_providers')
+        .values({
+          account_id: provider.accountId,
+          host_path: provider.hostPath,
+          url: provider.url,
+          client_ids: JSON.stringify(provider.clientIds),
+          thumbprints: JSON.stringify(provider.thumbprints),
+          tags: JSON.stringify(provider.tags),
+          created_at: provider.createdAt,
+        })
+        .execute();
+    },
+    async findIdentityProvider(accountId, hostPath) {
+      const row = await db
+        .selectFrom('oidc_identity_providers')
+        .selectAll()
+        .where('account_id', '=', accountId)
+        .where('host_path', '=', hostPath)
+        .executeTakeFirst();
+      return row ? toIdentityProvider(row) : null;
+    },
+    async listIdentityProviders(accountId) {
+      const rows = await db
+        .selectFrom('oidc_identity_providers')
+        .selectAll()
+        .where('account_id', '=', accountId)
+        .orderBy('host_path')
+        .execute();
+      return rows.map(toIdentityProvider);
+    },
+    async updateIdentityProvider(provider) {
+      const result = await db
+        .updateTable('oidc_identity_providers')
+        .set({
+          client_ids: JSON.stringify(provider.clientIds),
+          thumbprints: JSON.stringify(provider.thumbprints),
+          tags: JSON.stringify(provider.tags),
+        })
+        .where('account_id', '=', provider.accountId)
+        .where('host_path', '=', provider.hostPath)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    },
+    async deleteIdentityProvider(accountId, hostPath) {
+      const result = await db
+        .deleteFrom('oidc_identity_providers')
+        .where('account_id', '=', accountId)
+        .where('host_path', '=', hostPath)
+        .executeTakeFirst();
+      return Number(result.numDeletedRows) === 1;
+    },
+
     async insertClient(client) {
       await db
         .insertInto('oidc_clients')
