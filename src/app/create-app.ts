@@ -10,7 +10,6 @@ import * as oidc from './oidc/index.js';
 import * as recovery from './recovery.js';
 import * as resets from './resets.js';
 import {
-  exportAudit,
   listOwnSecurityEvents,
   readAudit,
   scanAudit,
@@ -56,7 +55,12 @@ import { IAM_ACCOUNT_RECORD_USE_CASES } from './aws/iam-account-records.js';
 import { LOGIN_PROFILE_USE_CASES } from './aws/login-profiles.js';
 import { ACCOUNT_DETAIL_USE_CASES } from './aws/account-details.js';
 import { OIDC_PROVIDER_USE_CASES } from './aws/oidc-providers.js';
-import { checkReadiness } from './readiness.js';
+import { checkReadiness, outboxBacklog } from './readiness.js';
+import {
+  createSecurityEventHub,
+  publishCommittedSecurityEvents,
+  type SecurityEventHub,
+} from './security-events.js';
 import * as retention from './retention.js';
 import { recoveryCodeStatus, regenerateRecoveryCodes } from './recovery-codes.js';
 import * as webauthn from './webauthn.js';
@@ -76,6 +80,7 @@ import {
 
 const USE_CASES = {
   checkReadiness,
+  outboxBacklog,
   pruneThrottles,
   archiveAudit: retention.archiveAudit,
   verifyAuditSegment: retention.verifyAuditSegment,
@@ -97,7 +102,6 @@ const USE_CASES = {
   revokeOwnSession,
   revokeUserSessions,
   readAudit,
-  exportAudit,
   listOwnSecurityEvents,
   scanAudit,
   verifyAudit,
@@ -214,7 +218,6 @@ const USE_CASES = {
   getRecoverySettings: resets.getRecoverySettings,
   updateRecoverySettings: resets.updateRecoverySettings,
   listAlerts: alerts.listAlerts,
-  acknowledgeAlert: alerts.acknowledgeAlert,
   // IAM records the AWS face keeps beyond users, keys and devices (app/aws/).
   ...MANAGED_POLICY_USE_CASES,
   ...GROUP_USE_CASES,
@@ -240,15 +243,20 @@ type Bound = {
     : never;
 };
 
-/** The app layer: every use case bound to its dependencies. Every face calls these and nothing else. */
-export function createApp(deps: AppDeps): Bound & { deps: AppDeps } {
+/**
+ * The app layer: every use case bound to its dependencies. Every face calls these and nothing
+ * else. `securityEvents` hands on what each committed command stood for (app/security-events.ts).
+ */
+export function createApp(input: AppDeps): Bound & { deps: AppDeps; securityEvents: SecurityEventHub } {
+  const securityEvents = createSecurityEventHub();
+  const deps: AppDeps = { ...input, store: publishCommittedSecurityEvents(input.store, securityEvents) };
   const bound = Object.fromEntries(
     Object.entries(USE_CASES).map(([name, fn]) => [
       name,
       (...args: unknown[]) => (fn as (...a: unknown[]) => unknown)(deps, ...args),
     ]),
   ) as Bound;
-  return { ...bound, deps };
+  return { ...bound, deps, securityEvents };
 }
 
 /** The app object. */

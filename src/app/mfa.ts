@@ -512,6 +512,10 @@ async function recordFailure(
       details: {
         reason: input.reason,
         factorId: factor?.id ?? null,
+        // The kind of factor that was tried (metrics count failures by kind; never the code).
+        factorKind: a.usesRecoveryCode
+          ? 'recovery_code'
+          : (factor?.kind ?? ('present' in a.input.proof ? 'webauthn' : 'unknown')),
         consecutiveFailures: state.consecutiveFailures,
         knownSource: input.known,
       },

@@ -184,7 +184,11 @@ export async function buildServer(
       'request',
     );
   });
-  registerMetrics(server, { token: options.metricsToken ?? null, clusterMetrics: options.clusterMetrics });
+  registerMetrics(server, {
+    token: options.metricsToken ?? null,
+    clusterMetrics: options.clusterMetrics,
+    app: options.app,
+  });
   server.get(
     '/healthz',
     { config: { action: ACTIONS.Public, auth: 'none' }, schema: { hide: true } },
@@ -195,11 +199,13 @@ export async function buildServer(
   server.get(
     '/readyz',
     { config: { action: ACTIONS.Public, auth: 'none' }, schema: { hide: true } },
-    async (_r, reply) => {
+    async (request, reply) => {
       try {
         await options.app.checkReadiness();
         return { status: 'ready' };
-      } catch {
+      } catch (err) {
+        // Why goes to the log (database gone, migrations pending), not to whoever probes.
+        request.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'not ready');
         return reply.status(503).send({ status: 'unavailable' });
       }
     },

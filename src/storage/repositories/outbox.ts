@@ -115,6 +115,35 @@ export function outboxRepository(db: Kysely<Schema>): OutboxRepository {
         .where('claim_id', '=', claimId)
         .execute();
     },
+    async backlog() {
+      // Undelivered rows only: the outbox_due index (sent_at first) finds them without a scan
+      // of the delivered ones, so a scrape costs as much as the backlog, not the table.
+      const rows = await db
+        .selectFrom('outbox')
+        .select((eb) => [
+          'channel',
+          eb.fn
+            .sum<number | string | null>(eb.case().when('failed_at', 'is', null).then(1).else(0).end())
+            .as('pending'),
+          eb.fn
+            .sum<number | string | null>(eb.case().when('failed_at', 'is', null).then(0).else(1).end())
+            .as('failed'),
+          eb.fn
+            .min<number | string | null>(
+              eb.case().when('failed_at', 'is', null).then(eb.ref('created_at')).end(),
+            )
+            .as('oldest'),
+        ])
+        .where('sent_at', 'is', null)
+        .groupBy('channel')
+        .execute();
+      return rows.map((r) => ({
+        channel: r.channel as OutboxEntry['channel'],
+        pending: Number(r.pending ?? 0),
+        failed: Number(r.failed ?? 0),
+        oldestPendingAt: r.oldest === null ? null : Number(r.oldest),
+      }));
+    },
     async deleteSentBefore(before) {
       const result = await db
         .deleteFrom('outbox')
