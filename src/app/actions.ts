@@ -158,6 +158,8 @@ export const ACTIONS = {
   ListResetRequests: 'holdfast:ListResetRequests',
   GetRecoverySettings: 'holdfast:GetRecoverySettings',
   UpdateRecoverySettings: 'holdfast:UpdateRecoverySettings',
+  /** Marks an alert as seen and handled, with a note (audited). */
+  AcknowledgeAlert: 'holdfast:AcknowledgeAlert',
   ListAlerts: 'holdfast:ListAlerts',
   /** The account's outbox as administrators see it: delivery state, never a message's secret. */
   ListOutboxMessages: 'holdfast:ListOutboxMessages',
@@ -309,6 +311,7 @@ const ADMINISTRATION: readonly Action[] = [
   ACTIONS.ListResetRequests,
   ACTIONS.GetRecoverySettings,
   ACTIONS.UpdateRecoverySettings,
+  ACTIONS.AcknowledgeAlert,
   ACTIONS.ListAlerts,
   ACTIONS.ListOutboxMessages,
 ];

@@ -17,11 +17,14 @@ import { MAX_INITIAL_ENROLMENT_WINDOW_MS } from '../core/policy/guardrails.js';
 import type { Principal } from '../core/principals/types.js';
 import type { Repositories } from '../core/ports.js';
 import type { AuditRecord } from '../core/audit/event.js';
-import type { Alert } from '../core/recovery/types.js';
+import type { Alert, AlertSeverity, AlertState } from '../core/recovery/types.js';
+import { HoldfastError } from '../core/errors.js';
 import { ACTIONS } from './actions.js';
+import { peopleNamed, personName } from './people.js';
 import { authorize } from './authorize.js';
 import type { Actor, RequestContext } from './context.js';
 import { newId, writeAudit, type AppDeps } from './deps.js';
+import { runCommand } from './kernel.js';
 import { adminsOf, emailAddressOf, queueMessage, recoverySettingsOf } from './recovery-support.js';
 import { hasNoMailAddress } from './users.js';
 
@@ -236,6 +239,7 @@ export async function scanForAlerts(
           summary: match.summary,
           details: match.details,
           createdAt: deps.clock.now(),
+          acknowledged: null,
         },
         input.webhooks ?? [],
         record.actorId,
@@ -252,14 +256,95 @@ export async function scanForAlerts(
   return { scanned: records.length, raised };
 }
 
+/** Which alerts a list shows (every filter optional). */
+export interface AlertFilters {
+  severity?: AlertSeverity;
+  /** A rule id, e.g. `HF-RESET`. */
+  ruleId?: string;
+  state?: AlertState;
+}
+
+/** An alert with the people it names: the person concerned and who acknowledged it. */
+export interface NamedAlert extends Alert {
+  principalName: string | null;
+  acknowledgedByName: string | null;
+}
+
 /** Lists the account's alerts, newest first (owners and admins; an MFA session, G2). */
 export async function listAlerts(
   deps: AppDeps,
-  input: { actor: Actor; ctx?: RequestContext; accountId: string; limit?: number },
-): Promise<Alert[]> {
+  input: { actor: Actor; ctx?: RequestContext; accountId: string; limit?: number } & AlertFilters,
+): Promise<NamedAlert[]> {
   await authorize(deps, input.actor, ACTIONS.ListAlerts, { accountId: input.accountId }, input.ctx);
-  return deps.store.recovery.listAlerts({
+  const alerts = await deps.store.recovery.listAlerts({
     accountId: input.accountId,
     limit: Math.min(500, input.limit ?? 100),
+    ...(input.severity === undefined ? {} : { severity: input.severity }),
+    ...(input.ruleId === undefined ? {} : { ruleId: input.ruleId }),
+    ...(input.state === undefined ? {} : { state: input.state }),
   });
+  // Everyone the page names, in one query (never one per alert).
+  const ids = new Set<string>();
+  for (const a of alerts) {
+    if (a.principalId !== null) ids.add(a.principalId);
+    if (a.acknowledged !== null) ids.add(a.acknowledged.by);
+  }
+  const people = await peopleNamed(deps, input.accountId, ids);
+  return alerts.map((a) => ({
+    ...a,
+    principalName: a.principalId === null ? null : (people.get(a.principalId) ?? null),
+    acknowledgedByName: a.acknowledged === null ? null : (people.get(a.acknowledged.by) ?? null),
+  }));
+}
+
+/** Longest acknowledgement note. */
+export const MAX_ALERT_NOTE = 500;
+/** Control characters other than tab and line breaks (a note is shown as text, one paragraph). */
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
+
+/**
+ * Acknowledges an open alert with a note (owners and admins; an MFA session, G2): who and when
+ * are stored with it, and the one audit record `alert.acknowledge` names the alert and its rule.
+ * An unknown alert, one acknowledged already or a bad note changes nothing.
+ */
+export async function acknowledgeAlert(
+  deps: AppDeps,
+  input: { actor: Actor; ctx: RequestContext; accountId: string; alertId: string; note: string },
+): Promise<NamedAlert> {
+  const note = input.note.trim();
+  if (note.length > MAX_ALERT_NOTE || CONTROL.test(note)) {
+    throw new HoldfastError('ALERT_NOTE_INVALID', `the note must be at most ${MAX_ALERT_NOTE} characters of text`);
+  }
+  if (input.actor.kind !== 'principal') throw new HoldfastError('AUTH_FORBIDDEN');
+  const by = input.actor.principal;
+  return runCommand(
+    deps,
+    input.actor,
+    input.ctx,
+    { action: ACTIONS.AcknowledgeAlert, resource: { accountId: input.accountId } },
+    async (uow) => {
+      const alert = await uow.tx.recovery.findAlert(input.accountId, input.alertId);
+      if (alert === null) throw new HoldfastError('ALERT_NOT_FOUND');
+      if (alert.acknowledged !== null) throw new HoldfastError('ALERT_ALREADY_ACKNOWLEDGED');
+      const acknowledgement = { at: deps.clock.now(), by: by.id, note };
+      // Conditional: of two administrators acknowledging at once, one wins; the other is told.
+      if (!(await uow.tx.recovery.acknowledgeAlert({ accountId: input.accountId, id: alert.id, acknowledgement })))
+        throw new HoldfastError('ALERT_ALREADY_ACKNOWLEDGED');
+      uow.record({
+        accountId: input.accountId,
+        action: 'alert.acknowledge',
+        target: alert.id,
+        details: { ruleId: alert.ruleId, severity: alert.severity, note },
+      });
+      const concerned =
+        alert.principalId === null ? null : await uow.tx.principals.findById(input.accountId, alert.principalId);
+      return {
+        ...alert,
+        acknowledged: acknowledgement,
+        principalName: concerned === null ? null : personName(concerned),
+        acknowledgedByName: personName(by),
+      };
+    },
+  );
 }

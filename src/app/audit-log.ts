@@ -7,7 +7,8 @@ import {
   type AuditIntegrityProblem,
   type ExpectedHead,
 } from '../core/audit/checkpoint.js';
-import type { AuditRecord } from '../core/audit/event.js';
+import type { AuditOutcome, AuditRecord } from '../core/audit/event.js';
+import type { AuditQuery } from '../core/ports.js';
 import { HoldfastError } from '../core/errors.js';
 import { constantTimeEqual, hkdfSha256, hmacHex } from '../core/crypto/hashing.js';
 import { ACTIONS } from './actions.js';
@@ -16,6 +17,7 @@ import { authorize } from './authorize.js';
 import type { Actor, RequestContext } from './context.js';
 import { newId, type AppDeps } from './deps.js';
 import { anchorGenuine } from './retention.js';
+import { peopleNamed } from './people.js';
 
 const BATCH = 1000;
 
@@ -289,7 +291,87 @@ export async function listOwnSecurityEvents(
   });
 }
 
-/** Reads an account's audit records for the API (admins of that account). */
+/** The console's audit filters (all optional, combined): who, on what, which event, how it ended, when. */
+export interface AuditFilters {
+  /** A principal id, e-mail address or user name. */
+  actor?: string;
+  /** A target id (principal, session, factor...), or a principal's e-mail address or user name. */
+  target?: string;
+  /** An exact event name, e.g. `factor.remove`. */
+  action?: string;
+  outcome?: AuditOutcome;
+  /** ISO 8601 times: records at or after `from` and before `to`. */
+  from?: string;
+  to?: string;
+}
+
+/** Most records one page of the audit log holds. */
+export const MAX_AUDIT_PAGE = 1000;
+/** Longest filter value accepted (ids, e-mail addresses, event names). */
+const MAX_FILTER_LENGTH = 254;
+/** Most records one export writes; a larger view must be narrowed (time range) first. */
+export const MAX_AUDIT_EXPORT = 100_000;
+
+function timeOf(name: 'from' | 'to', value: string | undefined): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const ms = Date.parse(value);
+  if (value.length > 40 || !Number.isFinite(ms)) {
+    throw new HoldfastError('REQUEST_INVALID', `${name} must be an ISO 8601 date and time`);
+  }
+  return ms;
+}
+
+/** A principal of the account named by id, e-mail or user name; the value itself when none is. */
+async function principalIdOf(deps: AppDeps, accountId: string, value: string): Promise<string> {
+  const byId = await deps.store.principals.findById(accountId, value);
+  if (byId !== null) return byId.id;
+  return (await deps.store.principals.findByLogin(accountId, value))?.id ?? value;
+}
+
+/** Turns the console's filters into a repository query of the account (names resolved to ids). */
+async function auditQueryOf(
+  deps: AppDeps,
+  accountId: string,
+  filters: AuditFilters,
+): Promise<Omit<AuditQuery, 'limit'>> {
+  for (const key of ['actor', 'target', 'action'] as const) {
+    const value = filters[key];
+    if (value !== undefined && value.length > MAX_FILTER_LENGTH)
+      throw new HoldfastError('REQUEST_INVALID', `${key} is longer than ${MAX_FILTER_LENGTH} characters`);
+  }
+  if (filters.outcome !== undefined && filters.outcome !== 'success' && filters.outcome !== 'failure')
+    throw new HoldfastError('REQUEST_INVALID', 'outcome must be success or failure');
+  const fromTime = timeOf('from', filters.from);
+  const toTime = timeOf('to', filters.to);
+  if (fromTime !== undefined && toTime !== undefined && fromTime >= toTime)
+    throw new HoldfastError('REQUEST_INVALID', 'from must be before to');
+  const actor = filters.actor?.trim() || undefined;
+  const target = filters.target?.trim() || undefined;
+  const action = filters.action?.trim() || undefined;
+  return {
+    accountId,
+    ...(actor === undefined ? {} : { actorId: await principalIdOf(deps, accountId, actor) }),
+    ...(target === undefined ? {} : { target: await principalIdOf(deps, accountId, target) }),
+    ...(action === undefined ? {} : { action }),
+    ...(filters.outcome === undefined ? {} : { outcome: filters.outcome }),
+    ...(fromTime === undefined ? {} : { fromTime }),
+    ...(toTime === undefined ? {} : { toTime }),
+  };
+}
+
+/** One page of the audit log with the people its records name (by principal id). */
+export interface AuditPage {
+  records: AuditRecord[];
+  /** Names of the principals the records name as actor or target, by id. */
+  names: Map<string, string>;
+  /** Whether more records match beyond this page. */
+  more: boolean;
+}
+
+/**
+ * Reads one page of an account's audit records for the API (admins of that account): oldest
+ * first after `afterSeq` (the default), or newest first before `beforeSeq`, with the filters.
+ */
 export async function readAudit(
   deps: AppDeps,
   input: {
@@ -297,18 +379,54 @@ export async function readAudit(
     ctx?: RequestContext;
     accountId: string;
     afterSeq?: number;
+    beforeSeq?: number;
+    newestFirst?: boolean;
     limit?: number;
-    action?: string;
+    filters?: AuditFilters;
   },
-): Promise<AuditRecord[]> {
+): Promise<AuditPage> {
   await authorize(deps, input.actor, ACTIONS.ReadAuditLog, { accountId: input.accountId }, input.ctx);
   const limit = input.limit ?? 100;
-  if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
-    throw new HoldfastError('REQUEST_INVALID', 'limit must be 1-1000');
-  return deps.store.audit.query({
-    accountId: input.accountId,
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_AUDIT_PAGE)
+    throw new HoldfastError('REQUEST_INVALID', `limit must be 1-${MAX_AUDIT_PAGE}`);
+  const query = await auditQueryOf(deps, input.accountId, input.filters ?? {});
+  // One more than asked tells whether another page follows.
+  const rows = await deps.store.audit.query({
+    ...query,
     afterSeq: input.afterSeq ?? 0,
-    limit,
-    ...(input.action === undefined ? {} : { action: input.action }),
+    ...(input.beforeSeq === undefined ? {} : { beforeSeq: input.beforeSeq }),
+    newestFirst: input.newestFirst === true,
+    limit: limit + 1,
   });
+  const records = rows.slice(0, limit);
+  const ids = records.flatMap((r) => [r.actorId, r.target]).filter((id): id is string => id !== null);
+  return { records, names: await peopleNamed(deps, input.accountId, ids), more: rows.length > limit };
+}
+
+/**
+ * Every record of an account's filtered audit view, oldest first, in batches (for a download).
+ * Authorized before the first record is read; at most MAX_AUDIT_EXPORT records.
+ */
+export async function exportAudit(
+  deps: AppDeps,
+  input: { actor: Actor; ctx?: RequestContext; accountId: string; filters?: AuditFilters },
+): Promise<AsyncGenerator<AuditRecord>> {
+  await authorize(deps, input.actor, ACTIONS.ReadAuditLog, { accountId: input.accountId }, input.ctx);
+  const query = await auditQueryOf(deps, input.accountId, input.filters ?? {});
+  async function* records(): AsyncGenerator<AuditRecord> {
+    let after = 0;
+    let written = 0;
+    while (written < MAX_AUDIT_EXPORT) {
+      const batch = await deps.store.audit.query({
+        ...query,
+        afterSeq: after,
+        limit: Math.min(BATCH, MAX_AUDIT_EXPORT - written),
+      });
+      if (batch.length === 0) return;
+      yield* batch;
+      written += batch.length;
+      after = batch[batch.length - 1]!.seq;
+    }
+  }
+  return records();
 }

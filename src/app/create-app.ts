@@ -10,6 +10,7 @@ import * as oidc from './oidc/index.js';
 import * as recovery from './recovery.js';
 import * as resets from './resets.js';
 import {
+  exportAudit,
   listOwnSecurityEvents,
   readAudit,
   scanAudit,
@@ -102,6 +103,7 @@ const USE_CASES = {
   revokeOwnSession,
   revokeUserSessions,
   readAudit,
+  exportAudit,
   listOwnSecurityEvents,
   scanAudit,
   verifyAudit,
@@ -218,6 +220,7 @@ const USE_CASES = {
   getRecoverySettings: resets.getRecoverySettings,
   updateRecoverySettings: resets.updateRecoverySettings,
   listAlerts: alerts.listAlerts,
+  acknowledgeAlert: alerts.acknowledgeAlert,
   // IAM records the AWS face keeps beyond users, keys and devices (app/aws/).
   ...MANAGED_POLICY_USE_CASES,
   ...GROUP_USE_CASES,

@@ -75,6 +75,10 @@ export interface AlertsTable {
   summary: string;
   details: string;
   created_at: number;
+  /** Migration 0019: the acknowledgement (all three null while the alert is open). */
+  acknowledged_at: number | null;
+  acknowledged_by: string | null;
+  acknowledged_note: string | null;
 }
 
 /** The tables of migration 0006. */

@@ -20,4 +20,7 @@ export const RECOVERY_ERROR_CODES = {
   RECOVERY_NOT_RECOVERY_SESSION: 'The step needs a session that was signed in with a recovery code.',
   RECOVERY_SETTING_INVALID: 'A recovery or alert setting is out of range or names an unknown rule.',
   ALERT_RULE_CRITICAL: 'A security-critical detection rule cannot be switched off.',
+  ALERT_NOT_FOUND: 'No such alert in this account.',
+  ALERT_ALREADY_ACKNOWLEDGED: 'The alert was acknowledged already (its first note stays).',
+  ALERT_NOTE_INVALID: 'An acknowledgement note is at most 500 characters, without control characters.',
 } as const satisfies Record<string, string>;

@@ -97,7 +97,20 @@ export interface Alert {
   summary: string;
   details: Record<string, string | number | boolean | null>;
   createdAt: number;
+  /** Who acknowledged it, when, with what note; null while it is open. */
+  acknowledged: AlertAcknowledgement | null;
 }
+
+/** An administrator's acknowledgement of an alert. */
+export interface AlertAcknowledgement {
+  at: number;
+  /** The principal who acknowledged it. */
+  by: string;
+  note: string;
+}
+
+/** Which alerts a list shows: open ones, acknowledged ones, or both. */
+export type AlertState = 'open' | 'acknowledged';
 
 /** Storage of contacts, verification tokens, recovery/reset requests, settings and alerts. */
 export interface RecoveryRepository {
@@ -155,5 +168,16 @@ export interface RecoveryRepository {
 
   /** Inserts an alert unless the same rule already fired for the same event; true when inserted. */
   insertAlert(alert: Alert): Promise<boolean>;
-  listAlerts(input: { accountId: string; limit: number; afterCreatedAt?: number }): Promise<Alert[]>;
+  /** An account's alerts newest first, optionally of one severity, rule and state. */
+  listAlerts(input: {
+    accountId: string;
+    limit: number;
+    afterCreatedAt?: number;
+    severity?: AlertSeverity;
+    ruleId?: string;
+    state?: AlertState;
+  }): Promise<Alert[]>;
+  findAlert(accountId: string, id: string): Promise<Alert | null>;
+  /** Acknowledges an open alert (conditional update); false when it was acknowledged already. */
+  acknowledgeAlert(input: { accountId: string; id: string; acknowledgement: AlertAcknowledgement }): Promise<boolean>;
 }

@@ -3,7 +3,8 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { ACTIONS } from '../../app/actions.js';
 import type { App } from '../../app/create-app.js';
-import type { Alert, RecoveryRequest, RecoveryState } from '../../core/recovery/types.js';
+import type { NamedAlert } from '../../app/alerts.js';
+import type { RecoveryRequest, RecoveryState } from '../../core/recovery/types.js';
 import {
   cancelPage,
   donePage,
@@ -15,6 +16,7 @@ import { requestContext } from '../plugins/session-auth.js';
 import type { Caller } from '../types.js';
 import { ErrorBody, IdParams } from './schemas.js';
 
+const literals = <T extends string>(values: readonly T[]) => Type.Union(values.map((v) => Type.Literal(v)));
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 /** A recovery or reset request as the API shows it. */
@@ -38,16 +40,28 @@ function requestJSON(r: RecoveryRequest) {
   };
 }
 
-function alertJSON(a: Alert) {
+function alertJSON(a: NamedAlert) {
   return {
     id: a.id,
     ruleId: a.ruleId,
     severity: a.severity,
     summary: a.summary,
     principalId: a.principalId,
+    /** The person concerned: e-mail address (or user name), or null. */
+    principalName: a.principalName,
     eventId: a.eventId,
     details: a.details,
     createdAt: new Date(a.createdAt).toISOString(),
+    state: a.acknowledged === null ? 'open' : 'acknowledged',
+    acknowledged:
+      a.acknowledged === null
+        ? null
+        : {
+            at: new Date(a.acknowledged.at).toISOString(),
+            by: a.acknowledged.by,
+            byName: a.acknowledgedByName,
+            note: a.acknowledged.note,
+          },
   };
 }
 
@@ -415,20 +429,65 @@ export async function registerRecoveryRoutes(server: FastifyInstance, app: App):
     {
       config: { action: ACTIONS.ListAlerts, auth: 'session' },
       schema: {
-        summary: 'Alerts raised by the built-in detection rules',
+        summary: 'Alerts raised by the built-in detection rules, newest first, with the people named',
+        description:
+          'Filters: `severity`, `rule` (a rule id such as HF-RESET), `state` (`open` or `acknowledged`).',
         tags: ['alerts'],
-        querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })) }),
+        querystring: Type.Object(
+          {
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
+            severity: Type.Optional(literals(['low', 'medium', 'high', 'critical'] as const)),
+            rule: Type.Optional(Type.String({ minLength: 1, maxLength: 40, pattern: '^[A-Z0-9-]+$' })),
+            state: Type.Optional(literals(['open', 'acknowledged'] as const)),
+          },
+          { additionalProperties: false },
+        ),
       },
     },
     async (request) => {
       const c = caller(request);
+      const q = request.query;
       const list = await app.listAlerts({
         actor: c.actor,
         ctx: requestContext(request),
         accountId: c.account.id,
-        ...(request.query.limit === undefined ? {} : { limit: request.query.limit }),
+        ...(q.limit === undefined ? {} : { limit: q.limit }),
+        ...(q.severity === undefined ? {} : { severity: q.severity }),
+        ...(q.rule === undefined ? {} : { ruleId: q.rule }),
+        ...(q.state === undefined ? {} : { state: q.state }),
       });
       return { alerts: list.map(alertJSON) };
+    },
+  );
+  r.post(
+    '/v1/alerts/:id/acknowledge',
+    {
+      config: { action: ACTIONS.AcknowledgeAlert, auth: 'session' },
+      schema: {
+        summary: 'Acknowledge an alert with a note (audited as alert.acknowledge)',
+        description:
+          'The note is at most 500 characters (ALERT_NOTE_INVALID); an alert is acknowledged once ' +
+          '(ALERT_ALREADY_ACKNOWLEDGED); an id not of this account is ALERT_NOT_FOUND.',
+        tags: ['alerts'],
+        params: IdParams,
+        body: Type.Object({ note: Type.String({ maxLength: 4000 }) }, { additionalProperties: false }),
+        response: {
+          200: Type.Object({ alert: Type.Object({}, { additionalProperties: true }) }),
+          404: ErrorBody,
+          409: ErrorBody,
+        },
+      },
+    },
+    async (request) => {
+      const c = caller(request);
+      const alert = await app.acknowledgeAlert({
+        actor: c.actor,
+        ctx: requestContext(request),
+        accountId: c.account.id,
+        alertId: request.params.id,
+        note: request.body.note,
+      });
+      return { alert: alertJSON(alert) };
     },
   );
 

@@ -1,8 +1,10 @@
+import { Readable } from 'node:stream';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { Type } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { ACTIONS } from '../../app/actions.js';
-import { auditRecordJSON } from '../../app/audit-log.js';
+import { auditRecordJSON, MAX_AUDIT_PAGE, type AuditFilters } from '../../app/audit-log.js';
+import { cloudTrailRecordJSON } from '../../app/cloudtrail.js';
 import type { App } from '../../app/create-app.js';
 import { MAX_USER_PAGE, USER_SORT_KEYS } from '../../app/users.js';
 import { ROLES } from '../../core/principals/types.js';
@@ -29,6 +31,38 @@ const UserListQuery = Type.Object(
   },
   { additionalProperties: false },
 );
+
+/** The audit log's filters, shared by a page and the export. */
+const AuditFilterQuery = Type.Object({
+  actor: Type.Optional(Type.String({ maxLength: 254 })),
+  target: Type.Optional(Type.String({ maxLength: 254 })),
+  action: Type.Optional(Type.String({ maxLength: 64 })),
+  outcome: Type.Optional(literals(['success', 'failure'] as const)),
+  from: Type.Optional(Type.String({ maxLength: 40 })),
+  to: Type.Optional(Type.String({ maxLength: 40 })),
+});
+
+/** One page of the audit log: the filters, the direction and where the page starts. */
+const AuditQuery = Type.Object(
+  {
+    ...AuditFilterQuery.properties,
+    after: Type.Optional(Type.Integer({ minimum: 0 })),
+    before: Type.Optional(Type.Integer({ minimum: 1 })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_AUDIT_PAGE })),
+    order: Type.Optional(literals(['asc', 'desc'] as const)),
+  },
+  { additionalProperties: false },
+);
+
+/** The filters given, without the empty ones (an empty field of a form means "any"). */
+function auditFilters(q: Static<typeof AuditFilterQuery>): AuditFilters {
+  const out: AuditFilters = {};
+  for (const key of ['actor', 'target', 'action', 'outcome', 'from', 'to'] as const) {
+    const value = q[key]?.trim();
+    if (value !== undefined && value !== '') (out as Record<string, string>)[key] = value;
+  }
+  return out;
+}
 
 /** A user in the list, with the number of their enabled second factors. */
 const ListedUserBody = Type.Object({ ...UserBody.properties, enabledFactors: Type.Integer() });
@@ -344,38 +378,100 @@ export function registerUserRoutes(server: FastifyInstance, app: App, setupLink:
     {
       config: { action: ACTIONS.ReadAuditLog, auth: 'session' },
       schema: {
-        summary: "My account's audit records, oldest first",
+        summary: "My account's audit records: filters and one page, oldest first or newest first",
+        description:
+          'Oldest first after `after` (the default), or newest first (`order=desc`) before `before`. ' +
+          '`actor` and `target` take a principal id, e-mail address or user name (target: any id); ' +
+          '`from` and `to` are ISO 8601 times (from inclusive, to exclusive). Each record carries ' +
+          '`actorName` and `targetName`: the e-mail address (or user name) of the principal, or null.',
         tags: ['audit'],
-        querystring: Type.Object(
-          {
-            after: Type.Optional(Type.Integer({ minimum: 0 })),
-            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
-            action: Type.Optional(Type.String({ maxLength: 64 })),
-          },
-          { additionalProperties: false },
-        ),
+        querystring: AuditQuery,
         response: {
           200: Type.Object({
             records: Type.Array(Type.Object({}, { additionalProperties: true })),
             nextAfter: Type.Union([Type.Integer(), Type.Null()]),
+            nextBefore: Type.Union([Type.Integer(), Type.Null()]),
+            more: Type.Boolean(),
           }),
         },
       },
     },
     async (request) => {
       const c = caller(request);
-      const records = await app.readAudit({
+      const q = request.query;
+      const newestFirst = q.order === 'desc';
+      const page = await app.readAudit({
         actor: c.actor,
         ctx: requestContext(request),
         accountId: c.account.id,
-        ...(request.query.after === undefined ? {} : { afterSeq: request.query.after }),
-        ...(request.query.limit === undefined ? {} : { limit: request.query.limit }),
-        ...(request.query.action === undefined ? {} : { action: request.query.action }),
+        filters: auditFilters(q),
+        newestFirst,
+        ...(q.after === undefined ? {} : { afterSeq: q.after }),
+        ...(q.before === undefined ? {} : { beforeSeq: q.before }),
+        ...(q.limit === undefined ? {} : { limit: q.limit }),
       });
+      const last = page.records.length ? page.records[page.records.length - 1]!.seq : null;
       return {
-        records: records.map(auditRecordJSON),
-        nextAfter: records.length ? records[records.length - 1]!.seq : null,
+        records: page.records.map((record) => ({
+          ...auditRecordJSON(record),
+          actorName: record.actorId === null ? null : (page.names.get(record.actorId) ?? null),
+          targetName: record.target === null ? null : (page.names.get(record.target) ?? null),
+        })),
+        nextAfter: newestFirst ? null : last,
+        nextBefore: newestFirst && page.more ? last : null,
+        more: page.more,
       };
+    },
+  );
+
+  r.get(
+    '/v1/audit/export',
+    {
+      config: { action: ACTIONS.ReadAuditLog, auth: 'session' },
+      schema: {
+        summary: "Download my account's filtered audit records: JSON lines or a CloudTrail log file",
+        description:
+          'The filters of GET /v1/audit; every matching record oldest first (at most 100,000). ' +
+          '`format=jsonl`: one record per line in the shape of GET /v1/audit (without names), as ' +
+          '`holdfast audit export` writes it. `format=cloudtrail`: `{"Records": [...]}` of CloudTrail events.',
+        tags: ['audit'],
+        querystring: Type.Object(
+          { ...AuditFilterQuery.properties, format: literals(['jsonl', 'cloudtrail'] as const) },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (request, reply) => {
+      const c = caller(request);
+      const records = await app.exportAudit({
+        actor: c.actor,
+        ctx: requestContext(request),
+        accountId: c.account.id,
+        filters: auditFilters(request.query),
+      });
+      const cloudTrail = request.query.format === 'cloudtrail';
+      async function* lines(): AsyncGenerator<string> {
+        if (cloudTrail) yield '{"Records":[';
+        let first = true;
+        for await (const record of records) {
+          if (cloudTrail) {
+            yield `${first ? '' : ','}\n${JSON.stringify(cloudTrailRecordJSON(record))}`;
+          } else {
+            yield `${JSON.stringify(auditRecordJSON(record))}\n`;
+          }
+          first = false;
+        }
+        if (cloudTrail) yield '\n]}\n';
+      }
+      const name = `holdfast-audit-${c.account.name.replace(/[^A-Za-z0-9_-]/g, '_')}`;
+      return reply
+        .header('cache-control', 'no-store')
+        .header(
+          'content-disposition',
+          `attachment; filename="${name}${cloudTrail ? '.cloudtrail.json' : '.jsonl'}"`,
+        )
+        .type(cloudTrail ? 'application/json; charset=utf-8' : 'application/x-ndjson; charset=utf-8')
+        .send(Readable.from(lines()));
     },
   );
 

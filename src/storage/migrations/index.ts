@@ -17,6 +17,7 @@ import { migration0015 } from './0015-iam-records.js';
 import { migration0017 } from './0017-admin-lookup.js';
 import { migration0018 } from './0018-oidc.js';
 import { migration0019 } from './0019-oidc-identity-providers.js';
+import { migration0020 } from './0020-alert-acknowledgement.js';
 
 /** Every migration in order; names sort lexically. The same set serves SQLite and PostgreSQL. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -38,6 +39,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0017-admin-lookup': migration0017,
   '0018-oidc': migration0018,
   '0019-oidc-identity-providers': migration0019,
+  '0020-alert-acknowledgement': migration0020,
 };
 
 /** A provider that reads the migrations from code (no file-system scan, works from dist/). */

@@ -100,6 +100,10 @@ export function auditRepository(db: Kysely<Schema>, dialect: Dialect): AuditRepo
       if (q.action !== undefined) query = query.where('action', '=', q.action);
       if (q.actorId !== undefined) query = query.where('actor_id', '=', q.actorId);
       if (q.beforeSeq !== undefined) query = query.where('seq', '<', q.beforeSeq);
+      if (q.target !== undefined) query = query.where('target', '=', q.target);
+      if (q.outcome !== undefined) query = query.where('outcome', '=', q.outcome);
+      if (q.fromTime !== undefined) query = query.where('time', '>=', q.fromTime);
+      if (q.toTime !== undefined) query = query.where('time', '<', q.toTime);
       const about = q.about;
       if (about !== undefined) {
         query = query.where((eb) => eb.or([eb('actor_id', '=', about), eb('target', '=', about)]));

@@ -55,6 +55,10 @@ function toAlert(r: AlertsTable): Alert {
     summary: r.summary,
     details: JSON.parse(r.details),
     createdAt: Number(r.created_at),
+    acknowledged:
+      r.acknowledged_at === null
+        ? null
+        : { at: Number(r.acknowledged_at), by: r.acknowledged_by ?? '', note: r.acknowledged_note ?? '' },
   };
 }
 
@@ -356,15 +360,45 @@ export function recoveryRepository(db: Kysely<Schema>): RecoveryRepository {
           summary: a.summary.slice(0, 200),
           details: JSON.stringify(a.details),
           created_at: a.createdAt,
+          acknowledged_at: null,
+          acknowledged_by: null,
+          acknowledged_note: null,
         })
         .execute();
       return true;
     },
-    async listAlerts({ accountId, limit, afterCreatedAt }) {
+    async listAlerts({ accountId, limit, afterCreatedAt, severity, ruleId, state }) {
       let q = db.selectFrom('alerts').selectAll().where('account_id', '=', accountId);
       if (afterCreatedAt !== undefined) q = q.where('created_at', '>', afterCreatedAt);
+      if (severity !== undefined) q = q.where('severity', '=', severity);
+      if (ruleId !== undefined) q = q.where('rule_id', '=', ruleId);
+      if (state === 'open') q = q.where('acknowledged_at', 'is', null);
+      if (state === 'acknowledged') q = q.where('acknowledged_at', 'is not', null);
       const rows = await q.orderBy('created_at', 'desc').orderBy('id').limit(limit).execute();
       return rows.map(toAlert);
+    },
+    async findAlert(accountId, id) {
+      const row = await db
+        .selectFrom('alerts')
+        .selectAll()
+        .where('account_id', '=', accountId)
+        .where('id', '=', id)
+        .executeTakeFirst();
+      return row === undefined ? null : toAlert(row);
+    },
+    async acknowledgeAlert({ accountId, id, acknowledgement }) {
+      const result = await db
+        .updateTable('alerts')
+        .set({
+          acknowledged_at: acknowledgement.at,
+          acknowledged_by: acknowledgement.by,
+          acknowledged_note: acknowledgement.note,
+        })
+        .where('account_id', '=', accountId)
+        .where('id', '=', id)
+        .where('acknowledged_at', 'is', null)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
     },
   };
 }
