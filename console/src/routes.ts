@@ -70,6 +70,13 @@ export const ROUTES: Route[] = [
     admin: true,
     load: () => import('./pages/admin-applications.js'),
   },
+  {
+    path: '/admin/resets',
+    title: 'Help desk',
+    auth: true,
+    admin: true,
+    load: () => import('./pages/admin-resets.js'),
+  },
 ];
 
 /** The admin section's pages, for its sub-navigation. */
@@ -80,4 +87,5 @@ export const ADMIN_LINKS: Array<{ path: string; label: string }> = [
   { path: '/admin/audit', label: 'Audit log' },
   { path: '/admin/policies', label: 'Policies' },
   { path: '/admin/applications', label: 'Applications' },
+  { path: '/admin/resets', label: 'Help desk' },
 ];
