@@ -211,7 +211,8 @@ export const MAX_USER_EVENTS_PAGE = 100;
 
 /**
  * One page of the audit records about a user (they acted, or they are the target), newest first;
- * `beforeSeq` continues from the last record of the previous page.
+ * `beforeSeq` continues from the last record of the previous page. `names` gives the e-mail
+ * address of every principal of the account who acted in the page, so people read names.
  */
 export async function listUserEvents(
   deps: AppDeps,
@@ -223,19 +224,26 @@ export async function listUserEvents(
     beforeSeq?: number;
     limit?: number;
   },
-): Promise<AuditRecord[]> {
+): Promise<{ records: AuditRecord[]; names: Record<string, string> }> {
   const user = await readAbout(deps, input, ACTIONS.ReadAuditLog);
   const limit = input.limit ?? 20;
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_USER_EVENTS_PAGE) {
     throw new HoldfastError('REQUEST_INVALID', `limit must be 1-${MAX_USER_EVENTS_PAGE}`);
   }
-  return deps.store.audit.query({
+  const records = await deps.store.audit.query({
     accountId: user.accountId,
     about: user.id,
     newestFirst: true,
     limit,
     ...(input.beforeSeq === undefined ? {} : { beforeSeq: input.beforeSeq }),
   });
+  const names: Record<string, string> = {};
+  for (const id of new Set(records.map((r) => r.actorId))) {
+    if (id === null) continue;
+    const actor = await deps.store.principals.findById(user.accountId, id);
+    if (actor !== null) names[id] = actor.email;
+  }
+  return { records, names };
 }
 
 /** A user's contact channels, as an administrator sees them (addresses, status; no tokens). */

@@ -462,6 +462,8 @@ describe.each(DATABASE_KINDS)('administering one user over the API [$name]', ({ 
         'user',
         'admin',
       ]);
+      // Names beside ids: who acted, by e-mail address.
+      expect(Object.values(first.body.names)).toEqual(['admin@acme.test']);
       const second = await call(
         'GET',
         `/v1/users/${target.id}/events?limit=2&before=${first.body.nextBefore}`,

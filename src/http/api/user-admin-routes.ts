@@ -168,6 +168,7 @@ export function registerUserAdminRoutes(server: FastifyInstance, app: App): void
         response: {
           200: Type.Object({
             records: Type.Array(Type.Object({}, { additionalProperties: true })),
+            names: Type.Record(Type.String(), Type.String()),
             nextBefore: Nullable(Type.Integer()),
           }),
           403: ErrorBody,
@@ -177,7 +178,7 @@ export function registerUserAdminRoutes(server: FastifyInstance, app: App): void
     },
     async (request) => {
       const limit = request.query.limit ?? 20;
-      const records = await app.listUserEvents({
+      const { records, names } = await app.listUserEvents({
         ...about(request),
         ctx: requestContext(request),
         limit,
@@ -185,6 +186,7 @@ export function registerUserAdminRoutes(server: FastifyInstance, app: App): void
       });
       return {
         records: records.map(auditRecordJSON),
+        names,
         nextBefore: records.length === limit ? records[records.length - 1]!.seq : null,
       };
     },
