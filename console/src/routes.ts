@@ -77,6 +77,13 @@ export const ROUTES: Route[] = [
     admin: true,
     load: () => import('./pages/admin-resets.js'),
   },
+  {
+    path: '/admin/outbox',
+    title: 'Outbox',
+    auth: true,
+    admin: true,
+    load: () => import('./pages/admin-outbox.js'),
+  },
 ];
 
 /** The admin section's pages, for its sub-navigation. */
@@ -88,4 +95,5 @@ export const ADMIN_LINKS: Array<{ path: string; label: string }> = [
   { path: '/admin/policies', label: 'Policies' },
   { path: '/admin/applications', label: 'Applications' },
   { path: '/admin/resets', label: 'Help desk' },
+  { path: '/admin/outbox', label: 'Outbox' },
 ];
