@@ -643,7 +643,7 @@ describe('OpenID Connect provider with openid-client as the relying party', () =
           WebIdentityToken: forged,
         }),
       ),
-    ).rejects.toMatchObject({ name: 'AccessDenied' });
+    ).rejects.toMatchObject({ name: 'InvalidIdentityTokenException' });
     const refusals = (await inst.store.audit.query({ limit: 50, newestFirst: true })).filter(
       (r) => r.action === 'sts.assume_role_with_web_identity',
     );

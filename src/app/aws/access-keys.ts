@@ -82,6 +82,26 @@ function credentialSession(input: {
   };
 }
 
+/**
+ * Who stands behind a role session of an external OpenID Connect provider (source
+ * `web-identity`): nobody of Holdfast's, so the role itself, with the least of the built-in
+ * roles and no password; `rolePrincipal` then names the session.
+ */
+function federatedPrincipal(role: AwsRole): Principal {
+  return {
+    id: role.id,
+    accountId: role.accountId,
+    username: role.name,
+    email: '',
+    role: 'user',
+    status: 'active',
+    passwordHash: null,
+    passwordChangedAt: null,
+    createdAt: role.createdAt,
+    updatedAt: role.createdAt,
+  };
+}
+
 /** The acting principal of a role session: the role's id and no IAM user name of its own. */
 function rolePrincipal(role: AwsRole, user: Principal, sessionName: string): Principal {
   return {
@@ -208,14 +228,19 @@ async function resolveTemporaryKey(
   }
   if (cred.revokedAt !== null) return { status: 'invalid', accountId: cred.accountId };
   if (cred.expiresAt <= now) return { status: 'expired', accountId: cred.accountId };
-  const user = await deps.store.principals.findById(cred.accountId, cred.principalId);
-  if (user === null || user.status !== 'active') return { status: 'invalid', accountId: cred.accountId };
   let role: AwsRole | null = null;
   if (cred.roleId !== null) {
     // A deleted role ends its sessions at once.
     role = await deps.store.awsIdentities.findRoleById(cred.accountId, cred.roleId);
     if (role === null) return { status: 'invalid', accountId: cred.accountId };
   }
+  const user =
+    cred.source === 'web-identity'
+      ? role === null
+        ? null
+        : federatedPrincipal(role)
+      : await deps.store.principals.findById(cred.accountId, cred.principalId);
+  if (user === null || user.status !== 'active') return { status: 'invalid', accountId: cred.accountId };
   const secret = deps.secretBox.open(cred.secretSealed, temporaryKeySecretContext(cred.id));
   return {
     status: 'ok',

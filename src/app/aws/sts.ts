@@ -485,7 +485,8 @@ async function issueRoleSession(
   const credentials = await issueTemporary(deps, uow.tx, {
     accountId: role.accountId,
     principalId: caller.user.id,
-    source: 'assumed-role',
+    // Role chaining from an external provider's session stays without a Holdfast user.
+    source: caller.temporary?.source === 'web-identity' ? 'web-identity' : 'assumed-role',
     roleId: role.id,
     roleSessionName: sessionName,
     mfa,

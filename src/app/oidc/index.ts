@@ -1,7 +1,7 @@
 /** The OpenID Connect provider's use cases, spread into the app's table (create-app.ts). */
 
 import { createOidcClient, deleteOidcClient, listOidcClients } from './clients.js';
-import { assumeRoleWithWebIdentity } from './web-identity.js';
+import { assumeRoleWithWebIdentity, findWebIdentityProvider } from './web-identity.js';
 import {
   completeOidcInteraction,
   describeOidcInteraction,
@@ -47,4 +47,5 @@ export const OIDC_USE_CASES = {
   ensureOidcSigningKey,
   rotateOidcSigningKey,
   assumeRoleWithWebIdentity,
+  findWebIdentityProvider,
 };

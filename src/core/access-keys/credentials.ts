@@ -41,7 +41,11 @@ export interface CredentialMfa {
 }
 
 /** What a temporary credential was issued by. */
-export type TemporaryCredentialSource = 'session-token' | 'assumed-role';
+/**
+ * `web-identity`: a role session of an external OpenID Connect provider's token
+ * (AssumeRoleWithWebIdentity); no Holdfast user stands behind it, `principalId` is the role's id.
+ */
+export type TemporaryCredentialSource = 'session-token' | 'assumed-role' | 'web-identity';
 
 /** A temporary (`ASIA…`) credential from GetSessionToken or AssumeRole. */
 export interface TemporaryCredential {

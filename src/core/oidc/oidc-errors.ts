@@ -15,6 +15,8 @@ export const OIDC_ERROR_CODES = {
   OIDC_STEP_UP_REQUIRED:
     'The application asks for a stronger or more recent second factor than this session has: verify a factor that meets it.',
   OIDC_CONSENT_NOT_FOUND: 'No consent was given to this client.',
+  OIDC_IDENTITY_TOKEN_INVALID:
+    'The web identity token could not be validated: unknown issuer, wrong audience, bad signature, expired or not yet valid.',
 } as const satisfies Record<string, string>;
 
 /** An OpenID Connect error code. */

@@ -242,7 +242,12 @@ export function parseOperatorName(name: string, where: string) {
   return { base, qualifier, ifExists };
 }
 
-const CONDITION_KEY = /^[A-Za-z0-9-]+:[^\s]+$/;
+/**
+ * A condition key: `service:name`, or for a web identity provider its host and path before the
+ * name (`token.actions.githubusercontent.com:sub`, `oidc.example.com/id/ABC:aud`: AWS IAM User
+ * Guide, "Available keys for AWS OIDC federation").
+ */
+const CONDITION_KEY = /^[A-Za-z0-9][A-Za-z0-9./-]*:[^\s]+$/;
 
 function isScalar(v: unknown): v is Scalar {
   return typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';

@@ -72,6 +72,7 @@ export const AWS_ERRORS = {
   RegionDisabledException: { status: 403, type: 'Sender' },
   ExpiredTokenException: { status: 400, type: 'Sender' },
   InvalidAuthorizationMessageException: { status: 400, type: 'Sender' },
+  InvalidIdentityToken: { status: 400, type: 'Sender' },
 } as const satisfies Record<string, { status: number; type: AwsFaultType }>;
 
 /** Every AWS wire error code Holdfast may send. */
