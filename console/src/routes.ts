@@ -71,6 +71,13 @@ export const ROUTES: Route[] = [
     load: () => import('./pages/admin-applications.js'),
   },
   {
+    path: '/admin/alerts',
+    title: 'Alerts',
+    auth: true,
+    admin: true,
+    load: () => import('./pages/admin-alerts.js'),
+  },
+  {
     path: '/admin/resets',
     title: 'Help desk',
     auth: true,
@@ -92,6 +99,7 @@ export const ADMIN_LINKS: Array<{ path: string; label: string }> = [
   { path: '/admin/insights', label: 'Lock-out risk' },
   { path: '/admin/tokens', label: 'Hardware tokens' },
   { path: '/admin/audit', label: 'Audit log' },
+  { path: '/admin/alerts', label: 'Alerts' },
   { path: '/admin/policies', label: 'Policies' },
   { path: '/admin/applications', label: 'Applications' },
   { path: '/admin/resets', label: 'Help desk' },
