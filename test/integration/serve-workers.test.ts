@@ -113,12 +113,22 @@ describe.each(DATABASE_KINDS)('serve --workers 2 [$name]', ({ name }) => {
   it('two workers share one port and /metrics adds both up', async () => {
     expect(workersOf(server.child.pid!)).toHaveLength(2);
     for (let i = 0; i < 10; i++) expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
+    const wrong = await fetch(`${server.url}/v1/sign-in`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ account: 'acme', login: 'owner@acme.test', password: 'not the password' }),
+    });
+    expect(wrong.status).toBe(401);
     const res = await fetch(`${server.url}/metrics`, {
       headers: { authorization: `Bearer ${METRICS_TOKEN}` },
     });
     expect(res.status).toBe(200);
     const text = await res.text();
     expect(text).toMatch(/^holdfast_server_processes 2$/m);
+    // Values read from the one database are not added up over the workers: ready is 1, not 2.
+    expect(text).toMatch(/^holdfast_ready 1$/m);
+    // A refused sign-in is counted once, by the worker that served it, whichever scrape asks.
+    expect(text).toMatch(/^holdfast_sign_ins_total\{outcome="wrong_password"\} 1$/m);
     const readyz = /^holdfast_http_requests_total\{method="GET",route="\/readyz",status="200"\} (\d+)$/m.exec(
       text,
     );
