@@ -172,6 +172,16 @@ describe('docs/ops monitoring files', () => {
     }
   });
 
+  it('docs/operations.md lists every Holdfast metric and points at both files', () => {
+    const doc = readFileSync(new URL('../../docs/operations.md', import.meta.url), 'utf8');
+    const unlisted = [...exposed].filter(
+      (m) => m.startsWith('holdfast_') && !/_(bucket|sum|count)$/.test(m) && !doc.includes(`\`${m}\``),
+    );
+    expect(unlisted).toEqual([]);
+    expect(doc).toContain('ops/holdfast-alerts.rules.yml');
+    expect(doc).toContain('ops/grafana-dashboard.json');
+  });
+
   it('the Grafana dashboard is JSON whose every query reads exposed metrics only', () => {
     const dashboard = JSON.parse(readFileSync(DASHBOARD_FILE, 'utf8')) as Dashboard;
     expect(dashboard.title).toBe('Holdfast');
