@@ -35,6 +35,8 @@ export const ACTIONS = {
   ChangePassword: 'iam:ChangePassword',
   GetAccount: 'holdfast:GetAccount',
   UpdateAccountSettings: 'holdfast:UpdateAccountSettings',
+  /** The account settings in force, with their caps (administrators). */
+  GetAccountSettings: 'holdfast:GetAccountSettings',
   CreateAccount: 'holdfast:CreateAccount',
   ListUsers: 'iam:ListUsers',
   GetUser: 'iam:GetUser',
@@ -191,6 +193,7 @@ export type Action = (typeof ACTIONS)[keyof typeof ACTIONS];
 
 const ADMINISTRATION: readonly Action[] = [
   ACTIONS.UpdateAccountSettings,
+  ACTIONS.GetAccountSettings,
   ACTIONS.CreateOidcClient,
   ACTIONS.ListOidcClients,
   ACTIONS.DeleteOidcClient,

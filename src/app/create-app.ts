@@ -7,6 +7,7 @@ import * as alerts from './alerts.js';
 import * as contacts from './contacts.js';
 import * as delivery from './delivery.js';
 import * as oidc from './oidc/index.js';
+import * as accountSettings from './account-settings.js';
 import * as recovery from './recovery.js';
 import * as resets from './resets.js';
 import {
@@ -165,6 +166,7 @@ const USE_CASES = {
   deleteAccountPolicy: policies.deleteAccountPolicy,
   listAccountPolicies: policies.listAccountPolicies,
   updateAccountSettings: policies.updateAccountSettings,
+  getAccountSettings: accountSettings.getAccountSettings,
   issueEnrolmentGrant: policies.issueEnrolmentGrant,
   // One person's account in the administration console (app/user-admin.ts).
   enableUser: userAdmin.enableUser,

@@ -11,6 +11,7 @@ import { registerAuthRoutes } from './api/auth-routes.js';
 import { registerChallengeRoutes } from './api/challenge-routes.js';
 import { registerFactorRoutes } from './api/factor-routes.js';
 import { registerHardwareTokenRoutes } from './api/hardware-token-routes.js';
+import { registerAccountSettingsRoutes } from './api/account-settings-routes.js';
 import { registerOutboxRoutes } from './api/outbox-routes.js';
 import { registerPolicyRoutes } from './api/policy-routes.js';
 import { registerRecoveryRoutes } from './api/recovery-routes.js';
@@ -228,6 +229,7 @@ export async function buildServer(
   registerPolicyRoutes(server, options.app);
   await registerRecoveryRoutes(server, options.app);
   registerOutboxRoutes(server, options.app);
+  registerAccountSettingsRoutes(server, options.app);
   await registerAwsQueryApi(server, options.app);
   await registerOidc(server, {
     app: options.app,
