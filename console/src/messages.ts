@@ -12,6 +12,7 @@ const WORDS: Readonly<Record<string, string>> = {
   AUTH_SESSION_INVALID: 'Your session has ended. Please sign in again.',
   AUTH_CSRF_FAILED: 'The request was refused because it did not come from this console. Reload the page.',
   AUTH_FORBIDDEN: 'You are not allowed to do this.',
+  AUTH_SETUP_TOKEN_INVALID: 'This setup link is used or expired. Ask your administrator for a new one.',
   FLOW_NOT_FOUND: 'This sign-in attempt is no longer valid. Start again.',
   FLOW_EXPIRED: 'This sign-in attempt took too long. Start again.',
   FLOW_INVALID_TRANSITION: 'This sign-in attempt cannot continue. Start again.',

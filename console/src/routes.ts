@@ -2,10 +2,11 @@ import type { Route } from './router.js';
 
 /**
  * The console's pages. Every path here must also be answered by the server with index.html
- * (CONSOLE_PATHS in src/http/console.ts: `/sign-in`, `/recover/*`, `/enrol`, `/security`, `/admin`, `/admin/*`).
+ * (CONSOLE_PATHS in src/http/console.ts: `/sign-in`, `/setup`, `/recover/*`, `/enrol`, `/security`, `/admin`, `/admin/*`).
  */
 export const ROUTES: Route[] = [
   { path: '/sign-in', title: 'Sign in', auth: false, load: () => import('./pages/sign-in.js') },
+  { path: '/setup', title: 'Set your password', auth: false, load: () => import('./pages/setup.js') },
   {
     path: '/recover/:what',
     title: 'Recover access',

@@ -70,6 +70,7 @@ import * as userAdmin from './user-admin.js';
 import {
   bootstrapAccount,
   completeSetup,
+  inspectSetupToken,
   createSetupLink,
   createUser,
   disableUser,
@@ -89,6 +90,7 @@ const USE_CASES = {
   pruneExpired: retention.pruneExpired,
   bootstrapAccount,
   completeSetup,
+  inspectSetupToken,
   createSetupLink,
   createUser,
   disableUser,

@@ -574,6 +574,30 @@ export function checkNewPassword(
   });
 }
 
+/**
+ * Whom a one-time setup token sets up: the account's name and the person's e-mail address and user
+ * name, so the page the link opens can say whose password is being set. Reads only; the token
+ * stays usable. An unknown, used or expired token, or one of a disabled person, is
+ * AUTH_SETUP_TOKEN_INVALID, as completing setup with it would be.
+ */
+export async function inspectSetupToken(
+  deps: AppDeps,
+  input: { token: string },
+): Promise<{ account: Account; principal: Principal; expiresAt: number }> {
+  const row = await deps.store.setupTokens.findByHash(sha256Hex(input.token));
+  if (row === null || row.usedAt !== null || row.expiresAt <= deps.clock.now()) {
+    throw new HoldfastError('AUTH_SETUP_TOKEN_INVALID');
+  }
+  const [principal, account] = await Promise.all([
+    deps.store.principals.findById(row.accountId, row.principalId),
+    deps.store.accounts.findById(row.accountId),
+  ]);
+  if (principal === null || account === null || principal.status !== 'active') {
+    throw new HoldfastError('AUTH_SETUP_TOKEN_INVALID');
+  }
+  return { account, principal, expiresAt: row.expiresAt };
+}
+
 /** Uses a one-time setup token to set the principal's password. Nothing changes on any failure. */
 export async function completeSetup(
   deps: AppDeps,

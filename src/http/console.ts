@@ -14,6 +14,7 @@ export const CONSOLE_DIR = fileURLToPath(new URL('../../dist/console/', import.m
 export const CONSOLE_PATHS = [
   '/',
   '/sign-in',
+  '/setup',
   '/recover/*',
   '/enrol',
   '/security',
@@ -63,8 +64,7 @@ function isMissing(err: unknown): boolean {
 /**
  * Serves the web console: index.html for `/` and the console's own paths, hashed assets under
  * `/assets/` with year-long immutable caching. When the console was not built, its pages answer a
- * 503 page saying so. The existing `/assets/setup.js` route is a static route and wins over the
- * asset wildcard, so the setup page keeps working.
+ * 503 page saying so.
  */
 export async function registerConsole(server: FastifyInstance, options: ConsoleOptions = {}): Promise<void> {
   const root = options.root ?? CONSOLE_DIR;

@@ -22,7 +22,6 @@ import { registerOidc } from './oidc/plugin.js';
 import { registerWebAuthnRoutes } from './api/webauthn-routes.js';
 import { loopbackPageRedirect, registerConsole } from './console.js';
 import { renderDocsPage } from './docs-page.js';
-import { SETUP_PAGE_HTML, SETUP_SCRIPT } from './pages/setup-page.js';
 import { registerErrorHandling } from './plugins/errors.js';
 import { registerMetrics } from './plugins/metrics.js';
 import { authenticateRequest } from './plugins/session-auth.js';
@@ -247,19 +246,6 @@ export async function buildServer(
     { config: { action: ACTIONS.Public, auth: 'none' }, schema: { hide: true } },
     async (_r, reply) =>
       reply.type('text/html; charset=utf-8').send(renderDocsPage(server.swagger() as never)),
-  );
-
-  // The page one-time setup links open (the console proper is served separately).
-  server.get(
-    '/setup',
-    { config: { action: ACTIONS.Public, auth: 'none' }, schema: { hide: true } },
-    async (_r, reply) =>
-      reply.header('cache-control', 'no-store').type('text/html; charset=utf-8').send(SETUP_PAGE_HTML),
-  );
-  server.get(
-    '/assets/setup.js',
-    { config: { action: ACTIONS.Public, auth: 'none' }, schema: { hide: true } },
-    async (_r, reply) => reply.type('text/javascript; charset=utf-8').send(SETUP_SCRIPT),
   );
 
   await server.register(registerConsole);

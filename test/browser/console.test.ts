@@ -617,10 +617,10 @@ clientSuite('web console in Chromium', () => {
     expect(asset.status).toBe(200);
     expect(asset.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
     expect(asset.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
-    // The setup page keeps its own script next to the console's assets.
-    const setup = await fetch(`${origin}/assets/setup.js`);
+    // The page setup links open is one of the console's pages.
+    const setup = await fetch(`${origin}/setup`);
     expect(setup.status).toBe(200);
-    expect(await setup.text()).toContain('/v1/setup');
+    expect(await setup.text()).toContain('<main id="main"');
     // No page in this suite hit a CSP refusal or a script error.
     expect(pageProblems).toEqual([]);
   });

@@ -106,13 +106,19 @@ clientSuite('passkeys at the README address (no public URL configured)', () => {
     const atIp = setupUrl.replace('//localhost:', '//127.0.0.1:');
     await page.goto(atIp);
     expect(new URL(page.url()).host).toBe(`localhost:${port}`);
+    // The page says whose password the link sets, before asking for it.
+    expect(await page.getByTestId('setup-for').textContent()).toMatch(
+      /^For owner@acme\.test in the account acme\. This link works once, until /,
+    );
+    // The token has left the address bar.
+    expect(new URL(page.url()).hash).toBe('');
     await page.getByLabel('New password').fill(PASSWORD);
     await page.getByLabel('Repeat it').fill(PASSWORD);
     await page.getByRole('button', { name: 'Set password' }).click();
     await page.getByText('Your password is set').waitFor();
     // The length the text asks for is the one the field enforces, and the page ends with sign-in.
     expect(await page.locator('#password').getAttribute('minlength')).toBe('12');
-    expect(await page.locator('#rule').textContent()).toContain('at least 12 characters');
+    expect(await page.locator('#password-hint').textContent()).toContain('At least 12 characters');
     expect(await page.getByRole('link', { name: 'sign in', exact: true }).isVisible()).toBe(true);
 
     // API calls and AWS clients are answered where they are: no redirect for them.

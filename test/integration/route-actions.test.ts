@@ -41,11 +41,11 @@ describe('one action per route (DESIGN.md convention 7)', () => {
     expect(open.sort()).toEqual(
       [
         'GET /docs',
-        'GET /setup',
-        'GET /assets/setup.js',
         // The web console (src/http/console.ts): its pages and hashed assets.
         'GET /',
         'GET /sign-in',
+        // The page one-time setup links open.
+        'GET /setup',
         'GET /recover/*',
         'GET /enrol',
         'GET /security',
@@ -57,6 +57,8 @@ describe('one action per route (DESIGN.md convention 7)', () => {
         'GET /readyz',
         'GET /v1/openapi.json',
         'POST /v1/setup',
+        // Whom a setup token sets up, for the page the link opens (reads only).
+        'POST /v1/setup/inspect',
         'POST /v1/sign-in',
         'POST /v1/sign-in/second-factor',
         // Texts the code of the factor the user picked (text-message factors), within a sign-in flow.

@@ -217,6 +217,37 @@ export function registerAuthRoutes(server: FastifyInstance, app: App): void {
   );
 
   r.post(
+    '/v1/setup/inspect',
+    {
+      config: { action: ACTIONS.CompleteSetup, auth: 'none' },
+      schema: {
+        summary: 'Whom a one-time setup token sets up (the token stays usable)',
+        tags: ['auth'],
+        body: Type.Object(
+          { token: Type.String({ minLength: 1, maxLength: 256 }) },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({
+            account: Type.Object({ name: Type.String() }),
+            user: Type.Object({ email: Type.String(), username: Type.String() }),
+            expiresAt: Type.String({ format: 'date-time' }),
+          }),
+          400: ErrorBody,
+        },
+      },
+    },
+    async (request) => {
+      const { account, principal, expiresAt } = await app.inspectSetupToken({ token: request.body.token });
+      return {
+        account: { name: account.name },
+        user: { email: principal.email, username: principal.username },
+        expiresAt: new Date(expiresAt).toISOString(),
+      };
+    },
+  );
+
+  r.post(
     '/v1/setup',
     {
       config: { action: ACTIONS.CompleteSetup, auth: 'none' },
