@@ -199,8 +199,9 @@ export async function revokeUserSession(
       uow.record({
         accountId: user.accountId,
         action: 'session.revoke',
-        target: session.id,
-        details: { principalId: user.id, byAdmin: true },
+        // The person is the target (their page lists it); the session is in the details.
+        target: user.id,
+        details: { sessionId: session.id, byAdmin: true },
       });
     },
   );

@@ -398,6 +398,8 @@ describe.each(DATABASE_KINDS)('administering one user over the API [$name]', ({ 
       expectStatus(await call('GET', '/v1/session', userToken), 200);
       expectStatus(await call('POST', `/v1/users/${target.id}/sessions/${sessionId}/revoke`, admin), 204);
       expectError(await call('GET', '/v1/session', userToken), 401, 'AUTH_SESSION_INVALID');
+      const [record] = await auditOf('session.revoke', target.id);
+      expect(record?.details).toMatchObject({ sessionId, byAdmin: true });
       expectError(
         await call('POST', `/v1/users/${target.id}/sessions/${sessionId}/revoke`, admin),
         404,
