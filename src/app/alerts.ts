@@ -314,7 +314,10 @@ export async function acknowledgeAlert(
 ): Promise<NamedAlert> {
   const note = input.note.trim();
   if (note.length > MAX_ALERT_NOTE || CONTROL.test(note)) {
-    throw new HoldfastError('ALERT_NOTE_INVALID', `the note must be at most ${MAX_ALERT_NOTE} characters of text`);
+    throw new HoldfastError(
+      'ALERT_NOTE_INVALID',
+      `the note must be at most ${MAX_ALERT_NOTE} characters of text`,
+    );
   }
   if (input.actor.kind !== 'principal') throw new HoldfastError('AUTH_FORBIDDEN');
   const by = input.actor.principal;
@@ -329,7 +332,13 @@ export async function acknowledgeAlert(
       if (alert.acknowledged !== null) throw new HoldfastError('ALERT_ALREADY_ACKNOWLEDGED');
       const acknowledgement = { at: deps.clock.now(), by: by.id, note };
       // Conditional: of two administrators acknowledging at once, one wins; the other is told.
-      if (!(await uow.tx.recovery.acknowledgeAlert({ accountId: input.accountId, id: alert.id, acknowledgement })))
+      if (
+        !(await uow.tx.recovery.acknowledgeAlert({
+          accountId: input.accountId,
+          id: alert.id,
+          acknowledgement,
+        }))
+      )
         throw new HoldfastError('ALERT_ALREADY_ACKNOWLEDGED');
       uow.record({
         accountId: input.accountId,
@@ -338,7 +347,9 @@ export async function acknowledgeAlert(
         details: { ruleId: alert.ruleId, severity: alert.severity, note },
       });
       const concerned =
-        alert.principalId === null ? null : await uow.tx.principals.findById(input.accountId, alert.principalId);
+        alert.principalId === null
+          ? null
+          : await uow.tx.principals.findById(input.accountId, alert.principalId);
       return {
         ...alert,
         acknowledged: acknowledgement,

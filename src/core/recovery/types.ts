@@ -179,5 +179,9 @@ export interface RecoveryRepository {
   }): Promise<Alert[]>;
   findAlert(accountId: string, id: string): Promise<Alert | null>;
   /** Acknowledges an open alert (conditional update); false when it was acknowledged already. */
-  acknowledgeAlert(input: { accountId: string; id: string; acknowledgement: AlertAcknowledgement }): Promise<boolean>;
+  acknowledgeAlert(input: {
+    accountId: string;
+    id: string;
+    acknowledgement: AlertAcknowledgement;
+  }): Promise<boolean>;
 }
