@@ -92,6 +92,13 @@ export const ROUTES: Route[] = [
     admin: true,
     load: () => import('./pages/admin-outbox.js'),
   },
+  {
+    path: '/admin/settings',
+    title: 'Account settings',
+    auth: true,
+    admin: true,
+    load: () => import('./pages/admin-settings.js'),
+  },
 ];
 
 /** The admin section's pages, for its sub-navigation. */
@@ -105,4 +112,5 @@ export const ADMIN_LINKS: Array<{ path: string; label: string }> = [
   { path: '/admin/applications', label: 'Applications' },
   { path: '/admin/resets', label: 'Help desk' },
   { path: '/admin/outbox', label: 'Outbox' },
+  { path: '/admin/settings', label: 'Settings' },
 ];
