@@ -64,7 +64,12 @@ describe.each(DATABASE_KINDS)('audit log and alerts for the console [$name]', ({
       ['helpdesk@acme.test', 'helpdesk'],
       ['user@acme.test', 'user'],
     ] as const) {
-      const made = await createUserWithPassword(inst, { accountName: 'acme', email, password: PASSWORD, role });
+      const made = await createUserWithPassword(inst, {
+        accountName: 'acme',
+        email,
+        password: PASSWORD,
+        role,
+      });
       if (role === 'user') userId = made.userId;
     }
     ({ accountId: otherAccountId } = await createUserWithPassword(inst, {
@@ -120,7 +125,9 @@ describe.each(DATABASE_KINDS)('audit log and alerts for the console [$name]', ({
     const created = (await allRecords('action=user.create')).find((r) => r.targetName === 'late@acme.test')!;
     expect(created.userIdentity.principalId).toBe(ownerId);
     expect(created.actorName).toBe('owner@acme.test');
-    const signIn = (await allRecords('action=auth.sign_in&outcome=success')).find((r) => r.target === userId)!;
+    const signIn = (await allRecords('action=auth.sign_in&outcome=success')).find(
+      (r) => r.target === userId,
+    )!;
     expect(signIn.targetName).toBe('user@acme.test');
 
     // The next page continues where this one ended, without overlap or gap.
@@ -190,6 +197,22 @@ describe.each(DATABASE_KINDS)('audit log and alerts for the console [$name]', ({
     const ids = new Set((theirs.body.records as Rec[]).map((r) => r.userIdentity.principalId));
     expect(ids.has(userId)).toBe(false);
     expect(ids.has(ownerId)).toBe(false);
+    // Their export holds their records only, whatever filter names an acme person.
+    const exported = await server.inject({
+      method: 'GET',
+      url: `/v1/audit/export?format=jsonl&actor=${ownerId}`,
+      headers: { authorization: `Bearer ${await token('owner@globex.test', 'globex')}` },
+    });
+    expect(exported.statusCode).toBe(200);
+    expect(exported.body).toBe('');
+    const all = await server.inject({
+      method: 'GET',
+      url: '/v1/audit/export?format=jsonl',
+      headers: { authorization: `Bearer ${await token('owner@globex.test', 'globex')}` },
+    });
+    expect(all.body).not.toContain(ownerId);
+    expect(all.body).not.toContain(userId);
+    expect(all.body).not.toContain('acme.test');
     expectError(await get('/v1/audit', 'helpdesk@acme.test'), 403, 'AUTH_FORBIDDEN');
     expect((await raw('/v1/audit/export?format=jsonl', 'helpdesk@acme.test')).statusCode).toBe(403);
   });
@@ -211,7 +234,11 @@ describe.each(DATABASE_KINDS)('audit log and alerts for the console [$name]', ({
     expect(trail.statusCode).toBe(200);
     expect(trail.headers['content-disposition']).toContain('.cloudtrail.json');
     const file = JSON.parse(trail.body) as {
-      Records: Array<{ eventVersion: string; eventSource: string; additionalEventData: { holdfastAction: string } }>;
+      Records: Array<{
+        eventVersion: string;
+        eventSource: string;
+        additionalEventData: { holdfastAction: string };
+      }>;
     };
     expect(file.Records).toHaveLength((await allRecords('action=user.create')).length);
     expect(file.Records.length).toBeGreaterThan(0);
@@ -232,7 +259,10 @@ describe.each(DATABASE_KINDS)('audit log and alerts for the console [$name]', ({
 
     beforeAll(async () => {
       const events = (await inst.store.audit.query({ accountId, limit: 3 })).map((r) => r.eventId);
-      const alert = (id: string, input: { ruleId: string; severity: 'high' | 'medium'; eventId: string }) => ({
+      const alert = (
+        id: string,
+        input: { ruleId: string; severity: 'high' | 'medium'; eventId: string },
+      ) => ({
         id,
         accountId,
         principalId: userId,
@@ -245,7 +275,9 @@ describe.each(DATABASE_KINDS)('audit log and alerts for the console [$name]', ({
       high = 'alr_high';
       medium = 'alr_medium';
       theirs = 'alr_theirs';
-      await inst.store.recovery.insertAlert(alert(high, { ruleId: 'HF-RESET', severity: 'high', eventId: events[0]! }));
+      await inst.store.recovery.insertAlert(
+        alert(high, { ruleId: 'HF-RESET', severity: 'high', eventId: events[0]! }),
+      );
       inst.clock.advance(1000);
       await inst.store.recovery.insertAlert(
         alert(medium, { ruleId: 'HF-FACTOR-REMOVED', severity: 'medium', eventId: events[1]! }),
@@ -312,7 +344,9 @@ describe.each(DATABASE_KINDS)('audit log and alerts for the console [$name]', ({
       );
       // Nothing changed for acme: the alert is still open for its own administrators.
       expect((await stored(high))!.acknowledged).toBeNull();
-      expect((await get('/v1/alerts?state=open')).body.alerts.map((a: { id: string }) => a.id)).toContain(high);
+      expect((await get('/v1/alerts?state=open')).body.alerts.map((a: { id: string }) => a.id)).toContain(
+        high,
+      );
     });
 
     it('acknowledges once with a note, naming who did it, and leaves one audit record', async () => {
@@ -322,15 +356,26 @@ describe.each(DATABASE_KINDS)('audit log and alerts for the console [$name]', ({
       expect(res.body.alert).toMatchObject({
         id: high,
         state: 'acknowledged',
-        acknowledged: { by: ownerId, byName: 'owner@acme.test', note: 'Called Ursula: she asked for the reset.' },
+        acknowledged: {
+          by: ownerId,
+          byName: 'owner@acme.test',
+          note: 'Called Ursula: she asked for the reset.',
+        },
       });
       const records = await allRecords('action=alert.acknowledge');
       expect(records).toHaveLength(before + 1);
       const record = records.at(-1)! as Rec & { details: Record<string, unknown> };
       expect(record).toMatchObject({ target: high, outcome: 'success', actorName: 'owner@acme.test' });
-      expect(record.details).toMatchObject({ ruleId: 'HF-RESET', note: 'Called Ursula: she asked for the reset.' });
+      expect(record.details).toMatchObject({
+        ruleId: 'HF-RESET',
+        note: 'Called Ursula: she asked for the reset.',
+      });
 
-      expectError(await acknowledge(high, { note: 'second opinion' }, 'admin@acme.test'), 409, 'ALERT_ALREADY_ACKNOWLEDGED');
+      expectError(
+        await acknowledge(high, { note: 'second opinion' }, 'admin@acme.test'),
+        409,
+        'ALERT_ALREADY_ACKNOWLEDGED',
+      );
       expect((await stored(high))!.acknowledged!.note).toBe('Called Ursula: she asked for the reset.');
       expect(await acks()).toBe(before + 1);
 
@@ -340,7 +385,10 @@ describe.each(DATABASE_KINDS)('audit log and alerts for the console [$name]', ({
       expect(await ids('state=open')).toEqual([medium]);
       // An empty note is allowed: acknowledging is what counts.
       expectStatus(await acknowledge(medium, { note: '' }, 'admin@acme.test'), 200);
-      const listed = (await get('/v1/alerts')).body.alerts as Array<{ id: string; acknowledged: { byName: string } }>;
+      const listed = (await get('/v1/alerts')).body.alerts as Array<{
+        id: string;
+        acknowledged: { byName: string };
+      }>;
       expect(listed.find((a) => a.id === medium)!.acknowledged.byName).toBe('admin@acme.test');
     });
   });
