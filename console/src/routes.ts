@@ -99,6 +99,13 @@ export const ROUTES: Route[] = [
     admin: true,
     load: () => import('./pages/admin-settings.js'),
   },
+  {
+    path: '/admin/groups',
+    title: 'Groups',
+    auth: true,
+    admin: true,
+    load: () => import('./pages/admin-groups.js'),
+  },
 ];
 
 /** The admin section's pages, for its sub-navigation. */
@@ -112,5 +119,6 @@ export const ADMIN_LINKS: Array<{ path: string; label: string }> = [
   { path: '/admin/applications', label: 'Applications' },
   { path: '/admin/resets', label: 'Help desk' },
   { path: '/admin/outbox', label: 'Outbox' },
+  { path: '/admin/groups', label: 'Groups' },
   { path: '/admin/settings', label: 'Settings' },
 ];
