@@ -12,6 +12,14 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { FastifyInstance } from 'fastify';
 import { AssumeRoleWithWebIdentityCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import {
+  createLocalJWKSet,
+  decodeProtectedHeader,
+  exportJWK,
+  generateKeyPair,
+  jwtVerify,
+  type JSONWebKeySet,
+} from 'jose';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACR_PREFIX } from '../../src/core/oidc/claims.js';
@@ -683,5 +691,42 @@ describe('OpenID Connect provider with openid-client as the relying party', () =
     expect((await flow.browser.json(`/oidc/interaction/${uid}/state`)).body.need).toBe('sign_in');
     const actions = (await inst.store.audit.query({ limit: 100, newestFirst: true })).map((r) => r.action);
     expect(actions).toContain('oidc.logout');
+  });
+
+  it('uses a key rotated while the server runs for new tokens, and still verifies tokens of the old one', async () => {
+    const config = await rp(confidential.clientId, confidential.secret);
+    // One browser signs in once (the logout above ended the shared session) and is reused.
+    const browser = new Browser(base);
+    const before = await finish(config, await codeFlow(config, {}, browser));
+    const oldKid = decodeProtectedHeader(before.id_token!).kid!;
+    const jwks = async () => (await (await fetch(`${base}/oidc/jwks`)).json()) as JSONWebKeySet;
+    expect((await jwks()).keys.map((k) => k.kid)).toEqual([oldKid]);
+
+    // What `holdfast keys rotate-oidc` does, here on the running server's database.
+    const { privateKey } = await generateKeyPair('RS256', { modulusLength: 2048, extractable: true });
+    const newKid = 'rotated-while-running';
+    await inst.app.rotateOidcSigningKey({
+      actor: operator,
+      ctx,
+      privateJwk: { ...(await exportJWK(privateKey)), kid: newKid, alg: 'RS256', use: 'sig' },
+      overlapSeconds: 3600,
+    });
+    // The server notices within a few seconds, without a restart: the new key is published first.
+    let published: string[] = [];
+    for (let i = 0; i < 100 && published[0] !== newKid; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      published = (await jwks()).keys.map((k) => k.kid!);
+    }
+    expect(published).toEqual([newKid, oldKid]);
+
+    const after = await finish(config, await codeFlow(config, {}, browser));
+    expect(decodeProtectedHeader(after.id_token!).kid).toBe(newKid);
+    // During the overlap both tokens verify against the published keys.
+    const keys = createLocalJWKSet(await jwks());
+    await jwtVerify(before.id_token!, keys, { issuer: base, audience: confidential.clientId });
+    await jwtVerify(after.id_token!, keys, { issuer: base, audience: confidential.clientId });
+    // A refresh token issued before the rotation still works and now yields a new-key ID token.
+    const refreshed = await oidc.refreshTokenGrant(config, before.refresh_token!);
+    expect(decodeProtectedHeader(refreshed.id_token!).kid).toBe(newKid);
   });
 });

@@ -139,6 +139,18 @@ function liveKeys(deps: AppDeps, keys: OidcSigningKey[]): OidcSigningKey[] {
 }
 
 /**
+ * A fingerprint of the live signing keys (ids and retirement times, nothing secret): a running
+ * server compares it with the one its provider was built with and rebuilds the provider when it
+ * changed, so `holdfast keys rotate-oidc` takes effect without a restart.
+ */
+export async function oidcSigningKeyVersion(deps: AppDeps): Promise<string> {
+  return liveKeys(deps, await deps.store.oidc.listSigningKeys())
+    .map((k) => `${k.id}:${k.retiresAt ?? ''}`)
+    .sort()
+    .join(',');
+}
+
+/**
  * The private signing keys as JWKs, the key that signs first (the newest current one), then the
  * superseded ones still published for verification until they retire.
  */

@@ -158,6 +158,9 @@ function authorizationRequest(details: {
   };
 }
 
+/** How often a serving process looks for rotated signing keys. */
+const KEY_CHECK_MS = 2_000;
+
 /**
  * The OpenID Connect provider on this server and port (docs/oidc.md): discovery at
  * `/.well-known/openid-configuration`, the protocol endpoints under `/oidc/`, the sign-in page
@@ -169,29 +172,53 @@ export async function registerOidc(server: FastifyInstance, options: OidcFaceOpt
   const { app } = options;
   const issuer = new URL(options.publicUrl).origin;
   setWebIdentityIssuer(app, issuer);
-  let mounted: Promise<MountedProvider> | null = null;
+  let mounted: Promise<MountedProvider & { keyVersion: string }> | null = null;
+  let keysCheckedAt = 0;
   let prune: NodeJS.Timeout | undefined;
   server.addHook('onClose', async () => clearInterval(prune));
-  const provider = (): Promise<MountedProvider> => {
-    mounted ??= (async () => {
-      await app.ensureOidcSigningKey({
-        ctx: { requestId: 'oidc-start', sourceIp: null, userAgent: null },
-        generate: generateSigningKey,
+  const build = async () => {
+    // Read before the keys are loaded: a rotation in between is seen at the next check.
+    const keyVersion = await app.oidcSigningKeyVersion();
+    // The library loads on the first OpenID Connect request, not with every server.
+    const { createOidcProvider } = await import('./provider.js');
+    const built = await createOidcProvider({ app, issuer, behindProxy: options.trustedProxies.length > 0 });
+    auditEvents(built, app);
+    return { ...built, keyVersion };
+  };
+  const provider = async (): Promise<MountedProvider> => {
+    if (mounted === null) {
+      mounted = (async () => {
+        await app.ensureOidcSigningKey({
+          ctx: { requestId: 'oidc-start', sourceIp: null, userAgent: null },
+          generate: generateSigningKey,
+        });
+        const built = await build();
+        keysCheckedAt = Date.now();
+        // Expired codes, tokens and interactions are deleted every ten minutes while the provider
+        // serves (each record is also ignored once past its expiry).
+        prune ??= setInterval(() => void app.pruneOidcRecords().catch(() => undefined), PRUNE_EVERY_MS);
+        prune.unref();
+        return built;
+      })().catch((err: unknown) => {
+        mounted = null;
+        throw err;
       });
-      // The library loads on the first OpenID Connect request, not with every server.
-      const { createOidcProvider } = await import('./provider.js');
-      const built = await createOidcProvider({ app, issuer, behindProxy: options.trustedProxies.length > 0 });
-      auditEvents(built, app);
-      // Expired codes, tokens and interactions are deleted every ten minutes while the provider
-      // serves (each record is also ignored once past its expiry).
-      prune = setInterval(() => void app.pruneOidcRecords().catch(() => undefined), PRUNE_EVERY_MS);
-      prune.unref();
-      return built;
-    })().catch((err: unknown) => {
-      mounted = null;
-      throw err;
-    });
-    return mounted;
+      return mounted;
+    }
+    // The library takes its keys once, when built: a rotation (`holdfast keys rotate-oidc`, by
+    // any process on the same database) is noticed by a cheap fingerprint read at most every
+    // KEY_CHECK_MS, and the provider is rebuilt with the new keys. Its state lives in the
+    // database, so codes, sessions and interactions in flight carry over.
+    const current = mounted;
+    if (Date.now() - keysCheckedAt >= KEY_CHECK_MS) {
+      keysCheckedAt = Date.now();
+      const [built, version] = await Promise.all([current, app.oidcSigningKeyVersion()]);
+      if (version !== built.keyVersion && mounted === current) {
+        mounted = build().catch(() => built);
+        return mounted;
+      }
+    }
+    return current;
   };
 
   // The library reads the raw request (bodies included): hand it over before Fastify parses anything.
