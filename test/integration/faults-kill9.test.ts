@@ -1,7 +1,8 @@
 /**
  * kill -9 under load (docs/operations.md, "Crashes"), on SQLite and PostgreSQL, against
  * `holdfast serve --workers 2`: clients keep signing users in and enrolling and enabling TOTP
- * factors, and the owner keeps creating managed policies, recording every acknowledged answer;
+ * factors, and the owner keeps creating managed policies, creating and deactivating access keys,
+ * opening help-desk resets and removing factors, recording every acknowledged answer;
  * at a random moment every process (the primary and both workers) gets SIGKILL, the server is
  * started again and the load goes on; three times. Afterwards every acknowledged change is
  * there (each acknowledged session still signs its requests in, each acknowledged factor is
@@ -79,6 +80,12 @@ interface Ledger {
   enabled: Array<{ login: string; token: string; factorId: string }>;
   /** Acknowledged managed-policy creations (the owner's MFA session). */
   policies: string[];
+  /** Acknowledged access-key creations, and those whose deactivation was acknowledged too. */
+  keys: Array<{ login: string; accessKeyId: string; deactivated: boolean }>;
+  /** Acknowledged help-desk resets opened: user and reset id. */
+  resets: Array<{ login: string; id: string }>;
+  /** Acknowledged factor removals by the owner: user and factor id. */
+  removed: Array<{ login: string; factorId: string }>;
   /** Requests that got no answer (the kill) or a 5xx: their outcome is unknown. */
   unanswered: number;
 }
@@ -155,28 +162,82 @@ describe.each(DATABASE_KINDS)('kill -9 under load, serve --workers 2 [$name]', (
       const ownerToken = await mfaSessionToken(inst, { accountName: 'acme', login: 'owner@acme.test' });
       await inst.close();
 
-      const ledger: Ledger = { sessions: [], enabled: [], policies: [], unanswered: 0 };
+      const ledger: Ledger = {
+        sessions: [],
+        enabled: [],
+        policies: [],
+        keys: [],
+        resets: [],
+        removed: [],
+        unanswered: 0,
+      };
       let policySeq = 0;
       const document = JSON.stringify({
         Version: '2012-10-17',
         Statement: [{ Effect: 'Allow', Action: 'iam:GetUser', Resource: '*' }],
       });
-      const policyWriter = async (http: Http, running: () => boolean) => {
-        while (running()) {
-          const policyName = `Crash${++policySeq}`;
+      // Users whose enabled factor the owner has taken up (a reset opened or the factor removed).
+      const handled = new Set<string>();
+      let keyUser = 0;
+      /** The owner's writes, in turn: a policy, an access key made then turned off, a reset or a removal. */
+      const adminWriter = async (http: Http, running: () => boolean) => {
+        const owner = async (request: Parameters<Http>[0]) => {
           try {
-            const res = await http({
-              method: 'POST',
-              url: '/v1/policies',
-              body: { name: policyName, document },
-              token: ownerToken,
-            });
-            if (res.status === 201) ledger.policies.push(policyName);
-            else if (res.status >= 500) ledger.unanswered++;
+            const res = await http({ ...request, token: ownerToken });
+            if (res.status >= 500) ledger.unanswered++;
+            return res;
           } catch {
             // The server is gone (the kill): count it, and do not spin while it is down.
             ledger.unanswered++;
             await new Promise((r) => setTimeout(r, 50));
+            return null;
+          }
+        };
+        for (let turn = 0; running(); turn++) {
+          if (turn % 3 === 0) {
+            const policyName = `Crash${++policySeq}`;
+            const res = await owner({
+              method: 'POST',
+              url: '/v1/policies',
+              body: { name: policyName, document },
+            });
+            if (res?.status === 201) ledger.policies.push(policyName);
+          } else if (turn % 3 === 1) {
+            const login = logins[keyUser++ % logins.length]!;
+            const created = await owner({ method: 'POST', url: `/v1/users/${login}/access-keys` });
+            if (created?.status !== 201) continue;
+            const key = { login, accessKeyId: created.body.accessKeyId as string, deactivated: false };
+            ledger.keys.push(key);
+            const off = await owner({
+              method: 'PATCH',
+              url: `/v1/users/${login}/access-keys/${key.accessKeyId}`,
+              body: { status: 'Inactive' },
+            });
+            if (off?.status === 204) key.deactivated = true;
+          } else {
+            const next = ledger.enabled.find((e) => !handled.has(e.login));
+            if (next === undefined) continue;
+            handled.add(next.login);
+            if (handled.size % 2 === 0) {
+              const res = await owner({
+                method: 'POST',
+                url: '/v1/resets',
+                body: {
+                  user: next.login,
+                  evidence: [{ kind: 'phone_callback', note: 'called the number on file' }],
+                },
+              });
+              if (res?.status === 201)
+                ledger.resets.push({ login: next.login, id: res.body.reset.id as string });
+            } else {
+              const res = await owner({
+                method: 'DELETE',
+                url: `/v1/users/${next.login}/factors/${next.factorId}`,
+              });
+              if (res?.status === 204 || res?.status === 200) {
+                ledger.removed.push({ login: next.login, factorId: next.factorId });
+              }
+            }
           }
         }
       };
@@ -191,7 +252,7 @@ describe.each(DATABASE_KINDS)('kill -9 under load, serve --workers 2 [$name]', (
           ...Array.from({ length: CLIENTS }, async () => {
             while (running && queue.length > 0) await journey(http, queue.shift()!, ledger);
           }),
-          policyWriter(http, () => running),
+          adminWriter(http, () => running),
         ];
         // A random moment in the load: 0 to 1.5 s after the round's first acknowledged enable
         // (this machine is slow and shared: wait for the load to be writing first).
@@ -214,7 +275,9 @@ describe.each(DATABASE_KINDS)('kill -9 under load, serve --workers 2 [$name]', (
         const res = await http({ method: 'GET', url: '/v1/session', token });
         expect(res.status, `session of ${login}`).toBe(200);
       }
+      const removedIds = new Set(ledger.removed.map((r) => r.factorId));
       for (const { login, token, factorId } of ledger.enabled) {
+        if (removedIds.has(factorId)) continue;
         const res = await http({ method: 'GET', url: '/v1/factors', token });
         expect(res.status).toBe(200);
         const factor = (res.body.factors as Array<{ id: string; status: string }>).find(
@@ -225,6 +288,23 @@ describe.each(DATABASE_KINDS)('kill -9 under load, serve --workers 2 [$name]', (
       for (const policyName of ledger.policies) {
         const res = await http({ method: 'GET', url: `/v1/policies/${policyName}`, token: ownerToken });
         expect(res.status, `policy ${policyName}`).toBe(200);
+      }
+      for (const { login, accessKeyId, deactivated } of ledger.keys) {
+        const res = await http({ method: 'GET', url: `/v1/users/${login}/access-keys`, token: ownerToken });
+        expect(res.status).toBe(200);
+        const key = (res.body.keys as Array<{ accessKeyId: string; status: string }>).find(
+          (k) => k.accessKeyId === accessKeyId,
+        );
+        expect(key, `access key of ${login}`).toBeDefined();
+        if (deactivated) expect(key!.status, `deactivated key of ${login}`).toBe('Inactive');
+      }
+      for (const { login, factorId } of ledger.removed) {
+        const res = await http({ method: 'GET', url: `/v1/users/${login}/factors`, token: ownerToken });
+        expect(res.status).toBe(200);
+        const factor = (res.body.factors as Array<{ id: string; status: string }>).find(
+          (f) => f.id === factorId,
+        );
+        expect(factor?.status ?? 'gone', `removed factor of ${login}`).not.toBe('enabled');
       }
       await serve.stop();
 
@@ -254,8 +334,34 @@ describe.each(DATABASE_KINDS)('kill -9 under load, serve --workers 2 [$name]', (
       )
         .map((r) => r.target)
         .sort();
-      expect(enabledFactors).toEqual(enableRecords);
-      for (const { factorId } of ledger.enabled) expect(enabledFactors).toContain(factorId);
+      // Enabled now: enabled by a committed record and not removed by one since.
+      const removeRecords = new Set(
+        (await q("select target from audit_log where action = 'factor.remove' and outcome = 'success'")).map(
+          (r) => r.target,
+        ),
+      );
+      expect(enabledFactors).toEqual(enableRecords.filter((id) => !removeRecords.has(id)));
+      for (const { factorId } of ledger.enabled) {
+        if (removedIds.has(factorId)) expect(enabledFactors).not.toContain(factorId);
+        else expect(enabledFactors).toContain(factorId);
+      }
+      for (const { factorId } of ledger.removed) expect(removeRecords).toContain(factorId);
+      // An access key exists exactly when its creation record does; a reset exactly when its request's.
+      const keyRows = await q('select id, status from access_keys');
+      const keyRecords = await q(
+        "select target from audit_log where action = 'access_key.create' and outcome = 'success'",
+      );
+      expect(keyRows.length).toBe(keyRecords.length);
+      expect(keyRows.length).toBeGreaterThanOrEqual(ledger.keys.length);
+      const inactive = new Set(keyRows.filter((r) => r.status === 'Inactive').map((r) => r.id));
+      for (const k of ledger.keys) if (k.deactivated) expect(inactive).toContain(k.accessKeyId);
+      const resetRows = await q("select id from recovery_requests where kind = 'helpdesk'");
+      const resetRecords = await q(
+        "select target from audit_log where action = 'reset.request' and outcome = 'success'",
+      );
+      expect(resetRows.length).toBe(resetRecords.length);
+      const resetIds = new Set(resetRows.map((r) => r.id));
+      for (const r of ledger.resets) expect(resetIds).toContain(r.id);
       // A managed policy exists exactly when its creation record does.
       const policyRows = await q("select name from policies where scope = 'managed' and name like 'Crash%'");
       const policyRecords = await q(
@@ -277,7 +383,9 @@ describe.each(DATABASE_KINDS)('kill -9 under load, serve --workers 2 [$name]', (
       expect(report.checkpoints.total).toBeGreaterThan(0);
       console.log(
         `[${name}] kill -9: ${ROUNDS} rounds, ${killed} processes killed; acknowledged: ${ledger.sessions.length} sign-ins, ` +
-          `${ledger.enabled.length} factor enables, ${ledger.policies.length} policy creations, all present; ` +
+          `${ledger.enabled.length} factor enables, ${ledger.policies.length} policy creations, ` +
+          `${ledger.keys.length} access keys (${ledger.keys.filter((k) => k.deactivated).length} deactivated), ` +
+          `${ledger.resets.length} resets opened, ${ledger.removed.length} factors removed, all present; ` +
           `${ledger.unanswered} requests unanswered; lost: 0`,
       );
     } finally {
