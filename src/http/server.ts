@@ -14,6 +14,7 @@ import { registerHardwareTokenRoutes } from './api/hardware-token-routes.js';
 import { registerAccountSettingsRoutes } from './api/account-settings-routes.js';
 import { registerOutboxRoutes } from './api/outbox-routes.js';
 import { registerPolicyRoutes } from './api/policy-routes.js';
+import { registerPolicyVersionRoutes } from './api/policy-version-routes.js';
 import { registerRecoveryRoutes } from './api/recovery-routes.js';
 import { registerUserRoutes, type SetupLinkBuilder } from './api/user-routes.js';
 import { registerUserAdminRoutes } from './api/user-admin-routes.js';
@@ -229,6 +230,7 @@ export async function buildServer(
   await registerRecoveryRoutes(server, options.app);
   registerOutboxRoutes(server, options.app);
   registerAccountSettingsRoutes(server, options.app);
+  registerPolicyVersionRoutes(server, options.app);
   await registerAwsQueryApi(server, options.app);
   await registerOidc(server, {
     app: options.app,
