@@ -290,6 +290,68 @@ clientSuite('the user page in Chromium', () => {
     expect(problems).toEqual([]);
   });
 
+  it('shows the help desk only what it may do: factors and signing out', async () => {
+    const { userId: deskId } = await createUserWithPassword(inst, {
+      accountName: 'acme',
+      email: 'desk@acme.test',
+      password: PASSWORD,
+      role: 'helpdesk',
+    });
+    const desk = (await inst.store.principals.findById(accountId, deskId))!;
+    // The help desk acts on ordinary users only (G6): Pat is one again.
+    if ((await pat()).role !== 'user')
+      await inst.app.changeUserRole({
+        actor: { kind: 'operator' },
+        ctx: { requestId: 'test', sourceIp: null, userAgent: 'test' },
+        accountId,
+        userRef: patId,
+        role: 'user',
+      });
+    const issued = await inst.store.transaction((tx) =>
+      createSession(inst.app.deps, tx, {
+        principal: desk,
+        channel: 'cookie',
+        ctx: { requestId: 'test', sourceIp: '127.0.0.1', userAgent: 'test' },
+        auth: {
+          methods: ['pwd', 'otp'],
+          factor: { factorId: 'desk-phone', kind: 'totp', assurance: 'software_otp', at: Date.now() },
+        },
+      }),
+    );
+    const deskContext = await browser.newContext({ baseURL: origin, bypassCSP: true });
+    await deskContext.addCookies([
+      { name: 'holdfast_session', value: issued.token, url: origin, httpOnly: true },
+    ]);
+    const deskPage = await deskContext.newPage();
+    const deskProblems: string[] = [];
+    deskPage.on('pageerror', (err) => deskProblems.push(err.message));
+    const refused: string[] = [];
+    deskPage.on('response', (res) => {
+      if (res.status() === 403) refused.push(new URL(res.url()).pathname);
+    });
+    try {
+      await deskPage.goto(`/admin/users/${patId}`);
+      await deskPage.getByRole('heading', { name: 'Second factors', level: 2 }).waitFor();
+      await deskPage.waitForLoadState('networkidle');
+      const headings = await deskPage.getByRole('heading', { level: 2 }).allTextContents();
+      expect(headings).toEqual(['Manage', 'Second factors']);
+      const buttons = await deskPage.locator('main button').allTextContents();
+      expect(buttons).toEqual(['Sign out everywhere']);
+      // Nothing on the page asked for what the help desk may not read.
+      expect(refused).toEqual([]);
+      patToken = await api.passwordToken('pat@acme.test');
+      const live = (await inst.store.sessions.listLive(accountId, patId, Date.now())).length;
+      await deskPage.getByRole('button', { name: 'Sign out everywhere' }).click();
+      await expect
+        .poll(() => deskPage.getByTestId('user-action-result').textContent())
+        .toBe(`${live} session${live === 1 ? '' : 's'} ended.`);
+      expect((await api.http({ method: 'GET', url: '/v1/session', token: patToken })).status).toBe(401);
+      expect(deskProblems).toEqual([]);
+    } finally {
+      await settleWithin(deskContext.close(), 5_000);
+    }
+  });
+
   it('has no sideways scrolling at 390 px and no serious axe finding there', async () => {
     await page.setViewportSize({ width: 390, height: 800 });
     await openPat();

@@ -3,6 +3,7 @@ import { busy, field, formatTime, h, replaceChildren } from '../dom.js';
 import { factorKind } from '../factor-kinds.js';
 import { describeError } from '../messages.js';
 import type { PageContext } from '../router.js';
+import { currentSession } from '../session.js';
 import type { AuditRecord, Factor, Session, User } from '../types.js';
 import { adminNav } from './admin-nav.js';
 
@@ -16,14 +17,22 @@ export async function render(ctx: PageContext): Promise<void> {
   const id = ctx.params.id ?? '';
   const { user } = await get<{ user: User }>(`/v1/users/${seg(id)}`);
   const base = `/v1/users/${seg(user.id)}`;
-  const page: UserPage = { user, base };
+  const viewer = currentSession()?.user ?? null;
+  // The help desk reads a person's factors and signs them out; the rest is for owners and admins
+  // (the server decides: these only leave out what it would refuse).
+  const helpdesk = viewer?.role === 'helpdesk';
+  const page: UserPage = { user, base, administers: !helpdesk, self: viewer?.id === user.id };
   const sections = {
     factors: h('section', { 'aria-labelledby': 'user-factors-title' }),
-    sessions: h('section', { 'aria-labelledby': 'user-sessions-title' }),
-    keys: h('section', { 'aria-labelledby': 'user-keys-title' }),
-    contacts: h('section', { 'aria-labelledby': 'user-contacts-title' }),
-    concerns: h('section', { 'aria-labelledby': 'user-concerns-title' }),
-    events: h('section', { 'aria-labelledby': 'user-events-title' }),
+    ...(helpdesk
+      ? {}
+      : {
+          sessions: h('section', { 'aria-labelledby': 'user-sessions-title' }),
+          keys: h('section', { 'aria-labelledby': 'user-keys-title' }),
+          contacts: h('section', { 'aria-labelledby': 'user-contacts-title' }),
+          concerns: h('section', { 'aria-labelledby': 'user-concerns-title' }),
+          events: h('section', { 'aria-labelledby': 'user-events-title' }),
+        }),
   };
   ctx.main.append(
     h('h1', {}, user.email),
@@ -57,13 +66,14 @@ export async function render(ctx: PageContext): Promise<void> {
       );
     }
   };
+  const { factors, sessions, keys, contacts, concerns, events } = sections;
   await Promise.all([
-    guarded(sections.factors, 'Second factors', () => factorList(sections.factors, page)),
-    guarded(sections.sessions, 'Sessions', () => sessionList(sections.sessions, page)),
-    guarded(sections.keys, 'Access keys', () => accessKeyList(sections.keys, page)),
-    guarded(sections.contacts, 'Contact channels', () => contactList(sections.contacts, page)),
-    guarded(sections.concerns, 'Resets and alerts', () => concernsList(sections.concerns, page)),
-    guarded(sections.events, 'Recent events', () => eventList(sections.events, page)),
+    guarded(factors, 'Second factors', () => factorList(factors, page)),
+    sessions && guarded(sessions, 'Sessions', () => sessionList(sessions, page)),
+    keys && guarded(keys, 'Access keys', () => accessKeyList(keys, page)),
+    contacts && guarded(contacts, 'Contact channels', () => contactList(contacts, page)),
+    concerns && guarded(concerns, 'Resets and alerts', () => concernsList(concerns, page)),
+    events && guarded(events, 'Recent events', () => eventList(events, page)),
   ]);
 }
 
@@ -71,6 +81,10 @@ interface UserPage {
   user: User;
   /** `/v1/users/:id`. */
   base: string;
+  /** The viewer is an owner or admin (the help desk only reads factors and signs people out). */
+  administers: boolean;
+  /** The viewer is looking at their own page (nobody changes their own role). */
+  self: boolean;
   /** Redraws the sessions list (after sessions were ended from elsewhere on the page). */
   sessionsChanged?: () => void;
 }
@@ -169,6 +183,7 @@ function manageSection(page: UserPage): HTMLElement {
       user.status === 'active' ? 'Active' : 'Disabled';
     draw();
   };
+  const admin = page.administers;
   const draw = () => {
     const user = page.user;
     const role = h(
@@ -211,63 +226,81 @@ function manageSection(page: UserPage): HTMLElement {
       h(
         'div',
         { class: 'actions' },
-        actionButton('New setup link', out, async () => {
-          const { setup } = await post<{ setup: { url: string; expiresAt: string } }>(`${base}/setup-link`);
-          return h(
-            'div',
-            {},
-            h(
-              'p',
+        admin &&
+          actionButton('New setup link', out, async () => {
+            const { setup } = await post<{ setup: { url: string; expiresAt: string } }>(`${base}/setup-link`);
+            return h(
+              'div',
               {},
-              `One-time setup link for ${email}, valid until ${formatTime(setup.expiresAt)}. With it they choose a password; hand it to them, it is not shown again:`,
-            ),
-            h('p', { class: 'wrap' }, h('code', { class: 'secret' }, setup.url)),
-          );
-        }),
-        actionButton(
-          'Send enrolment grant',
-          out,
-          async () => {
-            const sent = await post<{ sentTo: string; expiresAt: string }>(`${base}/enrolment-grant`);
-            return `A one-time enrolment grant is on its way to ${sent.sentTo}, valid until ${formatTime(sent.expiresAt)}. With it they add a new second factor.`;
-          },
-          { testid: 'send-grant' },
-        ),
+              h(
+                'p',
+                {},
+                `One-time setup link for ${email}, valid until ${formatTime(setup.expiresAt)}. With it they choose a password; hand it to them, it is not shown again:`,
+              ),
+              h('p', { class: 'wrap' }, h('code', { class: 'secret' }, setup.url)),
+            );
+          }),
+        admin &&
+          actionButton(
+            'Send enrolment grant',
+            out,
+            async () => {
+              const sent = await post<{ sentTo: string; expiresAt: string }>(`${base}/enrolment-grant`);
+              return `A one-time enrolment grant is on its way to ${sent.sentTo}, valid until ${formatTime(sent.expiresAt)}. With it they add a new second factor.`;
+            },
+            { testid: 'send-grant' },
+          ),
         actionButton('Sign out everywhere', out, async () => {
           const { revoked } = await post<{ revoked: number }>(`${base}/sessions/revoke`);
           page.sessionsChanged?.();
           return `${revoked} session${revoked === 1 ? '' : 's'} ended.`;
         }),
-        actionButton('Lift second-factor suspension', out, async () => {
-          const { lifted } = await post<{ lifted: boolean }>(`${base}/mfa-suspension/lift`);
-          return lifted
-            ? `${email} may use their second factors again; they were told.`
-            : `${email} was not suspended: nothing changed.`;
-        }),
-        user.status === 'active'
-          ? actionButton(
-              'Disable user',
-              out,
-              async () => {
-                const answer = await post<{ user: User }>(`${base}/disable`);
-                setTimeout(() => changed(answer.user), 0);
-                page.sessionsChanged?.();
-                return `${email} is disabled and signed out everywhere.`;
-              },
-              { danger: true, confirm: `Disable ${email}? Every session of theirs ends.` },
-            )
-          : actionButton(
-              'Re-enable user',
-              out,
-              async () => {
-                const answer = await post<{ user: User }>(`${base}/enable`);
-                setTimeout(() => changed(answer.user), 0);
-                return `${email} can sign in again with their password and second factors.`;
-              },
-              { confirm: `Re-enable ${email}? They can sign in again.` },
-            ),
+        admin &&
+          actionButton('Lift second-factor suspension', out, async () => {
+            const { lifted } = await post<{ lifted: boolean }>(`${base}/mfa-suspension/lift`);
+            return lifted
+              ? `${email} may use their second factors again; they were told.`
+              : `${email} was not suspended: nothing changed.`;
+          }),
+        !admin
+          ? null
+          : user.status === 'active'
+            ? actionButton(
+                'Disable user',
+                out,
+                async () => {
+                  const answer = await post<{ user: User }>(`${base}/disable`);
+                  setTimeout(() => changed(answer.user), 0);
+                  page.sessionsChanged?.();
+                  return `${email} is disabled and signed out everywhere.`;
+                },
+                { danger: true, confirm: `Disable ${email}? Every session of theirs ends.` },
+              )
+            : actionButton(
+                'Re-enable user',
+                out,
+                async () => {
+                  const answer = await post<{ user: User }>(`${base}/enable`);
+                  setTimeout(() => changed(answer.user), 0);
+                  return `${email} can sign in again with their password and second factors.`;
+                },
+                { confirm: `Re-enable ${email}? They can sign in again.` },
+              ),
       ),
-      roleForm,
+      admin && !page.self ? roleForm : null,
+      admin
+        ? null
+        : h(
+            'p',
+            {},
+            'Lost second factor? ',
+            h(
+              'a',
+              { href: '/admin/resets', 'data-link': true },
+              'Request an MFA reset on the help-desk page',
+            ),
+            '.',
+          ),
       out,
     );
   };
@@ -327,7 +360,7 @@ async function factorList(section: HTMLElement, page: UserPage): Promise<void> {
                 h('td', {}, f.status === 'enabled' ? 'In use' : 'Not finished'),
                 h('td', {}, f.adminProvisioned ? 'Yes' : 'No'),
                 h('td', {}, formatTime(f.lastUsedAt)),
-                h('td', {}, remove),
+                h('td', {}, page.administers ? remove : '—'),
               );
             }),
           ),
