@@ -62,20 +62,46 @@ export function field(
   return h('div', { class: 'field' }, h('label', { for: control.id }, label), control, hintEl);
 }
 
-/** A status line for a form: `role="alert"` for errors so screen readers announce them. */
+/**
+ * Splits a message made by describeError ("Words. (CODE, request ID)") into its words and the
+ * codes behind them; a message without codes is all words.
+ */
+export function splitCodes(message: string): { words: string; codes: string[] } {
+  const m = /^([\s\S]*?)\s*\(([A-Z][A-Z0-9_]+)(?:, request ([^)]+))?\)$/.exec(message);
+  if (m === null) return { words: message, codes: [] };
+  return { words: m[1]!, codes: [`Code ${m[2]!}`, ...(m[3] ? [`Request ${m[3]}`] : [])] };
+}
+
+/**
+ * A status line for a form: `role="alert"` for errors so screen readers announce them. An error's
+ * words are shown; its code and request id wait behind a "Details" toggle, for support.
+ */
 export function statusLine(): {
-  el: HTMLParagraphElement;
+  el: HTMLDivElement;
   error(text: string): void;
   info(text: string): void;
   clear(): void;
 } {
-  const el = h('p', { class: 'status', 'aria-live': 'polite' });
+  const el = h('div', { class: 'status', 'aria-live': 'polite' });
   return {
     el,
     error(text) {
       el.className = 'status error';
       el.setAttribute('role', 'alert');
-      el.textContent = text;
+      const { words, codes } = splitCodes(text);
+      el.replaceChildren(
+        words,
+        ...(codes.length === 0
+          ? []
+          : [
+              h(
+                'details',
+                { class: 'codes' },
+                h('summary', {}, 'Details'),
+                ...codes.map((c) => h('span', { class: 'code' }, c)),
+              ),
+            ]),
+      );
     },
     info(text) {
       el.className = 'status info';

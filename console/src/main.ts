@@ -1,6 +1,6 @@
 import './styles.css';
 import { onSessionLost, post } from './api.js';
-import { h, labelTables, replaceChildren } from './dom.js';
+import { h, labelTables, replaceChildren, statusLine } from './dom.js';
 import { describeError } from './messages.js';
 import { focusHeading, interceptLinks, resolve, type PageContext } from './router.js';
 import { ROUTES } from './routes.js';
@@ -104,11 +104,9 @@ async function render(): Promise<void> {
     await page.render(ctx);
   } catch (err) {
     if (seq !== renderSeq) return;
-    replaceChildren(
-      main,
-      h('h1', {}, route.title),
-      h('p', { class: 'status error', role: 'alert' }, describeError(err)),
-    );
+    const status = statusLine();
+    status.error(describeError(err));
+    replaceChildren(main, h('h1', {}, route.title), status.el);
   }
   if (seq === renderSeq) focusHeading(main);
 }

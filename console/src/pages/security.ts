@@ -3,6 +3,7 @@ import { append, busy, field, focusLater, formatTime, h, replaceChildren, status
 import { factorKind } from '../factor-kinds.js';
 import { describeError } from '../messages.js';
 import { recoveryCodesBlock } from '../recovery-codes.js';
+import { detailsToggle, eventWords } from '../words.js';
 import type { PageContext } from '../router.js';
 import { currentSession } from '../session.js';
 import { consentSection } from './oidc-consents.js';
@@ -432,8 +433,16 @@ async function eventSection(section: HTMLElement): Promise<void> {
                 'tr',
                 { class: e.outcome === 'failure' ? 'failure' : '' },
                 h('th', { scope: 'row' }, formatTime(e.eventTime)),
-                h('td', {}, e.eventName),
-                h('td', {}, e.outcome === 'failure' ? `refused (${e.errorCode ?? 'error'})` : 'ok'),
+                h('td', {}, eventWords(e.eventName)),
+                h(
+                  'td',
+                  {},
+                  e.outcome === 'failure' ? 'Refused' : 'Done',
+                  detailsToggle([
+                    `Event ${e.eventName}`,
+                    e.errorCode === null ? null : `Code ${e.errorCode}`,
+                  ]),
+                ),
                 h('td', {}, e.sourceIPAddress ?? '—'),
               ),
             ),
