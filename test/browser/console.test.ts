@@ -514,7 +514,7 @@ clientSuite('web console in Chromium', () => {
         });
       });
       await admin.goto('/admin/policies');
-      await admin.getByText('RequireMFA').waitFor();
+      await admin.getByRole('heading', { name: 'RequireMFA' }).waitFor();
       const doc = '{"Version":"2012-10-17","Statement":[{"Sid":"AllowOwnFactors"}]}';
       await admin.getByLabel('Policy document (JSON)').fill(doc);
       const findings = admin.getByTestId('lint-findings');
