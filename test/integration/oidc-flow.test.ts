@@ -662,6 +662,84 @@ describe('OpenID Connect provider with openid-client as the relying party', () =
     expect(JSON.stringify(refusals)).not.toContain(tokens.id_token!);
   });
 
+  it('prompt=none: a live session with remembered consent gets a code silently; otherwise login_required, consent_required or interaction_required', async () => {
+    const config = await rp(confidential.clientId, confidential.secret);
+    /** Sends a prompt=none request and returns where the browser is sent back to. */
+    const silent = async (
+      browser: Browser,
+      options: { clientId?: string; params?: Record<string, string> } = {},
+    ) => {
+      const verifier = oidc.randomPKCECodeVerifier();
+      const state = oidc.randomState();
+      const nonce = oidc.randomNonce();
+      const url = new URL(`${base}/oidc/auth`);
+      for (const [k, v] of Object.entries({
+        client_id: options.clientId ?? confidential.clientId,
+        redirect_uri: REDIRECT,
+        response_type: 'code',
+        scope: 'openid email',
+        prompt: 'none',
+        code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+        code_challenge_method: 'S256',
+        state,
+        nonce,
+        ...options.params,
+      }))
+        url.searchParams.set(k, v);
+      const landed = await browser.follow(url.href);
+      // Never a page: straight back to the client.
+      expect(landed.url.startsWith(REDIRECT)).toBe(true);
+      const back = new URL(landed.url);
+      expect(back.searchParams.get('state')).toBe(state);
+      return { back, verifier, state, nonce };
+    };
+
+    // The signed-in browser, consent given to this client before: a code, no page.
+    const ok = await silent(signedInBrowser());
+    expect(ok.back.searchParams.get('error')).toBeNull();
+    const tokens = await oidc.authorizationCodeGrant(config, ok.back, {
+      pkceCodeVerifier: ok.verifier,
+      expectedState: ok.state,
+      expectedNonce: ok.nonce,
+      idTokenExpected: true,
+    });
+    const claims = tokens.claims()!;
+    expect(claims['acr']).toBe(`${ACR_PREFIX}software_otp`);
+    expect(claims['amr']).toEqual(expect.arrayContaining(['pwd', 'otp', 'mfa']));
+    const signIns = (await inst.store.audit.query({ limit: 20, newestFirst: true })).filter(
+      (r) => r.action === 'oidc.sign_in' && r.outcome === 'success',
+    );
+    expect(signIns[0]!.details['consentGiven']).toBe(false);
+
+    // No Holdfast session at all.
+    expect((await silent(new Browser(base))).back.searchParams.get('error')).toBe('login_required');
+    // A session too weak for what is asked (phishing resistance), or older than max_age.
+    expect(
+      (
+        await silent(signedInBrowser(), { params: { acr_values: `${ACR_PREFIX}phishing_resistant` } })
+      ).back.searchParams.get('error'),
+    ).toBe('login_required');
+    expect(
+      (await silent(signedInBrowser(), { params: { max_age: '1' } })).back.searchParams.get('error'),
+    ).toBe('login_required');
+    // Signed in, but never consented to this client.
+    const fresh = await inst.app.createOidcClient({
+      actor: operator,
+      ctx,
+      accountId: (await inst.store.accounts.findByName('acme'))!.id,
+      name: 'Never consented',
+      redirectUris: [REDIRECT],
+      public: true,
+    });
+    expect(
+      (await silent(signedInBrowser(), { clientId: fresh.client.clientId })).back.searchParams.get('error'),
+    ).toBe('consent_required');
+    // Signed in to another account than the client's.
+    expect(
+      (await silent(signedInBrowser(), { clientId: otherAccountClient })).back.searchParams.get('error'),
+    ).toBe('interaction_required');
+  });
+
   it('ends the session with RP-initiated logout, back to a registered address only', async () => {
     const config = await rp(confidential.clientId, confidential.secret);
     const flow = await codeFlow(config);

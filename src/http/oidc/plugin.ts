@@ -13,7 +13,7 @@ import { requestContext, SESSION_COOKIE } from '../plugins/session-auth.js';
 import { ErrorBody } from '../api/schemas.js';
 import { INTERACTION_PAGE_HTML, INTERACTION_SCRIPT } from './interaction-page.js';
 import { setWebIdentityIssuer } from './web-identity.js';
-import type { MountedProvider } from './provider.js';
+import type { MountedProvider, SilentDecision } from './provider.js';
 
 /** The sign-in page of an authorization request (provider.ts holds the same prefix). */
 const INTERACTION_PREFIX = '/oidc/interaction';
@@ -158,6 +158,41 @@ function authorizationRequest(details: {
   };
 }
 
+/**
+ * A `prompt=none` authorization decided from the browser's Holdfast session, as the sign-in page
+ * would decide it (describeOidcInteraction): ready (a session of the client's account meeting the
+ * assurance and `max_age` asked for, consent remembered) signs in without a page and is recorded
+ * as one `oidc.sign_in`; otherwise the OpenID Connect Core 1.0 §3.1.2.6 error: no session or one
+ * too weak or too old, login_required; consent not given, consent_required; signed in to another
+ * account, interaction_required (the provider records the refusal).
+ */
+async function silentDecision(app: App, ctx: KoaContextWithOIDC): Promise<SilentDecision> {
+  const request = authorizationRequest({
+    params: (ctx.oidc.params as unknown as { toPlainObject(): Record<string, unknown> }).toPlainObject(),
+    prompt: { name: 'none' },
+  });
+  const sessionToken = ctx.cookies.get(SESSION_COOKIE) ?? null;
+  const state = await app.describeOidcInteraction({ sessionToken, request });
+  switch (state.need) {
+    case 'sign_in':
+    case 'step_up':
+      return { error: 'login_required' };
+    case 'consent':
+      return { error: 'consent_required' };
+    case 'account_mismatch':
+      return { error: 'interaction_required' };
+    case 'ready':
+      return {
+        login: await app.completeOidcInteraction({
+          ctx: koaContext(ctx),
+          sessionToken,
+          request,
+          allow: false,
+        }),
+      };
+  }
+}
+
 /** How often a serving process looks for rotated signing keys. */
 const KEY_CHECK_MS = 2_000;
 
@@ -181,7 +216,12 @@ export async function registerOidc(server: FastifyInstance, options: OidcFaceOpt
     const keyVersion = await app.oidcSigningKeyVersion();
     // The library loads on the first OpenID Connect request, not with every server.
     const { createOidcProvider } = await import('./provider.js');
-    const built = await createOidcProvider({ app, issuer, behindProxy: options.trustedProxies.length > 0 });
+    const built = await createOidcProvider({
+      app,
+      issuer,
+      behindProxy: options.trustedProxies.length > 0,
+      silent: (ctx) => silentDecision(app, ctx),
+    });
     auditEvents(built, app);
     return { ...built, keyVersion };
   };

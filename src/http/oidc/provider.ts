@@ -47,6 +47,47 @@ export interface OidcProviderOptions {
   issuer: string;
   /** Believe X-Forwarded-Proto/Host (a trusted reverse proxy is configured). */
   behindProxy: boolean;
+  /** Decides a `prompt=none` request from the browser's Holdfast session (plugin.ts). */
+  silent: (ctx: KoaContextWithOIDC) => Promise<SilentDecision>;
+}
+
+/** A `prompt=none` request's outcome: a silent sign-in, or the error OpenID Connect Core 1.0 §3.1.2.6 names. */
+export type SilentDecision =
+  | { login: { accountId: string; acr: string; amr: string[]; ts: number; scopes: string[] } }
+  | { error: 'login_required' | 'consent_required' | 'interaction_required' };
+
+const SILENT_ERRORS = ['login_required', 'consent_required', 'interaction_required'] as const;
+
+/**
+ * Signs the provider's session in as the Holdfast session decided, and gives the client a grant
+ * of the scopes the user consented to before (what the sign-in page does after an interaction).
+ * A provider session of another user is emptied first, so no grant of theirs carries over.
+ */
+async function applySilentLogin(
+  ctx: KoaContextWithOIDC,
+  login: Extract<SilentDecision, { login: unknown }>['login'],
+): Promise<void> {
+  const { provider } = ctx.oidc;
+  const session = ctx.oidc.session!;
+  const clientId = ctx.oidc.client!.clientId;
+  if (session.accountId !== undefined && session.accountId !== login.accountId) session.authorizations = {};
+  session.loginAccount({ accountId: login.accountId, acr: login.acr, amr: login.amr, loginTs: login.ts });
+  const existingId = session.grantIdFor(clientId);
+  const existing = existingId === undefined ? undefined : await provider.Grant.find(existingId);
+  const grant =
+    existing !== undefined && existing.accountId === login.accountId && existing.clientId === clientId
+      ? existing
+      : new provider.Grant({ accountId: login.accountId, clientId });
+  grant.addOIDCScope(login.scopes.join(' '));
+  const claims = ctx.oidc.params?.['claims'];
+  if (typeof claims === 'string') {
+    const parsed = JSON.parse(claims) as { id_token?: object; userinfo?: object };
+    if (parsed.id_token !== undefined) grant.addOIDCClaims(Object.keys(parsed.id_token));
+    if (parsed.userinfo !== undefined) grant.addOIDCClaims(Object.keys(parsed.userinfo));
+  }
+  const grantId = await grant.save();
+  session.grantIdFor(clientId, grantId);
+  ctx.oidc.entity('Grant', grant);
 }
 
 /** The provider, its Node handler, and its request context for audit records. */
@@ -134,14 +175,58 @@ function acrValuesOf(ctx: Ctx): string[] {
  * own session cookie. Another check refuses, on its own, a provider session below what the client
  * asks for (defence in depth: Holdfast never silently lowers the assurance asked for).
  */
-function policy(): ReturnType<typeof interactionPolicy.base> {
+function policy(silent: OidcProviderOptions['silent']): ReturnType<typeof interactionPolicy.base> {
   const base = interactionPolicy.base();
+  // `prompt=none` (OpenID Connect Core 1.0 §3.1.2.1): no page may be shown, so the browser's
+  // Holdfast session decides at once, before any other prompt: a session of the client's account
+  // that meets `acr_values`, the client minimum and `max_age`, with consent given before, signs in
+  // silently; otherwise the request fails with login_required, consent_required or
+  // interaction_required (§3.1.2.6). Decided once per request, shared by the checks below.
+  const decisions = new WeakMap<object, Promise<SilentDecision | null>>();
+  const decide = (ctx: Ctx): Promise<SilentDecision | null> => {
+    if (!ctx.oidc.promptPending('none')) return Promise.resolve(null);
+    let decision = decisions.get(ctx);
+    if (decision === undefined) {
+      decision = silent(ctx).then(async (d) => {
+        if ('login' in d) await applySilentLogin(ctx, d.login);
+        return d;
+      });
+      decisions.set(ctx, decision);
+    }
+    return decision;
+  };
+  base.add(
+    new interactionPolicy.Prompt(
+      { name: 'holdfast_silent', requestable: false },
+      ...SILENT_ERRORS.map(
+        (error) =>
+          new interactionPolicy.Check(
+            `holdfast_${error}`,
+            'the Holdfast session cannot answer this request without a page',
+            error,
+            async (ctx) => {
+              const d = await decide(ctx);
+              return d !== null && 'error' in d && d.error === error
+                ? interactionPolicy.Check.REQUEST_PROMPT
+                : interactionPolicy.Check.NO_NEED_TO_PROMPT;
+            },
+          ),
+      ),
+    ),
+    0,
+  );
   const login = base.get('login')!;
   login.checks.add(
-    new interactionPolicy.Check('holdfast_session', 'the Holdfast session decides every sign-in', (ctx) =>
-      ctx.oidc.result?.['login'] === undefined
-        ? interactionPolicy.Check.REQUEST_PROMPT
-        : interactionPolicy.Check.NO_NEED_TO_PROMPT,
+    new interactionPolicy.Check(
+      'holdfast_session',
+      'the Holdfast session decides every sign-in',
+      async (ctx) => {
+        if (ctx.oidc.result?.['login'] !== undefined) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
+        const d = await decide(ctx);
+        return d !== null && 'login' in d
+          ? interactionPolicy.Check.NO_NEED_TO_PROMPT
+          : interactionPolicy.Check.REQUEST_PROMPT;
+      },
     ),
   );
   login.checks.add(
@@ -243,7 +328,7 @@ export async function createOidcProvider(options: OidcProviderOptions): Promise<
       },
     },
     interactions: {
-      policy: policy(),
+      policy: policy(options.silent),
       url: (_ctx, interaction) => `${INTERACTION_PREFIX}/${interaction.uid}`,
     },
     findAccount: async (ctx, sub) => {
