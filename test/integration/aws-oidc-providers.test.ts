@@ -8,6 +8,7 @@ import {
   AddClientIDToOpenIDConnectProviderCommand,
   CreateOpenIDConnectProviderCommand,
   DeleteOpenIDConnectProviderCommand,
+  GetAccountSummaryCommand,
   GetOpenIDConnectProviderCommand,
   ListOpenIDConnectProvidersCommand,
   RemoveClientIDFromOpenIDConnectProviderCommand,
@@ -61,6 +62,8 @@ describe.each(DATABASE_KINDS)('IAM OpenID Connect providers through the JS SDK [
     );
     expect(withPath.OpenIDConnectProviderArn).toBe(arnOf('idp.example.org/realms/ops'));
     const list = await w.admin.iam.send(new ListOpenIDConnectProvidersCommand({}));
+    const summary = (await w.admin.iam.send(new GetAccountSummaryCommand({}))).SummaryMap!;
+    expect(summary['Providers']).toBe(2);
     expect(list.OpenIDConnectProviderList!.map((p) => p.Arn).sort()).toEqual(
       [arnOf('idp.example.org/realms/ops'), arnOf('token.ci.example.com')].sort(),
     );

@@ -238,7 +238,8 @@ export async function iamAccountSummary(deps: AppDeps, input: Common): Promise<R
     AccountMFAEnabled: owners.length > 0 && ownerMfa ? 1 : 0,
     AccountAccessKeysPresent: ownerKeys.some((k) => k.length > 0) ? 1 : 0,
     AccountSigningCertificatesPresent: 0,
-    Providers: 0,
+    // OpenID Connect providers (CreateOpenIDConnectProvider); Holdfast keeps no SAML providers.
+    Providers: (await store.oidc.listIdentityProviders(input.accountId)).length,
     InstanceProfiles: 0,
     InstanceProfilesQuota: 1000,
     ServerCertificates: 0,
