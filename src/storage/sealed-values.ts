@@ -47,6 +47,24 @@ export const SEALED_COLUMNS = [
   },
 ] as const;
 
+/**
+ * Sealed secrets kept inside a JSON column: an undelivered outbox message carries the link or code
+ * it will send sealed in its payload's `sealedSecret` (dropped once delivered). Key rotation walks
+ * these too, or a message queued before a rotation could never be delivered after it.
+ */
+export const SEALED_JSON_FIELDS = [
+  {
+    table: 'outbox',
+    keyColumn: 'id',
+    jsonColumn: 'payload',
+    field: 'sealedSecret',
+    context: (id: string) => `outbox:${id}`,
+  },
+] as const;
+
+/** Every table holding sealed values (rotation locks them all). */
+const SEALED_TABLES = [...SEALED_COLUMNS.map((c) => c.table), ...SEALED_JSON_FIELDS.map((f) => f.table)];
+
 export type { SealedValue } from '../core/ports.js';
 
 /** Reads every sealed value (values that are not in the sealed format are skipped). */
@@ -63,6 +81,19 @@ export async function listSealedValues(db: Kysely<Schema>): Promise<SealedValue[
       }
     }
   }
+  for (const field of SEALED_JSON_FIELDS) {
+    const rows = await db
+      .selectFrom(field.table)
+      .select([`${field.keyColumn} as k`, `${field.jsonColumn} as j`])
+      .where('sent_at', 'is', null)
+      .execute();
+    for (const row of rows as Array<{ k: string; j: string }>) {
+      const sealed = (JSON.parse(row.j) as Record<string, unknown>)[field.field];
+      if (typeof sealed === 'string' && sealed.startsWith('v1.')) {
+        out.push({ table: field.table, key: row.k, context: field.context(row.k), sealed });
+      }
+    }
+  }
   return out;
 }
 
@@ -72,6 +103,21 @@ export async function replaceSealedValue(
   value: SealedValue,
   resealed: string,
 ): Promise<void> {
+  const field = SEALED_JSON_FIELDS.find((f) => f.table === value.table);
+  if (field !== undefined) {
+    const row = (await db
+      .selectFrom(field.table)
+      .select(`${field.jsonColumn} as j`)
+      .where(field.keyColumn, '=', value.key)
+      .executeTakeFirstOrThrow()) as { j: string };
+    const json = { ...(JSON.parse(row.j) as Record<string, unknown>), [field.field]: resealed };
+    await db
+      .updateTable(field.table)
+      .set({ [field.jsonColumn]: JSON.stringify(json) } as never)
+      .where(field.keyColumn, '=', value.key)
+      .execute();
+    return;
+  }
   const column = SEALED_COLUMNS.find((c) => c.table === value.table)!;
   await db
     .updateTable(column.table)
@@ -87,7 +133,7 @@ export function sealedValueRepository(db: Kysely<Schema>, dialect: Dialect): Sea
       // SQLite: BEGIN IMMEDIATE already excludes other writers; PostgreSQL needs the tables locked.
       if (dialect !== 'postgres') return;
       await sql
-        .raw(`lock table ${SEALED_COLUMNS.map((c) => c.table).join(', ')} in exclusive mode`)
+        .raw(`lock table ${SEALED_TABLES.join(', ')} in exclusive mode`)
         .execute(db);
     },
     list: () => listSealedValues(db),
