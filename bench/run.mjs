@@ -29,6 +29,7 @@ const SCENARIOS = [
   'outbox-delivery',
   'scale-out',
   'population',
+  'console-users',
   'soak',
 ];
 // Long scenarios that run only when named (`node bench/run.mjs soak`), never by default.
