@@ -15,6 +15,7 @@ import {
   type SignedInPage,
 } from '../helpers/admin-console.js';
 import { withoutClients } from '../helpers/external-clients.js';
+import type { HttpRequest } from '../helpers/mfa.js';
 
 const READ_ONLY = JSON.stringify({
   Version: '2012-10-17',
@@ -25,7 +26,7 @@ describe.skipIf(withoutClients('chromium'))('groups page in Chromium', () => {
   let c: AdminConsole;
   let alice: string;
   let tab: SignedInPage;
-  const api = async (method: string, url: string, body?: unknown) =>
+  const api = async (method: HttpRequest['method'], url: string, body?: unknown) =>
     (await c.api('owner@acme.test'))(method, url, body);
   const group = () => tab.page.locator('section[data-group="engineers"]');
   const said = (text: string | RegExp) => tab.page.getByText(text).waitFor();

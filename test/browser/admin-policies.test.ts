@@ -16,6 +16,7 @@ import {
   type SignedInPage,
 } from '../helpers/admin-console.js';
 import { withoutClients } from '../helpers/external-clients.js';
+import type { HttpRequest } from '../helpers/mfa.js';
 
 const doc = (actions: string[]) =>
   JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: actions, Resource: '*' }] });
@@ -24,7 +25,7 @@ describe.skipIf(withoutClients('chromium'))('policies page in Chromium', () => {
   let c: AdminConsole;
   let alice: string;
   let tab: SignedInPage;
-  const api = async (method: string, url: string, body?: unknown) =>
+  const api = async (method: HttpRequest['method'], url: string, body?: unknown) =>
     (await c.api('owner@acme.test'))(method, url, body);
   const item = () => tab.page.locator('li[data-policy="ReadUsers"]');
   const said = (text: string) => tab.page.getByText(text, { exact: true }).waitFor();

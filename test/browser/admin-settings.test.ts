@@ -27,7 +27,7 @@ describe.skipIf(withoutClients('chromium'))('account settings page in Chromium',
     page
       .getByLabel(label)
       .locator('option')
-      .evaluateAll((o) => o.map((x) => (x as HTMLOptionElement).value));
+      .evaluateAll((o) => o.map((x) => (x as unknown as { value: string }).value));
 
   beforeAll(async () => {
     c = await startAdminConsole();

@@ -19,7 +19,7 @@ import {
   mfaSessionToken,
   type TestInstallation,
 } from './installation.js';
-import { PASSWORD, WallClock, injectHttp, type Http, type HttpResponse } from './mfa.js';
+import { PASSWORD, WallClock, injectHttp, type Http, type HttpRequest, type HttpResponse } from './mfa.js';
 import { closeServer, settleWithin } from './teardown.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -61,7 +61,9 @@ export interface AdminConsole {
   /** A tab signed in as `login` (a session that passed a second factor). */
   open(login: string): Promise<SignedInPage>;
   /** The API as `login` (bearer session that passed a second factor), over inject. */
-  api(login: string): Promise<(method: string, url: string, body?: unknown) => Promise<HttpResponse>>;
+  api(
+    login: string,
+  ): Promise<(method: HttpRequest['method'], url: string, body?: unknown) => Promise<HttpResponse>>;
   close(): Promise<void>;
 }
 

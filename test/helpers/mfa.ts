@@ -48,7 +48,7 @@ export class WallClock extends ManualClock {
 
 /** One HTTP call. `ip` is the client address: the socket's for inject, X-Forwarded-For over sockets. */
 export interface HttpRequest {
-  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   url: string;
   body?: unknown;
   token?: string;

@@ -12,14 +12,22 @@ import {
   mfaSessionToken,
   type TestInstallation,
 } from '../helpers/installation.js';
-import { PASSWORD, expectError, expectStatus, injectHttp, mfaApi, type MfaApi } from '../helpers/mfa.js';
+import {
+  PASSWORD,
+  expectError,
+  expectStatus,
+  injectHttp,
+  mfaApi,
+  type HttpRequest,
+  type MfaApi,
+} from '../helpers/mfa.js';
 
 describe.each(DATABASE_KINDS)('account settings over the API [$name]', ({ name }) => {
   let inst: TestInstallation;
   let server: FastifyInstance;
   let api: MfaApi;
   let accountId: string;
-  const call = async (login: string, method = 'GET', body?: unknown) =>
+  const call = async (login: string, method: HttpRequest['method'] = 'GET', body?: unknown) =>
     api.http({
       method,
       url: '/v1/account/settings',

@@ -77,7 +77,9 @@ describe.each(DATABASE_KINDS)('the outbox over the API [$name]', ({ name }) => {
   it('lists the account’s messages newest first with recipient, kind and delivery state, never a secret', async () => {
     const res = await list('');
     expectStatus(res, 200);
-    const invitations = res.body.messages.filter((m: { template: string }) => m.template === 'user.invitation');
+    const invitations = res.body.messages.filter(
+      (m: { template: string }) => m.template === 'user.invitation',
+    );
     expect(invitations.map((m: { recipient: string }) => m.recipient)).toEqual([
       'invitee-3@acme.test',
       'invitee-2@acme.test',

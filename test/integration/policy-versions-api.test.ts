@@ -20,6 +20,7 @@ import {
   expectStatus,
   injectHttp,
   mfaApi,
+  type HttpRequest,
   type MfaApi,
 } from '../helpers/mfa.js';
 
@@ -30,14 +31,15 @@ describe.each(DATABASE_KINDS)('policy versions over the API [$name]', ({ name })
   let inst: TestInstallation;
   let server: FastifyInstance;
   let api: MfaApi;
-  const as = async (login: string, method: string, url: string, body?: unknown) =>
+  const as = async (login: string, method: HttpRequest['method'], url: string, body?: unknown) =>
     api.http({
       method,
       url,
       token: await mfaSessionToken(inst, { accountName: 'acme', login }),
       ...(body === undefined ? {} : { body }),
     });
-  const admin = (method: string, url: string, body?: unknown) => as('admin@acme.test', method, url, body);
+  const admin = (method: HttpRequest['method'], url: string, body?: unknown) =>
+    as('admin@acme.test', method, url, body);
 
   beforeAll(async () => {
     inst = await createTestInstallation(name);
