@@ -1,4 +1,5 @@
 import { ApiError } from './api.js';
+import { statusLine } from './dom.js';
 import { describeError } from './messages.js';
 
 /**
@@ -71,4 +72,11 @@ export function durationWords(seconds: number): string {
     }
   }
   return `${seconds} seconds`;
+}
+
+/** An error line standing on its own: the words, with the code and request id behind Details. */
+export function errorLine(err: unknown): HTMLElement {
+  const line = statusLine();
+  line.error(describeAdminError(err));
+  return line.el;
 }

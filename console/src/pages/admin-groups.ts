@@ -1,5 +1,5 @@
 import { del, get, post, seg, call } from '../api.js';
-import { ROLE_WORDS, describeAdminError } from '../admin-words.js';
+import { ROLE_WORDS, describeAdminError, errorLine } from '../admin-words.js';
 import { busy, field, h, replaceChildren, statusLine } from '../dom.js';
 import type { PageContext } from '../router.js';
 import type { User } from '../types.js';
@@ -64,7 +64,7 @@ export async function render(ctx: PageContext): Promise<void> {
   try {
     await refresh();
   } catch (err) {
-    list.append(h('p', { class: 'status error', role: 'alert' }, describeAdminError(err)));
+    list.append(errorLine(err));
   }
 }
 

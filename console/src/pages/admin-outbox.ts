@@ -1,5 +1,5 @@
 import { get } from '../api.js';
-import { describeAdminError } from '../admin-words.js';
+import { errorLine } from '../admin-words.js';
 import { field, formatTime, h, labelTables } from '../dom.js';
 import type { PageContext } from '../router.js';
 import { adminNav } from './admin-nav.js';
@@ -122,7 +122,7 @@ export async function render(ctx: PageContext): Promise<void> {
       },
     });
   } catch (err) {
-    body.append(h('p', { class: 'status error', role: 'alert' }, describeAdminError(err)));
+    body.append(errorLine(err));
     return;
   }
   const { messages, hasMore } = answer;

@@ -1,5 +1,5 @@
 import { get, isApiError, post, seg } from '../api.js';
-import { describeAdminError } from '../admin-words.js';
+import { describeAdminError, errorLine } from '../admin-words.js';
 import { busy, field, formatTime, h, replaceChildren, statusLine } from '../dom.js';
 import type { PageContext } from '../router.js';
 import type { LintFinding } from '../types.js';
@@ -300,7 +300,7 @@ function policyItem(
           ),
         );
       } catch (err) {
-        replaceChildren(versions, h('p', { class: 'status error' }, describeAdminError(err)));
+        replaceChildren(versions, errorLine(err));
       }
     })();
   });

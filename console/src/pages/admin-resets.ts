@@ -1,5 +1,5 @@
 import { get, isApiError, post, seg } from '../api.js';
-import { ROLE_WORDS, describeAdminError, durationWords } from '../admin-words.js';
+import { ROLE_WORDS, describeAdminError, errorLine, durationWords } from '../admin-words.js';
 import {
   append,
   busy,
@@ -220,11 +220,7 @@ async function renderList(
   try {
     requests = (await get<{ requests: ResetRequest[] }>('/v1/resets')).requests;
   } catch (err) {
-    replaceChildren(
-      section,
-      h('h2', { id: 'resets-title' }, 'Requests'),
-      h('p', { class: 'status error', role: 'alert' }, describeAdminError(err)),
-    );
+    replaceChildren(section, h('h2', { id: 'resets-title' }, 'Requests'), errorLine(err));
     return;
   }
   // Names beside ids: one request per person named (a handful), and one for who was told.

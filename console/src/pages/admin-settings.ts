@@ -1,5 +1,5 @@
 import { get, patch } from '../api.js';
-import { describeAdminError, durationWords } from '../admin-words.js';
+import { describeAdminError, errorLine, durationWords } from '../admin-words.js';
 import { append, busy, field, h, statusLine } from '../dom.js';
 import type { PageContext } from '../router.js';
 import { adminNav } from './admin-nav.js';
@@ -79,7 +79,7 @@ export async function render(ctx: PageContext): Promise<void> {
       get<RecoverySettings>('/v1/recovery/settings'),
     ]);
   } catch (err) {
-    ctx.main.append(h('p', { class: 'status error', role: 'alert' }, describeAdminError(err)));
+    ctx.main.append(errorLine(err));
     return;
   }
   const reload = () => ctx.navigate('/admin/settings?saved=1');
