@@ -108,17 +108,20 @@ export const ROUTES: Route[] = [
   },
 ];
 
-/** The admin section's pages, for its sub-navigation. */
-export const ADMIN_LINKS: Array<{ path: string; label: string }> = [
+/**
+ * The admin section's pages, for its sub-navigation. `roles`: only these roles see the link (the
+ * help desk is not shown pages whose every call the server would refuse it).
+ */
+export const ADMIN_LINKS: Array<{ path: string; label: string; roles?: string[] }> = [
   { path: '/admin/users', label: 'Users' },
   { path: '/admin/insights', label: 'Lock-out risk' },
   { path: '/admin/tokens', label: 'Hardware tokens' },
   { path: '/admin/audit', label: 'Audit log' },
   { path: '/admin/alerts', label: 'Alerts' },
-  { path: '/admin/policies', label: 'Policies' },
+  { path: '/admin/policies', label: 'Policies', roles: ['owner', 'admin'] },
   { path: '/admin/applications', label: 'Applications' },
   { path: '/admin/resets', label: 'Help desk' },
-  { path: '/admin/outbox', label: 'Outbox' },
-  { path: '/admin/groups', label: 'Groups' },
-  { path: '/admin/settings', label: 'Settings' },
+  { path: '/admin/outbox', label: 'Outbox', roles: ['owner', 'admin'] },
+  { path: '/admin/groups', label: 'Groups', roles: ['owner', 'admin'] },
+  { path: '/admin/settings', label: 'Settings', roles: ['owner', 'admin'] },
 ];

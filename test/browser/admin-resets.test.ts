@@ -75,6 +75,11 @@ describe.skipIf(withoutClients('chromium'))('help-desk resets page in Chromium',
     // The help desk may not list, approve or cancel: the page never asks.
     expect(calls.filter((x) => x.startsWith('GET /v1/resets'))).toEqual([]);
     expect(await page.getByTestId('resets-table').count()).toBe(0);
+    // Nor are the pages whose every call would be refused to it offered in the navigation.
+    const nav = page.getByRole('navigation', { name: 'Administration' });
+    expect(await nav.getByRole('link', { name: 'Help desk' }).count()).toBe(1);
+    for (const name of ['Outbox', 'Groups', 'Settings', 'Policies'])
+      expect(await nav.getByRole('link', { name, exact: true }).count()).toBe(0);
 
     // An administrator is out of the help desk's reach (G6), said in words; nothing is opened.
     await page.getByLabel('User (e-mail or user name)').fill('admin2@acme.test');

@@ -1,15 +1,18 @@
 import { h } from '../dom.js';
 import { ADMIN_LINKS } from '../routes.js';
+import { currentSession } from '../session.js';
 
 /** The admin section's sub-navigation, with the current page marked. */
 export function adminNav(here: string): HTMLElement {
+  const role = currentSession()?.user.role ?? '';
+  const links = ADMIN_LINKS.filter((l) => l.roles === undefined || l.roles.includes(role));
   return h(
     'nav',
     { class: 'sub-nav', 'aria-label': 'Administration' },
     h(
       'ul',
       {},
-      ...ADMIN_LINKS.map((l) =>
+      ...links.map((l) =>
         h(
           'li',
           {},
