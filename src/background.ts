@@ -62,6 +62,11 @@ const ALERT_SCAN_MS = 2000;
 export const RETENTION_PRUNE_MS = 10 * 60_000;
 /** How often the server signs the audit chain's head when it moved (docs/audit-log.md). */
 export const AUDIT_CHECKPOINT_MS = 60_000;
+/**
+ * How often the server links unsealed audit records into the chain (PostgreSQL; each commit
+ * already asks for a pass at once, this catches the records of a process that stopped first).
+ */
+export const AUDIT_SEAL_MS = 1000;
 
 /**
  * Runs `pass` every `everyMs`, one at a time. A pass that resolves `true` has more work waiting
@@ -170,6 +175,7 @@ export function startBackgroundJobs(input: {
     ),
     loop('retention', input.retentionMs ?? RETENTION_PRUNE_MS, () => pruneExpired(app, log), log),
     loop('audit-checkpoint', input.checkpointMs ?? AUDIT_CHECKPOINT_MS, () => checkpointAudit(app, log), log),
+    loop('audit-seal', AUDIT_SEAL_MS, async () => void (await app.deps.store.sealAudit()), log),
   ];
   return {
     async stop() {

@@ -158,7 +158,12 @@ export async function openInstallation(config: Config, options: OpenOptions = {}
         webauthn: config.webauthn,
       },
     });
-    return { config, database, store, app, keyRing: loaded, secretBox: box, close: () => database.close() };
+    const close = async () => {
+      // What committed is linked into the audit chain before the process leaves (PostgreSQL).
+      await store.sealAudit().catch(() => undefined);
+      await database.close();
+    };
+    return { config, database, store, app, keyRing: loaded, secretBox: box, close };
   } catch (err) {
     await database.close().catch(() => undefined);
     if (isHoldfastError(err)) throw err;

@@ -215,6 +215,8 @@ export async function scanForAlerts(
 ): Promise<{ scanned: number; raised: number }> {
   await sweepEnrolmentWindows(deps);
   const cursor = Number((await deps.store.meta.get(ALERT_CURSOR_KEY)) ?? '0');
+  // The scanner follows the linked chain (it never skips a record that commits late): link first.
+  await deps.store.sealAudit();
   const records = await deps.store.audit.scan(cursor, input.batch ?? 500);
   let raised = 0;
   const settingsCache = new Map<string, Awaited<ReturnType<typeof recoverySettingsOf>>>();

@@ -7,7 +7,12 @@ import {
   type AuditIntegrityProblem,
   type ExpectedHead,
 } from '../core/audit/checkpoint.js';
-import type { AuditOutcome, AuditRecord } from '../core/audit/event.js';
+import {
+  AUDIT_VOID_ACTION,
+  type AuditOutcome,
+  type AuditRecord,
+  type SealedAuditRecord,
+} from '../core/audit/event.js';
 import type { AuditQuery } from '../core/ports.js';
 import { HoldfastError } from '../core/errors.js';
 import { constantTimeEqual, hkdfSha256, hmacHex } from '../core/crypto/hashing.js';
@@ -40,6 +45,13 @@ export interface AuditVerification {
   problems: AuditIntegrityProblem[];
   /** The last record moved to a segment file (`holdfast audit archive`); the live chain starts after it. */
   archivedThrough: { seq: number; hash: string } | null;
+  /** Void records among those verified: numbers whose transaction rolled back (docs/audit-log.md). */
+  voids: number;
+  /**
+   * Records written after the chain was sealed for this check, not yet linked (PostgreSQL):
+   * not verified by this run, and no problem (the next check covers them).
+   */
+  unsealed: number;
 }
 
 /** The key checkpoints are signed with: HKDF (RFC 5869) from the installation secret sealed under the master key. */
@@ -55,8 +67,9 @@ function checkpointGenuine(key: Buffer, c: AuditCheckpoint): boolean {
   return constantTimeEqual(checkpointMac(key, c.seq, c.hash, c.time), c.mac);
 }
 
-/** Reads the whole log in sequence order, in batches. */
-export async function* scanAudit(deps: AppDeps): AsyncGenerator<AuditRecord> {
+/** Reads the whole log in sequence order, in batches, after sealing what has committed. */
+export async function* scanAudit(deps: AppDeps): AsyncGenerator<SealedAuditRecord> {
+  await deps.store.sealAudit();
   let after = 0;
   for (;;) {
     const batch = await deps.store.audit.scan(after, BATCH);
@@ -84,6 +97,8 @@ export interface CheckpointResult {
  */
 export async function writeAuditCheckpoint(deps: AppDeps): Promise<CheckpointResult> {
   const key = checkpointKey(deps);
+  // A checkpoint names the head of the linked chain: link what has committed first.
+  await deps.store.sealAudit();
   const head = await deps.store.audit.head();
   const latest = await deps.store.audit.latestCheckpoint();
   const genuine = latest !== null && checkpointGenuine(key, latest) ? latest : null;
@@ -122,20 +137,27 @@ async function verifyChain(
   deps: AppDeps,
   onProgress: ((done: number, total: number) => void) | undefined,
   anchor: ArchiveAnchor | null,
-): Promise<{ records: number; firstBroken: ChainBreak | null; head: { seq: number; hash: string } | null }> {
+): Promise<{
+  records: number;
+  voids: number;
+  firstBroken: ChainBreak | null;
+  head: { seq: number; hash: string } | null;
+}> {
   const total = await deps.store.audit.count();
   // After an archive, the live chain starts at the signed anchor (core/audit/archive.ts).
   const verifier = new ChainVerifier(anchor === null ? null : { seq: anchor.seq, hash: anchor.hash });
   let head: { seq: number; hash: string } | null =
     anchor === null ? null : { seq: anchor.seq, hash: anchor.hash };
+  let voids = 0;
   for await (const record of scanAudit(deps)) {
     const broken = verifier.check(record);
-    if (broken !== null) return { records: verifier.count, firstBroken: broken, head };
+    if (broken !== null) return { records: verifier.count, voids, firstBroken: broken, head };
+    if (record.action === AUDIT_VOID_ACTION) voids++;
     head = { seq: record.seq, hash: record.hash };
     if (verifier.count % BATCH === 0) onProgress?.(verifier.count, total);
   }
   onProgress?.(verifier.count, total);
-  return { records: verifier.count, firstBroken: null, head };
+  return { records: verifier.count, voids, firstBroken: null, head };
 }
 
 /**
@@ -206,6 +228,8 @@ export async function verifyAudit(
     problems.push({ kind: 'archive_anchor_invalid' });
     anchor = null;
   }
+  // Sealing first (PostgreSQL) links every record committed before this check began.
+  await deps.store.sealAudit();
   const chain = await verifyChain(deps, input.onProgress, anchor);
   const tableHead = await deps.store.audit.head();
   const headSeq = tableHead?.seq ?? anchor?.seq ?? 0;
@@ -240,6 +264,8 @@ export async function verifyAudit(
     checkpoints,
     problems: problems.slice(0, MAX_PROBLEMS),
     archivedThrough: anchor === null ? null : { seq: anchor.seq, hash: anchor.hash },
+    voids: chain.voids,
+    unsealed: await deps.store.audit.countUnsealed(),
   };
 }
 

@@ -15,7 +15,7 @@ import {
 } from '../core/audit/archive.js';
 import { ChainVerifier, GENESIS_HASH } from '../core/audit/chain.js';
 import { CHECKPOINT_KEY_INFO, checkpointMessage, type AuditCheckpoint } from '../core/audit/checkpoint.js';
-import type { AuditRecord } from '../core/audit/event.js';
+import type { SealedAuditRecord } from '../core/audit/event.js';
 import { constantTimeEqual, hkdfSha256, hmacHex } from '../core/crypto/hashing.js';
 import { HoldfastError } from '../core/errors.js';
 import { ACTIONS } from './actions.js';
@@ -93,6 +93,8 @@ export async function archiveAudit(
 ): Promise<ArchiveResult> {
   await authorize(deps, input.actor, ACTIONS.ArchiveAuditLog, { accountId: '' }, input.ctx);
   const anchor = await readArchiveAnchor(deps);
+  // The cut is chosen among linked records: link what has committed first (PostgreSQL).
+  await deps.store.sealAudit();
   const head = await deps.store.audit.head();
   const cursor = Number((await deps.store.meta.get(ALERT_CURSOR_KEY)) ?? '0');
   const verifier = new ChainVerifier(anchor === null ? null : { seq: anchor.seq, hash: anchor.hash });
@@ -106,7 +108,7 @@ export async function archiveAudit(
   };
   if (head === null) return empty;
 
-  let last: AuditRecord | null = null;
+  let last: SealedAuditRecord | null = null;
   let stoppedBy: ArchiveResult['stoppedBy'] = 'head';
   let after = anchor?.seq ?? 0;
   const header: SegmentHeader = {
@@ -236,7 +238,7 @@ export async function verifyAuditSegment(
   let trailer: SegmentTrailer | null = null;
   let verifier: ChainVerifier | null = null;
   const hashes = new Map<number, string>();
-  let lastRecord: AuditRecord | null = null;
+  let lastRecord: SealedAuditRecord | null = null;
   let checkpoints = 0;
   let lineNo = 0;
   let broken = false;
@@ -271,7 +273,7 @@ export async function verifyAuditSegment(
       continue;
     }
     if ('record' in line) {
-      const record = line.record as AuditRecord;
+      const record = line.record as SealedAuditRecord;
       const breakAt = verifier!.check(record);
       if (breakAt !== null) {
         problems.push(`record ${breakAt.seq} does not verify (${breakAt.reason})`);

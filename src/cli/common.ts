@@ -39,6 +39,8 @@ async function checkpointIfAppended(
   inst: Installation,
   before: { seq: number; hash: string } | null,
 ): Promise<void> {
+  // PostgreSQL links the command's records after they commit: link them before comparing heads.
+  await inst.store.sealAudit().catch(() => undefined);
   const after = await inst.store.audit.head();
   if (after === null || (before !== null && after.seq === before.seq && after.hash === before.hash)) return;
   // The command's own work is done and committed: a failed checkpoint is a warning, not its failure.

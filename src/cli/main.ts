@@ -347,7 +347,16 @@ withDatabaseOptions(
         );
         return;
       }
-      print(flags.json === true, result, () => `audit chain OK: ${checked} verified; ${head}`);
+      // PostgreSQL: voids are numbers whose transaction rolled back; unsealed records came in during the check.
+      const notes = [
+        ...(result.voids > 0 ? [`${result.voids} void records among them`] : []),
+        ...(result.unsealed > 0 ? [`${result.unsealed} records written since, not yet linked`] : []),
+      ];
+      print(
+        flags.json === true,
+        result,
+        () => `audit chain OK: ${checked} verified; ${head}${notes.map((n) => `; ${n}`).join('')}`,
+      );
     }),
   );
 

@@ -160,15 +160,20 @@ export interface AuditRepository {
   /**
    * Sealed records in sequence order after `afterSeq` (whole log, all accounts), for
    * verification, export and the alert scanner. Sealed records form an unbroken prefix of the
-   * log, so a reader that follows it never skips a record that commits later.
+   * log, so a reader that follows it never skips a record that commits later. Outside a
+   * transaction the store seals what has committed first, so a reader sees its own writes.
    */
   scan(afterSeq: number, limit: number): Promise<SealedAuditRecord[]>;
   /** Records, sealed or not (an unsealed one has null hashes). */
   query(query: AuditQuery): Promise<AuditRecord[]>;
+  /** Records of events (void records, numbers whose transaction rolled back, are not counted). */
   count(): Promise<number>;
   /** Records written but not yet linked into the chain (always 0 on SQLite). */
   countUnsealed(): Promise<number>;
-  /** The sealed record with the highest sequence number (whether or not the chain verifies), or null. */
+  /**
+   * The sealed record with the highest sequence number (whether or not the chain verifies), or
+   * null. Outside a transaction the store seals first, as for `scan`.
+   */
   head(): Promise<{ seq: number; hash: string } | null>;
   /** The hashes of the records at these sequence numbers (absent ones are missing from the map). */
   hashesAt(seqs: readonly number[]): Promise<Map<number, string>>;

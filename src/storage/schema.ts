@@ -66,8 +66,9 @@ export interface AuditLogTable {
   outcome: string;
   error_code: string | null;
   details: string;
-  prev_hash: string;
-  hash: string;
+  /** Null while unsealed: PostgreSQL links records after they commit (migration 0021). */
+  prev_hash: string | null;
+  hash: string | null;
 }
 
 /** Signed checkpoints of the audit chain head (migration 0011). */

@@ -9,6 +9,7 @@ import {
 } from './repositories/access-keys.js';
 import { accountRepository } from './repositories/accounts.js';
 import { auditRepository } from './repositories/audit.js';
+import { auditSealer } from './audit-sealer.js';
 import { factorRepository } from './repositories/factors.js';
 import { flowRepository } from './repositories/flows.js';
 import { hardwareTokenRepository } from './repositories/hardware-tokens.js';
@@ -61,17 +62,41 @@ export function createRepositories(db: Kysely<Schema>, dialect: Dialect): Reposi
 /** The store over an open database: repositories, and transactions that commit a change with its audit record. */
 export function createStore(database: Database): Store {
   const { kysely, dialect } = database;
+  // PostgreSQL appends audit records unsealed; each commit asks the sealer for a pass soon.
+  const sealer = dialect === 'postgres' ? auditSealer(kysely) : null;
   const run: Store['transaction'] =
-    dialect === 'sqlite'
+    sealer === null
       ? groupCommit(database)
-      : (work) => kysely.transaction().execute((trx) => work(createRepositories(trx, dialect)));
+      : async (work) => {
+          const value = await kysely.transaction().execute((trx) => work(createRepositories(trx, dialect)));
+          sealer.soon();
+          return value;
+        };
   // A unique-constraint refusal leaves as a typed StorageConflict, whatever the driver.
   const transaction: Store['transaction'] = (work) => run(work).catch(rethrowAsConflict);
   const repos = createRepositories(kysely, dialect);
   return {
     ...repos,
-    // An append outside a transaction would not hold the chain lock through its insert.
-    audit: { ...repos.audit, append: (event, input) => transaction((tx) => tx.audit.append(event, input)) },
+    audit: {
+      ...repos.audit,
+      // An append outside a transaction gets one of its own (SQLite links it to the last record there).
+      append: (event, input) => transaction((tx) => tx.audit.append(event, input)),
+      // Outside a transaction the chain is read linked up to every committed record (PostgreSQL
+      // links after commit): the reader sees its own writes, in the chain.
+      ...(sealer === null
+        ? {}
+        : {
+            scan: async (afterSeq: number, limit: number) => {
+              await sealer.seal();
+              return repos.audit.scan(afterSeq, limit);
+            },
+            head: async () => {
+              await sealer.seal();
+              return repos.audit.head();
+            },
+          }),
+    },
+    sealAudit: sealer === null ? () => Promise.resolve({ sealed: 0, voided: [] }) : () => sealer.seal(),
     // A hit must lock its row through the read and the write.
     throttle: { ...repos.throttle, hit: (input) => transaction((tx) => tx.throttle.hit(input)) },
     transaction,

@@ -145,7 +145,7 @@ const TAMPERING: Array<{
       // Two steps so no intermediate state violates the primary key on either engine.
       await sql`update audit_log set seq = -seq where seq >= 4`.execute(db.kysely);
       await sql`update audit_log set seq = 1 - seq where seq < 0`.execute(db.kysely);
-      const forged: Omit<AuditRecord, 'hash'> = {
+      const forged: Omit<AuditRecord, 'hash'> & { prevHash: string } = {
         seq: 4,
         eventId: 'evt_forged00000000000000',
         time: Number(previous.time) + 1,
@@ -159,7 +159,7 @@ const TAMPERING: Array<{
         outcome: 'success',
         errorCode: null,
         details: { requestId: 'cli-test', role: 'owner' },
-        prevHash: previous.hash,
+        prevHash: previous.hash!,
       };
       await db.kysely
         .insertInto('audit_log')

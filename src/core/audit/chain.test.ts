@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { canonicalJSON, ChainVerifier, computeRecordHash, GENESIS_HASH } from './chain.js';
-import type { AuditRecord } from './event.js';
+import type { SealedAuditRecord } from './event.js';
 
-function chain(n: number): AuditRecord[] {
-  const out: AuditRecord[] = [];
+function chain(n: number): SealedAuditRecord[] {
+  const out: SealedAuditRecord[] = [];
   let prev = GENESIS_HASH;
   for (let i = 1; i <= n; i++) {
     const unhashed = {
@@ -29,7 +29,7 @@ function chain(n: number): AuditRecord[] {
   return out;
 }
 
-function firstBreak(records: AuditRecord[]) {
+function firstBreak(records: SealedAuditRecord[]) {
   const v = new ChainVerifier();
   for (const r of records) {
     const b = v.check(r);

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { AuditRecord } from './event.js';
+import type { AuditRecord, SealedAuditRecord } from './event.js';
 
 /** The previous-hash of the first record: 64 zeros. */
 export const GENESIS_HASH = '0'.repeat(64);
@@ -21,7 +21,9 @@ export function canonicalJSON(value: unknown): string {
 }
 
 /** The fields covered by a record's hash: everything but the hash itself. */
-export function hashedFields(record: Omit<AuditRecord, 'hash'>): Record<string, unknown> {
+export function hashedFields(
+  record: Omit<AuditRecord, 'hash'> & { prevHash: string },
+): Record<string, unknown> {
   return {
     seq: record.seq,
     eventId: record.eventId,
@@ -41,7 +43,7 @@ export function hashedFields(record: Omit<AuditRecord, 'hash'>): Record<string, 
 }
 
 /** SHA-256 over the previous hash and the record's canonical JSON, hex-encoded. */
-export function computeRecordHash(record: Omit<AuditRecord, 'hash'>): string {
+export function computeRecordHash(record: Omit<AuditRecord, 'hash'> & { prevHash: string }): string {
   return createHash('sha256')
     .update(record.prevHash)
     .update('\n')
@@ -74,7 +76,7 @@ export class ChainVerifier {
   }
 
   /** Checks one record; returns the break or null when it links correctly. */
-  check(record: AuditRecord): ChainBreak | null {
+  check(record: SealedAuditRecord): ChainBreak | null {
     if (record.seq !== this.expectedSeq) {
       return { seq: record.seq, reason: 'sequence_gap', expectedSeq: this.expectedSeq };
     }

@@ -18,6 +18,7 @@ import { migration0017 } from './0017-admin-lookup.js';
 import { migration0018 } from './0018-oidc.js';
 import { migration0019 } from './0019-oidc-identity-providers.js';
 import { migration0020 } from './0020-alert-acknowledgement.js';
+import { migration0021 } from './0021-audit-sealing.js';
 
 /** Every migration in order; names sort lexically. The same set serves SQLite and PostgreSQL. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -40,6 +41,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0018-oidc': migration0018,
   '0019-oidc-identity-providers': migration0019,
   '0020-alert-acknowledgement': migration0020,
+  '0021-audit-sealing': migration0021,
 };
 
 /** A provider that reads the migrations from code (no file-system scan, works from dist/). */

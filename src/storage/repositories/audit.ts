@@ -1,13 +1,22 @@
 import { sql, type Kysely } from 'kysely';
 import { computeRecordHash, GENESIS_HASH } from '../../core/audit/chain.js';
 import type { AuditCheckpoint } from '../../core/audit/checkpoint.js';
-import type { ActorType, AuditOutcome, AuditRecord } from '../../core/audit/event.js';
+import {
+  AUDIT_VOID_ACTION,
+  type ActorType,
+  type AuditOutcome,
+  type AuditRecord,
+  type SealedAuditRecord,
+} from '../../core/audit/event.js';
 import type { AuditRepository } from '../../core/ports.js';
 import type { Dialect } from '../connect.js';
 import type { AuditCheckpointsTable, AuditLogTable, Schema } from '../schema.js';
 
-/** Advisory-lock key that serialises appends to the chain across PostgreSQL sessions and processes. */
-const AUDIT_LOCK_KEY = 0x486f6c64; // "Hold"
+/**
+ * Tries of one PostgreSQL append: a number is lost only when the sealer claimed it as void
+ * between `nextval` and the row reaching the index, or rows were written with explicit numbers.
+ */
+const APPEND_TRIES = 5;
 
 /** Sequence numbers per `in (...)` lookup (well below every engine's parameter limit). */
 const HASH_LOOKUP_BATCH = 500;
@@ -16,7 +25,8 @@ function toCheckpoint(row: AuditCheckpointsTable): AuditCheckpoint {
   return { id: row.id, seq: Number(row.seq), hash: row.hash, time: Number(row.time), mac: row.mac };
 }
 
-function toRecord(row: AuditLogTable): AuditRecord {
+/** A stored row as a record (null hashes while unsealed). */
+export function toAuditRecord(row: AuditLogTable): AuditRecord {
   return {
     seq: Number(row.seq),
     eventId: row.event_id,
@@ -36,15 +46,55 @@ function toRecord(row: AuditLogTable): AuditRecord {
   };
 }
 
+/** The row of a record; the hashes stay null until it is sealed. */
+function rowOf(record: AuditRecord): AuditLogTable {
+  return {
+    seq: record.seq,
+    event_id: record.eventId,
+    time: record.time,
+    account_id: record.accountId,
+    actor_type: record.actorType,
+    actor_id: record.actorId,
+    action: record.action,
+    target: record.target,
+    source_ip: record.sourceIp,
+    user_agent: record.userAgent,
+    outcome: record.outcome,
+    error_code: record.errorCode,
+    details: JSON.stringify(record.details),
+    prev_hash: record.prevHash,
+    hash: record.hash,
+  };
+}
+
 /**
- * The audit log on Kysely. `append` must run inside a transaction: on PostgreSQL it takes a
- * transaction-scoped advisory lock so two writers never link to the same predecessor; on
- * SQLite the transaction is BEGIN IMMEDIATE, which already serialises writers.
+ * The audit log on Kysely. `append` must run inside a transaction. On SQLite the transaction is
+ * BEGIN IMMEDIATE, which already serialises writers, so the record is linked to the last one
+ * at once. On PostgreSQL the record takes the next number of the `audit_log_seq` sequence
+ * (not transactional: no lock, no wait for other writers) and is written unsealed; the sealer
+ * (storage/audit-sealer.ts) links it into the chain once it has committed.
  */
 export function auditRepository(db: Kysely<Schema>, dialect: Dialect): AuditRepository {
   return {
     async append(event, { now, eventId }) {
-      if (dialect === 'postgres') await sql`select pg_advisory_xact_lock(${AUDIT_LOCK_KEY})`.execute(db);
+      if (dialect === 'postgres') {
+        const record: AuditRecord = { ...event, seq: 0, eventId, time: now, prevHash: null, hash: null };
+        for (let attempt = 1; ; attempt++) {
+          const inserted = await db
+            .insertInto('audit_log')
+            .values({ ...rowOf(record), seq: sql<number>`nextval('audit_log_seq')` })
+            // The number was claimed as void meanwhile (or written explicitly): take the next one.
+            .onConflict((oc) => oc.column('seq').doNothing())
+            .returning('seq')
+            .executeTakeFirst();
+          if (inserted !== undefined) return { ...record, seq: Number(inserted.seq) };
+          if (attempt === APPEND_TRIES) throw new Error('no free audit sequence number');
+          // Rows written with explicit numbers (a restore): move the sequence past them.
+          await sql`select setval('audit_log_seq', greatest((select coalesce(max(seq), 1) from audit_log), (select last_value from audit_log_seq)))`.execute(
+            db,
+          );
+        }
+      }
       const last = await db
         .selectFrom('audit_log')
         .select(['seq', 'hash'])
@@ -56,29 +106,10 @@ export function auditRepository(db: Kysely<Schema>, dialect: Dialect): AuditRepo
         seq: last ? Number(last.seq) + 1 : 1,
         eventId,
         time: now,
-        prevHash: last ? last.hash : GENESIS_HASH,
+        prevHash: last ? last.hash! : GENESIS_HASH,
       };
-      const record: AuditRecord = { ...unhashed, hash: computeRecordHash(unhashed) };
-      await db
-        .insertInto('audit_log')
-        .values({
-          seq: record.seq,
-          event_id: record.eventId,
-          time: record.time,
-          account_id: record.accountId,
-          actor_type: record.actorType,
-          actor_id: record.actorId,
-          action: record.action,
-          target: record.target,
-          source_ip: record.sourceIp,
-          user_agent: record.userAgent,
-          outcome: record.outcome,
-          error_code: record.errorCode,
-          details: JSON.stringify(record.details),
-          prev_hash: record.prevHash,
-          hash: record.hash,
-        })
-        .execute();
+      const record: SealedAuditRecord = { ...unhashed, hash: computeRecordHash(unhashed) };
+      await db.insertInto('audit_log').values(rowOf(record)).execute();
       return record;
     },
     async scan(afterSeq, limit) {
@@ -86,10 +117,11 @@ export function auditRepository(db: Kysely<Schema>, dialect: Dialect): AuditRepo
         .selectFrom('audit_log')
         .selectAll()
         .where('seq', '>', afterSeq)
+        .where('hash', 'is not', null)
         .orderBy('seq')
         .limit(limit)
         .execute();
-      return rows.map(toRecord);
+      return rows.map((row) => toAuditRecord(row) as SealedAuditRecord);
     },
     async query(q) {
       let query = db
@@ -112,12 +144,21 @@ export function auditRepository(db: Kysely<Schema>, dialect: Dialect): AuditRepo
         .orderBy('seq', q.newestFirst === true ? 'desc' : 'asc')
         .limit(q.limit)
         .execute();
-      return rows.map(toRecord);
+      return rows.map(toAuditRecord);
     },
     async count() {
       const row = await db
         .selectFrom('audit_log')
         .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('action', '!=', AUDIT_VOID_ACTION)
+        .executeTakeFirstOrThrow();
+      return Number(row.n);
+    },
+    async countUnsealed() {
+      const row = await db
+        .selectFrom('audit_log')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('hash', 'is', null)
         .executeTakeFirstOrThrow();
       return Number(row.n);
     },
@@ -125,10 +166,11 @@ export function auditRepository(db: Kysely<Schema>, dialect: Dialect): AuditRepo
       const row = await db
         .selectFrom('audit_log')
         .select(['seq', 'hash'])
+        .where('hash', 'is not', null)
         .orderBy('seq', 'desc')
         .limit(1)
         .executeTakeFirst();
-      return row === undefined ? null : { seq: Number(row.seq), hash: row.hash };
+      return row === undefined ? null : { seq: Number(row.seq), hash: row.hash! };
     },
     async hashesAt(seqs) {
       const found = new Map<number, string>();
@@ -139,7 +181,7 @@ export function auditRepository(db: Kysely<Schema>, dialect: Dialect): AuditRepo
           .select(['seq', 'hash'])
           .where('seq', 'in', chunk)
           .execute();
-        for (const row of rows) found.set(Number(row.seq), row.hash);
+        for (const row of rows) if (row.hash !== null) found.set(Number(row.seq), row.hash);
       }
       return found;
     },
