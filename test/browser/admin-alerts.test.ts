@@ -6,17 +6,21 @@
  * and the audit log holds the record. No sideways scrolling and no serious axe-core finding at
  * 390 and 1,280 px.
  */
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSession } from '../../src/app/auth.js';
 import type { Alert } from '../../src/core/recovery/types.js';
-import { CONSOLE_DIR } from '../../src/http/console.js';
+import {
+  SCREENSHOTS,
+  axeSeriousOrCritical as axeOf,
+  ensureConsoleBuilt,
+  launchChromium,
+} from '../helpers/admin-console.js';
 import { closeServer, settleWithin } from '../helpers/teardown.js';
-import { clientPath, withoutClients } from '../helpers/external-clients.js';
+import { withoutClients } from '../helpers/external-clients.js';
 import {
   buildTestServer,
   createTestInstallation,
@@ -25,24 +29,7 @@ import {
 } from '../helpers/installation.js';
 import { PASSWORD, STEP_MS, WallClock, expectStatus, injectHttp, mfaApi, totpAt } from '../helpers/mfa.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const clientSuite = describe.skipIf(withoutClients('chromium'));
-const CHROMIUM = clientPath('chromium');
-const AXE = join(ROOT, 'node_modules/axe-core/axe.min.js');
-const SCREENSHOTS = join(ROOT, 'docs/screenshots');
-
-function newestMtime(path: string): number {
-  const stat = statSync(path);
-  if (!stat.isDirectory()) return stat.mtimeMs;
-  return Math.max(stat.mtimeMs, ...readdirSync(path).map((name) => newestMtime(join(path, name))));
-}
-
-async function ensureConsoleBuilt(): Promise<void> {
-  const index = join(CONSOLE_DIR, 'index.html');
-  if (existsSync(index) && statSync(index).mtimeMs > newestMtime(join(ROOT, 'console'))) return;
-  const { build } = await import('vite');
-  await build({ configFile: join(ROOT, 'console/vite.config.ts'), logLevel: 'warn' });
-}
 
 clientSuite('the alerts page in Chromium', () => {
   let inst: TestInstallation;
@@ -143,20 +130,7 @@ clientSuite('the alerts page in Chromium', () => {
         },
       }),
     );
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
     // axe-core is injected as a script the strict CSP refuses: this profile bypasses CSP for it.
     context = await browser.newContext({
       baseURL: origin,
@@ -192,13 +166,7 @@ clientSuite('the alerts page in Chromium', () => {
       .evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-alert-id')));
   const alertCalls = () => calls.filter((c) => c.startsWith('GET /v1/alerts'));
 
-  async function axeSeriousOrCritical(): Promise<Array<{ id: string; impact: string }>> {
-    await page.addScriptTag({ path: AXE });
-    const result = (await page.evaluate('axe.run()')) as {
-      violations: Array<{ id: string; impact: string }>;
-    };
-    return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  }
+  const axeSeriousOrCritical = () => axeOf(page);
   const pageWidth = async () => (await page.evaluate('document.documentElement.scrollWidth')) as number;
 
   it('lists the alerts newest first with kinds in words and people by name, never by id alone', async () => {

@@ -6,16 +6,20 @@
  * download of the filtered view as JSON lines and as a CloudTrail log file, checked by parsing
  * the downloaded files. No sideways scrolling and no serious axe-core finding at 390 and 1,280 px.
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSession } from '../../src/app/auth.js';
-import { CONSOLE_DIR } from '../../src/http/console.js';
+import {
+  SCREENSHOTS,
+  axeSeriousOrCritical as axeOf,
+  ensureConsoleBuilt,
+  launchChromium,
+} from '../helpers/admin-console.js';
 import { closeServer, settleWithin } from '../helpers/teardown.js';
-import { clientPath, withoutClients } from '../helpers/external-clients.js';
+import { withoutClients } from '../helpers/external-clients.js';
 import {
   buildTestServer,
   createTestInstallation,
@@ -25,26 +29,9 @@ import {
 } from '../helpers/installation.js';
 import { PASSWORD, STEP_MS, WallClock, expectStatus, injectHttp, mfaApi, totpAt } from '../helpers/mfa.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const clientSuite = describe.skipIf(withoutClients('chromium'));
-const CHROMIUM = clientPath('chromium');
-const AXE = join(ROOT, 'node_modules/axe-core/axe.min.js');
-const SCREENSHOTS = join(ROOT, 'docs/screenshots');
 /** Users the owner adds over the API: more records than one page (50) holds. */
 const ADDED = 60;
-
-function newestMtime(path: string): number {
-  const stat = statSync(path);
-  if (!stat.isDirectory()) return stat.mtimeMs;
-  return Math.max(stat.mtimeMs, ...readdirSync(path).map((name) => newestMtime(join(path, name))));
-}
-
-async function ensureConsoleBuilt(): Promise<void> {
-  const index = join(CONSOLE_DIR, 'index.html');
-  if (existsSync(index) && statSync(index).mtimeMs > newestMtime(join(ROOT, 'console'))) return;
-  const { build } = await import('vite');
-  await build({ configFile: join(ROOT, 'console/vite.config.ts'), logLevel: 'warn' });
-}
 
 clientSuite('the audit log page in Chromium', () => {
   let inst: TestInstallation;
@@ -124,20 +111,7 @@ clientSuite('the audit log page in Chromium', () => {
       }),
     );
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
     // axe-core is injected as a script the strict CSP refuses: this profile bypasses CSP for it.
     context = await browser.newContext({
       baseURL: origin,
@@ -174,13 +148,7 @@ clientSuite('the audit log page in Chromium', () => {
   const stored = (q: { action?: string; actorId?: string; outcome?: 'failure' } = {}) =>
     inst.store.audit.query({ accountId, newestFirst: true, limit: 10_000, ...q });
 
-  async function axeSeriousOrCritical(): Promise<Array<{ id: string; impact: string }>> {
-    await page.addScriptTag({ path: AXE });
-    const result = (await page.evaluate('axe.run()')) as {
-      violations: Array<{ id: string; impact: string }>;
-    };
-    return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  }
+  const axeSeriousOrCritical = () => axeOf(page);
   const pageWidth = async () => (await page.evaluate('document.documentElement.scrollWidth')) as number;
 
   it('shows the newest records first, 50 to a page, in one request, with people named beside their ids', async () => {

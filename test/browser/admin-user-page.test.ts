@@ -5,16 +5,20 @@
  * alone. axe-core finds no serious or critical violation at 1,280 and 390 px, and nothing scrolls
  * sideways at 390 px.
  */
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSession } from '../../src/app/auth.js';
-import { CONSOLE_DIR } from '../../src/http/console.js';
+import {
+  SCREENSHOTS,
+  axeSeriousOrCritical as axeOf,
+  ensureConsoleBuilt,
+  launchChromium,
+} from '../helpers/admin-console.js';
 import { closeServer, settleWithin } from '../helpers/teardown.js';
-import { clientPath, withoutClients } from '../helpers/external-clients.js';
+import { withoutClients } from '../helpers/external-clients.js';
 import {
   buildTestServer,
   createTestInstallation,
@@ -32,24 +36,7 @@ import {
   type MfaApi,
 } from '../helpers/mfa.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const clientSuite = describe.skipIf(withoutClients('chromium'));
-const CHROMIUM = clientPath('chromium');
-const AXE = join(ROOT, 'node_modules/axe-core/axe.min.js');
-const SCREENSHOTS = join(ROOT, 'docs/screenshots');
-
-function newestMtime(path: string): number {
-  const stat = statSync(path);
-  if (!stat.isDirectory()) return stat.mtimeMs;
-  return Math.max(stat.mtimeMs, ...readdirSync(path).map((name) => newestMtime(join(path, name))));
-}
-
-async function ensureConsoleBuilt(): Promise<void> {
-  const index = join(CONSOLE_DIR, 'index.html');
-  if (existsSync(index) && statSync(index).mtimeMs > newestMtime(join(ROOT, 'console'))) return;
-  const { build } = await import('vite');
-  await build({ configFile: join(ROOT, 'console/vite.config.ts'), logLevel: 'warn' });
-}
 
 clientSuite('the user page in Chromium', () => {
   let inst: TestInstallation;
@@ -111,20 +98,7 @@ clientSuite('the user page in Chromium', () => {
       }),
     );
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
     // axe-core is injected as a script the strict CSP refuses: this profile bypasses CSP for it.
     context = await browser.newContext({
       baseURL: origin,
@@ -151,13 +125,7 @@ clientSuite('the user page in Chromium', () => {
   const pat = async () => (await inst.store.principals.findById(accountId, patId))!;
   const said = () => page.getByTestId('user-action-result').textContent();
 
-  async function axeSeriousOrCritical(): Promise<Array<{ id: string; impact: string }>> {
-    await page.addScriptTag({ path: AXE });
-    const result = (await page.evaluate('axe.run()')) as {
-      violations: Array<{ id: string; impact: string }>;
-    };
-    return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  }
+  const axeSeriousOrCritical = () => axeOf(page);
 
   async function openPat(): Promise<void> {
     await page.goto(`/admin/users/${patId}`);

@@ -4,16 +4,20 @@
  * paging decided on the server, one request per page (never one per row), no sideways scrolling
  * at 390 px, and axe-core with no serious or critical violation at both widths.
  */
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSession } from '../../src/app/auth.js';
-import { CONSOLE_DIR } from '../../src/http/console.js';
+import {
+  SCREENSHOTS,
+  axeSeriousOrCritical as axeOf,
+  ensureConsoleBuilt,
+  launchChromium,
+} from '../helpers/admin-console.js';
 import { closeServer, settleWithin } from '../helpers/teardown.js';
-import { clientPath, withoutClients } from '../helpers/external-clients.js';
+import { withoutClients } from '../helpers/external-clients.js';
 import {
   buildTestServer,
   createTestInstallation,
@@ -22,25 +26,8 @@ import {
 } from '../helpers/installation.js';
 import { PASSWORD, STEP_MS, WallClock, expectStatus, injectHttp, mfaApi, totpAt } from '../helpers/mfa.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const clientSuite = describe.skipIf(withoutClients('chromium'));
-const CHROMIUM = clientPath('chromium');
-const AXE = join(ROOT, 'node_modules/axe-core/axe.min.js');
-const SCREENSHOTS = join(ROOT, 'docs/screenshots');
 const USERS = 500;
-
-function newestMtime(path: string): number {
-  const stat = statSync(path);
-  if (!stat.isDirectory()) return stat.mtimeMs;
-  return Math.max(stat.mtimeMs, ...readdirSync(path).map((name) => newestMtime(join(path, name))));
-}
-
-async function ensureConsoleBuilt(): Promise<void> {
-  const index = join(CONSOLE_DIR, 'index.html');
-  if (existsSync(index) && statSync(index).mtimeMs > newestMtime(join(ROOT, 'console'))) return;
-  const { build } = await import('vite');
-  await build({ configFile: join(ROOT, 'console/vite.config.ts'), logLevel: 'warn' });
-}
 
 clientSuite('users administration with 500 users in Chromium', () => {
   let inst: TestInstallation;
@@ -108,20 +95,7 @@ clientSuite('users administration with 500 users in Chromium', () => {
       }),
     );
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
     // axe-core is injected as a script the strict CSP refuses: this profile bypasses CSP for it.
     context = await browser.newContext({
       baseURL: origin,
@@ -156,13 +130,7 @@ clientSuite('users administration with 500 users in Chromium', () => {
     return userListCalls();
   }
 
-  async function axeSeriousOrCritical(): Promise<Array<{ id: string; impact: string }>> {
-    await page.addScriptTag({ path: AXE });
-    const result = (await page.evaluate('axe.run()')) as {
-      violations: Array<{ id: string; impact: string }>;
-    };
-    return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  }
+  const axeSeriousOrCritical = () => axeOf(page);
 
   it('shows the first 50 of 501 users in one request, never one per row', async () => {
     await page.goto('/admin/users');

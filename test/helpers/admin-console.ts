@@ -50,6 +50,24 @@ export interface SignedInPage {
   problems: string[];
 }
 
+/** Debian's Chromium, headless, as every browser test starts it. */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: clientPath('chromium'),
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}
+
 /** The running console and its installation. */
 export interface AdminConsole {
   inst: TestInstallation;
@@ -80,20 +98,7 @@ export async function startAdminConsole(): Promise<AdminConsole> {
   await server.listen({ host: 'localhost', port: 0 });
   const address = server.server.address();
   const origin = `http://localhost:${typeof address === 'object' && address !== null ? address.port : 0}`;
-  const browser: Browser = await chromium.launch({
-    executablePath: clientPath('chromium'),
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  const browser = await launchChromium();
   mkdirSync(SCREENSHOTS, { recursive: true });
   const http: Http = injectHttp(server);
   const contexts: BrowserContext[] = [];
