@@ -132,9 +132,7 @@ export function sealedValueRepository(db: Kysely<Schema>, dialect: Dialect): Sea
     async lockForRotation() {
       // SQLite: BEGIN IMMEDIATE already excludes other writers; PostgreSQL needs the tables locked.
       if (dialect !== 'postgres') return;
-      await sql
-        .raw(`lock table ${SEALED_TABLES.join(', ')} in exclusive mode`)
-        .execute(db);
+      await sql.raw(`lock table ${SEALED_TABLES.join(', ')} in exclusive mode`).execute(db);
     },
     list: () => listSealedValues(db),
     replace: (value, resealed) => replaceSealedValue(db, value, resealed),
