@@ -6,10 +6,14 @@ import { recoveryCodesBlock } from '../recovery-codes.js';
 import { detailsToggle, eventWords } from '../words.js';
 import type { PageContext } from '../router.js';
 import { currentSession } from '../session.js';
+import { contactSection } from './my-contacts.js';
 import { consentSection } from './oidc-consents.js';
 import type { Factor, Session } from '../types.js';
 
-/** My security: factors (rename, remove, enable assigned tokens), recovery codes, sessions, password. */
+/**
+ * My security: factors (rename, remove, enable assigned tokens), recovery codes, sessions, contact
+ * channels, applications, events, password.
+ */
 export async function render(ctx: PageContext): Promise<void> {
   const factors = h('section', { 'aria-labelledby': 'factors-title' });
   const recovery = h('section', { 'aria-labelledby': 'recovery-title' });
@@ -17,6 +21,7 @@ export async function render(ctx: PageContext): Promise<void> {
   const password = h('section', { 'aria-labelledby': 'password-title' });
   const events = h('section', { 'aria-labelledby': 'events-title' });
   const applications = h('section', { 'aria-labelledby': 'applications-title' });
+  const contacts = h('section', { 'aria-labelledby': 'contacts-title' });
   const used = ctx.query.get('recoveryUsed');
   append(ctx.main, [
     h('h1', {}, 'My security'),
@@ -30,6 +35,7 @@ export async function render(ctx: PageContext): Promise<void> {
     factors,
     recovery,
     sessions,
+    contacts,
     applications,
     events,
     password,
@@ -38,6 +44,7 @@ export async function render(ctx: PageContext): Promise<void> {
   await Promise.all([
     factorSection(factors, recovery),
     sessionSection(sessions),
+    contactSection(contacts),
     consentSection(applications),
     eventSection(events),
   ]);
