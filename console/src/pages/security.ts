@@ -6,13 +6,14 @@ import { recoveryCodesBlock } from '../recovery-codes.js';
 import { detailsToggle, eventWords } from '../words.js';
 import type { PageContext } from '../router.js';
 import { currentSession } from '../session.js';
+import { accessKeySection } from './my-access-keys.js';
 import { contactSection } from './my-contacts.js';
 import { consentSection } from './oidc-consents.js';
 import type { Factor, Session } from '../types.js';
 
 /**
  * My security: factors (rename, remove, enable assigned tokens), recovery codes, sessions, contact
- * channels, applications, events, password.
+ * channels, access keys, applications, events, password.
  */
 export async function render(ctx: PageContext): Promise<void> {
   const factors = h('section', { 'aria-labelledby': 'factors-title' });
@@ -22,6 +23,7 @@ export async function render(ctx: PageContext): Promise<void> {
   const events = h('section', { 'aria-labelledby': 'events-title' });
   const applications = h('section', { 'aria-labelledby': 'applications-title' });
   const contacts = h('section', { 'aria-labelledby': 'contacts-title' });
+  const accessKeys = h('section', { 'aria-labelledby': 'access-keys-title' });
   const used = ctx.query.get('recoveryUsed');
   append(ctx.main, [
     h('h1', {}, 'My security'),
@@ -36,6 +38,7 @@ export async function render(ctx: PageContext): Promise<void> {
     recovery,
     sessions,
     contacts,
+    accessKeys,
     applications,
     events,
     password,
@@ -45,6 +48,7 @@ export async function render(ctx: PageContext): Promise<void> {
     factorSection(factors, recovery),
     sessionSection(sessions),
     contactSection(contacts),
+    accessKeySection(accessKeys, currentSession()!.user.id),
     consentSection(applications),
     eventSection(events),
   ]);

@@ -57,6 +57,18 @@ const USER = {
       Resource: `${ACCOUNT}:user/\${aws:username}`,
     },
     {
+      Sid: 'ManageOwnAccessKeys',
+      Effect: 'Allow',
+      Action: [
+        'iam:ListAccessKeys',
+        'iam:CreateAccessKey',
+        'iam:UpdateAccessKey',
+        'iam:DeleteAccessKey',
+        'iam:GetAccessKeyLastUsed',
+      ],
+      Resource: `${ACCOUNT}:user/\${aws:username}`,
+    },
+    {
       Sid: 'ManageOwnMFADevices',
       Effect: 'Allow',
       Action: [
