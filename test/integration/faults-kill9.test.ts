@@ -88,6 +88,8 @@ interface Ledger {
   removed: Array<{ login: string; factorId: string }>;
   /** Requests that got no answer (the kill) or a 5xx: their outcome is unknown. */
   unanswered: number;
+  /** The owner's refused writes, by kind and status (for the report). */
+  refused: Record<string, number>;
 }
 
 /** One user's journey: sign in, enrol a TOTP factor, enable it with two consecutive codes. */
@@ -170,6 +172,7 @@ describe.each(DATABASE_KINDS)('kill -9 under load, serve --workers 2 [$name]', (
         resets: [],
         removed: [],
         unanswered: 0,
+        refused: {},
       };
       let policySeq = 0;
       const document = JSON.stringify({
@@ -185,6 +188,10 @@ describe.each(DATABASE_KINDS)('kill -9 under load, serve --workers 2 [$name]', (
           try {
             const res = await http({ ...request, token: ownerToken });
             if (res.status >= 500) ledger.unanswered++;
+            else if (res.status >= 400) {
+              const kind = `${request.method} ${request.url.split('/').slice(0, 3).join('/')} ${res.status}`;
+              ledger.refused[kind] = (ledger.refused[kind] ?? 0) + 1;
+            }
             return res;
           } catch {
             // The server is gone (the kill): count it, and do not spin while it is down.
@@ -228,7 +235,7 @@ describe.each(DATABASE_KINDS)('kill -9 under load, serve --workers 2 [$name]', (
                 },
               });
               if (res?.status === 201)
-                ledger.resets.push({ login: next.login, id: res.body.reset.id as string });
+                ledger.resets.push({ login: next.login, id: res.body.request.id as string });
             } else {
               const res = await owner({
                 method: 'DELETE',
@@ -271,13 +278,16 @@ describe.each(DATABASE_KINDS)('kill -9 under load, serve --workers 2 [$name]', (
       // Started once more: everything acknowledged is there.
       const serve = await startServe(args, { env, timeoutMs: 60_000 });
       const http = fetchHttp(serve.url);
+      // A person the owner took up (a factor removal or a reset, answered or not) may have lost
+      // the sessions verified with that factor: their sessions and factors are checked below
+      // against the audit records instead.
       for (const { login, token } of ledger.sessions) {
+        if (handled.has(login)) continue;
         const res = await http({ method: 'GET', url: '/v1/session', token });
         expect(res.status, `session of ${login}`).toBe(200);
       }
-      const removedIds = new Set(ledger.removed.map((r) => r.factorId));
       for (const { login, token, factorId } of ledger.enabled) {
-        if (removedIds.has(factorId)) continue;
+        if (handled.has(login)) continue;
         const res = await http({ method: 'GET', url: '/v1/factors', token });
         expect(res.status).toBe(200);
         const factor = (res.body.factors as Array<{ id: string; status: string }>).find(
@@ -342,7 +352,7 @@ describe.each(DATABASE_KINDS)('kill -9 under load, serve --workers 2 [$name]', (
       );
       expect(enabledFactors).toEqual(enableRecords.filter((id) => !removeRecords.has(id)));
       for (const { factorId } of ledger.enabled) {
-        if (removedIds.has(factorId)) expect(enabledFactors).not.toContain(factorId);
+        if (removeRecords.has(factorId)) expect(enabledFactors).not.toContain(factorId);
         else expect(enabledFactors).toContain(factorId);
       }
       for (const { factorId } of ledger.removed) expect(removeRecords).toContain(factorId);
@@ -386,7 +396,7 @@ describe.each(DATABASE_KINDS)('kill -9 under load, serve --workers 2 [$name]', (
           `${ledger.enabled.length} factor enables, ${ledger.policies.length} policy creations, ` +
           `${ledger.keys.length} access keys (${ledger.keys.filter((k) => k.deactivated).length} deactivated), ` +
           `${ledger.resets.length} resets opened, ${ledger.removed.length} factors removed, all present; ` +
-          `${ledger.unanswered} requests unanswered; lost: 0`,
+          `${ledger.unanswered} requests unanswered; refused: ${JSON.stringify(ledger.refused)}; lost: 0`,
       );
     } finally {
       await killAllChildren();
