@@ -45,7 +45,7 @@ export function createRepositories(db: Kysely<Schema>, dialect: Dialect): Reposi
     recoveryCodes: recoveryCodeRepository(db),
     hardwareTokens: hardwareTokenRepository(db),
     mfaState: mfaStateRepository(db),
-    outbox: outboxRepository(db),
+    outbox: outboxRepository(db, dialect),
     policies: policyRepository(db),
     iam: iamRepository(db),
     enrolment: enrolmentRepository(db),

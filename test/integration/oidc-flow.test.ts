@@ -117,9 +117,15 @@ describe('OpenID Connect provider with openid-client as the relying party', () =
     return browser;
   };
 
-  /** A fresh TOTP code of a time step never used before (each code is accepted once). */
-  const nextCode = () => {
+  /**
+   * A fresh TOTP code of a time step never used before (each code is accepted once). The server
+   * accepts one step either side of now: when every such step is used, this waits for the next.
+   */
+  const nextCode = async () => {
     codeStep = Math.max(codeStep + 1, Math.floor(Date.now() / STEP_MS) - 1);
+    const acceptableFrom = (codeStep - 1) * STEP_MS;
+    if (Date.now() < acceptableFrom)
+      await new Promise((r) => setTimeout(r, acceptableFrom - Date.now() + 50));
     return totpAt(secret, codeStep * STEP_MS);
   };
 
@@ -158,7 +164,7 @@ describe('OpenID Connect provider with openid-client as the relying party', () =
       const factor = signIn.body.factors[0];
       const done = await browser.json('/v1/sign-in/second-factor', {
         method: 'POST',
-        body: { flowId: signIn.body.flowId, factorId: factor.id, code: nextCode() },
+        body: { flowId: signIn.body.flowId, factorId: factor.id, code: await nextCode() },
       });
       expect(done.status).toBe(200);
       state = await browser.json(`${page}/state`);
@@ -243,7 +249,7 @@ describe('OpenID Connect provider with openid-client as the relying party', () =
     });
     const done = await browser.json('/v1/sign-in/second-factor', {
       method: 'POST',
-      body: { flowId: signIn.body.flowId, factorId: signIn.body.factors[0].id, code: nextCode() },
+      body: { flowId: signIn.body.flowId, factorId: signIn.body.factors[0].id, code: await nextCode() },
     });
     expect(done.status).toBe(200);
     holdfastCookies = new Map(browser.jar);
@@ -502,6 +508,8 @@ describe('OpenID Connect provider with openid-client as the relying party', () =
     expect(low.interaction.need).toBe('step_up');
     expect(low.interaction.requiredAssurance).toBe('synced_passkey');
     // max_age=0: the MFA must be fresher than the one just done... a TOTP step-up satisfies it.
+    // The request's start is known to the second (iat): let the last MFA fall in an earlier one.
+    await new Promise((r) => setTimeout(r, 1_100));
     const fresh = await codeFlow(config, { max_age: '0' });
     expect(fresh.interaction.need).toBe('step_up');
   });

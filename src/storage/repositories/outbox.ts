@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import type { Dialect } from '../connect.js';
 import type { OutboxEntry, OutboxRepository } from '../../core/ports.js';
 import type { OutboxTable, Schema } from '../schema.js';
 
@@ -22,7 +23,7 @@ function toEntry(r: OutboxTable): OutboxEntry {
 }
 
 /** The transactional outbox on Kysely. */
-export function outboxRepository(db: Kysely<Schema>): OutboxRepository {
+export function outboxRepository(db: Kysely<Schema>, dialect: Dialect): OutboxRepository {
   return {
     async insert(m) {
       await db
@@ -58,8 +59,11 @@ export function outboxRepository(db: Kysely<Schema>): OutboxRepository {
     async claimDue({ now, limit, claimId, leaseMs, channels }) {
       if (channels.length === 0) return [];
       // The same conditions sit on the outer UPDATE: PostgreSQL re-checks them on a row another
-      // worker updated meanwhile (READ COMMITTED), so a row is never claimed twice at once.
-      const due = db
+      // worker updated meanwhile (READ COMMITTED), so a row is never claimed twice at once. On
+      // PostgreSQL the candidates skip rows another worker holds, so two workers polling at the
+      // same moment take different messages instead of the second finding the first's and none.
+      // (SQLite serialises writers: the second sees the first's claims.)
+      const candidates = db
         .selectFrom('outbox')
         .select('id')
         .where('sent_at', 'is', null)
@@ -69,6 +73,7 @@ export function outboxRepository(db: Kysely<Schema>): OutboxRepository {
         .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', now)]))
         .orderBy('created_at')
         .limit(limit);
+      const due = dialect === 'postgres' ? candidates.forUpdate().skipLocked() : candidates;
       await db
         .updateTable('outbox')
         .set({ claim_id: claimId, claimed_until: now + leaseMs })
