@@ -62,14 +62,28 @@ export function createRepositories(db: Kysely<Schema>, dialect: Dialect): Reposi
 /** The store over an open database: repositories, and transactions that commit a change with its audit record. */
 export function createStore(database: Database): Store {
   const { kysely, dialect } = database;
-  // PostgreSQL appends audit records unsealed; each commit asks the sealer for a pass soon.
+  // PostgreSQL appends audit records unsealed; a commit that appended asks the sealer for a pass soon.
   const sealer = dialect === 'postgres' ? auditSealer(kysely) : null;
   const run: Store['transaction'] =
     sealer === null
       ? groupCommit(database)
       : async (work) => {
-          const value = await kysely.transaction().execute((trx) => work(createRepositories(trx, dialect)));
-          sealer.soon();
+          let appended = false;
+          const value = await kysely.transaction().execute((trx) => {
+            const tx = createRepositories(trx, dialect);
+            const append = tx.audit.append;
+            return work({
+              ...tx,
+              audit: {
+                ...tx.audit,
+                append: (event, input) => {
+                  appended = true;
+                  return append(event, input);
+                },
+              },
+            });
+          });
+          if (appended) sealer.soon();
           return value;
         };
   // A unique-constraint refusal leaves as a typed StorageConflict, whatever the driver.
