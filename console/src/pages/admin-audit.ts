@@ -63,34 +63,6 @@ const COMMON_EVENTS = [
   'alert.acknowledge',
 ];
 
-/** Words for events of administration the shared table does not name. */
-const ADMIN_EVENT_WORDS: Readonly<Record<string, string>> = {
-  'hardware_token.import': 'Hardware tokens imported',
-  'hardware_token.assign': 'Hardware token given to a user',
-  'hardware_token.state': 'Hardware token state changed',
-  'policy.put': 'Policy saved',
-  'policy.delete': 'Policy deleted',
-  'policy.attach': 'Policy attached',
-  'policy.detach': 'Policy detached',
-  'group.create': 'Group created',
-  'group.update': 'Group changed',
-  'group.delete': 'Group deleted',
-  'account.settings': 'Account settings changed',
-  'account.recovery_settings': 'Recovery settings changed',
-  'alert.acknowledge': 'Alert acknowledged',
-  'aws.call': 'AWS API call',
-  'audit.archived': 'Audit records archived',
-  'keys.rotate': 'Keys rotated',
-  'enrolment.window_ended': 'Time to add a first factor ran out',
-  'principal.last_factor_lost': 'Last second factor lost',
-  'mfa_device.delete': 'MFA device deleted',
-};
-
-/** An event name in words. */
-function eventName(code: string): string {
-  return ADMIN_EVENT_WORDS[code] ?? eventWords(code);
-}
-
 /** Who acted, in words: a person by e-mail address, else what kind of actor it was. */
 function actorWords(r: NamedRecord): string {
   if (r.actorName !== null) return r.actorName;
@@ -183,11 +155,11 @@ export async function render(ctx: PageContext): Promise<void> {
   const known = new Set(COMMON_EVENTS);
   const action = select('action', 'Event', state.action, [
     ['', 'Any event'],
-    ...COMMON_EVENTS.map((code): [string, string] => [code, eventName(code)]).sort((a, b) =>
+    ...COMMON_EVENTS.map((code): [string, string] => [code, eventWords(code)]).sort((a, b) =>
       a[1].localeCompare(b[1]),
     ),
     ...(state.action !== '' && !known.has(state.action)
-      ? [[state.action, eventName(state.action)] as [string, string]]
+      ? [[state.action, eventWords(state.action)] as [string, string]]
       : []),
   ]);
   const outcome = select('outcome', 'Outcome', state.outcome, [
@@ -283,7 +255,12 @@ export async function render(ctx: PageContext): Promise<void> {
           'tr',
           { 'data-seq': String(r.seq) },
           h('th', { scope: 'row', 'data-label': 'Time' }, formatTime(r.eventTime)),
-          h('td', { 'data-label': 'Event' }, eventName(r.eventName), detailsToggle([`Event ${r.eventName}`])),
+          h(
+            'td',
+            { 'data-label': 'Event' },
+            eventWords(r.eventName),
+            detailsToggle([`Event ${r.eventName}`]),
+          ),
           h(
             'td',
             { 'data-label': 'Who acted' },
@@ -399,7 +376,7 @@ function detailDialog(): { el: HTMLDialogElement; show(r: NamedRecord): void } {
   return {
     el,
     show(r) {
-      title.textContent = `Record #${r.seq}: ${eventName(r.eventName)}`;
+      title.textContent = `Record #${r.seq}: ${eventWords(r.eventName)}`;
       const details = r.details ?? {};
       const requestId = typeof details.requestId === 'string' ? details.requestId : null;
       const rest = Object.entries(details).filter(([k]) => k !== 'requestId');
@@ -413,7 +390,7 @@ function detailDialog(): { el: HTMLDialogElement; show(r: NamedRecord): void } {
           'dl',
           { class: 'record-fields' },
           row('Time', formatTime(r.eventTime)),
-          row('Event', eventName(r.eventName)),
+          row('Event', eventWords(r.eventName)),
           row('Event code', r.eventName, true),
           row('Outcome', r.outcome === 'failure' ? 'Refused or failed' : 'Succeeded'),
           row('Error code', r.errorCode, true),

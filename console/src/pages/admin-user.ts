@@ -5,6 +5,7 @@ import { describeError } from '../messages.js';
 import type { PageContext } from '../router.js';
 import { currentSession } from '../session.js';
 import type { AuditRecord, Factor, Session, User } from '../types.js';
+import { eventWords } from '../words.js';
 import { adminNav } from './admin-nav.js';
 
 /**
@@ -670,41 +671,6 @@ async function concernsList(section: HTMLElement, page: UserPage): Promise<void>
   );
 }
 
-/** Event names in words (the name itself stays behind "Details"). */
-const EVENT_WORDS: Readonly<Record<string, string>> = {
-  'auth.sign_in': 'Signed in with a password',
-  'auth.mfa_sign_in': 'Signed in with a second factor',
-  'auth.sign_out': 'Signed out',
-  'auth.mfa_step_up': 'Confirmed it was them (second factor)',
-  'session.step_up': 'Confirmed it was them (second factor)',
-  'auth.passkey_sign_in': 'Signed in with a passkey',
-  'auth.mfa_passkey_sign_in': 'Signed in with a passkey',
-  'authz.denied': 'Was refused an action',
-  'user.create': 'Account created',
-  'user.disable': 'Disabled',
-  'user.enable': 'Re-enabled',
-  'user.role_change': 'Role changed',
-  'user.setup_link_issue': 'New setup link issued',
-  'user.setup_complete': 'Chose a password',
-  'factor.create': 'Started adding a second factor',
-  'factor.enable': 'Added a second factor',
-  'factor.remove': 'Second factor removed',
-  'enrolment_grant.issue': 'Enrolment grant sent',
-  'session.revoke': 'A session was ended',
-  'session.revoke_all': 'Signed out everywhere',
-  'access_key.create': 'Access key created',
-  'access_key.update': 'Access key switched on or off',
-  'access_key.delete': 'Access key deleted',
-  'mfa.suspend': 'Second-factor sign-in suspended',
-  'mfa.suspension_lift': 'Second-factor suspension lifted',
-  'user.password_change': 'Changed their password',
-  'user.password_reset': 'Reset their password',
-  'recovery_code.use': 'Used a recovery code',
-  'recovery_code.regenerate': 'Made new recovery codes',
-  'reset.request': 'Help-desk reset requested',
-  'recovery.start': 'Account recovery started',
-};
-
 const PAGE_SIZE = 20;
 
 async function eventList(section: HTMLElement, page: UserPage): Promise<void> {
@@ -726,7 +692,7 @@ async function eventList(section: HTMLElement, page: UserPage): Promise<void> {
         ? 'Host operator'
         : 'Someone signing in';
   const what = (r: AuditRecord) => {
-    const words = EVENT_WORDS[r.eventName] ?? r.eventName;
+    const words = eventWords(r.eventName);
     const d = r.details ?? {};
     return r.eventName === 'user.role_change' && typeof d.from === 'string' && typeof d.to === 'string'
       ? `${words}: ${roleWords(d.from).toLowerCase()} to ${roleWords(d.to).toLowerCase()}`
