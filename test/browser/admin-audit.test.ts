@@ -11,12 +11,14 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSession } from '../../src/app/auth.js';
 import {
   SCREENSHOTS,
   axeSeriousOrCritical as axeOf,
   ensureConsoleBuilt,
   launchChromium,
+  enrolTotpOverApi,
+  listenOnLocalhost,
+  openSignedInTab,
 } from '../helpers/admin-console.js';
 import { closeServer, settleWithin } from '../helpers/teardown.js';
 import { withoutClients } from '../helpers/external-clients.js';
@@ -27,7 +29,7 @@ import {
   mfaSessionToken,
   type TestInstallation,
 } from '../helpers/installation.js';
-import { PASSWORD, STEP_MS, WallClock, expectStatus, injectHttp, mfaApi, totpAt } from '../helpers/mfa.js';
+import { PASSWORD, WallClock, expectStatus, injectHttp, mfaApi } from '../helpers/mfa.js';
 
 const clientSuite = describe.skipIf(withoutClients('chromium'));
 /** Users the owner adds over the API: more records than one page (50) holds. */
@@ -43,8 +45,8 @@ clientSuite('the audit log page in Chromium', () => {
   let accountId: string;
   let ownerId: string;
   /** Every /v1 request the page made, as `METHOD path?query`. */
-  const calls: string[] = [];
-  const problems: string[] = [];
+  let calls: string[] = [];
+  let problems: string[] = [];
 
   beforeAll(async () => {
     await ensureConsoleBuilt();
@@ -63,16 +65,7 @@ clientSuite('the audit log page in Chromium', () => {
     server = await buildTestServer(inst);
     const http = injectHttp(server);
     const api = mfaApi(http, 'acme');
-    const token = await api.passwordToken('owner@acme.test');
-    const enrolled = await api.enrolTOTP(token, 'Owner phone');
-    const secret = enrolled.body.secret as string;
-    const now = Date.now();
-    expectStatus(
-      await api.enable(token, enrolled.body.factor.id as string, {
-        codes: [totpAt(secret, now - STEP_MS), totpAt(secret, now)],
-      }),
-      200,
-    );
+    const ownerFactorId = await enrolTotpOverApi(api, 'owner@acme.test', 'Owner phone');
     // The owner adds people (records with a person on both sides); Ursula mistypes her password.
     const ownerToken = await mfaSessionToken(inst, { accountName: 'acme', login: 'owner@acme.test' });
     for (let i = 0; i < ADDED; i++) {
@@ -94,40 +87,17 @@ clientSuite('the audit log page in Chromium', () => {
     });
     expect(wrong.status).toBe(401);
 
-    await server.listen({ host: 'localhost', port: 0 });
-    const address = server.server.address();
-    origin = `http://localhost:${typeof address === 'object' && address !== null ? address.port : 0}`;
+    origin = await listenOnLocalhost(server);
     const owner = (await inst.store.principals.findById(accountId, ownerId))!;
-    const factorId = (await inst.store.factors.listByPrincipal(accountId, owner.id))[0]!.id;
-    const issued = await inst.store.transaction((tx) =>
-      createSession(inst.app.deps, tx, {
-        principal: owner,
-        channel: 'cookie',
-        ctx: { requestId: 'test', sourceIp: '127.0.0.1', userAgent: 'test' },
-        auth: {
-          methods: ['pwd', 'otp'],
-          factor: { factorId, kind: 'totp', assurance: 'software_otp', at: Date.now() },
-        },
-      }),
-    );
-
     browser = await launchChromium();
-    // axe-core is injected as a script the strict CSP refuses: this profile bypasses CSP for it.
-    context = await browser.newContext({
-      baseURL: origin,
-      viewport: { width: 1280, height: 900 },
-      bypassCSP: true,
-      acceptDownloads: true,
-    });
-    await context.addCookies([
-      { name: 'holdfast_session', value: issued.token, url: origin, httpOnly: true },
-    ]);
-    page = await context.newPage();
-    page.on('request', (req) => {
-      const url = new URL(req.url());
-      if (url.pathname.startsWith('/v1/')) calls.push(`${req.method()} ${url.pathname}${url.search}`);
-    });
-    page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
+    ({ page, context, calls, problems } = await openSignedInTab({
+      browser,
+      inst,
+      origin,
+      principal: owner,
+      factorId: ownerFactorId,
+      contextOptions: { acceptDownloads: true },
+    }));
     mkdirSync(SCREENSHOTS, { recursive: true });
   }, 240_000);
 

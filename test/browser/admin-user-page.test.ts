@@ -10,12 +10,14 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSession } from '../../src/app/auth.js';
 import {
   SCREENSHOTS,
   axeSeriousOrCritical as axeOf,
   ensureConsoleBuilt,
   launchChromium,
+  enrolTotpOverApi,
+  listenOnLocalhost,
+  openSignedInTab,
 } from '../helpers/admin-console.js';
 import { closeServer, settleWithin } from '../helpers/teardown.js';
 import { withoutClients } from '../helpers/external-clients.js';
@@ -25,16 +27,7 @@ import {
   createUserWithPassword,
   type TestInstallation,
 } from '../helpers/installation.js';
-import {
-  PASSWORD,
-  STEP_MS,
-  WallClock,
-  expectStatus,
-  injectHttp,
-  mfaApi,
-  totpAt,
-  type MfaApi,
-} from '../helpers/mfa.js';
+import { PASSWORD, WallClock, expectStatus, injectHttp, mfaApi, type MfaApi } from '../helpers/mfa.js';
 
 const clientSuite = describe.skipIf(withoutClients('chromium'));
 
@@ -49,7 +42,7 @@ clientSuite('the user page in Chromium', () => {
   let accountId: string;
   let patId: string;
   let patToken: string;
-  const problems: string[] = [];
+  let problems: string[] = [];
 
   beforeAll(async () => {
     await ensureConsoleBuilt();
@@ -67,49 +60,21 @@ clientSuite('the user page in Chromium', () => {
     server = await buildTestServer(inst);
     api = mfaApi(injectHttp(server), 'acme');
     // The owner holds one factor, enrolled over the API.
-    const token = await api.passwordToken('owner@acme.test');
-    const enrolled = await api.enrolTOTP(token, 'Owner phone');
-    const secret = enrolled.body.secret as string;
-    const now = Date.now();
-    expectStatus(
-      await api.enable(token, enrolled.body.factor.id as string, {
-        codes: [totpAt(secret, now - STEP_MS), totpAt(secret, now)],
-      }),
-      200,
-    );
+    const ownerFactorId = await enrolTotpOverApi(api, 'owner@acme.test', 'Owner phone');
     // Pat is signed in somewhere (a session the page lists and ends).
     patToken = await api.passwordToken('pat@acme.test');
-    await server.listen({ host: 'localhost', port: 0 });
-    const address = server.server.address();
-    origin = `http://localhost:${typeof address === 'object' && address !== null ? address.port : 0}`;
+    origin = await listenOnLocalhost(server);
 
     // A console session that passed a second factor just now (fresh for G1's 15 minutes).
     const owner = (await inst.store.principals.findByLogin(accountId, 'owner@acme.test'))!;
-    const factorId = (await inst.store.factors.listByPrincipal(accountId, owner.id))[0]!.id;
-    const issued = await inst.store.transaction((tx) =>
-      createSession(inst.app.deps, tx, {
-        principal: owner,
-        channel: 'cookie',
-        ctx: { requestId: 'test', sourceIp: '127.0.0.1', userAgent: 'test' },
-        auth: {
-          methods: ['pwd', 'otp'],
-          factor: { factorId, kind: 'totp', assurance: 'software_otp', at: Date.now() },
-        },
-      }),
-    );
-
     browser = await launchChromium();
-    // axe-core is injected as a script the strict CSP refuses: this profile bypasses CSP for it.
-    context = await browser.newContext({
-      baseURL: origin,
-      viewport: { width: 1280, height: 900 },
-      bypassCSP: true,
-    });
-    await context.addCookies([
-      { name: 'holdfast_session', value: issued.token, url: origin, httpOnly: true },
-    ]);
-    page = await context.newPage();
-    page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
+    ({ page, context, problems } = await openSignedInTab({
+      browser,
+      inst,
+      origin,
+      principal: owner,
+      factorId: ownerFactorId,
+    }));
     // Every confirmation the page asks is answered yes.
     page.on('dialog', (dialog) => void dialog.accept());
     mkdirSync(SCREENSHOTS, { recursive: true });
@@ -275,24 +240,11 @@ clientSuite('the user page in Chromium', () => {
         userRef: patId,
         role: 'user',
       });
-    const issued = await inst.store.transaction((tx) =>
-      createSession(inst.app.deps, tx, {
-        principal: desk,
-        channel: 'cookie',
-        ctx: { requestId: 'test', sourceIp: '127.0.0.1', userAgent: 'test' },
-        auth: {
-          methods: ['pwd', 'otp'],
-          factor: { factorId: 'desk-phone', kind: 'totp', assurance: 'software_otp', at: Date.now() },
-        },
-      }),
-    );
-    const deskContext = await browser.newContext({ baseURL: origin, bypassCSP: true });
-    await deskContext.addCookies([
-      { name: 'holdfast_session', value: issued.token, url: origin, httpOnly: true },
-    ]);
-    const deskPage = await deskContext.newPage();
-    const deskProblems: string[] = [];
-    deskPage.on('pageerror', (err) => deskProblems.push(err.message));
+    const {
+      page: deskPage,
+      context: deskContext,
+      problems: deskProblems,
+    } = await openSignedInTab({ browser, inst, origin, principal: desk, factorId: 'desk-phone' });
     const refused: string[] = [];
     deskPage.on('response', (res) => {
       if (res.status() === 403) refused.push(new URL(res.url()).pathname);

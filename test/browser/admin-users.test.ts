@@ -9,12 +9,14 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSession } from '../../src/app/auth.js';
 import {
   SCREENSHOTS,
   axeSeriousOrCritical as axeOf,
   ensureConsoleBuilt,
   launchChromium,
+  enrolTotpOverApi,
+  listenOnLocalhost,
+  openSignedInTab,
 } from '../helpers/admin-console.js';
 import { closeServer, settleWithin } from '../helpers/teardown.js';
 import { withoutClients } from '../helpers/external-clients.js';
@@ -24,7 +26,7 @@ import {
   createUserWithPassword,
   type TestInstallation,
 } from '../helpers/installation.js';
-import { PASSWORD, STEP_MS, WallClock, expectStatus, injectHttp, mfaApi, totpAt } from '../helpers/mfa.js';
+import { PASSWORD, WallClock, injectHttp, mfaApi } from '../helpers/mfa.js';
 
 const clientSuite = describe.skipIf(withoutClients('chromium'));
 const USERS = 500;
@@ -37,8 +39,8 @@ clientSuite('users administration with 500 users in Chromium', () => {
   let page: Page;
   let origin: string;
   /** Every /v1 request the page made, as `METHOD path?query`. */
-  const calls: string[] = [];
-  const problems: string[] = [];
+  let calls: string[] = [];
+  let problems: string[] = [];
 
   beforeAll(async () => {
     await ensureConsoleBuilt();
@@ -66,51 +68,19 @@ clientSuite('users administration with 500 users in Chromium', () => {
     server = await buildTestServer(inst);
     // The owner holds one factor, enrolled over the API.
     const api = mfaApi(injectHttp(server), 'acme');
-    const token = await api.passwordToken('owner@acme.test');
-    const enrolled = await api.enrolTOTP(token, 'Owner phone');
-    const secret = enrolled.body.secret as string;
-    const now = Date.now();
-    expectStatus(
-      await api.enable(token, enrolled.body.factor.id as string, {
-        codes: [totpAt(secret, now - STEP_MS), totpAt(secret, now)],
-      }),
-      200,
-    );
-    await server.listen({ host: 'localhost', port: 0 });
-    const address = server.server.address();
-    origin = `http://localhost:${typeof address === 'object' && address !== null ? address.port : 0}`;
+    const ownerFactorId = await enrolTotpOverApi(api, 'owner@acme.test', 'Owner phone');
+    origin = await listenOnLocalhost(server);
 
     // A console session that passed a second factor (how one is obtained is tested elsewhere).
     const owner = (await inst.store.principals.findByLogin(accountId, 'owner@acme.test'))!;
-    const factorId = (await inst.store.factors.listByPrincipal(accountId, owner.id))[0]!.id;
-    const issued = await inst.store.transaction((tx) =>
-      createSession(inst.app.deps, tx, {
-        principal: owner,
-        channel: 'cookie',
-        ctx: { requestId: 'test', sourceIp: '127.0.0.1', userAgent: 'test' },
-        auth: {
-          methods: ['pwd', 'otp'],
-          factor: { factorId, kind: 'totp', assurance: 'software_otp', at: Date.now() },
-        },
-      }),
-    );
-
     browser = await launchChromium();
-    // axe-core is injected as a script the strict CSP refuses: this profile bypasses CSP for it.
-    context = await browser.newContext({
-      baseURL: origin,
-      viewport: { width: 1280, height: 900 },
-      bypassCSP: true,
-    });
-    await context.addCookies([
-      { name: 'holdfast_session', value: issued.token, url: origin, httpOnly: true },
-    ]);
-    page = await context.newPage();
-    page.on('request', (req) => {
-      const url = new URL(req.url());
-      if (url.pathname.startsWith('/v1/')) calls.push(`${req.method()} ${url.pathname}${url.search}`);
-    });
-    page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
+    ({ page, context, calls, problems } = await openSignedInTab({
+      browser,
+      inst,
+      origin,
+      principal: owner,
+      factorId: ownerFactorId,
+    }));
     mkdirSync(SCREENSHOTS, { recursive: true });
   }, 240_000);
 

@@ -8,7 +8,13 @@ import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import {
+  chromium,
+  type Browser,
+  type BrowserContext,
+  type BrowserContextOptions,
+  type Page,
+} from 'playwright-core';
 import { createSession } from '../../src/app/auth.js';
 import { CONSOLE_DIR } from '../../src/http/console.js';
 import { clientPath } from './external-clients.js';
@@ -19,7 +25,19 @@ import {
   mfaSessionToken,
   type TestInstallation,
 } from './installation.js';
-import { PASSWORD, WallClock, injectHttp, type Http, type HttpRequest, type HttpResponse } from './mfa.js';
+import type { Principal } from '../../src/core/principals/types.js';
+import {
+  PASSWORD,
+  STEP_MS,
+  WallClock,
+  expectStatus,
+  injectHttp,
+  totpAt,
+  type Http,
+  type HttpRequest,
+  type HttpResponse,
+  type MfaApi,
+} from './mfa.js';
 import { closeServer, settleWithin } from './teardown.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -85,6 +103,71 @@ export interface AdminConsole {
   close(): Promise<void>;
 }
 
+/** Listens on a free port of `localhost` (the origin WebAuthn and the console expect); answers the origin. */
+export async function listenOnLocalhost(server: FastifyInstance): Promise<string> {
+  await server.listen({ host: 'localhost', port: 0 });
+  const address = server.server.address();
+  return `http://localhost:${typeof address === 'object' && address !== null ? address.port : 0}`;
+}
+
+/** Enrols and enables a TOTP factor for `login` over the API, as the person would; answers its id. */
+export async function enrolTotpOverApi(api: MfaApi, login: string, name: string): Promise<string> {
+  const token = await api.passwordToken(login);
+  const enrolled = await api.enrolTOTP(token, name);
+  const secret = enrolled.body.secret as string;
+  const now = Date.now();
+  expectStatus(
+    await api.enable(token, enrolled.body.factor.id as string, {
+      codes: [totpAt(secret, now - STEP_MS), totpAt(secret, now)],
+    }),
+    200,
+  );
+  return enrolled.body.factor.id as string;
+}
+
+/**
+ * A browser tab signed in as `principal` with a cookie session that passed a second factor (the
+ * factor `factorId`) just now, recording its /v1 requests and script errors. The profile bypasses
+ * the CSP only so that axe-core can be injected.
+ */
+export async function openSignedInTab(input: {
+  browser: Browser;
+  inst: TestInstallation;
+  origin: string;
+  principal: Principal;
+  factorId: string;
+  contextOptions?: BrowserContextOptions;
+}): Promise<SignedInPage> {
+  const { inst, origin } = input;
+  const issued = await inst.store.transaction((tx) =>
+    createSession(inst.app.deps, tx, {
+      principal: input.principal,
+      channel: 'cookie',
+      ctx: { requestId: 'test', sourceIp: '127.0.0.1', userAgent: 'test' },
+      auth: {
+        methods: ['pwd', 'otp'],
+        factor: { factorId: input.factorId, kind: 'totp', assurance: 'software_otp', at: Date.now() },
+      },
+    }),
+  );
+  const context = await input.browser.newContext({
+    baseURL: origin,
+    viewport: { width: 1280, height: 900 },
+    bypassCSP: true,
+    ...input.contextOptions,
+  });
+  await context.addCookies([{ name: 'holdfast_session', value: issued.token, url: origin, httpOnly: true }]);
+  const page = await context.newPage();
+  const calls: string[] = [];
+  const problems: string[] = [];
+  page.on('request', (req) => {
+    const url = new URL(req.url());
+    if (url.pathname.startsWith('/v1/')) calls.push(`${req.method()} ${url.pathname}${url.search}`);
+  });
+  page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
+  return { page, context, calls, problems };
+}
+
 /** Starts the console with `owner@acme.test` as the account owner. */
 export async function startAdminConsole(): Promise<AdminConsole> {
   await ensureConsoleBuilt();
@@ -95,9 +178,7 @@ export async function startAdminConsole(): Promise<AdminConsole> {
     password: PASSWORD,
   });
   const server = await buildTestServer(inst);
-  await server.listen({ host: 'localhost', port: 0 });
-  const address = server.server.address();
-  const origin = `http://localhost:${typeof address === 'object' && address !== null ? address.port : 0}`;
+  const origin = await listenOnLocalhost(server);
   const browser = await launchChromium();
   mkdirSync(SCREENSHOTS, { recursive: true });
   const http: Http = injectHttp(server);
@@ -113,36 +194,9 @@ export async function startAdminConsole(): Promise<AdminConsole> {
     },
     async open(login) {
       const principal = (await inst.store.principals.findByLogin(accountId, login))!;
-      const issued = await inst.store.transaction((tx) =>
-        createSession(inst.app.deps, tx, {
-          principal,
-          channel: 'cookie',
-          ctx: { requestId: 'test', sourceIp: '127.0.0.1', userAgent: 'test' },
-          auth: {
-            methods: ['pwd', 'otp'],
-            factor: { factorId: 'mfa_test_fixture', kind: 'totp', assurance: 'software_otp', at: Date.now() },
-          },
-        }),
-      );
-      // axe-core is injected as a script the strict CSP refuses: this profile bypasses CSP for it.
-      const context = await browser.newContext({
-        baseURL: origin,
-        viewport: { width: 1280, height: 900 },
-        bypassCSP: true,
-      });
-      contexts.push(context);
-      await context.addCookies([
-        { name: 'holdfast_session', value: issued.token, url: origin, httpOnly: true },
-      ]);
-      const page = await context.newPage();
-      const calls: string[] = [];
-      const problems: string[] = [];
-      page.on('request', (req) => {
-        const url = new URL(req.url());
-        if (url.pathname.startsWith('/v1/')) calls.push(`${req.method()} ${url.pathname}${url.search}`);
-      });
-      page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
-      return { page, context, calls, problems };
+      const tab = await openSignedInTab({ browser, inst, origin, principal, factorId: 'mfa_test_fixture' });
+      contexts.push(tab.context);
+      return tab;
     },
     async api(login) {
       const token = await mfaSessionToken(inst, { accountName: 'acme', login });
