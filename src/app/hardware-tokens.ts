@@ -371,13 +371,12 @@ async function requireToken(deps: AppDeps, accountId: string, serial: string): P
 }
 
 /**
- * Re-reads a token inside a transaction that has already appended its audit record. The append
- * holds the audit chain lock until commit (BEGIN IMMEDIATE on SQLite, an advisory lock on
- * PostgreSQL), so two changes to one token are serialised and the second sees the first:
- * one token never ends up bound to two factors.
+ * Re-reads a token inside the transaction that changes it, holding it until commit, so two
+ * changes to one token are serialised and the second sees the first: one token never ends up
+ * bound to two factors.
  */
 async function lockedToken(tx: Repositories, token: HardwareToken): Promise<HardwareToken> {
-  const current = await tx.hardwareTokens.findById(token.accountId, token.id);
+  const current = await tx.hardwareTokens.findByIdForUpdate(token.accountId, token.id);
   if (current === null) throw new HoldfastError('HARDWARE_TOKEN_NOT_FOUND');
   return current;
 }

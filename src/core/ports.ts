@@ -300,6 +300,12 @@ export interface HardwareTokenRepository {
   insertMany(tokens: HardwareToken[]): Promise<void>;
   findBySerial(accountId: string, serial: string): Promise<HardwareToken | null>;
   findById(accountId: string, id: string): Promise<HardwareToken | null>;
+  /**
+   * Reads a token inside a transaction and holds it until commit (PostgreSQL: a row lock; SQLite's
+   * transactions already exclude other writers), so two changes to one token run one after the
+   * other and the second sees the first.
+   */
+  findByIdForUpdate(accountId: string, id: string): Promise<HardwareToken | null>;
   /** Tokens ordered by serial; optionally one state, after a serial, at most `limit`. */
   list(
     accountId: string,

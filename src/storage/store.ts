@@ -43,7 +43,7 @@ export function createRepositories(db: Kysely<Schema>, dialect: Dialect): Reposi
     meta: metaRepository(db),
     factors: factorRepository(db),
     recoveryCodes: recoveryCodeRepository(db),
-    hardwareTokens: hardwareTokenRepository(db),
+    hardwareTokens: hardwareTokenRepository(db, dialect),
     mfaState: mfaStateRepository(db),
     outbox: outboxRepository(db, dialect),
     policies: policyRepository(db),

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import type { Dialect } from '../connect.js';
 import type { HardwareToken, HardwareTokenState } from '../../core/factors/hardware-token/inventory.js';
 import type { HardwareTokenRepository } from '../../core/ports.js';
 import type { HardwareTokensTable, Schema } from '../schema.js';
@@ -43,7 +44,7 @@ function toRow(t: HardwareToken): HardwareTokensTable {
 const INSERT_CHUNK = 500;
 
 /** The hardware token inventory on Kysely. */
-export function hardwareTokenRepository(db: Kysely<Schema>): HardwareTokenRepository {
+export function hardwareTokenRepository(db: Kysely<Schema>, dialect: Dialect): HardwareTokenRepository {
   return {
     async insertMany(tokens) {
       for (let i = 0; i < tokens.length; i += INSERT_CHUNK) {
@@ -69,6 +70,15 @@ export function hardwareTokenRepository(db: Kysely<Schema>): HardwareTokenReposi
         .where('account_id', '=', accountId)
         .where('id', '=', id)
         .executeTakeFirst();
+      return row ? toToken(row) : null;
+    },
+    async findByIdForUpdate(accountId, id) {
+      const query = db
+        .selectFrom('hardware_tokens')
+        .selectAll()
+        .where('account_id', '=', accountId)
+        .where('id', '=', id);
+      const row = await (dialect === 'postgres' ? query.forUpdate() : query).executeTakeFirst();
       return row ? toToken(row) : null;
     },
     async list(accountId, page = {}) {
